@@ -1,0 +1,97 @@
+//! The blob port: where document bytes live.
+//!
+//! Implementations stream: they never hold a whole document in memory, they encrypt what they
+//! store, and they compute both digests the evidence layer needs while the bytes go by. A blob
+//! becomes visible under its key only once it has been completely written.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::values::{Sha3Digest, Sha256Digest};
+
+/// A stream of byte chunks, as received from a client or sent to one.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Where a blob lives inside the blob store; opaque to everything but the store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// A fresh, unguessable key (each upload attempt gets its own, so that two concurrent
+    /// uploads for one document can never overwrite each other).
+    pub fn random() -> Self {
+        let bytes: [u8; 16] = rand::random();
+        Self(hex::encode(bytes))
+    }
+
+    /// Rebuilds a key that was stored earlier.
+    pub fn from_stored(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key as stored in the metadata database.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the blob store learned while writing a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// The key the blob was stored under.
+    pub key: BlobKey,
+    /// Size of the plaintext in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext.
+    pub sha256: Sha256Digest,
+    /// SHA3-256 of the plaintext.
+    pub sha3_256: Sha3Digest,
+}
+
+/// Why a blob operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlobError {
+    /// The body was longer than the caller allowed; nothing was stored.
+    #[error("the body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit that was exceeded.
+        limit: u64,
+    },
+    /// No blob exists under that key.
+    #[error("blob not found")]
+    NotFound,
+    /// The stored bytes failed authentication: they were changed or damaged at rest.
+    #[error("blob failed integrity check")]
+    Corrupt,
+    /// Reading the client's body failed (connection dropped, …); nothing was stored.
+    #[error("reading the body failed: {0}")]
+    Body(std::io::Error),
+    /// Anything else (backend unavailable, disk full, …).
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Encrypted, hashed, streaming storage for document bytes.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Streams `body` into a new blob under `key`, encrypting it with a fresh data key and
+    /// hashing the plaintext. Fails with [`BlobError::TooLarge`] (storing nothing) once more than
+    /// `limit` bytes arrive. The blob is visible under `key` only after this returns `Ok`.
+    async fn put(
+        &self,
+        key: &BlobKey,
+        body: ByteStream,
+        limit: Option<u64>,
+    ) -> Result<StoredBlob, BlobError>;
+
+    /// Streams the decrypted plaintext of a blob. A chunk that fails authentication ends the
+    /// stream with an error instead of yielding altered bytes.
+    async fn get(&self, key: &BlobKey) -> Result<ByteStream, BlobError>;
+
+    /// Deletes a blob; deleting a missing blob is not an error.
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError>;
+}

@@ -1,0 +1,9 @@
+//! Signet's core: the domain vocabulary (tenants, envelopes, documents, participants, events),
+//! the pure state transitions of envelopes, the use-cases that every API dialect calls, and the
+//! ports (store, blobs, clock) through which those use-cases reach the outside world.
+//!
+//! This crate knows nothing about HTTP or SQL; a CI check keeps it that way.
+
+pub mod blob;
+pub mod crypto;
+pub mod values;
