@@ -5,5 +5,17 @@
 //! This crate knows nothing about HTTP or SQL; a CI check keeps it that way.
 
 pub mod blob;
+pub mod clock;
 pub mod crypto;
+pub mod error;
+pub mod evidence;
+pub mod ids;
+pub mod lifecycle;
+pub mod model;
+pub mod secret;
+pub mod service;
+pub mod store;
 pub mod values;
+
+pub use error::{CoreError, CoreResult};
+pub use service::Core;

@@ -96,3 +96,308 @@ digest_type!(
     Sha3Digest,
     "sha3-256"
 );
+
+/// An e-mail address: trimmed, one `@`, a non-empty local part and a dotted domain, no spaces
+/// or control characters, at most 254 characters. Compared case-insensitively (stored lower-case)
+/// because that is how every mail system in practice treats them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Email {
+    type Err = InvalidValue;
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        let text = text.trim();
+        let bad = |reason: &str| InvalidValue::new("email", reason);
+        if text.is_empty() || text.len() > 254 {
+            return Err(bad("must be 1 to 254 characters"));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
+        {
+            return Err(bad("contains a character not allowed in an address"));
+        }
+        let (local, domain) = text.rsplit_once('@').ok_or_else(|| bad("needs an @"))?;
+        if local.is_empty() || local.contains('@') {
+            return Err(bad("needs exactly one @ and a local part"));
+        }
+        let labels_ok = domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+        if !domain.contains('.') || !labels_ok {
+            return Err(bad("needs a domain such as example.com"));
+        }
+        Ok(Self(text.to_lowercase()))
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = InvalidValue;
+    fn try_from(text: String) -> Result<Self, InvalidValue> {
+        text.parse()
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> String {
+        email.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A mobile number in E.164 form, together with the country and national number it was built
+/// from (vendor APIs echo those back, e.g. doclinc's contact lookup).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Phone {
+    e164: String,
+    iso_country: String,
+    national: String,
+}
+
+impl Phone {
+    /// Builds and validates a number from an ISO 3166 alpha-2 country and a national number,
+    /// using libphonenumber's metadata.
+    pub fn from_national(iso_country: &str, national: &str) -> Result<Self, InvalidValue> {
+        let country_code = iso_country.trim().to_ascii_uppercase();
+        let country: phonenumber::country::Id = country_code
+            .parse()
+            .map_err(|_| InvalidValue::new("country", "unknown ISO country code"))?;
+        let national = national.trim();
+        let number = phonenumber::parse(Some(country), national)
+            .map_err(|_| InvalidValue::new("phone", "not a phone number"))?;
+        if !phonenumber::is_valid(&number) && !has_possible_length(&country_code, &number) {
+            return Err(InvalidValue::new(
+                "phone",
+                "not a valid number for that country",
+            ));
+        }
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        Ok(Self {
+            e164,
+            iso_country: country_code,
+            national: national.to_owned(),
+        })
+    }
+
+    /// Rebuilds a phone from its stored parts without re-validating.
+    pub fn from_stored(e164: String, iso_country: String, national: String) -> Self {
+        Self {
+            e164,
+            iso_country,
+            national,
+        }
+    }
+
+    /// `+` and digits.
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+    /// The ISO 3166 alpha-2 country the number was given with.
+    pub fn iso_country(&self) -> &str {
+        &self.iso_country
+    }
+    /// The national number as the client gave it.
+    pub fn national(&self) -> &str {
+        &self.national
+    }
+}
+
+/// Whether the number has a length that numbers of that country can have. Full validity
+/// (libphonenumber's number plans) is too strict for us: vendors' own examples use fictional
+/// exchanges such as 819-123-xxxx that no plan assigns, and the SMS provider is the one that
+/// finally knows whether a number is reachable.
+fn has_possible_length(iso_country: &str, number: &phonenumber::PhoneNumber) -> bool {
+    let Some(meta) = phonenumber::metadata::DATABASE.by_id(iso_country) else {
+        return false;
+    };
+    if number.code().value() != meta.country_code() {
+        return false;
+    }
+    let Ok(digits) = u16::try_from(number.national().value().to_string().len()) else {
+        return false;
+    };
+    let d = meta.descriptors();
+    std::iter::once(d.general())
+        .chain(
+            [
+                d.fixed_line(),
+                d.mobile(),
+                d.voip(),
+                d.personal_number(),
+                d.uan(),
+                d.pager(),
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .any(|desc| desc.possible_length().contains(&digits))
+}
+
+/// A language the portal and messages are available in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Language {
+    /// English.
+    #[default]
+    En,
+    /// French.
+    Fr,
+}
+
+impl Language {
+    /// The ISO 639-1 code in lower case.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Fr => "fr",
+        }
+    }
+}
+
+impl FromStr for Language {
+    type Err = InvalidValue;
+    /// Accepts `EN`, `fr`, `fr-CA`, `en_US`, …
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        let primary = text
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Ok(Language::En),
+            "fr" => Ok(Language::Fr),
+            _ => Err(InvalidValue::new(
+                "language",
+                "supported languages are EN and FR",
+            )),
+        }
+    }
+}
+
+/// A document's file name: 1 to 255 characters, no path separators or control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocumentName(String);
+
+impl DocumentName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DocumentName {
+    type Err = InvalidValue;
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 255 {
+            return Err(InvalidValue::new(
+                "document name",
+                "must be 1 to 255 characters",
+            ));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+            || text == "."
+            || text == ".."
+        {
+            return Err(InvalidValue::new(
+                "document name",
+                "must not contain path separators or control characters",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl TryFrom<String> for DocumentName {
+    type Error = InvalidValue;
+    fn try_from(text: String) -> Result<Self, InvalidValue> {
+        text.parse()
+    }
+}
+
+impl From<DocumentName> for String {
+    fn from(name: DocumentName) -> String {
+        name.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_from_vendor_example_is_e164() {
+        let phone = Phone::from_national("CA", "8191234567").map(|p| p.e164().to_owned());
+        assert_eq!(phone.ok().as_deref(), Some("+18191234567"));
+    }
+
+    #[test]
+    fn bad_phones_are_rejected() {
+        assert!(Phone::from_national("XX", "8191234567").is_err());
+        assert!(Phone::from_national("CA", "12").is_err());
+        assert!(Phone::from_national("CA", "not a number").is_err());
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            " Recipient@Example.COM "
+                .parse::<Email>()
+                .map(String::from)
+                .ok()
+                .as_deref(),
+            Some("recipient@example.com")
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@.com",
+            "a@b@example.com",
+        ] {
+            assert!(bad.parse::<Email>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn languages_parse_loosely() {
+        assert_eq!("FR".parse::<Language>().ok(), Some(Language::Fr));
+        assert_eq!("en-CA".parse::<Language>().ok(), Some(Language::En));
+        assert!("DE".parse::<Language>().is_err());
+    }
+
+    #[test]
+    fn digests_round_trip_with_prefix() {
+        let hex = "ab".repeat(32);
+        let digest: Sha256Digest = format!("0x{hex}").parse().expect("valid digest");
+        assert_eq!(digest.to_hex(), hex);
+        assert!("ab".parse::<Sha3Digest>().is_err());
+    }
+
+    #[test]
+    fn document_names_refuse_paths() {
+        assert!("pay.pdf".parse::<DocumentName>().is_ok());
+        assert!("../etc/passwd".parse::<DocumentName>().is_err());
+        assert!("".parse::<DocumentName>().is_err());
+    }
+}

@@ -1,0 +1,840 @@
+//! The use-cases every dialect calls. A dialect authenticates its caller its own way, builds a
+//! [`Caller`], and calls one method here; all business rules (plans, states, limits, evidence)
+//! live in this module and in [`crate::lifecycle`].
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::blob::{BlobKey, BlobStore, ByteStream};
+use crate::clock::Clock;
+use crate::crypto::{MasterKey, constant_time_eq, hmac_sha256};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{DocumentId, EnvelopeId, EventId, LinkId, ParticipantId, TenantId};
+use crate::lifecycle::{ConfirmError, ReceiveError};
+use crate::model::*;
+use crate::store::{Store, StoreError};
+use crate::values::{DocumentName, Email, Language, Phone, Sha256Digest};
+
+const API_KEY_PURPOSE: &str = "tenant-api-key";
+const UPLOAD_URL_PURPOSE: &str = "upload-url";
+/// How often a save is retried when another request changed the envelope meanwhile.
+const SAVE_ATTEMPTS: usize = 8;
+
+/// Settings the use-cases need.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// The externally visible base URL, without trailing slash (e.g. `https://signet.example`).
+    pub public_url: String,
+    /// How long an upload URL stays valid.
+    pub upload_url_ttl: Duration,
+}
+
+/// Who is calling, resolved by a dialect from its own credentials.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// How to record the caller in events.
+    pub actor: Actor,
+    /// The client's address.
+    pub ip: Option<IpAddr>,
+}
+
+/// Changes to a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChanges {
+    /// New display name.
+    pub name: Option<String>,
+    /// New feature set.
+    pub features: Option<Vec<Feature>>,
+    /// New size limit per envelope.
+    pub max_envelope_bytes: Option<u64>,
+    /// New self-send mode.
+    pub self_send: Option<bool>,
+    /// New status.
+    pub status: Option<TenantStatus>,
+}
+
+/// A secret answer given for a new participant.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SecretAnswer {
+    /// A new answer, in clear; it is hashed and never stored as is.
+    New(SecretString),
+    /// The reference of an answer stored with one of the tenant's contacts.
+    Reference(String),
+}
+
+/// A participant to add to a new envelope.
+#[derive(Debug, Clone)]
+pub struct NewParticipant {
+    /// E-mail address.
+    pub email: Email,
+    /// Mobile number, required for SMS and voice.
+    pub phone: Option<Phone>,
+    /// How they authenticate.
+    pub auth: AuthMethod,
+    /// Their secret answer, required for [`AuthMethod::Secret`].
+    pub secret_answer: Option<SecretAnswer>,
+}
+
+/// A request to deliver documents confidentially.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Sender-side language.
+    pub sender_language: Language,
+    /// Participant-side language.
+    pub participant_language: Language,
+    /// Link policy.
+    pub links: LinkPolicy,
+    /// Whether the tenant wants retrieval and expiry events.
+    pub notify_events: bool,
+    /// The secret question, for participants using [`AuthMethod::Secret`].
+    pub secret_question: Option<String>,
+    /// The participants.
+    pub participants: Vec<NewParticipant>,
+    /// The documents' names, in order.
+    pub documents: Vec<DocumentName>,
+}
+
+/// Where and until when a document may be uploaded.
+#[derive(Debug, Clone)]
+pub struct UploadTicket {
+    /// The document.
+    pub document_id: DocumentId,
+    /// The absolute, signed URL to `PUT` the bytes to.
+    pub url: String,
+    /// Seconds the URL stays valid.
+    pub ttl_seconds: i64,
+}
+
+/// A link handed to a participant.
+#[derive(Debug, Clone)]
+pub struct IssuedLink {
+    /// The participant.
+    pub participant_id: ParticipantId,
+    /// Their address.
+    pub email: Email,
+    /// The absolute URL (it contains the secret token).
+    pub url: String,
+}
+
+/// What creating a delivery produced.
+#[derive(Debug, Clone)]
+pub struct CreatedDelivery {
+    /// The new envelope.
+    pub envelope_id: EnvelopeId,
+    /// One upload URL per document, in request order.
+    pub uploads: Vec<UploadTicket>,
+    /// One link per participant, in request order.
+    pub links: Vec<IssuedLink>,
+    /// The sender's name as participants see it.
+    pub sender_name: String,
+}
+
+/// A freshly made API key, shown once.
+#[derive(Debug)]
+pub struct ApiKey(pub SecretString);
+
+/// The core services, shared by every dialect and the portal.
+#[derive(Clone)]
+pub struct Core {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+    master: MasterKey,
+    settings: CoreSettings,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Assembles the core from its ports.
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        master: MasterKey,
+        settings: CoreSettings,
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            clock,
+            master,
+            settings,
+        }
+    }
+
+    /// The clock the core uses.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The metadata store (for the operator's command line and tests).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &CoreSettings {
+        &self.settings
+    }
+
+    fn event(
+        &self,
+        tenant_id: TenantId,
+        kind: EventKind,
+        actor: Actor,
+        ip: Option<IpAddr>,
+    ) -> Event {
+        Event {
+            id: EventId::random(),
+            tenant_id,
+            envelope_id: None,
+            participant_id: None,
+            document_id: None,
+            kind,
+            actor,
+            ip,
+            at: self.clock.now(),
+            data: serde_json::Value::Null,
+        }
+    }
+
+    fn caller_event(&self, caller: &Caller, kind: EventKind, envelope: EnvelopeId) -> Event {
+        Event {
+            envelope_id: Some(envelope),
+            ..self.event(caller.tenant.id, kind, caller.actor.clone(), caller.ip)
+        }
+    }
+
+    // ---- tenants (operator) -------------------------------------------------------------
+
+    /// Creates a tenant and its API key (64 upper-case hex digits, shown only now).
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        plan: Plan,
+        self_send: bool,
+    ) -> CoreResult<(Tenant, ApiKey)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(CoreError::Invalid(
+                "the tenant name must be 1 to 200 characters".into(),
+            ));
+        }
+        let key = hex::encode_upper(rand::random::<[u8; 32]>());
+        let tenant = Tenant {
+            id: TenantId::random(),
+            name: name.to_owned(),
+            status: TenantStatus::Active,
+            plan,
+            self_send,
+            api_key_sealed: self.master.seal(API_KEY_PURPOSE, key.as_bytes()),
+            created_at: self.clock.now(),
+        };
+        let mut event = self.event(tenant.id, EventKind::TenantCreated, Actor::Operator, None);
+        event.data = serde_json::json!({ "plan": tenant.plan, "self_send": self_send });
+        self.store.insert_tenant(&tenant, &[event]).await?;
+        Ok((tenant, ApiKey(SecretString::from(key))))
+    }
+
+    /// Changes a tenant's plan, mode or status.
+    pub async fn update_tenant(&self, id: &TenantId, changes: TenantChanges) -> CoreResult<Tenant> {
+        let mut tenant = self.store.tenant(id).await?.ok_or(CoreError::NotFound)?;
+        if let Some(name) = changes.name {
+            tenant.name = name;
+        }
+        if let Some(features) = changes.features {
+            tenant.plan.features = features;
+        }
+        if let Some(max) = changes.max_envelope_bytes {
+            tenant.plan.max_envelope_bytes = max;
+        }
+        if let Some(self_send) = changes.self_send {
+            tenant.self_send = self_send;
+        }
+        let kind = match changes.status {
+            Some(TenantStatus::Suspended) => EventKind::TenantSuspended,
+            _ => EventKind::TenantUpdated,
+        };
+        if let Some(status) = changes.status {
+            tenant.status = status;
+        }
+        let mut event = self.event(tenant.id, kind, Actor::Operator, None);
+        event.data = serde_json::json!({
+            "plan": tenant.plan, "self_send": tenant.self_send, "status": tenant.status,
+        });
+        self.store.update_tenant(&tenant, &[event]).await?;
+        Ok(tenant)
+    }
+
+    /// A tenant and its API key in clear, for dialects that verify HMAC-signed tokens. Unknown
+    /// tenants answer `None`.
+    pub async fn tenant_with_key(
+        &self,
+        id: &TenantId,
+    ) -> CoreResult<Option<(Tenant, SecretString)>> {
+        let Some(tenant) = self.store.tenant(id).await? else {
+            return Ok(None);
+        };
+        let key = self
+            .master
+            .open(API_KEY_PURPOSE, &tenant.api_key_sealed)
+            .map_err(|_| {
+                anyhow::anyhow!("the API key of tenant {id} does not open with this master key")
+            })?;
+        let key = String::from_utf8(key).map_err(|_| anyhow::anyhow!("API key is not UTF-8"))?;
+        Ok(Some((tenant, SecretString::from(key))))
+    }
+
+    /// Records a token id; `false` means it was used before (a replay).
+    pub async fn claim_token_id(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        valid_until: OffsetDateTime,
+    ) -> CoreResult<bool> {
+        Ok(self
+            .store
+            .claim_token_id(tenant, token_id, valid_until, self.clock.now())
+            .await?)
+    }
+
+    // ---- deliveries ---------------------------------------------------------------------
+
+    /// Creates an envelope that delivers documents, its upload URLs and its participants' links.
+    pub async fn create_delivery(
+        &self,
+        caller: &Caller,
+        request: NewDelivery,
+    ) -> CoreResult<CreatedDelivery> {
+        require_active(&caller.tenant)?;
+        if request.documents.is_empty() {
+            return Err(CoreError::Invalid(
+                "at least one document is required".into(),
+            ));
+        }
+        if request.participants.is_empty() {
+            return Err(CoreError::Invalid(
+                "at least one recipient is required".into(),
+            ));
+        }
+        if request.documents.len() > 100 || request.participants.len() > 100 {
+            return Err(CoreError::Invalid(
+                "at most 100 documents and 100 recipients".into(),
+            ));
+        }
+        if !(1..=365).contains(&request.links.expiration_days) {
+            return Err(CoreError::Invalid(
+                "the link expiration must be 1 to 365 days".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let mut seen_phones = std::collections::HashSet::new();
+        let mut participants = Vec::with_capacity(request.participants.len());
+        let mut contacts: Vec<Contact> = Vec::new();
+        for p in &request.participants {
+            if let Some(feature) = p.auth.feature()
+                && !caller.tenant.plan.allows(feature)
+            {
+                return Err(CoreError::FeatureNotInPlan(feature));
+            }
+            let mut contact = self
+                .store
+                .contact(&caller.tenant.id, &p.email)
+                .await?
+                .unwrap_or_else(|| Contact {
+                    tenant_id: caller.tenant.id,
+                    email: p.email.clone(),
+                    language: request.participant_language,
+                    cell: None,
+                    secret: None,
+                    updated_at: now,
+                });
+            contact.language = request.participant_language;
+            contact.updated_at = now;
+            let mut secret_answer_hash = None;
+            match p.auth {
+                AuthMethod::Sms | AuthMethod::Voice => {
+                    let phone = p.phone.clone().ok_or_else(|| {
+                        CoreError::Invalid("a phone number is required for sms and voice".into())
+                    })?;
+                    if !seen_phones.insert(phone.e164().to_owned()) {
+                        return Err(CoreError::DuplicatePhone(phone.e164().to_owned()));
+                    }
+                    contact.cell = Some(CellContact {
+                        phone,
+                        method: p.auth,
+                    });
+                }
+                AuthMethod::Secret => {
+                    let question = request
+                        .secret_question
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|q| !q.is_empty())
+                        .ok_or_else(|| {
+                            CoreError::Invalid("a secret question is required".into())
+                        })?;
+                    let (answer_ref, hash) = match &p.secret_answer {
+                        Some(SecretAnswer::New(answer)) => {
+                            if answer.expose_secret().trim().is_empty() {
+                                return Err(CoreError::Invalid(
+                                    "the secret answer is empty".into(),
+                                ));
+                            }
+                            let hash = crate::secret::hash_answer(answer.expose_secret()).await?;
+                            (hex::encode(rand::random::<[u8; 20]>()), hash)
+                        }
+                        Some(SecretAnswer::Reference(reference)) => {
+                            let known = self
+                                .store
+                                .contact_by_secret_ref(&caller.tenant.id, reference.trim())
+                                .await?
+                                .and_then(|c| c.secret)
+                                .ok_or_else(|| {
+                                    CoreError::Invalid("unknown secretAnswerRef".into())
+                                })?;
+                            (known.answer_ref, known.answer_hash)
+                        }
+                        None => {
+                            return Err(CoreError::Invalid("a secret answer is required".into()));
+                        }
+                    };
+                    secret_answer_hash = Some(hash.clone());
+                    contact.secret = Some(SecretContact {
+                        question: question.to_owned(),
+                        answer_ref,
+                        answer_hash: hash,
+                    });
+                }
+                AuthMethod::None | AuthMethod::Email => {}
+            }
+            participants.push(Participant {
+                id: ParticipantId::random(),
+                sequence: 0,
+                role: Role::Recipient,
+                email: p.email.clone(),
+                phone: p.phone.clone(),
+                auth: p.auth,
+                secret_answer_hash,
+                authenticated_at: None,
+                completed_at: None,
+            });
+            contacts.retain(|c| c.email != contact.email);
+            contacts.push(contact);
+        }
+
+        let envelope = Envelope {
+            id: EnvelopeId::random(),
+            tenant_id: caller.tenant.id,
+            purpose: Purpose::Deliver,
+            state: EnvelopeState::Draft,
+            version: 0,
+            sender_language: request.sender_language,
+            participant_language: request.participant_language,
+            links: request.links,
+            notify_events: request.notify_events,
+            secret_question: request.secret_question.map(|q| q.trim().to_owned()),
+            created_at: now,
+            upload_deadline: now + self.settings.upload_url_ttl,
+            confirmed_at: None,
+            expires_at: None,
+            closed_at: None,
+        };
+        let documents: Vec<Document> = request
+            .documents
+            .into_iter()
+            .enumerate()
+            .map(|(position, name)| Document {
+                id: DocumentId::random(),
+                position: u32::try_from(position).unwrap_or(u32::MAX),
+                name,
+                content: DocumentContent::Pending,
+                derived_from: None,
+            })
+            .collect();
+
+        let mut links = Vec::new();
+        let mut issued = Vec::new();
+        for p in &participants {
+            let token =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+            links.push(AccessLink {
+                id: LinkId::random(),
+                envelope_id: envelope.id,
+                participant_id: p.id,
+                token_hash: link_token_hash(&token),
+                created_at: now,
+            });
+            issued.push(IssuedLink {
+                participant_id: p.id,
+                email: p.email.clone(),
+                url: format!("{}/r/{token}", self.settings.public_url),
+            });
+        }
+
+        let uploads = documents
+            .iter()
+            .map(|d| UploadTicket {
+                document_id: d.id,
+                url: self.upload_url(&d.id, envelope.upload_deadline),
+                ttl_seconds: self.settings.upload_url_ttl.whole_seconds(),
+            })
+            .collect();
+
+        let mut event = self.caller_event(caller, EventKind::EnvelopeCreated, envelope.id);
+        event.data = serde_json::json!({
+            "purpose": envelope.purpose,
+            "documents": documents.iter().map(|d| serde_json::json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+            "participants": participants.iter().map(|p| serde_json::json!({
+                "id": p.id, "email": p.email, "auth": p.auth,
+                "phone": p.phone.as_ref().map(Phone::e164),
+            })).collect::<Vec<_>>(),
+            "link_expiration_days": envelope.links.expiration_days,
+            "link_reusable": envelope.links.reusable,
+        });
+        let aggregate = EnvelopeAggregate {
+            envelope,
+            documents,
+            participants,
+        };
+        self.store
+            .insert_envelope(&aggregate, &links, &contacts, &[event])
+            .await?;
+        Ok(CreatedDelivery {
+            envelope_id: aggregate.envelope.id,
+            uploads,
+            links: issued,
+            sender_name: caller.tenant.name.clone(),
+        })
+    }
+
+    /// The signed URL for uploading one document until `deadline`.
+    fn upload_url(&self, document: &DocumentId, deadline: OffsetDateTime) -> String {
+        let expires = deadline.unix_timestamp();
+        let signature = hex::encode(self.upload_signature(document, expires));
+        format!(
+            "{}/uploads/{document}?expires={expires}&signature={signature}",
+            self.settings.public_url
+        )
+    }
+
+    fn upload_signature(&self, document: &DocumentId, expires: i64) -> [u8; 32] {
+        let key = self.master.derive(UPLOAD_URL_PURPOSE);
+        hmac_sha256(&key, format!("PUT\n{document}\n{expires}").as_bytes())
+    }
+
+    /// Receives a document through its signed upload URL, streaming the body into the blob
+    /// store. Nothing is stored if the URL is invalid or expired, the envelope no longer accepts
+    /// uploads, the document was already uploaded, or the body is larger than the plan allows.
+    pub async fn receive_upload(
+        &self,
+        document: &DocumentId,
+        expires: i64,
+        signature_hex: &str,
+        content_type: Option<&str>,
+        body: ByteStream,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<StoredContent> {
+        let expected = self.upload_signature(document, expires);
+        let given = hex::decode(signature_hex).map_err(|_| CoreError::BadSignature)?;
+        if !constant_time_eq(&expected, &given) {
+            return Err(CoreError::BadSignature);
+        }
+        if self.clock.now().unix_timestamp() > expires {
+            return Err(CoreError::Expired);
+        }
+        let aggregate = self
+            .store
+            .envelope_of_document(document)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let tenant = self
+            .store
+            .tenant(&aggregate.envelope.tenant_id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        require_active(&tenant)?;
+        // Refuse early, before reading a byte, when the upload cannot succeed anyway.
+        check_receivable(&aggregate, document, self.clock.now())?;
+
+        let blob = BlobKey::random();
+        let stored = self
+            .blobs
+            .put(&blob, body, Some(tenant.plan.max_envelope_bytes))
+            .await?;
+        let doc_name = aggregate
+            .documents
+            .iter()
+            .find(|d| d.id == *document)
+            .map(|d| d.name.as_str().to_owned())
+            .unwrap_or_default();
+        let content = StoredContent {
+            blob: stored.key.clone(),
+            size: stored.size,
+            sha256: stored.sha256,
+            sha3_256: stored.sha3_256,
+            content_type: content_type
+                .filter(|t| !t.is_empty() && *t != "application/octet-stream")
+                .map(str::to_owned)
+                .unwrap_or_else(|| media_type_for(&doc_name).to_owned()),
+            stored_at: self.clock.now(),
+        };
+        let result = self.commit_upload(document, content, ip).await;
+        if result.is_err()
+            && let Err(e) = self.blobs.delete(&blob).await
+        {
+            tracing::warn!(error = %e, blob = blob.as_str(), "could not delete the blob of a refused upload");
+        }
+        result
+    }
+
+    async fn commit_upload(
+        &self,
+        document: &DocumentId,
+        content: StoredContent,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<StoredContent> {
+        for _ in 0..SAVE_ATTEMPTS {
+            let mut aggregate = self
+                .store
+                .envelope_of_document(document)
+                .await?
+                .ok_or(CoreError::NotFound)?;
+            let now = self.clock.now();
+            aggregate
+                .receive_document(*document, content.clone(), now)
+                .map_err(receive_error)?;
+            let mut event = self.event(
+                aggregate.envelope.tenant_id,
+                EventKind::DocumentUploaded,
+                Actor::UploadUrl,
+                ip,
+            );
+            event.envelope_id = Some(aggregate.envelope.id);
+            event.document_id = Some(*document);
+            event.data = serde_json::json!({
+                "size": content.size, "sha256": content.sha256, "sha3_256": content.sha3_256,
+                "content_type": content.content_type,
+            });
+            match self.store.save_envelope(&aggregate, &[event]).await {
+                Ok(()) => return Ok(content),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Unexpected(anyhow::anyhow!(
+            "too much contention saving the upload"
+        )))
+    }
+
+    /// Reads an envelope of the caller's tenant.
+    pub async fn envelope(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+    ) -> CoreResult<EnvelopeAggregate> {
+        self.store
+            .envelope(&caller.tenant.id, id)
+            .await?
+            .ok_or(CoreError::NotFound)
+    }
+
+    /// Confirms an envelope: every document must be uploaded and within the plan's size.
+    pub async fn confirm(&self, caller: &Caller, id: &EnvelopeId) -> CoreResult<EnvelopeAggregate> {
+        require_active(&caller.tenant)?;
+        self.update_envelope(
+            caller,
+            id,
+            EventKind::EnvelopeConfirmed,
+            |aggregate, now| match aggregate.confirm(caller.tenant.plan.max_envelope_bytes, now) {
+                Ok(changed) => Ok(changed),
+                Err(ConfirmError::MissingDocument(_)) => Err(CoreError::DocumentMissing),
+                Err(ConfirmError::TooLarge { total, limit }) => {
+                    Err(CoreError::TooLarge { total, limit })
+                }
+                Err(ConfirmError::NotAllowed(e)) => Err(CoreError::StateConflict(e.to_string())),
+            },
+        )
+        .await
+        .map(|(aggregate, _)| aggregate)
+    }
+
+    /// Cancels an envelope (also after confirmation): links stop working and the documents'
+    /// bytes are deleted; their digests remain as evidence.
+    pub async fn cancel(&self, caller: &Caller, id: &EnvelopeId) -> CoreResult<EnvelopeAggregate> {
+        let mut doomed = Vec::new();
+        let (aggregate, _) = self
+            .update_envelope(
+                caller,
+                id,
+                EventKind::EnvelopeCancelled,
+                |aggregate, now| {
+                    let was = aggregate.envelope.state;
+                    doomed = aggregate
+                        .cancel(now)
+                        .map_err(|e| CoreError::StateConflict(e.to_string()))?;
+                    Ok(was != aggregate.envelope.state || !doomed.is_empty())
+                },
+            )
+            .await?;
+        for blob in doomed {
+            if let Err(e) = self.blobs.delete(&blob).await {
+                tracing::warn!(error = %e, blob = blob.as_str(), "could not delete a cancelled document");
+            }
+        }
+        Ok(aggregate)
+    }
+
+    /// Loads, changes and saves an envelope, retrying when a concurrent change wins the race.
+    /// `change` answers whether it changed anything; unchanged envelopes are not saved.
+    async fn update_envelope<F>(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+        kind: EventKind,
+        mut change: F,
+    ) -> CoreResult<(EnvelopeAggregate, bool)>
+    where
+        F: FnMut(&mut EnvelopeAggregate, OffsetDateTime) -> CoreResult<bool> + Send,
+    {
+        for _ in 0..SAVE_ATTEMPTS {
+            let mut aggregate = self
+                .store
+                .envelope(&caller.tenant.id, id)
+                .await?
+                .ok_or(CoreError::NotFound)?;
+            let now = self.clock.now();
+            if !change(&mut aggregate, now)? {
+                return Ok((aggregate, false));
+            }
+            let mut event = self.caller_event(caller, kind, *id);
+            event.data = serde_json::json!({ "state": aggregate.envelope.state });
+            match self.store.save_envelope(&aggregate, &[event]).await {
+                Ok(()) => {
+                    aggregate.envelope.version += 1;
+                    return Ok((aggregate, true));
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Unexpected(anyhow::anyhow!(
+            "too much contention saving the envelope"
+        )))
+    }
+
+    /// What the tenant knows about a recipient.
+    pub async fn contact(&self, caller: &Caller, email: &Email) -> CoreResult<Contact> {
+        require_active(&caller.tenant)?;
+        let contact = self
+            .store
+            .contact(&caller.tenant.id, email)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let mut event = self.event(
+            caller.tenant.id,
+            EventKind::ContactViewed,
+            caller.actor.clone(),
+            caller.ip,
+        );
+        event.data = serde_json::json!({ "email": email });
+        self.store.append_events(&[event]).await?;
+        Ok(contact)
+    }
+
+    /// The events recorded for an envelope of the caller's tenant.
+    pub async fn envelope_events(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+    ) -> CoreResult<Vec<Event>> {
+        Ok(self.store.envelope_events(&caller.tenant.id, id).await?)
+    }
+}
+
+/// SHA-256 of a link token, the form in which links are stored and looked up.
+pub fn link_token_hash(token: &str) -> Sha256Digest {
+    Sha256Digest::from_bytes(Sha256::digest(token.as_bytes()).into())
+}
+
+fn require_active(tenant: &Tenant) -> CoreResult<()> {
+    match tenant.status {
+        TenantStatus::Active => Ok(()),
+        _ => Err(CoreError::TenantSuspended),
+    }
+}
+
+fn check_receivable(
+    aggregate: &EnvelopeAggregate,
+    document: &DocumentId,
+    now: OffsetDateTime,
+) -> CoreResult<()> {
+    crate::lifecycle::next_state(
+        aggregate.envelope.state,
+        crate::lifecycle::Transition::ReceiveDocument,
+    )
+    .map_err(|e| CoreError::StateConflict(e.to_string()))?;
+    if now > aggregate.envelope.upload_deadline {
+        return Err(CoreError::Expired);
+    }
+    match aggregate.documents.iter().find(|d| d.id == *document) {
+        None => Err(CoreError::NotFound),
+        Some(d) if !matches!(d.content, DocumentContent::Pending) => {
+            Err(CoreError::AlreadyUploaded)
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn receive_error(err: ReceiveError) -> CoreError {
+    match err {
+        ReceiveError::NotAllowed(e) => CoreError::StateConflict(e.to_string()),
+        ReceiveError::UnknownDocument => CoreError::NotFound,
+        ReceiveError::AlreadyUploaded => CoreError::AlreadyUploaded,
+        ReceiveError::DeadlinePassed => CoreError::Expired,
+    }
+}
+
+/// A media type guessed from a file name, for uploads that do not say.
+pub fn media_type_for(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "txt" => "text/plain; charset=utf-8",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "tif" | "tiff" => "image/tiff",
+        "zip" => "application/zip",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,121 @@
+//! The store port: how the core reads and writes metadata. Implemented for SQLite and PostgreSQL
+//! in `signet-store`, where one conformance suite runs against both.
+//!
+//! Methods are coarse on purpose: each one is one database transaction, so that an envelope, its
+//! documents, its participants and the events describing the change are written together or not
+//! at all. Every method that reads tenant data takes the tenant id and filters by it.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::ids::{DocumentId, EnvelopeId, TenantId};
+use crate::model::{AccessLink, Contact, EnvelopeAggregate, Event, Tenant};
+use crate::values::Email;
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Someone else changed the record since it was read; reload and try again.
+    #[error("the record was changed concurrently")]
+    Conflict,
+    /// The record to update does not exist.
+    #[error("record not found")]
+    NotFound,
+    /// A record with the same key exists.
+    #[error("record already exists")]
+    Duplicate,
+    /// The database failed or returned something unreadable.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// One entry of the transparency log's leaf sequence, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLeaf {
+    /// Position in the log, from 0.
+    pub index: u64,
+    /// The RFC 9162 leaf hash.
+    pub leaf_hash: [u8; 32],
+}
+
+/// Metadata storage.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a tenant, with its creation event.
+    async fn insert_tenant(&self, tenant: &Tenant, events: &[Event]) -> Result<(), StoreError>;
+    /// Reads a tenant.
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Replaces a tenant's mutable fields, with the event describing the change.
+    async fn update_tenant(&self, tenant: &Tenant, events: &[Event]) -> Result<(), StoreError>;
+    /// Every tenant, oldest first.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+
+    /// Remembers a token id (a JWT's `jti`) until `valid_until`; answers `false` if the tenant
+    /// used it before and it has not been forgotten yet. Forgets ids that expired before `now`.
+    async fn claim_token_id(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        valid_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Creates an envelope with its documents, participants and links, updates the tenant's
+    /// contacts, and records the events.
+    async fn insert_envelope(
+        &self,
+        envelope: &EnvelopeAggregate,
+        links: &[AccessLink],
+        contacts: &[Contact],
+        events: &[Event],
+    ) -> Result<(), StoreError>;
+    /// Reads an envelope of a tenant.
+    async fn envelope(
+        &self,
+        tenant: &TenantId,
+        id: &EnvelopeId,
+    ) -> Result<Option<EnvelopeAggregate>, StoreError>;
+    /// Reads the envelope a document belongs to, whatever its tenant: only for callers that hold
+    /// a credential bound to that document (a signed upload URL).
+    async fn envelope_of_document(
+        &self,
+        document: &DocumentId,
+    ) -> Result<Option<EnvelopeAggregate>, StoreError>;
+    /// Saves a changed envelope if its version is still `envelope.envelope.version`, and bumps
+    /// the version; [`StoreError::Conflict`] otherwise. Records the events in the same
+    /// transaction.
+    async fn save_envelope(
+        &self,
+        envelope: &EnvelopeAggregate,
+        events: &[Event],
+    ) -> Result<(), StoreError>;
+
+    /// A tenant's contact.
+    async fn contact(
+        &self,
+        tenant: &TenantId,
+        email: &Email,
+    ) -> Result<Option<Contact>, StoreError>;
+    /// The contact whose stored secret answer has this reference.
+    async fn contact_by_secret_ref(
+        &self,
+        tenant: &TenantId,
+        answer_ref: &str,
+    ) -> Result<Option<Contact>, StoreError>;
+
+    /// Records events that change nothing else.
+    async fn append_events(&self, events: &[Event]) -> Result<(), StoreError>;
+    /// The events of one envelope, in order.
+    async fn envelope_events(
+        &self,
+        tenant: &TenantId,
+        envelope: &EnvelopeId,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// Leaves of the transparency log in `[start, end)`.
+    async fn ledger_leaves(&self, start: u64, end: u64) -> Result<Vec<LedgerLeaf>, StoreError>;
+
+    /// Runs the database's own consistency check (SQLite's `integrity_check`, a catalogue read on
+    /// PostgreSQL); an error describes what is wrong.
+    async fn check_integrity(&self) -> Result<(), StoreError>;
+}
