@@ -1,0 +1,655 @@
+//! The SQL shared by both databases, instantiated once per database by [`sql_store!`].
+
+use signet_core::store::StoreError;
+
+/// The database-specific part of the integrity check.
+#[async_trait::async_trait]
+pub(crate) trait IntegrityCheck {
+    async fn integrity_check(&self) -> Result<(), StoreError>;
+}
+
+pub(crate) fn unexpected(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+        _ => StoreError::Unexpected(anyhow::Error::new(err)),
+    }
+}
+
+/// Implements `Store` for `$store` (which has a `pool` of database `$db`).
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        const _: () = {
+            use signet_core::blob::BlobKey;
+            use signet_core::ids::{DocumentId, EnvelopeId, TenantId};
+            use signet_core::model::*;
+            use signet_core::store::{LedgerLeaf, Store, StoreError};
+            use signet_core::values::{Email, Phone};
+            use sqlx::Row as _;
+            use time::OffsetDateTime;
+
+            use $crate::rows::*;
+            use $crate::sql::{unexpected, IntegrityCheck as _};
+
+            type Tx = sqlx::Transaction<'static, $db>;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            const ENVELOPE_COLUMNS: &str = "id, tenant_id, purpose, state, version, sender_language, \
+                participant_language, link_expiration_days, link_reusable, notify_events, \
+                secret_question, created_at, upload_deadline, confirmed_at, expires_at, closed_at";
+            const DOCUMENT_COLUMNS: &str = "id, position, name, status, blob_key, size, sha256, \
+                sha3_256, content_type, stored_at, derived_from";
+            const PARTICIPANT_COLUMNS: &str = "id, sequence, role, email, phone_e164, phone_country, \
+                phone_national, auth, secret_answer_hash, authenticated_at, completed_at";
+            const CONTACT_COLUMNS: &str = "tenant_id, email, language, cell_e164, cell_country, \
+                cell_national, cell_method, secret_question, secret_ref, secret_hash, updated_at";
+
+            fn get<'r, T>(row: &'r DbRow, column: &str) -> Result<T, StoreError>
+            where
+                T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
+            {
+                row.try_get(column).map_err(unexpected)
+            }
+
+            fn tenant_from_row(row: &DbRow) -> Result<Tenant, StoreError> {
+                let id: String = get(row, "id")?;
+                Ok(Tenant {
+                    id: parse("tenants.id", &id)?,
+                    name: get(row, "name")?,
+                    status: status_from_text(&get::<String>(row, "status")?)?,
+                    plan: Plan {
+                        features: features_from_text(&get::<String>(row, "features")?)?,
+                        max_envelope_bytes: u64::try_from(get::<i64>(row, "max_envelope_bytes")?)
+                            .map_err(corrupt)?,
+                    },
+                    self_send: get(row, "self_send")?,
+                    api_key_sealed: get(row, "api_key_sealed")?,
+                    created_at: from_micros(get(row, "created_at")?)?,
+                })
+            }
+
+            fn envelope_from_row(row: &DbRow) -> Result<Envelope, StoreError> {
+                let state: String = get(row, "state")?;
+                Ok(Envelope {
+                    id: parse("envelopes.id", &get::<String>(row, "id")?)?,
+                    tenant_id: parse("envelopes.tenant_id", &get::<String>(row, "tenant_id")?)?,
+                    purpose: purpose_from_text(&get::<String>(row, "purpose")?)?,
+                    state: EnvelopeState::parse(&state).ok_or_else(|| corrupt(&state))?,
+                    version: get(row, "version")?,
+                    sender_language: parse("sender_language", &get::<String>(row, "sender_language")?)?,
+                    participant_language: parse(
+                        "participant_language",
+                        &get::<String>(row, "participant_language")?,
+                    )?,
+                    links: LinkPolicy {
+                        expiration_days: u32::try_from(get::<i64>(row, "link_expiration_days")?)
+                            .map_err(corrupt)?,
+                        reusable: get(row, "link_reusable")?,
+                    },
+                    notify_events: get(row, "notify_events")?,
+                    secret_question: get(row, "secret_question")?,
+                    created_at: from_micros(get(row, "created_at")?)?,
+                    upload_deadline: from_micros(get(row, "upload_deadline")?)?,
+                    confirmed_at: opt_from_micros(get(row, "confirmed_at")?)?,
+                    expires_at: opt_from_micros(get(row, "expires_at")?)?,
+                    closed_at: opt_from_micros(get(row, "closed_at")?)?,
+                })
+            }
+
+            fn document_from_row(row: &DbRow) -> Result<Document, StoreError> {
+                let status: String = get(row, "status")?;
+                let sha256: Option<String> = get(row, "sha256")?;
+                let content = match status.as_str() {
+                    "pending" => DocumentContent::Pending,
+                    "stored" => {
+                        let size: Option<i64> = get(row, "size")?;
+                        let sha3: Option<String> = get(row, "sha3_256")?;
+                        let blob: Option<String> = get(row, "blob_key")?;
+                        let stored_at: Option<i64> = get(row, "stored_at")?;
+                        DocumentContent::Stored(StoredContent {
+                            blob: BlobKey::from_stored(blob.ok_or_else(|| corrupt("blob_key"))?),
+                            size: u64::try_from(size.ok_or_else(|| corrupt("size"))?).map_err(corrupt)?,
+                            sha256: parse("sha256", &sha256.ok_or_else(|| corrupt("sha256"))?)?,
+                            sha3_256: parse("sha3_256", &sha3.ok_or_else(|| corrupt("sha3_256"))?)?,
+                            content_type: get::<Option<String>>(row, "content_type")?.unwrap_or_default(),
+                            stored_at: from_micros(stored_at.ok_or_else(|| corrupt("stored_at"))?)?,
+                        })
+                    }
+                    "deleted" => DocumentContent::Deleted {
+                        sha256: sha256.map(|s| parse("sha256", &s)).transpose()?,
+                    },
+                    other => return Err(corrupt(format!("documents.status = {other:?}"))),
+                };
+                let derived: Option<String> = get(row, "derived_from")?;
+                Ok(Document {
+                    id: parse("documents.id", &get::<String>(row, "id")?)?,
+                    position: u32::try_from(get::<i64>(row, "position")?).map_err(corrupt)?,
+                    name: parse("documents.name", &get::<String>(row, "name")?)?,
+                    content,
+                    derived_from: derived.map(|d| parse("derived_from", &d)).transpose()?,
+                })
+            }
+
+            fn participant_from_row(row: &DbRow) -> Result<Participant, StoreError> {
+                let e164: Option<String> = get(row, "phone_e164")?;
+                let phone = match e164 {
+                    Some(e164) => Some(Phone::from_stored(
+                        e164,
+                        get::<Option<String>>(row, "phone_country")?.unwrap_or_default(),
+                        get::<Option<String>>(row, "phone_national")?.unwrap_or_default(),
+                    )),
+                    None => None,
+                };
+                Ok(Participant {
+                    id: parse("participants.id", &get::<String>(row, "id")?)?,
+                    sequence: u32::try_from(get::<i64>(row, "sequence")?).map_err(corrupt)?,
+                    role: role_from_text(&get::<String>(row, "role")?)?,
+                    email: parse("participants.email", &get::<String>(row, "email")?)?,
+                    phone,
+                    auth: auth_from_text(&get::<String>(row, "auth")?)?,
+                    secret_answer_hash: get(row, "secret_answer_hash")?,
+                    authenticated_at: opt_from_micros(get(row, "authenticated_at")?)?,
+                    completed_at: opt_from_micros(get(row, "completed_at")?)?,
+                })
+            }
+
+            fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
+                let cell = match get::<Option<String>>(row, "cell_e164")? {
+                    Some(e164) => Some(CellContact {
+                        phone: Phone::from_stored(
+                            e164,
+                            get::<Option<String>>(row, "cell_country")?.unwrap_or_default(),
+                            get::<Option<String>>(row, "cell_national")?.unwrap_or_default(),
+                        ),
+                        method: auth_from_text(
+                            &get::<Option<String>>(row, "cell_method")?.unwrap_or_default(),
+                        )?,
+                    }),
+                    None => None,
+                };
+                let secret = match (
+                    get::<Option<String>>(row, "secret_question")?,
+                    get::<Option<String>>(row, "secret_ref")?,
+                    get::<Option<String>>(row, "secret_hash")?,
+                ) {
+                    (Some(question), Some(answer_ref), Some(answer_hash)) => Some(SecretContact {
+                        question,
+                        answer_ref,
+                        answer_hash,
+                    }),
+                    _ => None,
+                };
+                Ok(Contact {
+                    tenant_id: parse("contacts.tenant_id", &get::<String>(row, "tenant_id")?)?,
+                    email: parse("contacts.email", &get::<String>(row, "email")?)?,
+                    language: parse("contacts.language", &get::<String>(row, "language")?)?,
+                    cell,
+                    secret,
+                    updated_at: from_micros(get(row, "updated_at")?)?,
+                })
+            }
+
+            fn event_from_row(row: &DbRow) -> Result<Event, StoreError> {
+                let record: String = get(row, "record")?;
+                serde_json::from_str(&record).map_err(corrupt)
+            }
+
+            /// Appends events to the log: the ledger row lock orders concurrent writers, so the
+            /// sequence numbers are gap-free and in commit order.
+            async fn append_events(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let count = i64::try_from(events.len()).map_err(corrupt)?;
+                let size: i64 = sqlx::query_scalar(
+                    "UPDATE ledger_state SET size = size + $1 WHERE id = 1 RETURNING size",
+                )
+                .bind(count)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(unexpected)?;
+                for (offset, event) in (size - count..).zip(events) {
+                    let record = serde_json::to_string(event).map_err(corrupt)?;
+                    sqlx::query(
+                        "INSERT INTO events (seq, id, tenant_id, envelope_id, kind, at, record, leaf_hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(offset)
+                    .bind(event.id.to_string())
+                    .bind(event.tenant_id.to_upper_hex())
+                    .bind(event.envelope_id.map(|e| e.to_string()))
+                    .bind(event.kind.as_str())
+                    .bind(micros(event.at))
+                    .bind(record)
+                    .bind(hex::encode(signet_core::evidence::leaf_hash(event)))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?;
+                }
+                Ok(())
+            }
+
+            async fn write_documents(tx: &mut Tx, aggregate: &EnvelopeAggregate, insert: bool) -> Result<(), StoreError> {
+                let envelope = &aggregate.envelope;
+                for doc in &aggregate.documents {
+                    let (status, blob, size, sha256, sha3, content_type, stored_at) = match &doc.content {
+                        DocumentContent::Pending => ("pending", None, None, None, None, None, None),
+                        DocumentContent::Stored(c) => (
+                            "stored",
+                            Some(c.blob.as_str().to_owned()),
+                            Some(i64::try_from(c.size).map_err(corrupt)?),
+                            Some(c.sha256.to_hex()),
+                            Some(c.sha3_256.to_hex()),
+                            Some(c.content_type.clone()),
+                            Some(micros(c.stored_at)),
+                        ),
+                        DocumentContent::Deleted { sha256 } => {
+                            ("deleted", None, None, sha256.map(|d| d.to_hex()), None, None, None)
+                        }
+                        other => return Err(corrupt(format!("document content {other:?} has no column mapping"))),
+                    };
+                    let sql = if insert {
+                        "INSERT INTO documents (id, envelope_id, tenant_id, position, name, status, blob_key, \
+                         size, sha256, sha3_256, content_type, stored_at, derived_from) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    } else {
+                        "UPDATE documents SET position = $4, name = $5, status = $6, blob_key = $7, \
+                         size = $8, sha256 = $9, sha3_256 = $10, content_type = $11, stored_at = $12, \
+                         derived_from = $13 WHERE id = $1 AND envelope_id = $2 AND tenant_id = $3"
+                    };
+                    sqlx::query(sql)
+                        .bind(doc.id.to_string())
+                        .bind(envelope.id.to_string())
+                        .bind(envelope.tenant_id.to_upper_hex())
+                        .bind(i64::from(doc.position))
+                        .bind(doc.name.as_str())
+                        .bind(status)
+                        .bind(blob)
+                        .bind(size)
+                        .bind(sha256)
+                        .bind(sha3)
+                        .bind(content_type)
+                        .bind(stored_at)
+                        .bind(doc.derived_from.map(|d| d.to_string()))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(unexpected)?;
+                }
+                Ok(())
+            }
+
+            async fn write_participants(tx: &mut Tx, aggregate: &EnvelopeAggregate, insert: bool) -> Result<(), StoreError> {
+                let envelope = &aggregate.envelope;
+                for (position, p) in aggregate.participants.iter().enumerate() {
+                    let sql = if insert {
+                        "INSERT INTO participants (id, envelope_id, tenant_id, sequence, role, email, \
+                         phone_e164, phone_country, phone_national, auth, secret_answer_hash, \
+                         authenticated_at, completed_at, position) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                    } else {
+                        "UPDATE participants SET sequence = $4, role = $5, email = $6, phone_e164 = $7, \
+                         phone_country = $8, phone_national = $9, auth = $10, secret_answer_hash = $11, \
+                         authenticated_at = $12, completed_at = $13, position = $14 \
+                         WHERE id = $1 AND envelope_id = $2 AND tenant_id = $3"
+                    };
+                    sqlx::query(sql)
+                        .bind(p.id.to_string())
+                        .bind(envelope.id.to_string())
+                        .bind(envelope.tenant_id.to_upper_hex())
+                        .bind(i64::from(p.sequence))
+                        .bind(role_text(p.role))
+                        .bind(p.email.as_str())
+                        .bind(p.phone.as_ref().map(|ph| ph.e164().to_owned()))
+                        .bind(p.phone.as_ref().map(|ph| ph.iso_country().to_owned()))
+                        .bind(p.phone.as_ref().map(|ph| ph.national().to_owned()))
+                        .bind(p.auth.as_str())
+                        .bind(p.secret_answer_hash.clone())
+                        .bind(p.authenticated_at.map(micros))
+                        .bind(p.completed_at.map(micros))
+                        .bind(i64::try_from(position).map_err(corrupt)?)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(unexpected)?;
+                }
+                Ok(())
+            }
+
+            impl $store {
+                async fn load_envelope(&self, envelope_row: Option<DbRow>) -> Result<Option<EnvelopeAggregate>, StoreError> {
+                    let Some(row) = envelope_row else {
+                        return Ok(None);
+                    };
+                    let envelope = envelope_from_row(&row)?;
+                    let id = envelope.id.to_string();
+                    let documents = sqlx::query(&format!(
+                        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE envelope_id = $1 ORDER BY position"
+                    ))
+                    .bind(&id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    .iter()
+                    .map(document_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                    let participants = sqlx::query(&format!(
+                        "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE envelope_id = $1 ORDER BY position"
+                    ))
+                    .bind(&id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    .iter()
+                    .map(participant_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Some(EnvelopeAggregate { envelope, documents, participants }))
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl Store for $store {
+                async fn insert_tenant(&self, tenant: &Tenant, events: &[Event]) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    sqlx::query(
+                        "INSERT INTO tenants (id, name, status, features, max_envelope_bytes, self_send, \
+                         api_key_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(tenant.id.to_upper_hex())
+                    .bind(&tenant.name)
+                    .bind(status_text(tenant.status))
+                    .bind(features_to_text(&tenant.plan.features))
+                    .bind(i64::try_from(tenant.plan.max_envelope_bytes).unwrap_or(i64::MAX))
+                    .bind(tenant.self_send)
+                    .bind(&tenant.api_key_sealed)
+                    .bind(micros(tenant.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+                    sqlx::query("SELECT * FROM tenants WHERE id = $1")
+                        .bind(id.to_upper_hex())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .as_ref()
+                        .map(tenant_from_row)
+                        .transpose()
+                }
+
+                async fn update_tenant(&self, tenant: &Tenant, events: &[Event]) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let done = sqlx::query(
+                        "UPDATE tenants SET name = $2, status = $3, features = $4, max_envelope_bytes = $5, \
+                         self_send = $6, api_key_sealed = $7 WHERE id = $1",
+                    )
+                    .bind(tenant.id.to_upper_hex())
+                    .bind(&tenant.name)
+                    .bind(status_text(tenant.status))
+                    .bind(features_to_text(&tenant.plan.features))
+                    .bind(i64::try_from(tenant.plan.max_envelope_bytes).unwrap_or(i64::MAX))
+                    .bind(tenant.self_send)
+                    .bind(&tenant.api_key_sealed)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+                    sqlx::query("SELECT * FROM tenants ORDER BY created_at, id")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .iter()
+                        .map(tenant_from_row)
+                        .collect()
+                }
+
+                async fn claim_token_id(
+                    &self,
+                    tenant: &TenantId,
+                    token_id: &str,
+                    valid_until: OffsetDateTime,
+                    now: OffsetDateTime,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    sqlx::query("DELETE FROM token_ids WHERE valid_until < $1")
+                        .bind(micros(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO token_ids (tenant_id, token_id, valid_until) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id, token_id) DO NOTHING",
+                    )
+                    .bind(tenant.to_upper_hex())
+                    .bind(token_id)
+                    .bind(micros(valid_until))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    tx.commit().await.map_err(unexpected)?;
+                    Ok(inserted.rows_affected() == 1)
+                }
+
+                async fn insert_envelope(
+                    &self,
+                    aggregate: &EnvelopeAggregate,
+                    links: &[AccessLink],
+                    contacts: &[Contact],
+                    events: &[Event],
+                ) -> Result<(), StoreError> {
+                    let e = &aggregate.envelope;
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    sqlx::query(&format!(
+                        "INSERT INTO envelopes ({ENVELOPE_COLUMNS}) VALUES \
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                    ))
+                    .bind(e.id.to_string())
+                    .bind(e.tenant_id.to_upper_hex())
+                    .bind(purpose_text(e.purpose))
+                    .bind(e.state.as_str())
+                    .bind(e.version)
+                    .bind(e.sender_language.code())
+                    .bind(e.participant_language.code())
+                    .bind(i64::from(e.links.expiration_days))
+                    .bind(e.links.reusable)
+                    .bind(e.notify_events)
+                    .bind(e.secret_question.clone())
+                    .bind(micros(e.created_at))
+                    .bind(micros(e.upload_deadline))
+                    .bind(e.confirmed_at.map(micros))
+                    .bind(e.expires_at.map(micros))
+                    .bind(e.closed_at.map(micros))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    write_documents(&mut tx, aggregate, true).await?;
+                    write_participants(&mut tx, aggregate, true).await?;
+                    for link in links {
+                        sqlx::query(
+                            "INSERT INTO access_links (id, envelope_id, participant_id, tenant_id, token_hash, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(link.id.to_string())
+                        .bind(link.envelope_id.to_string())
+                        .bind(link.participant_id.to_string())
+                        .bind(e.tenant_id.to_upper_hex())
+                        .bind(link.token_hash.to_hex())
+                        .bind(micros(link.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    }
+                    for c in contacts {
+                        sqlx::query(&format!(
+                            "INSERT INTO contacts ({CONTACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                             ON CONFLICT (tenant_id, email) DO UPDATE SET language = $3, cell_e164 = $4, \
+                             cell_country = $5, cell_national = $6, cell_method = $7, secret_question = $8, \
+                             secret_ref = $9, secret_hash = $10, updated_at = $11"
+                        ))
+                        .bind(c.tenant_id.to_upper_hex())
+                        .bind(c.email.as_str())
+                        .bind(c.language.code())
+                        .bind(c.cell.as_ref().map(|cell| cell.phone.e164().to_owned()))
+                        .bind(c.cell.as_ref().map(|cell| cell.phone.iso_country().to_owned()))
+                        .bind(c.cell.as_ref().map(|cell| cell.phone.national().to_owned()))
+                        .bind(c.cell.as_ref().map(|cell| cell.method.as_str()))
+                        .bind(c.secret.as_ref().map(|s| s.question.clone()))
+                        .bind(c.secret.as_ref().map(|s| s.answer_ref.clone()))
+                        .bind(c.secret.as_ref().map(|s| s.answer_hash.clone()))
+                        .bind(micros(c.updated_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    }
+                    append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn envelope(&self, tenant: &TenantId, id: &EnvelopeId) -> Result<Option<EnvelopeAggregate>, StoreError> {
+                    let row = sqlx::query(&format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE id = $1 AND tenant_id = $2"
+                    ))
+                    .bind(id.to_string())
+                    .bind(tenant.to_upper_hex())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?;
+                    self.load_envelope(row).await
+                }
+
+                async fn envelope_of_document(&self, document: &DocumentId) -> Result<Option<EnvelopeAggregate>, StoreError> {
+                    let row = sqlx::query(&format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE id = \
+                         (SELECT envelope_id FROM documents WHERE id = $1)"
+                    ))
+                    .bind(document.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?;
+                    self.load_envelope(row).await
+                }
+
+                async fn save_envelope(&self, aggregate: &EnvelopeAggregate, events: &[Event]) -> Result<(), StoreError> {
+                    let e = &aggregate.envelope;
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let done = sqlx::query(
+                        "UPDATE envelopes SET state = $3, version = version + 1, confirmed_at = $4, \
+                         expires_at = $5, closed_at = $6, secret_question = $7 \
+                         WHERE id = $1 AND tenant_id = $2 AND version = $8",
+                    )
+                    .bind(e.id.to_string())
+                    .bind(e.tenant_id.to_upper_hex())
+                    .bind(e.state.as_str())
+                    .bind(e.confirmed_at.map(micros))
+                    .bind(e.expires_at.map(micros))
+                    .bind(e.closed_at.map(micros))
+                    .bind(e.secret_question.clone())
+                    .bind(e.version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    write_documents(&mut tx, aggregate, false).await?;
+                    write_participants(&mut tx, aggregate, false).await?;
+                    append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn contact(&self, tenant: &TenantId, email: &Email) -> Result<Option<Contact>, StoreError> {
+                    sqlx::query(&format!(
+                        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = $1 AND email = $2"
+                    ))
+                    .bind(tenant.to_upper_hex())
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    .as_ref()
+                    .map(contact_from_row)
+                    .transpose()
+                }
+
+                async fn contact_by_secret_ref(&self, tenant: &TenantId, answer_ref: &str) -> Result<Option<Contact>, StoreError> {
+                    sqlx::query(&format!(
+                        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = $1 AND secret_ref = $2"
+                    ))
+                    .bind(tenant.to_upper_hex())
+                    .bind(answer_ref)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    .as_ref()
+                    .map(contact_from_row)
+                    .transpose()
+                }
+
+                async fn append_events(&self, events: &[Event]) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn envelope_events(&self, tenant: &TenantId, envelope: &EnvelopeId) -> Result<Vec<Event>, StoreError> {
+                    sqlx::query("SELECT record FROM events WHERE tenant_id = $1 AND envelope_id = $2 ORDER BY seq")
+                        .bind(tenant.to_upper_hex())
+                        .bind(envelope.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .iter()
+                        .map(event_from_row)
+                        .collect()
+                }
+
+                async fn ledger_leaves(&self, start: u64, end: u64) -> Result<Vec<LedgerLeaf>, StoreError> {
+                    let rows = sqlx::query("SELECT seq, leaf_hash FROM events WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+                        .bind(i64::try_from(start).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(end).unwrap_or(i64::MAX))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter()
+                        .map(|row| {
+                            let hash: String = get(row, "leaf_hash")?;
+                            let bytes = hex::decode(&hash).map_err(corrupt)?;
+                            Ok(LedgerLeaf {
+                                index: u64::try_from(get::<i64>(row, "seq")?).map_err(corrupt)?,
+                                leaf_hash: bytes.try_into().map_err(|_| corrupt("leaf_hash length"))?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn check_integrity(&self) -> Result<(), StoreError> {
+                    self.integrity_check().await?;
+                    let (count, max, size): (i64, Option<i64>, i64) = sqlx::query_as(
+                        "SELECT (SELECT count(*) FROM events), (SELECT max(seq) FROM events), \
+                         (SELECT size FROM ledger_state WHERE id = 1)",
+                    )
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(unexpected)?;
+                    if count != size || max.map_or(0, |m| m + 1) != size {
+                        return Err(anyhow::anyhow!(
+                            "event sequence broken: {count} events, max seq {max:?}, ledger size {size}"
+                        )
+                        .into());
+                    }
+                    Ok(())
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use sql_store;
