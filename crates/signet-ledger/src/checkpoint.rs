@@ -29,7 +29,12 @@
 //! [`NoteVerifier::open`] accepts a note only if it is well formed, carries at most 100 signature
 //! lines, and holds a valid signature by the verifier's own key; signatures by other keys (a
 //! witness's cosignature, say) are ignored, as the signed-note specification requires, but a line
-//! naming our key with a bad signature is an error.
+//! naming our key with a bad signature is an error. Signatures are checked with
+//! `ed25519-dalek`'s `verify_strict` (no small-order keys, canonical `S`): Signet verifies its own
+//! signatures, so nothing legitimate is lost by the stricter check.
+//!
+//! Key IDs and signatures follow golang.org/x/mod/sumdb/note byte for byte (its published vectors
+//! are in this crate's tests), so Go tooling and witnesses read these notes unchanged.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -319,12 +324,18 @@ impl NoteSigner {
     }
 }
 
-/// A note text: non-empty, ends in newline, no blank line, no control character but newline.
+/// A note text: non-empty, ends in newline, no blank line, no ASCII control character but newline.
 fn is_valid_text(text: &str) -> bool {
     text.ends_with('\n')
         && !text.starts_with('\n')
         && !text.contains("\n\n")
-        && !text.chars().any(|c| c.is_control() && c != '\n')
+        && !text.chars().any(is_forbidden_in_note)
+}
+
+/// ASCII control characters other than newline, which signed notes may not hold (as in Go's
+/// `sumdb/note`; a checkpoint's own lines are held to all of Unicode's control characters).
+fn is_forbidden_in_note(c: char) -> bool {
+    c < ' ' && c != '\n'
 }
 
 /// Verifies notes and checkpoints signed by one named Ed25519 key.
@@ -372,7 +383,7 @@ impl NoteVerifier {
 
     /// Checks a signed note and returns its text (including the final newline).
     pub fn open_text<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
-        if note.chars().any(|c| c.is_control() && c != '\n') {
+        if note.chars().any(is_forbidden_in_note) {
             return Err(NoteError::MalformedNote);
         }
         // The text ends at the last blank line; signature lines hold no blank line.

@@ -71,13 +71,8 @@ impl NodeId {
         Self { level: 0, index }
     }
 
-    /// The first leaf this node covers.
-    pub const fn first_leaf(self) -> u128 {
-        (self.index as u128) << self.level
-    }
-
-    /// One past the last leaf this node covers.
-    pub const fn end_leaf(self) -> u128 {
+    /// One past the last leaf this node covers (u128: an arbitrary id may end past u64::MAX).
+    pub(crate) const fn end_leaf(self) -> u128 {
         (self.index as u128 + 1) << self.level
     }
 }
@@ -157,7 +152,7 @@ fn push_range_nodes(start: u64, end: u64, out: &mut Vec<NodeId>) {
     let mut pos = start;
     while pos < end {
         let level = 63 - (end - pos).leading_zeros();
-        debug_assert!(pos.trailing_zeros() >= level || pos == 0, "unaligned range");
+        debug_assert!(pos.trailing_zeros() >= level, "unaligned range");
         // `level` is at most 63, so it fits in a u8.
         out.push(NodeId::new(level as u8, pos >> level));
         pos += 1 << level;
