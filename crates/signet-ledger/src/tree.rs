@@ -12,6 +12,11 @@
 //! so it is the right fold of at most 64 perfect subtrees (the binary digits of `b − a`), and every
 //! proof needs `O(log² n)` stored nodes at worst and usually `O(log n)`.
 //!
+//! For the store: a table keyed by `(level, index)` holding 32-byte hashes is enough (indices stay
+//! below 2^63, so a signed BIGINT holds them). Appends must be serialised, e.g. in a transaction
+//! that reads the current size, inserts what [`append_batch`] returns and bumps the size; with the
+//! primary key, two racing writers collide on the new leaf's row instead of forking the tree.
+//!
 //! Why not `ct-merkle` or `tlog_tiles`: both match the RFC 6962 vectors, but `ct-merkle` keeps the
 //! whole tree in memory (its index helpers assume its own array layout) and `tlog_tiles` is built
 //! around the tiled HTTP layout with its own storage conventions. Signet needs proofs served from
