@@ -19,7 +19,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use signet_core::store::Store;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// The store on SQLite.
 #[derive(Debug, Clone)]
@@ -99,7 +101,11 @@ impl sql::IntegrityCheck for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(sql::unexpected)?;
-        let problems: Vec<String> = rows.into_iter().map(|r| r.0).filter(|r| r != "ok").collect();
+        let problems: Vec<String> = rows
+            .into_iter()
+            .map(|r| r.0)
+            .filter(|r| r != "ok")
+            .collect();
         let fk: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
             .fetch_all(&self.pool)
             .await
@@ -107,7 +113,10 @@ impl sql::IntegrityCheck for SqliteStore {
         if problems.is_empty() && fk.is_empty() {
             Ok(())
         } else {
-            Err(anyhow::anyhow!("integrity check failed: {problems:?}, foreign keys: {fk:?}").into())
+            Err(
+                anyhow::anyhow!("integrity check failed: {problems:?}, foreign keys: {fk:?}")
+                    .into(),
+            )
         }
     }
 }

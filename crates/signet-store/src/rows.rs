@@ -23,11 +23,16 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 pub(crate) fn parse<T: std::str::FromStr>(column: &str, text: &str) -> Result<T, StoreError> {
-    text.parse().map_err(|_| corrupt(format!("{column} = {text:?}")))
+    text.parse()
+        .map_err(|_| corrupt(format!("{column} = {text:?}")))
 }
 
 pub(crate) fn features_to_text(features: &[Feature]) -> String {
-    features.iter().map(|f| f.name()).collect::<Vec<_>>().join(",")
+    features
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub(crate) fn features_from_text(text: &str) -> Result<Vec<Feature>, StoreError> {

@@ -1,0 +1,432 @@
+//! The store conformance suite: every scenario runs on SQLite and on PostgreSQL, each on its own
+//! fresh database.
+
+use std::sync::Arc;
+
+use signet_core::blob::BlobKey;
+use signet_core::ids::*;
+use signet_core::model::*;
+use signet_core::store::{Store, StoreError};
+use signet_core::values::*;
+use signet_store::test_support::Backend;
+use time::{Duration, OffsetDateTime};
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {$(
+            #[tokio::test]
+            async fn $name() -> anyhow::Result<()> {
+                let Some((store, _db)) = signet_store::test_support::store(signet_store::test_support::Backend::Sqlite).await? else { return Ok(()) };
+                super::$name(store).await
+            }
+        )*}
+        mod postgres {$(
+            #[tokio::test]
+            async fn $name() -> anyhow::Result<()> {
+                let Some((store, _db)) = signet_store::test_support::store(signet_store::test_support::Backend::Postgres).await? else { return Ok(()) };
+                super::$name(store).await
+            }
+        )*}
+    };
+}
+
+on_both!(
+    tenants_round_trip,
+    token_ids_are_single_use_per_tenant,
+    envelope_round_trip_and_optimistic_versions,
+    tenant_scoping_hides_foreign_envelopes,
+    contacts_upsert_and_secret_refs,
+    events_are_sequenced_without_gaps,
+    concurrent_saves_never_lose_an_update,
+);
+
+fn now() -> OffsetDateTime {
+    // Whole microseconds: what the store keeps.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .expect("valid nanosecond")
+}
+
+fn tenant(name: &str) -> Tenant {
+    Tenant {
+        id: TenantId::random(),
+        name: name.into(),
+        status: TenantStatus::Active,
+        plan: Plan {
+            features: vec![Feature::Sms, Feature::Secret],
+            max_envelope_bytes: 1234,
+        },
+        self_send: true,
+        api_key_sealed: vec![1, 2, 3],
+        created_at: now(),
+    }
+}
+
+fn event(tenant: &Tenant, envelope: Option<EnvelopeId>, kind: EventKind) -> Event {
+    Event {
+        id: EventId::random(),
+        tenant_id: tenant.id,
+        envelope_id: envelope,
+        participant_id: None,
+        document_id: None,
+        kind,
+        actor: Actor::System,
+        ip: Some("192.0.2.7".parse().expect("ip")),
+        at: now(),
+        data: serde_json::json!({"k": "v"}),
+    }
+}
+
+fn envelope(tenant: &Tenant) -> EnvelopeAggregate {
+    let at = now();
+    EnvelopeAggregate {
+        envelope: Envelope {
+            id: EnvelopeId::random(),
+            tenant_id: tenant.id,
+            purpose: Purpose::Deliver,
+            state: EnvelopeState::Draft,
+            version: 0,
+            sender_language: Language::Fr,
+            participant_language: Language::En,
+            links: LinkPolicy {
+                expiration_days: 14,
+                reusable: false,
+            },
+            notify_events: true,
+            secret_question: Some("Employee number?".into()),
+            created_at: at,
+            upload_deadline: at + Duration::hours(1),
+            confirmed_at: None,
+            expires_at: None,
+            closed_at: None,
+        },
+        documents: vec![
+            Document {
+                id: DocumentId::random(),
+                position: 0,
+                name: "a.pdf".parse().expect("name"),
+                content: DocumentContent::Pending,
+                derived_from: None,
+            },
+            Document {
+                id: DocumentId::random(),
+                position: 1,
+                name: "b.txt".parse().expect("name"),
+                content: DocumentContent::Pending,
+                derived_from: None,
+            },
+        ],
+        participants: vec![Participant {
+            id: ParticipantId::random(),
+            sequence: 0,
+            role: Role::Recipient,
+            email: "r@example.com".parse().expect("email"),
+            phone: Some(Phone::from_national("CA", "8191234567").expect("phone")),
+            auth: AuthMethod::Sms,
+            secret_answer_hash: None,
+            authenticated_at: None,
+            completed_at: None,
+        }],
+    }
+}
+
+async fn tenants_round_trip(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let mut t = tenant("Acme");
+    store
+        .insert_tenant(&t, &[event(&t, None, EventKind::TenantCreated)])
+        .await?;
+    assert_eq!(store.tenant(&t.id).await?, Some(t.clone()));
+    assert!(matches!(
+        store.insert_tenant(&t, &[]).await,
+        Err(StoreError::Duplicate)
+    ));
+    t.status = TenantStatus::Suspended;
+    t.plan.features = vec![];
+    t.self_send = false;
+    store.update_tenant(&t, &[]).await?;
+    assert_eq!(store.tenant(&t.id).await?, Some(t.clone()));
+    assert!(matches!(
+        store.update_tenant(&tenant("ghost"), &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.list_tenants().await?.len(), 1);
+    assert_eq!(store.tenant(&TenantId::random()).await?, None);
+    Ok(())
+}
+
+async fn token_ids_are_single_use_per_tenant(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let (a, b) = (tenant("a"), tenant("b"));
+    store.insert_tenant(&a, &[]).await?;
+    store.insert_tenant(&b, &[]).await?;
+    let t0 = now();
+    assert!(
+        store
+            .claim_token_id(&a.id, "jti-1", t0 + Duration::hours(2), t0)
+            .await?
+    );
+    assert!(
+        !store
+            .claim_token_id(&a.id, "jti-1", t0 + Duration::hours(2), t0)
+            .await?
+    );
+    assert!(
+        store
+            .claim_token_id(&b.id, "jti-1", t0 + Duration::hours(2), t0)
+            .await?,
+        "tenants are separate"
+    );
+    // Once it could no longer be valid, it is forgotten.
+    let later = t0 + Duration::hours(3);
+    assert!(
+        store
+            .claim_token_id(&a.id, "jti-1", later + Duration::hours(2), later)
+            .await?
+    );
+    Ok(())
+}
+
+async fn envelope_round_trip_and_optimistic_versions(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let t = tenant("Acme");
+    store.insert_tenant(&t, &[]).await?;
+    let mut env = envelope(&t);
+    let link = AccessLink {
+        id: LinkId::random(),
+        envelope_id: env.envelope.id,
+        participant_id: env.participants[0].id,
+        token_hash: Sha256Digest::from_bytes([7; 32]),
+        created_at: now(),
+    };
+    store
+        .insert_envelope(
+            &env,
+            &[link],
+            &[],
+            &[event(&t, Some(env.envelope.id), EventKind::EnvelopeCreated)],
+        )
+        .await?;
+    assert_eq!(
+        store.envelope(&t.id, &env.envelope.id).await?,
+        Some(env.clone())
+    );
+    assert_eq!(
+        store.envelope_of_document(&env.documents[1].id).await?,
+        Some(env.clone())
+    );
+
+    let stored = StoredContent {
+        blob: BlobKey::random(),
+        size: 42,
+        sha256: Sha256Digest::from_bytes([1; 32]),
+        sha3_256: Sha3Digest::from_bytes([2; 32]),
+        content_type: "application/pdf".into(),
+        stored_at: now(),
+    };
+    let doc = env.documents[0].id;
+    env.receive_document(doc, stored.clone(), now())?;
+    store
+        .save_envelope(
+            &env,
+            &[event(
+                &t,
+                Some(env.envelope.id),
+                EventKind::DocumentUploaded,
+            )],
+        )
+        .await?;
+    // The same stale version cannot be saved twice.
+    assert!(matches!(
+        store.save_envelope(&env, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    let reloaded = store
+        .envelope(&t.id, &env.envelope.id)
+        .await?
+        .expect("present");
+    assert_eq!(reloaded.envelope.version, 1);
+    assert_eq!(reloaded.envelope.state, EnvelopeState::Uploading);
+    assert_eq!(
+        reloaded.documents[0].content,
+        DocumentContent::Stored(stored)
+    );
+
+    let mut env = reloaded;
+    let blobs = env.cancel(now())?;
+    assert_eq!(blobs.len(), 1);
+    store.save_envelope(&env, &[]).await?;
+    let reloaded = store
+        .envelope(&t.id, &env.envelope.id)
+        .await?
+        .expect("present");
+    assert_eq!(reloaded.envelope.state, EnvelopeState::Cancelled);
+    assert!(matches!(
+        reloaded.documents[0].content,
+        DocumentContent::Deleted { sha256: Some(_) }
+    ));
+    assert_eq!(
+        store.envelope_events(&t.id, &env.envelope.id).await?.len(),
+        2
+    );
+    Ok(())
+}
+
+async fn tenant_scoping_hides_foreign_envelopes(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let (a, b) = (tenant("a"), tenant("b"));
+    store.insert_tenant(&a, &[]).await?;
+    store.insert_tenant(&b, &[]).await?;
+    let env = envelope(&a);
+    store
+        .insert_envelope(
+            &env,
+            &[],
+            &[],
+            &[event(&a, Some(env.envelope.id), EventKind::EnvelopeCreated)],
+        )
+        .await?;
+    assert_eq!(store.envelope(&b.id, &env.envelope.id).await?, None);
+    assert!(
+        store
+            .envelope_events(&b.id, &env.envelope.id)
+            .await?
+            .is_empty()
+    );
+    // A save that claims another tenant changes nothing.
+    let mut forged = env.clone();
+    forged.envelope.tenant_id = b.id;
+    forged.envelope.state = EnvelopeState::Cancelled;
+    assert!(matches!(
+        store.save_envelope(&forged, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.envelope(&a.id, &env.envelope.id).await?, Some(env));
+    Ok(())
+}
+
+async fn contacts_upsert_and_secret_refs(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let (a, b) = (tenant("a"), tenant("b"));
+    store.insert_tenant(&a, &[]).await?;
+    store.insert_tenant(&b, &[]).await?;
+    let email: Email = "r@example.com".parse()?;
+    let mut contact = Contact {
+        tenant_id: a.id,
+        email: email.clone(),
+        language: Language::Fr,
+        cell: Some(CellContact {
+            phone: Phone::from_national("CA", "8191234567")?,
+            method: AuthMethod::Voice,
+        }),
+        secret: None,
+        updated_at: now(),
+    };
+    let env = envelope(&a);
+    store
+        .insert_envelope(&env, &[], &[contact.clone()], &[])
+        .await?;
+    assert_eq!(store.contact(&a.id, &email).await?, Some(contact.clone()));
+    assert_eq!(store.contact(&b.id, &email).await?, None);
+
+    contact.secret = Some(SecretContact {
+        question: "Q?".into(),
+        answer_ref: "ab".repeat(20),
+        answer_hash: "$argon2id$x".into(),
+    });
+    let env2 = envelope(&a);
+    store
+        .insert_envelope(&env2, &[], &[contact.clone()], &[])
+        .await?;
+    assert_eq!(store.contact(&a.id, &email).await?, Some(contact.clone()));
+    assert_eq!(
+        store.contact_by_secret_ref(&a.id, &"ab".repeat(20)).await?,
+        Some(contact)
+    );
+    assert_eq!(
+        store.contact_by_secret_ref(&b.id, &"ab".repeat(20)).await?,
+        None
+    );
+    Ok(())
+}
+
+async fn events_are_sequenced_without_gaps(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let t = tenant("a");
+    store
+        .insert_tenant(&t, &[event(&t, None, EventKind::TenantCreated)])
+        .await?;
+    let events: Vec<Event> = (0..5)
+        .map(|_| event(&t, None, EventKind::ContactViewed))
+        .collect();
+    store.append_events(&events).await?;
+    let leaves = store.ledger_leaves(0, 100).await?;
+    assert_eq!(
+        leaves.iter().map(|l| l.index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4, 5]
+    );
+    assert_eq!(
+        leaves[3].leaf_hash,
+        signet_core::evidence::leaf_hash(&events[2])
+    );
+    assert_eq!(store.ledger_leaves(2, 4).await?.len(), 2);
+    store.check_integrity().await?;
+    Ok(())
+}
+
+async fn concurrent_saves_never_lose_an_update(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let t = tenant("a");
+    store.insert_tenant(&t, &[]).await?;
+    let mut env = envelope(&t);
+    env.documents = (0..8)
+        .map(|i| Document {
+            id: DocumentId::random(),
+            position: i,
+            name: format!("{i}.pdf").parse().expect("name"),
+            content: DocumentContent::Pending,
+            derived_from: None,
+        })
+        .collect();
+    store.insert_envelope(&env, &[], &[], &[]).await?;
+    let mut tasks = Vec::new();
+    for doc in env.documents.iter().map(|d| d.id) {
+        let store = store.clone();
+        let (tenant_id, env_id) = (t.id, env.envelope.id);
+        let tenant = t.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let mut agg = store.envelope(&tenant_id, &env_id).await?.expect("present");
+                let content = StoredContent {
+                    blob: BlobKey::random(),
+                    size: 1,
+                    sha256: Sha256Digest::from_bytes([0; 32]),
+                    sha3_256: Sha3Digest::from_bytes([0; 32]),
+                    content_type: "x/y".into(),
+                    stored_at: now(),
+                };
+                agg.receive_document(doc, content, now())?;
+                match store
+                    .save_envelope(
+                        &agg,
+                        &[event(&tenant, Some(env_id), EventKind::DocumentUploaded)],
+                    )
+                    .await
+                {
+                    Ok(()) => return anyhow::Ok(()),
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let env = store
+        .envelope(&t.id, &env.envelope.id)
+        .await?
+        .expect("present");
+    assert!(env.documents.iter().all(|d| d.stored().is_some()));
+    assert_eq!(env.envelope.version, 8);
+    assert_eq!(
+        store.envelope_events(&t.id, &env.envelope.id).await?.len(),
+        8
+    );
+    store.check_integrity().await?;
+    let _ = Backend::Sqlite;
+    Ok(())
+}
