@@ -1,0 +1,59 @@
+//! Signet's HTTP side. Shared plumbing (client addresses, body limits, request tracing that never
+//! records secrets in URLs, the signed-upload endpoint) and one module per API dialect. Dialects
+//! translate wire formats and credentials into core calls; they hold no business rules and never
+//! reach the store.
+
+pub mod doclinc;
+mod http;
+mod uploads;
+
+use std::sync::Arc;
+
+use axum::Router;
+use signet_core::Core;
+
+pub use http::ClientIp;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// The largest JSON request body accepted, in bytes.
+    pub max_json_bytes: usize,
+    /// doclinc token rules.
+    pub doclinc: doclinc::DoclincSettings,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            trust_forwarded_for: false,
+            max_json_bytes: 1024 * 1024,
+            doclinc: doclinc::DoclincSettings::default(),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The core services.
+    pub core: Core,
+    /// HTTP settings.
+    pub settings: Arc<ApiSettings>,
+}
+
+/// The whole HTTP application: every dialect and the upload endpoint.
+pub fn app(core: Core, settings: ApiSettings) -> Router {
+    let state = AppState {
+        core,
+        settings: Arc::new(settings),
+    };
+    Router::new()
+        .merge(doclinc::router())
+        .merge(uploads::router())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .layer(http::trace_layer())
+        .with_state(state)
+}

@@ -1,0 +1,108 @@
+//! `PUT /uploads/{document}?expires=…&signature=…`: the signed, expiring upload URL that create
+//! calls hand out (doclinc's presigned upload, and later the other dialects'). The body streams
+//! straight into the blob store; nothing is buffered whole.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::{Json, Router};
+use futures::TryStreamExt as _;
+use serde::{Deserialize, Serialize};
+use signet_core::CoreError;
+use signet_core::ids::DocumentId;
+
+use crate::{AppState, ClientIp};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/uploads/{document}", put(upload))
+        // The plan's size limit is enforced while streaming, by the blob store.
+        .layer(DefaultBodyLimit::disable())
+}
+
+#[derive(Debug, Deserialize)]
+struct Signed {
+    expires: Option<i64>,
+    signature: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Uploaded {
+    document_id: String,
+    size: u64,
+    sha256: String,
+    sha3_256: String,
+}
+
+#[derive(Debug, Serialize)]
+struct UploadError {
+    error: &'static str,
+    message: String,
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Path(document): Path<String>,
+    Query(signed): Query<Signed>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let (Ok(document), Some(expires), Some(signature)) =
+        (document.parse::<DocumentId>(), signed.expires, signed.signature)
+    else {
+        return error(StatusCode::FORBIDDEN, "invalid_signature", "the upload URL is not valid".into());
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let stream = body
+        .into_data_stream()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e));
+    match state
+        .core
+        .receive_upload(&document, expires, &signature, content_type.as_deref(), Box::pin(stream), ip)
+        .await
+    {
+        Ok(stored) => {
+            let etag = format!("\"{}\"", stored.sha256);
+            (
+                StatusCode::OK,
+                [(header::ETAG, etag)],
+                Json(Uploaded {
+                    document_id: document.to_string(),
+                    size: stored.size,
+                    sha256: stored.sha256.to_hex(),
+                    sha3_256: stored.sha3_256.to_hex(),
+                }),
+            )
+                .into_response()
+        }
+        Err(err) => core_error(err),
+    }
+}
+
+fn core_error(err: CoreError) -> Response {
+    let (status, code) = match &err {
+        CoreError::BadSignature => (StatusCode::FORBIDDEN, "invalid_signature"),
+        CoreError::Expired => (StatusCode::FORBIDDEN, "expired"),
+        CoreError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        CoreError::AlreadyUploaded => (StatusCode::CONFLICT, "already_uploaded"),
+        CoreError::StateConflict(_) => (StatusCode::CONFLICT, "not_accepting_uploads"),
+        CoreError::TenantSuspended => (StatusCode::FORBIDDEN, "suspended"),
+        CoreError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        _ => {
+            tracing::error!(error = ?err, "upload failed");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "unexpected error".into());
+        }
+    };
+    error(status, code, err.to_string())
+}
+
+fn error(status: StatusCode, code: &'static str, message: String) -> Response {
+    (status, Json(UploadError { error: code, message })).into_response()
+}

@@ -1,0 +1,212 @@
+//! Signet's one typed configuration, read once at start-up: built-in defaults, then a TOML file
+//! (`--config`, `SIGNET_CONFIG`, or `signet.toml` in the data directory when it exists), then
+//! `SIGNET_*` environment variables, then command-line flags. Keys are flat so that every
+//! setting has an obvious variable: `database_url` ↔ `SIGNET_DATABASE_URL`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Every setting. See `signet config example` for the commented list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Directory for the database, blobs and keys of the embedded default.
+    pub data_dir: PathBuf,
+    /// Externally visible base URL, used in links and upload URLs.
+    pub public_url: Option<String>,
+    /// `sqlite://…` or `postgres://…`; default: `sqlite://<data_dir>/signet.db`.
+    pub database_url: Option<String>,
+    /// The master key as 64 hex digits (prefer `master_key_file`).
+    #[serde(skip_serializing)]
+    pub master_key: Option<SecretString>,
+    /// File holding the master key; default `<data_dir>/master.key`, created on first start.
+    pub master_key_file: Option<PathBuf>,
+    /// Seconds an upload URL stays valid.
+    pub upload_url_ttl_secs: i64,
+    /// Trust `X-Forwarded-For` for client addresses (only behind a reverse proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// doclinc: the longest accepted token lifetime (`exp − iat`), in seconds.
+    pub doclinc_max_token_lifetime_secs: i64,
+    /// doclinc: how far a token's `iat` may be from server time, in seconds.
+    pub doclinc_max_clock_skew_secs: i64,
+    /// S3 bucket for documents; when set, blobs go to S3 instead of the data directory.
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint URL (for S3-compatible services).
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    pub s3_region: String,
+    /// S3 access key id.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[serde(skip_serializing)]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// File holding the S3 secret access key.
+    pub s3_secret_access_key_file: Option<PathBuf>,
+    /// Allow a plain-http S3 endpoint.
+    pub s3_allow_http: bool,
+    /// Log filter (`info`, `signet=debug,info`, …).
+    pub log: String,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("signet-data"),
+            public_url: None,
+            database_url: None,
+            master_key: None,
+            master_key_file: None,
+            upload_url_ttl_secs: 3600,
+            trust_forwarded_for: false,
+            max_json_bytes: 1024 * 1024,
+            doclinc_max_token_lifetime_secs: 7200,
+            doclinc_max_clock_skew_secs: 600,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_secret_access_key_file: None,
+            s3_allow_http: false,
+            log: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Settings given on the command line, which win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl Config {
+    /// Reads the configuration from every layer.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let env = || Env::prefixed("SIGNET_").ignore(&["CONFIG"]);
+        // The data directory decides where the default config file is, so find it first.
+        let data_dir: PathBuf = Figment::from(Serialized::defaults(Config::default()))
+            .merge(env())
+            .merge(Serialized::defaults(overrides))
+            .extract_inner("data_dir")
+            .unwrap_or_else(|_| PathBuf::from("signet-data"));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("SIGNET_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(data_dir.join("signet.toml")).filter(|p| p.exists()));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = &file {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(env())
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration")?;
+        Ok(config)
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("signet.db").display()))
+    }
+
+    /// The public base URL without trailing slash, defaulting to the listen address.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Where the master key lives.
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+/// `signet config example`: every setting, commented, with its default.
+pub const EXAMPLE: &str = r#"# Signet configuration. Every key can also be set as an environment variable: upper-case it
+# and prefix SIGNET_ (database_url -> SIGNET_DATABASE_URL). Command-line flags win over both.
+# The file is read from --config, $SIGNET_CONFIG, or <data_dir>/signet.toml.
+
+# Address the HTTP server listens on (flag: --listen).
+listen = "127.0.0.1:8080"
+# Directory for the embedded database, document blobs and keys (flag: --data-dir).
+data_dir = "signet-data"
+# Externally visible base URL used in links and upload URLs (flag: --public-url).
+# Default: http://<listen>.
+# public_url = "https://signet.example.com"
+
+# Metadata database: sqlite://PATH (embedded default, sqlite://<data_dir>/signet.db)
+# or postgres://USER:PASSWORD@HOST:PORT/DB for several server processes.
+# database_url = "postgres://signet@db.internal/signet"
+
+# Master key (64 hex digits) protecting API keys and document data keys. Prefer the file:
+# it is created with a fresh random key on first start when missing.
+# master_key = "…"
+# master_key_file = "signet-data/master.key"
+
+# Seconds an upload URL stays valid.
+upload_url_ttl_secs = 3600
+# Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
+trust_forwarded_for = false
+# Largest JSON request body in bytes.
+max_json_bytes = 1048576
+
+# doclinc tokens: the longest accepted lifetime (exp - iat) and the allowed clock skew of iat.
+doclinc_max_token_lifetime_secs = 7200
+doclinc_max_clock_skew_secs = 600
+
+# Documents in an S3-compatible bucket instead of the data directory (set s3_bucket to enable).
+# s3_bucket = "signet-documents"
+# s3_endpoint = "https://s3.example.com"
+s3_region = "us-east-1"
+# s3_access_key_id = "…"
+# s3_secret_access_key = "…"          # or s3_secret_access_key_file = "/run/secrets/s3"
+s3_allow_http = false
+
+# Logging: a filter such as "info" or "signet=debug,info", and "text" or "json".
+log = "info"
+log_format = "text"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_to_the_defaults() {
+        let from_example: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(EXAMPLE))
+            .extract()
+            .expect("the example is valid");
+        assert_eq!(
+            serde_json::to_value(&from_example).ok(),
+            serde_json::to_value(Config::default()).ok()
+        );
+    }
+}

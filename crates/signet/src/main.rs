@@ -1,0 +1,402 @@
+//! `signet`: the server and the operator's command line. Every command works on the same data
+//! directory and configuration as `serve`.
+
+mod config;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret as _;
+use signet_core::Core;
+use signet_core::blob::BlobStore;
+use signet_core::clock::SystemClock;
+use signet_core::crypto::MasterKey;
+use signet_core::ids::TenantId;
+use signet_core::model::{Feature, Plan, Tenant, TenantStatus};
+use signet_core::service::{CoreSettings, TenantChanges};
+
+use config::{Config, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "signet", version, about = "Confidential document exchange and electronic signatures")]
+struct Cli {
+    /// Configuration file (default: $SIGNET_CONFIG, or signet.toml in the data directory).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (also SIGNET_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the HTTP server (creating the master key and database on first start).
+    Serve {
+        /// Address to listen on (also SIGNET_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Externally visible base URL (also SIGNET_PUBLIC_URL).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Creates the master key and the database if missing, and migrates the database.
+    Init,
+    /// Migrates the database to the current schema.
+    Migrate,
+    /// Manages tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Checks the database's integrity (SQLite integrity check, event sequence).
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant and prints its tenantId and apiKey (shown only once).
+    Create {
+        /// Display name, shown to recipients as the sender.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Changes a tenant's name, plan, mode or status.
+    Update {
+        /// The tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// New status: active or suspended.
+        #[arg(long)]
+        status: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspends a tenant: its API calls answer "invalid subscription".
+    Suspend {
+        /// The tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists tenants.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Enabled features, comma-separated: sms,voice,secret (default for a new tenant: all).
+    #[arg(long, value_delimiter = ',')]
+    features: Option<Vec<String>>,
+    /// Largest total document size of one transaction, in bytes (default 104857600).
+    #[arg(long)]
+    max_transaction_bytes: Option<u64>,
+    /// Self-send mode: the tenant e-mails the banner itself (default for a new tenant: true).
+    #[arg(long, value_parser = clap::value_parser!(bool))]
+    self_send: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Prints every setting with a comment and its default.
+    Example,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Config(ConfigCommand::Example) = cli.command {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+    let overrides = match &cli.command {
+        Command::Serve { listen, public_url } => Overrides {
+            listen: listen.clone(),
+            data_dir: cli.data_dir.clone(),
+            public_url: public_url.clone(),
+        },
+        _ => Overrides {
+            data_dir: cli.data_dir.clone(),
+            ..Overrides::default()
+        },
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    init_logging(&config)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli.command, config))
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    Ok(())
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Init | Command::Migrate => {
+            let core = open_core(&config).await?;
+            println!(
+                "database ready at {} (master key: {})",
+                redact_url(&config.database_url()),
+                config.master_key_file().display()
+            );
+            drop(core);
+            Ok(())
+        }
+        Command::Check => {
+            let core = open_core(&config).await?;
+            core.store().check_integrity().await?;
+            println!("ok");
+            Ok(())
+        }
+        Command::Tenant(command) => tenant(command, open_core(&config).await?).await,
+        Command::Config(ConfigCommand::Example) => Ok(()),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let core = open_core(&config).await?;
+    let settings = signet_api::ApiSettings {
+        trust_forwarded_for: config.trust_forwarded_for,
+        max_json_bytes: config.max_json_bytes,
+        doclinc: signet_api::doclinc::DoclincSettings {
+            max_token_lifetime_secs: config.doclinc_max_token_lifetime_secs,
+            max_clock_skew_secs: config.doclinc_max_clock_skew_secs,
+        },
+    };
+    let app = signet_api::app(core, settings);
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url(), "signet is serving");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+/// Opens everything the core needs, creating the data directory, master key and database on
+/// first use.
+async fn open_core(config: &Config) -> anyhow::Result<Core> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let master = load_master_key(config)?;
+    let store = signet_store::open(&config.database_url()).await?;
+    let blobs: Arc<dyn BlobStore> = match &config.s3_bucket {
+        Some(bucket) => {
+            let secret = match (&config.s3_secret_access_key, &config.s3_secret_access_key_file) {
+                (Some(secret), _) => Some(secret.expose_secret().to_owned()),
+                (None, Some(file)) => Some(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?
+                        .trim()
+                        .to_owned(),
+                ),
+                (None, None) => None,
+            };
+            let settings = signet_blob::S3Settings {
+                bucket: bucket.clone(),
+                endpoint: config.s3_endpoint.clone(),
+                region: config.s3_region.clone(),
+                access_key_id: config.s3_access_key_id.clone(),
+                secret_access_key: secret,
+                allow_http: config.s3_allow_http,
+            };
+            Arc::new(signet_blob::ObjectBlobStore::s3(&settings, master.clone())?)
+        }
+        None => Arc::new(signet_blob::ObjectBlobStore::local(&config.data_dir.join("blobs"), master.clone())?),
+    };
+    let settings = CoreSettings {
+        public_url: config.public_url(),
+        upload_url_ttl: time::Duration::seconds(config.upload_url_ttl_secs),
+    };
+    Ok(Core::new(store, blobs, Arc::new(SystemClock), master, settings))
+}
+
+fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(key) = &config.master_key {
+        return MasterKey::from_hex(key.expose_secret()).context("master_key must be 64 hex digits");
+    }
+    let path = config.master_key_file();
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        return MasterKey::from_hex(&text).with_context(|| format!("{} must hold 64 hex digits", path.display()));
+    }
+    let key = MasterKey::generate();
+    write_secret_file(&path, &key.to_hex())?;
+    tracing::info!(path = %path.display(), "created a new master key: back it up, documents cannot be read without it");
+    Ok(key)
+}
+
+fn write_secret_file(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_features(names: &[String]) -> anyhow::Result<Vec<Feature>> {
+    let mut features = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let feature: Feature = name.parse().map_err(|e| anyhow::anyhow!("--features: {e}"))?;
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+    }
+    Ok(features)
+}
+
+fn tenant_json(tenant: &Tenant) -> serde_json::Value {
+    serde_json::json!({
+        "tenantId": tenant.id.to_upper_hex(),
+        "name": tenant.name,
+        "status": tenant.status,
+        "features": tenant.plan.features,
+        "maxTransactionBytes": tenant.plan.max_envelope_bytes,
+        "selfSend": tenant.self_send,
+    })
+}
+
+fn print_tenant(tenant: &Tenant, json: bool) {
+    if json {
+        println!("{}", tenant_json(tenant));
+    } else {
+        let features: Vec<&str> = tenant.plan.features.iter().map(|f| f.name()).collect();
+        println!("tenantId: {}", tenant.id.to_upper_hex());
+        println!("name: {}", tenant.name);
+        println!("status: {:?}", tenant.status);
+        println!("features: {}", features.join(","));
+        println!("maxTransactionBytes: {}", tenant.plan.max_envelope_bytes);
+        println!("selfSend: {}", tenant.self_send);
+    }
+}
+
+async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create { name, plan, json } => {
+            let defaults = Plan::default();
+            let plan_value = Plan {
+                features: match &plan.features {
+                    Some(names) => parse_features(names)?,
+                    None => defaults.features,
+                },
+                max_envelope_bytes: plan.max_transaction_bytes.unwrap_or(defaults.max_envelope_bytes),
+            };
+            let (tenant, key) = core
+                .create_tenant(&name, plan_value, plan.self_send.unwrap_or(true))
+                .await?;
+            if json {
+                let mut value = tenant_json(&tenant);
+                value["apiKey"] = key.0.expose_secret().into();
+                println!("{value}");
+            } else {
+                print_tenant(&tenant, false);
+                println!("apiKey: {}", key.0.expose_secret());
+            }
+        }
+        TenantCommand::Update { tenant, name, plan, status, json } => {
+            let id: TenantId = tenant.parse().map_err(|_| anyhow::anyhow!("--tenant: not a tenant id"))?;
+            let status = match status.as_deref() {
+                None => None,
+                Some("active") => Some(TenantStatus::Active),
+                Some("suspended") => Some(TenantStatus::Suspended),
+                Some(other) => anyhow::bail!("--status must be active or suspended, not {other}"),
+            };
+            let changes = TenantChanges {
+                name,
+                features: plan.features.as_deref().map(parse_features).transpose()?,
+                max_envelope_bytes: plan.max_transaction_bytes,
+                self_send: plan.self_send,
+                status,
+            };
+            let tenant = core.update_tenant(&id, changes).await?;
+            print_tenant(&tenant, json);
+        }
+        TenantCommand::Suspend { tenant, json } => {
+            let id: TenantId = tenant.parse().map_err(|_| anyhow::anyhow!("--tenant: not a tenant id"))?;
+            let changes = TenantChanges {
+                status: Some(TenantStatus::Suspended),
+                ..TenantChanges::default()
+            };
+            let tenant = core.update_tenant(&id, changes).await?;
+            print_tenant(&tenant, json);
+        }
+        TenantCommand::List { json } => {
+            let tenants = core.store().list_tenants().await?;
+            if json {
+                let list: Vec<_> = tenants.iter().map(tenant_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in tenants {
+                    println!("{}  {:<9}  {}", t.id.to_upper_hex(), format!("{:?}", t.status).to_lowercase(), t.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
