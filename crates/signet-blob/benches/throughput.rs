@@ -1,0 +1,100 @@
+//! Put and get throughput of the blob store on a local directory.
+//!
+//! ```text
+//! cargo bench -p signet-blob --bench throughput
+//! SIGNET_BENCH_MIB=1024 SIGNET_BENCH_DIR=/work/tmp cargo bench -p signet-blob --bench throughput
+//! ```
+//!
+//! `SIGNET_BENCH_MIB` sets the body size (default 256 MiB); `SIGNET_BENCH_DIR` the directory the
+//! blob is written under (default: a temporary directory). The body arrives in 64 KiB pieces, as
+//! from an HTTP server. Peak resident memory is printed too, since `put` must not grow with size.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use rand::RngCore;
+use signet_blob::ObjectBlobStore;
+use signet_core::blob::{BlobKey, BlobStore};
+use signet_core::crypto::MasterKey;
+
+const PIECE: usize = 64 * 1024;
+
+fn main() {
+    let mib: usize = std::env::var("SIGNET_BENCH_MIB")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .expect("SIGNET_BENCH_MIB must be a whole number of MiB")
+        })
+        .unwrap_or(256);
+    let base = std::env::var_os("SIGNET_BENCH_DIR").map(std::path::PathBuf::from);
+    let dir = match &base {
+        Some(base) => tempfile::tempdir_in(base),
+        None => tempfile::tempdir(),
+    }
+    .expect("creating the benchmark directory");
+    let runtime = tokio::runtime::Runtime::new().expect("starting tokio");
+    runtime.block_on(run(mib, dir.path()));
+}
+
+async fn run(mib: usize, dir: &std::path::Path) {
+    let store = ObjectBlobStore::local(dir, MasterKey::generate()).unwrap();
+    let size = mib * 1024 * 1024;
+    // One random megabyte repeated: producing the body costs nothing, and chunks still differ
+    // after encryption. Only pieces of it are ever alive at once.
+    let mut block = vec![0u8; 1024 * 1024];
+    rand::rng().fill_bytes(&mut block);
+    let block = Bytes::from(block);
+    let pieces = size / PIECE;
+    let body = futures::stream::iter((0..pieces).map(move |i| {
+        let offset = (i * PIECE) % block.len();
+        Ok(block.slice(offset..offset + PIECE))
+    }));
+
+    println!("signet-blob throughput, local directory, {mib} MiB body");
+    let rss_before = peak_rss_kib();
+    let key = BlobKey::random();
+    let start = Instant::now();
+    let stored = store.put(&key, Box::pin(body), None).await.unwrap();
+    let put_secs = start.elapsed().as_secs_f64();
+    assert_eq!(stored.size, size as u64);
+    let rss_after_put = peak_rss_kib();
+    println!(
+        "put: {:>8.1} MB/s ({:.2} s)  sha256 {}…",
+        size as f64 / put_secs / 1e6,
+        put_secs,
+        &stored.sha256.to_hex()[..16],
+    );
+
+    let start = Instant::now();
+    let mut stream = store.get(&key).await.unwrap();
+    let mut read = 0usize;
+    while let Some(chunk) = stream.next().await {
+        read += chunk.unwrap().len();
+    }
+    let get_secs = start.elapsed().as_secs_f64();
+    assert_eq!(read, size);
+    println!(
+        "get: {:>8.1} MB/s ({:.2} s)",
+        size as f64 / get_secs / 1e6,
+        get_secs
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_after_put) {
+        println!(
+            "peak RSS: {:.1} MiB before, {:.1} MiB after put, {:.1} MiB after get",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+        );
+    }
+}
+
+/// Peak resident set size of this process (Linux only).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
