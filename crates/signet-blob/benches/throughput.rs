@@ -55,6 +55,7 @@ async fn run(mib: usize, dir: &std::path::Path) {
     }));
 
     println!("signet-blob throughput, local directory, {mib} MiB body");
+    components();
     let rss_before = peak_rss_kib();
     let key = BlobKey::random();
     let start = Instant::now();
@@ -90,6 +91,43 @@ async fn run(mib: usize, dir: &std::path::Path) {
             peak_rss_kib().unwrap_or(0) as f64 / 1024.0
         );
     }
+}
+
+/// Single-thread speed of each step over 64 MiB, so that the pipeline's figures can be judged
+/// against what this machine (and whatever else runs on it) allows.
+fn components() {
+    use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+    use sha2::Digest;
+    const LEN: usize = 64 * 1024 * 1024;
+    let data = vec![0x5au8; LEN];
+    let rate = |start: Instant| LEN as f64 / start.elapsed().as_secs_f64() / 1e6;
+
+    let start = Instant::now();
+    let mut h = sha3::Sha3_256::new();
+    h.update(&data);
+    std::hint::black_box(h.finalize());
+    let sha3 = rate(start);
+
+    let start = Instant::now();
+    let mut h = sha2::Sha256::new();
+    h.update(&data);
+    std::hint::black_box(h.finalize());
+    let sha256 = rate(start);
+
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(&[7u8; 32].into());
+    let nonce = [1u8; 24].into();
+    let mut chunk = Vec::with_capacity(PIECE + 16);
+    let start = Instant::now();
+    for piece in data.chunks(PIECE) {
+        chunk.clear();
+        chunk.extend_from_slice(piece);
+        cipher.encrypt_in_place(&nonce, b"aad", &mut chunk).unwrap();
+    }
+    std::hint::black_box(&chunk);
+    let aead = rate(start);
+    println!(
+        "one core: sha3-256 {sha3:.0} MB/s, sha-256 {sha256:.0} MB/s, xchacha20-poly1305 {aead:.0} MB/s"
+    );
 }
 
 /// Peak resident set size of this process (Linux only).

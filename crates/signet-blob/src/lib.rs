@@ -197,3 +197,41 @@ fn object_path(key: &BlobKey) -> Result<Path, BlobError> {
 fn unexpected(error: object_store::Error, doing: &'static str) -> BlobError {
     BlobError::Unexpected(anyhow::Error::new(error).context(doing))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_settings_parse_and_hide_the_secret() {
+        let settings: S3Settings = serde_json::from_str(
+            r#"{"bucket": "docs", "region": "eu-west-1", "endpoint": "http://127.0.0.1:9000",
+                "access_key_id": "AKID", "secret_access_key": "very-secret", "allow_http": true}"#,
+        )
+        .expect("valid settings parse");
+        assert_eq!(settings.bucket, "docs");
+        assert!(settings.allow_http);
+        let shown = format!("{settings:?}");
+        assert!(
+            shown.contains("AKID") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+        assert!(!shown.contains("very-secret"), "{shown}");
+
+        let minimal: S3Settings = serde_json::from_str(r#"{"bucket": "b", "region": "us-east-1"}"#)
+            .expect("optional fields may be left out");
+        assert!(!minimal.allow_http && minimal.endpoint.is_none());
+        assert!(
+            serde_json::from_str::<S3Settings>(r#"{"bucket": "b", "region": "r", "secret": "x"}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn invalid_keys_are_refused() {
+        for bad in ["", "a//b", "../etc", "a/../b"] {
+            assert!(object_path(&BlobKey::from_stored(bad)).is_err(), "{bad:?}");
+        }
+        assert!(object_path(&BlobKey::random()).is_ok());
+    }
+}
