@@ -55,21 +55,25 @@ async fn run(mib: usize, dir: &std::path::Path) {
     }));
 
     println!("signet-blob throughput, local directory, {mib} MiB body");
-    components();
     let rss_before = peak_rss_kib();
     let key = BlobKey::random();
+    let (cpu, waited) = (cpu_secs(), runqueue_wait_secs());
     let start = Instant::now();
     let stored = store.put(&key, Box::pin(body), None).await.unwrap();
     let put_secs = start.elapsed().as_secs_f64();
+    let put_cpu = cpu_secs() - cpu;
+    let put_waited = runqueue_wait_secs() - waited;
     assert_eq!(stored.size, size as u64);
     let rss_after_put = peak_rss_kib();
     println!(
-        "put: {:>8.1} MB/s ({:.2} s)  sha256 {}…",
+        "put: {:>8.1} MB/s ({:.2} s, {:.2} s of CPU, {:.2} s runnable but waiting for a CPU)",
         size as f64 / put_secs / 1e6,
         put_secs,
-        &stored.sha256.to_hex()[..16],
+        put_cpu,
+        put_waited,
     );
 
+    let (cpu, waited) = (cpu_secs(), runqueue_wait_secs());
     let start = Instant::now();
     let mut stream = store.get(&key).await.unwrap();
     let mut read = 0usize;
@@ -77,11 +81,15 @@ async fn run(mib: usize, dir: &std::path::Path) {
         read += chunk.unwrap().len();
     }
     let get_secs = start.elapsed().as_secs_f64();
+    let get_cpu = cpu_secs() - cpu;
+    let get_waited = runqueue_wait_secs() - waited;
     assert_eq!(read, size);
     println!(
-        "get: {:>8.1} MB/s ({:.2} s)",
+        "get: {:>8.1} MB/s ({:.2} s, {:.2} s of CPU, {:.2} s runnable but waiting for a CPU)",
         size as f64 / get_secs / 1e6,
-        get_secs
+        get_secs,
+        get_cpu,
+        get_waited,
     );
     if let (Some(before), Some(after)) = (rss_before, rss_after_put) {
         println!(
@@ -91,6 +99,42 @@ async fn run(mib: usize, dir: &std::path::Path) {
             peak_rss_kib().unwrap_or(0) as f64 / 1024.0
         );
     }
+    components();
+}
+
+/// Time this process's threads spent runnable but waiting for a CPU, summed over threads (Linux
+/// schedstat; 0 elsewhere). High values mean other work on the machine slowed the benchmark.
+fn runqueue_wait_secs() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .sum::<f64>()
+        / 1e9
+}
+
+/// CPU time (user + system) this process has used so far (Linux only; 0 elsewhere).
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // The kernel reports in clock ticks, 100 per second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Single-thread speed of each step over 64 MiB, so that the pipeline's figures can be judged

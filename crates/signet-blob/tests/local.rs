@@ -235,3 +235,158 @@ async fn other_master_key_or_other_blob_key_cannot_read() {
     let again = ObjectBlobStore::local(dir.path(), master).unwrap();
     assert!(read_all(again.get(&key).await.unwrap()).await.unwrap() == data);
 }
+
+/// A backend whose multipart uploads fail on request, recording whether they were aborted.
+mod failing {
+    use std::fmt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::{
+        GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult, Result, UploadPart,
+    };
+
+    #[derive(Debug, Default)]
+    pub struct Failures {
+        /// Fail every part after this many succeeded.
+        pub parts_before_failure: Option<usize>,
+        /// Fail the completion of the upload.
+        pub fail_complete: bool,
+        pub parts_written: AtomicUsize,
+        pub aborted: AtomicBool,
+    }
+
+    #[derive(Debug)]
+    pub struct FailingStore {
+        pub inner: InMemory,
+        pub failures: Arc<Failures>,
+    }
+
+    impl fmt::Display for FailingStore {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("FailingStore")
+        }
+    }
+
+    fn injected() -> object_store::Error {
+        object_store::Error::Generic {
+            store: "FailingStore",
+            source: "injected failure".into(),
+        }
+    }
+
+    #[derive(Debug)]
+    struct FailingUpload {
+        inner: Box<dyn MultipartUpload>,
+        failures: Arc<Failures>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for FailingUpload {
+        fn put_part(&mut self, data: PutPayload) -> UploadPart {
+            let done = self.failures.parts_written.fetch_add(1, Ordering::SeqCst);
+            match self.failures.parts_before_failure {
+                Some(limit) if done >= limit => Box::pin(async { Err(injected()) }),
+                _ => self.inner.put_part(data),
+            }
+        }
+        async fn complete(&mut self) -> Result<PutResult> {
+            if self.failures.fail_complete {
+                return Err(injected());
+            }
+            self.inner.complete().await
+        }
+        async fn abort(&mut self) -> Result<()> {
+            self.failures.aborted.store(true, Ordering::SeqCst);
+            self.inner.abort().await
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for FailingStore {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            let inner = self.inner.put_multipart_opts(location, opts).await?;
+            Ok(Box::new(FailingUpload {
+                inner,
+                failures: self.failures.clone(),
+            }))
+        }
+        async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        async fn delete(&self, location: &Path) -> Result<()> {
+            self.inner.delete(location).await
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy(&self, from: &Path, to: &Path) -> Result<()> {
+            self.inner.copy(from, to).await
+        }
+        async fn copy_if_not_exists(&self, from: &Path, to: &Path) -> Result<()> {
+            self.inner.copy_if_not_exists(from, to).await
+        }
+    }
+}
+
+async fn put_with_failures(failures: failing::Failures) -> Arc<failing::Failures> {
+    let failures = Arc::new(failures);
+    let raw: Arc<dyn ObjectStore> = Arc::new(failing::FailingStore {
+        inner: InMemory::new(),
+        failures: failures.clone(),
+    });
+    let store = ObjectBlobStore::new(raw.clone(), MasterKey::generate());
+    let key = BlobKey::random();
+    let data = random_bytes(3 * signet_blob::PART_LEN + 1000);
+    let result = store.put(&key, body(&data), None).await;
+    assert!(
+        matches!(result, Err(BlobError::Unexpected(_))),
+        "{result:?}"
+    );
+    assert_eq!(listed(raw.as_ref(), &key).await, Vec::<String>::new());
+    assert!(matches!(store.get(&key).await, Err(BlobError::NotFound)));
+    failures
+}
+
+#[tokio::test]
+async fn backend_failures_abort_the_upload() {
+    use std::sync::atomic::Ordering;
+    for parts_before_failure in [0, 1, 3] {
+        let failures = put_with_failures(failing::Failures {
+            parts_before_failure: Some(parts_before_failure),
+            ..Default::default()
+        })
+        .await;
+        assert!(
+            failures.aborted.load(Ordering::SeqCst),
+            "after {parts_before_failure} parts"
+        );
+    }
+    let failures = put_with_failures(failing::Failures {
+        fail_complete: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(failures.parts_written.load(Ordering::SeqCst), 4);
+    assert!(failures.aborted.load(Ordering::SeqCst));
+}
