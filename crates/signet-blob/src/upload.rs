@@ -19,7 +19,8 @@ pub const PART_LEN: usize = 5 * 1024 * 1024;
 /// Parts being written at once; with the part being filled, this bounds an upload's buffers to
 /// `(PARTS_IN_FLIGHT + 1) * PART_LEN`.
 pub const PARTS_IN_FLIGHT: usize = 4;
-/// Body chunks queued for the SHA3 thread before the upload waits for it.
+/// Body pieces (as the body yielded them, shared, not copied) queued for the SHA3 thread before
+/// the upload waits for it.
 const HASH_QUEUE: usize = 32;
 
 /// What hashing the plaintext produced.
