@@ -1,0 +1,321 @@
+//! The stored format of a blob: a header that carries the sealed data key, then the plaintext cut
+//! into fixed chunks and encrypted as one STREAM (see the crate documentation for the layout).
+//!
+//! This module is pure: it turns bytes into bytes and knows nothing about object stores, so the
+//! rules that keep stored blobs authentic live in one small place.
+
+use bytes::{Bytes, BytesMut};
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::KeyInit;
+use chacha20poly1305::aead::generic_array::GenericArray;
+use chacha20poly1305::aead::stream::{DecryptorBE32, EncryptorBE32};
+use signet_core::blob::{BlobError, BlobKey};
+use signet_core::crypto::MasterKey;
+
+/// First bytes of every stored blob.
+pub(crate) const MAGIC: [u8; 8] = *b"SIGNETBL";
+/// The format version this crate writes; readers reject any other.
+pub(crate) const VERSION: u8 = 1;
+/// Plaintext bytes per chunk (every chunk but the last is exactly this long).
+pub const CHUNK_LEN: usize = 64 * 1024;
+/// Poly1305 tag appended to every chunk.
+pub(crate) const TAG_LEN: usize = 16;
+/// Stored bytes per full chunk.
+pub(crate) const SEGMENT_LEN: usize = CHUNK_LEN + TAG_LEN;
+/// XChaCha20's 24-byte nonce less the STREAM-BE32 overhead (32-bit counter + last-chunk flag).
+pub(crate) const NONCE_PREFIX_LEN: usize = 19;
+/// Purpose under which the per-blob data key is sealed with the master key.
+pub(crate) const DATA_KEY_PURPOSE: &str = "blob-data-key";
+/// Bytes before the sealed data key: magic, version, sealed-key length.
+const FIXED_LEN: usize = MAGIC.len() + 1 + 2;
+
+/// Header fields of a blob being written or read.
+pub(crate) struct Header {
+    /// The encoded header, exactly as stored (it is also part of every chunk's associated data).
+    encoded: Vec<u8>,
+    data_key: [u8; 32],
+    nonce_prefix: [u8; NONCE_PREFIX_LEN],
+}
+
+impl Header {
+    /// A header with a fresh random data key and nonce prefix, the data key sealed under `master`.
+    pub(crate) fn generate(master: &MasterKey) -> Self {
+        let data_key: [u8; 32] = rand::random();
+        let nonce_prefix: [u8; NONCE_PREFIX_LEN] = rand::random();
+        let sealed = master.seal(DATA_KEY_PURPOSE, &data_key);
+        let mut encoded = Vec::with_capacity(FIXED_LEN + sealed.len() + NONCE_PREFIX_LEN);
+        encoded.extend_from_slice(&MAGIC);
+        encoded.push(VERSION);
+        // A sealed 32-byte key is 72 bytes (nonce + key + tag), far below u16::MAX.
+        let sealed_len = u16::try_from(sealed.len()).unwrap_or(u16::MAX);
+        encoded.extend_from_slice(&sealed_len.to_be_bytes());
+        encoded.extend_from_slice(&sealed);
+        encoded.extend_from_slice(&nonce_prefix);
+        Self {
+            encoded,
+            data_key,
+            nonce_prefix,
+        }
+    }
+
+    /// Parses a header from the start of `buf`.
+    ///
+    /// Returns `Ok(None)` when `buf` is too short to tell yet, `Ok(Some((header, len)))` with the
+    /// header's length once it is complete, and [`BlobError::Corrupt`] when the bytes are not a
+    /// header this version can read or the data key does not open under `master`.
+    pub(crate) fn parse(
+        buf: &[u8],
+        master: &MasterKey,
+    ) -> Result<Option<(Self, usize)>, BlobError> {
+        if buf.len() < FIXED_LEN {
+            // A prefix that already disagrees with the magic can be rejected early.
+            let n = buf.len().min(MAGIC.len());
+            if buf[..n] != MAGIC[..n] {
+                return Err(BlobError::Corrupt);
+            }
+            return Ok(None);
+        }
+        if buf[..MAGIC.len()] != MAGIC || buf[MAGIC.len()] != VERSION {
+            return Err(BlobError::Corrupt);
+        }
+        let sealed_len = usize::from(u16::from_be_bytes([buf[FIXED_LEN - 2], buf[FIXED_LEN - 1]]));
+        let total = FIXED_LEN + sealed_len + NONCE_PREFIX_LEN;
+        if buf.len() < total {
+            return Ok(None);
+        }
+        let sealed = &buf[FIXED_LEN..FIXED_LEN + sealed_len];
+        let data_key: [u8; 32] = master
+            .open(DATA_KEY_PURPOSE, sealed)
+            .map_err(|_| BlobError::Corrupt)?
+            .try_into()
+            .map_err(|_| BlobError::Corrupt)?;
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
+        nonce_prefix.copy_from_slice(&buf[FIXED_LEN + sealed_len..total]);
+        Ok(Some((
+            Self {
+                encoded: buf[..total].to_vec(),
+                data_key,
+                nonce_prefix,
+            },
+            total,
+        )))
+    }
+
+    /// The header as stored.
+    pub(crate) fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    /// Associated data authenticated with every chunk: the whole header and the blob's key, so
+    /// that neither a header nor a whole object can be moved to another key undetected.
+    fn associated_data(&self, key: &BlobKey) -> Vec<u8> {
+        let mut aad = self.encoded.clone();
+        aad.extend_from_slice(key.as_str().as_bytes());
+        aad
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&self.data_key.into())
+    }
+}
+
+/// Cuts plaintext into chunks and encrypts them; the last chunk is sealed with the STREAM
+/// last-chunk flag, so a reader notices truncation and extension.
+pub(crate) struct ChunkSealer {
+    encryptor: EncryptorBE32<XChaCha20Poly1305>,
+    aad: Vec<u8>,
+    pending: Vec<u8>,
+}
+
+impl ChunkSealer {
+    pub(crate) fn new(header: &Header, key: &BlobKey) -> Self {
+        Self {
+            encryptor: EncryptorBE32::from_aead(
+                header.cipher(),
+                GenericArray::from_slice(&header.nonce_prefix),
+            ),
+            aad: header.associated_data(key),
+            pending: Vec::with_capacity(SEGMENT_LEN),
+        }
+    }
+
+    /// Takes more plaintext and returns the chunks it completed, encrypted.
+    ///
+    /// A full chunk is only sealed once a further byte arrives: until then it may be the last one.
+    pub(crate) fn push(&mut self, mut data: &[u8]) -> Result<Vec<Bytes>, BlobError> {
+        let mut sealed = Vec::new();
+        while !data.is_empty() {
+            if self.pending.len() == CHUNK_LEN {
+                let mut chunk =
+                    std::mem::replace(&mut self.pending, Vec::with_capacity(SEGMENT_LEN));
+                self.encryptor
+                    .encrypt_next_in_place(&self.aad, &mut chunk)
+                    .map_err(|_| anyhow::anyhow!("blob exceeds the STREAM chunk counter"))?;
+                sealed.push(Bytes::from(chunk));
+            }
+            let take = (CHUNK_LEN - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(sealed)
+    }
+
+    /// Seals what is pending (possibly nothing) as the last chunk.
+    pub(crate) fn finish(self) -> Result<Bytes, BlobError> {
+        let Self {
+            encryptor,
+            aad,
+            mut pending,
+        } = self;
+        encryptor
+            .encrypt_last_in_place(&aad, &mut pending)
+            .map_err(|_| anyhow::anyhow!("sealing the last blob chunk failed"))?;
+        Ok(Bytes::from(pending))
+    }
+}
+
+/// Decrypts stored segments in order; the caller says which one is the last.
+pub(crate) struct ChunkOpener {
+    decryptor: Option<DecryptorBE32<XChaCha20Poly1305>>,
+    aad: Vec<u8>,
+}
+
+impl ChunkOpener {
+    pub(crate) fn new(header: &Header, key: &BlobKey) -> Self {
+        Self {
+            decryptor: Some(DecryptorBE32::from_aead(
+                header.cipher(),
+                GenericArray::from_slice(&header.nonce_prefix),
+            )),
+            aad: header.associated_data(key),
+        }
+    }
+
+    /// Decrypts one full segment that is known not to be the last.
+    pub(crate) fn open_next(&mut self, segment: BytesMut) -> Result<Bytes, BlobError> {
+        let decryptor = self.decryptor.as_mut().ok_or(BlobError::Corrupt)?;
+        if segment.len() != SEGMENT_LEN {
+            return Err(BlobError::Corrupt);
+        }
+        let mut buf = segment;
+        decryptor
+            .decrypt_next_in_place(&self.aad, &mut buf)
+            .map_err(|_| BlobError::Corrupt)?;
+        Ok(buf.freeze())
+    }
+
+    /// Decrypts the final segment; afterwards nothing more may be opened.
+    pub(crate) fn open_last(&mut self, segment: BytesMut) -> Result<Bytes, BlobError> {
+        let decryptor = self.decryptor.take().ok_or(BlobError::Corrupt)?;
+        if segment.len() < TAG_LEN || segment.len() > SEGMENT_LEN {
+            return Err(BlobError::Corrupt);
+        }
+        let mut buf = segment;
+        decryptor
+            .decrypt_last_in_place(&self.aad, &mut buf)
+            .map_err(|_| BlobError::Corrupt)?;
+        Ok(buf.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seal_all(master: &MasterKey, key: &BlobKey, data: &[u8]) -> (Vec<u8>, Vec<Bytes>) {
+        let header = Header::generate(master);
+        let mut sealer = ChunkSealer::new(&header, key);
+        let mut segments = sealer.push(data).expect("sealing in memory works");
+        segments.push(sealer.finish().expect("sealing in memory works"));
+        (header.encoded().to_vec(), segments)
+    }
+
+    fn open_all(
+        master: &MasterKey,
+        key: &BlobKey,
+        header: &[u8],
+        segments: &[Bytes],
+    ) -> Result<Vec<u8>, BlobError> {
+        let (header, len) = Header::parse(header, master)?.ok_or(BlobError::Corrupt)?;
+        assert_eq!(len, header.encoded().len());
+        let mut opener = ChunkOpener::new(&header, key);
+        let mut out = Vec::new();
+        for (i, segment) in segments.iter().enumerate() {
+            let segment = BytesMut::from(&segment[..]);
+            let plain = if i + 1 == segments.len() {
+                opener.open_last(segment)?
+            } else {
+                opener.open_next(segment)?
+            };
+            out.extend_from_slice(&plain);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn chunk_boundaries() {
+        let master = MasterKey::generate();
+        let key = BlobKey::random();
+        for (len, segments) in [
+            (0, 1),
+            (1, 1),
+            (CHUNK_LEN, 1),
+            (CHUNK_LEN + 1, 2),
+            (3 * CHUNK_LEN, 3),
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let (header, sealed) = seal_all(&master, &key, &data);
+            assert_eq!(sealed.len(), segments, "segments for {len} bytes");
+            assert_eq!(open_all(&master, &key, &header, &sealed).ok(), Some(data));
+        }
+    }
+
+    #[test]
+    fn header_is_rejected_under_another_key_or_version() {
+        let master = MasterKey::generate();
+        let header = Header::generate(&master);
+        let encoded = header.encoded().to_vec();
+        assert!(matches!(Header::parse(&encoded[..5], &master), Ok(None)));
+        assert!(matches!(
+            Header::parse(&encoded, &MasterKey::generate()),
+            Err(BlobError::Corrupt)
+        ));
+        let mut other_version = encoded.clone();
+        other_version[MAGIC.len()] = VERSION + 1;
+        assert!(matches!(
+            Header::parse(&other_version, &master),
+            Err(BlobError::Corrupt)
+        ));
+        assert!(matches!(
+            Header::parse(b"PK\x03\x04", &master),
+            Err(BlobError::Corrupt)
+        ));
+    }
+
+    #[test]
+    fn blob_moved_to_another_key_fails() {
+        let master = MasterKey::generate();
+        let key = BlobKey::random();
+        let (header, sealed) = seal_all(&master, &key, b"contract");
+        assert!(open_all(&master, &key, &header, &sealed).is_ok());
+        assert!(matches!(
+            open_all(&master, &BlobKey::random(), &header, &sealed),
+            Err(BlobError::Corrupt)
+        ));
+    }
+
+    #[test]
+    fn dropped_or_added_chunk_fails() {
+        let master = MasterKey::generate();
+        let key = BlobKey::random();
+        let data = vec![7u8; 2 * CHUNK_LEN];
+        let (header, sealed) = seal_all(&master, &key, &data);
+        assert_eq!(sealed.len(), 2);
+        // Treating a middle chunk as the last one (truncation) fails.
+        assert!(open_all(&master, &key, &header, &sealed[..1]).is_err());
+        // Appending a chunk after the last one (extension) fails.
+        let mut extended = sealed.clone();
+        extended.push(sealed[1].clone());
+        assert!(open_all(&master, &key, &header, &extended).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! Writing a blob: body → (SHA-256, SHA3-256) + chunked encryption → multipart upload.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::{MultipartUpload, ObjectStore, PutPayload};
+use sha2::{Digest, Sha256};
+use sha3::Sha3_256;
+use signet_core::blob::{BlobError, BlobKey, ByteStream, StoredBlob};
+use signet_core::crypto::MasterKey;
+use signet_core::values::{Sha3Digest, Sha256Digest};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::format::{ChunkSealer, Header};
+use crate::{object_path, unexpected};
+
+/// Size of one multipart part. S3 requires at least 5 MiB for every part but the last.
+pub const PART_LEN: usize = 5 * 1024 * 1024;
+/// Parts being written at once; with the part being filled, this bounds an upload's buffers to
+/// `(PARTS_IN_FLIGHT + 1) * PART_LEN`.
+pub const PARTS_IN_FLIGHT: usize = 4;
+/// Body pieces (as the body yielded them, shared, not copied) queued for the SHA3 thread before
+/// the upload waits for it.
+const HASH_QUEUE: usize = 32;
+
+/// What hashing the plaintext produced.
+struct Digests {
+    size: u64,
+    sha256: [u8; 32],
+    sha3_256: [u8; 32],
+}
+
+pub(crate) async fn put(
+    store: &dyn ObjectStore,
+    master: &MasterKey,
+    key: &BlobKey,
+    body: ByteStream,
+    limit: Option<u64>,
+) -> Result<StoredBlob, BlobError> {
+    let path = object_path(key)?;
+    let upload = store
+        .put_multipart(&path)
+        .await
+        .map_err(|e| unexpected(e, "starting a blob upload"))?;
+    let mut writer = Upload::new(upload);
+    let written = match write_body(&mut writer, master, key, body, limit).await {
+        Ok(digests) => writer.finish().await.map(|()| digests),
+        Err(error) => Err(error),
+    };
+    match written {
+        Ok(digests) => Ok(StoredBlob {
+            key: key.clone(),
+            size: digests.size,
+            sha256: Sha256Digest::from_bytes(digests.sha256),
+            sha3_256: Sha3Digest::from_bytes(digests.sha3_256),
+        }),
+        Err(error) => {
+            writer.abort().await;
+            Err(error)
+        }
+    }
+}
+
+async fn write_body(
+    writer: &mut Upload,
+    master: &MasterKey,
+    key: &BlobKey,
+    mut body: ByteStream,
+    limit: Option<u64>,
+) -> Result<Digests, BlobError> {
+    let header = Header::generate(master);
+    let mut sealer = ChunkSealer::new(&header, key);
+    writer.put(Bytes::copy_from_slice(header.encoded())).await?;
+
+    let (to_sha3, queue) = mpsc::channel::<Bytes>(HASH_QUEUE);
+    let sha3 = tokio::task::spawn_blocking(move || hash_sha3(queue));
+    let mut sha256 = Sha256::new();
+    let mut size: u64 = 0;
+
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(BlobError::Body)?;
+        if chunk.is_empty() {
+            continue;
+        }
+        size = size.saturating_add(chunk.len() as u64);
+        if let Some(limit) = limit
+            && size > limit
+        {
+            return Err(BlobError::TooLarge { limit });
+        }
+        // Hand the chunk to the SHA3 thread first, so that it hashes while this task works.
+        to_sha3
+            .send(chunk.clone())
+            .await
+            .map_err(|_| anyhow::anyhow!("the SHA3 hashing thread stopped"))?;
+        sha256.update(&chunk);
+        for sealed in sealer.push(&chunk)? {
+            writer.put(sealed).await?;
+        }
+    }
+    writer.put(sealer.finish()?).await?;
+    drop(to_sha3);
+    let sha3_256 = sha3
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("the SHA3 hashing thread failed"))?;
+    Ok(Digests {
+        size,
+        sha256: sha256.finalize().into(),
+        sha3_256,
+    })
+}
+
+fn hash_sha3(mut queue: mpsc::Receiver<Bytes>) -> [u8; 32] {
+    let mut hasher = Sha3_256::new();
+    while let Some(chunk) = queue.blocking_recv() {
+        hasher.update(&chunk);
+    }
+    hasher.finalize().into()
+}
+
+/// A multipart upload cut into parts of exactly [`PART_LEN`] bytes (the last one shorter; some
+/// S3-compatible services require equal parts), with at most [`PARTS_IN_FLIGHT`] being written at
+/// once. It is aborted unless it was completed — on any error, and also when the `put` future is
+/// dropped half-way (the client went away, a timeout fired).
+///
+/// `object_store`'s own `WriteMultipart` is not used because a part that fails inside its
+/// `finish` leaves the upload un-aborted.
+struct Upload {
+    upload: Option<Box<dyn MultipartUpload>>,
+    part: Vec<Bytes>,
+    part_len: usize,
+    in_flight: JoinSet<object_store::Result<()>>,
+}
+
+impl Upload {
+    fn new(upload: Box<dyn MultipartUpload>) -> Self {
+        Self {
+            upload: Some(upload),
+            part: Vec::new(),
+            part_len: 0,
+            in_flight: JoinSet::new(),
+        }
+    }
+
+    /// Appends bytes, sending each part as it fills up.
+    async fn put(&mut self, mut bytes: Bytes) -> Result<(), BlobError> {
+        while !bytes.is_empty() {
+            let room = PART_LEN - self.part_len;
+            if bytes.len() < room {
+                self.part_len += bytes.len();
+                self.part.push(bytes);
+                return Ok(());
+            }
+            self.part.push(bytes.split_to(room));
+            self.part_len = PART_LEN;
+            self.send_part().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the part being filled, first waiting while [`PARTS_IN_FLIGHT`] are being written.
+    async fn send_part(&mut self) -> Result<(), BlobError> {
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.join_one().await?;
+        }
+        let upload = self
+            .upload
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("blob upload already closed"))?;
+        let part: PutPayload = std::mem::take(&mut self.part).into_iter().collect();
+        self.part_len = 0;
+        self.in_flight.spawn(upload.put_part(part));
+        Ok(())
+    }
+
+    /// Waits for one part being written, if any, and reports its failure.
+    async fn join_one(&mut self) -> Result<(), BlobError> {
+        match self.in_flight.join_next().await {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(unexpected(e, "writing a blob part")),
+            Some(Err(e)) => Err(anyhow::Error::new(e).context("writing a blob part").into()),
+        }
+    }
+
+    /// Writes the last part and completes the upload, making the object visible. On an error the
+    /// upload is left for [`Upload::abort`], except a failed completion, which aborts here.
+    async fn finish(&mut self) -> Result<(), BlobError> {
+        if self.part_len > 0 {
+            self.send_part().await?;
+        }
+        while !self.in_flight.is_empty() {
+            self.join_one().await?;
+        }
+        let mut upload = self
+            .upload
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("blob upload already closed"))?;
+        if let Err(error) = upload.complete().await {
+            if let Err(abort_error) = upload.abort().await {
+                tracing::warn!(error = %abort_error, "aborting a blob upload that failed to complete failed");
+            }
+            return Err(unexpected(error, "completing a blob upload"));
+        }
+        Ok(())
+    }
+
+    /// Stops writing parts and discards what was written.
+    async fn abort(&mut self) {
+        self.in_flight.shutdown().await;
+        if let Some(mut upload) = self.upload.take()
+            && let Err(error) = upload.abort().await
+        {
+            tracing::warn!(%error, "aborting a failed blob upload failed");
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Dropping `in_flight` cancels the parts being written; the abort itself needs a task.
+        if let Some(mut upload) = self.upload.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(error) = upload.abort().await {
+                    tracing::warn!(%error, "aborting an abandoned blob upload failed");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The blob store on a local directory and in memory: round trips, limits, failures, and
+//! tampering with the stored files.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use common::*;
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use signet_blob::{CHUNK_LEN, ObjectBlobStore};
+use signet_core::blob::{BlobError, BlobKey, BlobStore};
+use signet_core::crypto::MasterKey;
+
+/// Header length documented in the crate docs: magic 8 + version 1 + length 2 + sealed key 72 +
+/// nonce prefix 19.
+const HEADER_LEN: usize = 102;
+const SEGMENT_LEN: usize = CHUNK_LEN + 16;
+
+fn local_pair(dir: &FsPath) -> (ObjectBlobStore, Arc<dyn ObjectStore>) {
+    let raw: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(dir).unwrap());
+    (
+        ObjectBlobStore::new(raw.clone(), MasterKey::generate()),
+        raw,
+    )
+}
+
+/// Every file in `dir`, staging files included.
+fn files_in(dir: &FsPath) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn local_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        ObjectBlobStore::local(&dir.path().join("nested/blobs"), MasterKey::generate()).unwrap();
+    round_trips(&store).await;
+}
+
+#[tokio::test]
+async fn memory_round_trips_limits_and_failures() {
+    let raw: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let store = ObjectBlobStore::new(raw.clone(), MasterKey::generate());
+    round_trips(&store).await;
+    limit_is_enforced(&store, raw.as_ref()).await;
+    failed_body_stores_nothing(&store, raw.as_ref()).await;
+    delete_and_missing(&store, raw.as_ref()).await;
+    // The convenience constructor works the same way.
+    round_trips(&ObjectBlobStore::memory(MasterKey::generate())).await;
+}
+
+#[tokio::test]
+async fn local_limit_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, raw) = local_pair(dir.path());
+    limit_is_enforced(&store, raw.as_ref()).await;
+    // Only the blob stored exactly at the limit exists: no staging file was left behind.
+    assert_eq!(files_in(dir.path()).len(), 1, "{:?}", files_in(dir.path()));
+}
+
+#[tokio::test]
+async fn local_failed_body_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, raw) = local_pair(dir.path());
+    failed_body_stores_nothing(&store, raw.as_ref()).await;
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn local_delete_and_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, raw) = local_pair(dir.path());
+    delete_and_missing(&store, raw.as_ref()).await;
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn dropped_put_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _raw) = local_pair(dir.path());
+    let key = BlobKey::random();
+    // A body that sends more than a part, then never ends: the put is abandoned mid-way.
+    let first = futures::stream::iter(vec![Ok(bytes::Bytes::from(random_bytes(PART_AND_A_BIT)))]);
+    let stalled = futures::StreamExt::chain(first, futures::stream::pending());
+    let put = store.put(&key, Box::pin(stalled), None);
+    let timed_out = tokio::time::timeout(std::time::Duration::from_millis(500), put).await;
+    assert!(
+        timed_out.is_err(),
+        "the put should still be waiting for the body"
+    );
+    // The abort runs on a spawned task; give it a moment.
+    for _ in 0..50 {
+        if files_in(dir.path()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+    assert!(matches!(store.get(&key).await, Err(BlobError::NotFound)));
+}
+
+/// Stores `data` on a local directory and returns the store, the stored file's path and bytes.
+async fn stored_file(
+    dir: &FsPath,
+    data: &[u8],
+) -> (ObjectBlobStore, BlobKey, std::path::PathBuf, Vec<u8>) {
+    let (store, _raw) = local_pair(dir);
+    let key = BlobKey::random();
+    store.put(&key, body(data), None).await.unwrap();
+    let path = dir.join(key.as_str());
+    let stored = std::fs::read(&path).unwrap();
+    (store, key, path, stored)
+}
+
+/// Three full chunks and a short last one.
+fn four_chunks() -> Vec<u8> {
+    random_bytes(3 * CHUNK_LEN + 100)
+}
+
+#[tokio::test]
+async fn stored_layout_matches_the_documented_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = vec![b'A'; 3 * CHUNK_LEN + 100];
+    let (_store, _key, _path, stored) = stored_file(dir.path(), &data).await;
+    assert_eq!(&stored[..9], b"SIGNETBL\x01");
+    assert_eq!(stored.len(), HEADER_LEN + 3 * SEGMENT_LEN + 100 + 16);
+    // The plaintext does not appear at rest.
+    assert!(!stored.windows(64).any(|w| w == &data[..64]));
+
+    let (_store, _key, _path, empty) = stored_file(dir.path(), b"").await;
+    assert_eq!(empty.len(), HEADER_LEN + 16);
+}
+
+#[tokio::test]
+async fn flipped_byte_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = four_chunks();
+    let (store, key, path, stored) = stored_file(dir.path(), &data).await;
+    for offset in [
+        HEADER_LEN + SEGMENT_LEN + 5,     // inside the second chunk
+        HEADER_LEN + 2 * SEGMENT_LEN - 1, // the second chunk's tag
+        stored.len() - 1,                 // the last chunk's tag
+        HEADER_LEN + 3,                   // the first chunk
+        HEADER_LEN - 1,                   // the nonce prefix
+        20,                               // the sealed data key
+    ] {
+        let mut tampered = stored.clone();
+        tampered[offset] ^= 0x01;
+        std::fs::write(&path, &tampered).unwrap();
+        assert_corrupt(&store, &key, &data).await;
+    }
+    // Restored, it reads again: the failures above were due to the tampering alone.
+    std::fs::write(&path, &stored).unwrap();
+    assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == data);
+}
+
+#[tokio::test]
+async fn truncation_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = four_chunks();
+    let (store, key, path, stored) = stored_file(dir.path(), &data).await;
+    for len in [
+        HEADER_LEN + 3 * SEGMENT_LEN, // last chunk dropped
+        HEADER_LEN + SEGMENT_LEN,     // only the first chunk left
+        stored.len() - 1,             // last byte of the tag missing
+        HEADER_LEN + 100,             // cut inside the first chunk
+        HEADER_LEN,                   // no chunk at all
+        50,                           // cut inside the header
+        0,
+    ] {
+        std::fs::write(&path, &stored[..len]).unwrap();
+        assert_corrupt(&store, &key, &data).await;
+    }
+}
+
+#[tokio::test]
+async fn reordered_or_extended_chunks_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = four_chunks();
+    let (store, key, path, stored) = stored_file(dir.path(), &data).await;
+    let segment =
+        |i: usize| &stored[HEADER_LEN + i * SEGMENT_LEN..HEADER_LEN + (i + 1) * SEGMENT_LEN];
+
+    let mut swapped = stored[..HEADER_LEN].to_vec();
+    swapped.extend_from_slice(segment(1));
+    swapped.extend_from_slice(segment(0));
+    swapped.extend_from_slice(&stored[HEADER_LEN + 2 * SEGMENT_LEN..]);
+    assert_eq!(swapped.len(), stored.len());
+    std::fs::write(&path, &swapped).unwrap();
+    assert_corrupt(&store, &key, &data).await;
+
+    let mut extended = stored.clone();
+    extended.extend_from_slice(segment(2));
+    std::fs::write(&path, &extended).unwrap();
+    assert_corrupt(&store, &key, &data).await;
+
+    let mut one_byte_more = stored.clone();
+    one_byte_more.push(0);
+    std::fs::write(&path, &one_byte_more).unwrap();
+    assert_corrupt(&store, &key, &data).await;
+}
+
+#[tokio::test]
+async fn other_master_key_or_other_blob_key_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = MasterKey::generate();
+    let store = ObjectBlobStore::local(dir.path(), master.clone()).unwrap();
+    let data = four_chunks();
+    let key = BlobKey::random();
+    store.put(&key, body(&data), None).await.unwrap();
+
+    let stranger = ObjectBlobStore::local(dir.path(), MasterKey::generate()).unwrap();
+    assert!(matches!(stranger.get(&key).await, Err(BlobError::Corrupt)));
+
+    // The same object copied under another key does not open, even with the right master key.
+    let moved = BlobKey::random();
+    std::fs::copy(
+        dir.path().join(key.as_str()),
+        dir.path().join(moved.as_str()),
+    )
+    .unwrap();
+    assert_corrupt(&store, &moved, &data).await;
+
+    // The original still reads with the right master key.
+    let again = ObjectBlobStore::local(dir.path(), master).unwrap();
+    assert!(read_all(again.get(&key).await.unwrap()).await.unwrap() == data);
+}
+
+/// A backend whose multipart uploads fail on request, recording whether they were aborted.
+mod failing {
+    use std::fmt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::{
+        GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult, Result, UploadPart,
+    };
+
+    #[derive(Debug, Default)]
+    pub struct Failures {
+        /// Fail every part after this many succeeded.
+        pub parts_before_failure: Option<usize>,
+        /// Fail the completion of the upload.
+        pub fail_complete: bool,
+        pub parts_written: AtomicUsize,
+        pub aborted: AtomicBool,
+    }
+
+    #[derive(Debug)]
+    pub struct FailingStore {
+        pub inner: InMemory,
+        pub failures: Arc<Failures>,
+    }
+
+    impl fmt::Display for FailingStore {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("FailingStore")
+        }
+    }
+
+    fn injected() -> object_store::Error {
+        object_store::Error::Generic {
+            store: "FailingStore",
+            source: "injected failure".into(),
+        }
+    }
+
+    #[derive(Debug)]
+    struct FailingUpload {
+        inner: Box<dyn MultipartUpload>,
+        failures: Arc<Failures>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for FailingUpload {
+        fn put_part(&mut self, data: PutPayload) -> UploadPart {
+            let done = self.failures.parts_written.fetch_add(1, Ordering::SeqCst);
+            match self.failures.parts_before_failure {
+                Some(limit) if done >= limit => Box::pin(async { Err(injected()) }),
+                _ => self.inner.put_part(data),
+            }
+        }
+        async fn complete(&mut self) -> Result<PutResult> {
+            if self.failures.fail_complete {
+                return Err(injected());
+            }
+            self.inner.complete().await
+        }
+        async fn abort(&mut self) -> Result<()> {
+            self.failures.aborted.store(true, Ordering::SeqCst);
+            self.inner.abort().await
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for FailingStore {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            let inner = self.inner.put_multipart_opts(location, opts).await?;
+            Ok(Box::new(FailingUpload {
+                inner,
+                failures: self.failures.clone(),
+            }))
+        }
+        async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        async fn delete(&self, location: &Path) -> Result<()> {
+            self.inner.delete(location).await
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy(&self, from: &Path, to: &Path) -> Result<()> {
+            self.inner.copy(from, to).await
+        }
+        async fn copy_if_not_exists(&self, from: &Path, to: &Path) -> Result<()> {
+            self.inner.copy_if_not_exists(from, to).await
+        }
+    }
+}
+
+async fn put_with_failures(failures: failing::Failures) -> Arc<failing::Failures> {
+    let failures = Arc::new(failures);
+    let raw: Arc<dyn ObjectStore> = Arc::new(failing::FailingStore {
+        inner: InMemory::new(),
+        failures: failures.clone(),
+    });
+    let store = ObjectBlobStore::new(raw.clone(), MasterKey::generate());
+    let key = BlobKey::random();
+    let data = random_bytes(3 * signet_blob::PART_LEN + 1000);
+    let result = store.put(&key, body(&data), None).await;
+    assert!(
+        matches!(result, Err(BlobError::Unexpected(_))),
+        "{result:?}"
+    );
+    assert_eq!(listed(raw.as_ref(), &key).await, Vec::<String>::new());
+    assert!(matches!(store.get(&key).await, Err(BlobError::NotFound)));
+    failures
+}
+
+#[tokio::test]
+async fn backend_failures_abort_the_upload() {
+    use std::sync::atomic::Ordering;
+    for parts_before_failure in [0, 1, 3] {
+        let failures = put_with_failures(failing::Failures {
+            parts_before_failure: Some(parts_before_failure),
+            ..Default::default()
+        })
+        .await;
+        assert!(
+            failures.aborted.load(Ordering::SeqCst),
+            "after {parts_before_failure} parts"
+        );
+    }
+    let failures = put_with_failures(failing::Failures {
+        fail_complete: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(failures.parts_written.load(Ordering::SeqCst), 4);
+    assert!(failures.aborted.load(Ordering::SeqCst));
+}
