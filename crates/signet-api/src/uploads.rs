@@ -50,10 +50,16 @@ async fn upload(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let (Ok(document), Some(expires), Some(signature)) =
-        (document.parse::<DocumentId>(), signed.expires, signed.signature)
-    else {
-        return error(StatusCode::FORBIDDEN, "invalid_signature", "the upload URL is not valid".into());
+    let (Ok(document), Some(expires), Some(signature)) = (
+        document.parse::<DocumentId>(),
+        signed.expires,
+        signed.signature,
+    ) else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "invalid_signature",
+            "the upload URL is not valid".into(),
+        );
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -61,10 +67,17 @@ async fn upload(
         .map(str::to_owned);
     let stream = body
         .into_data_stream()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e));
+        .map_err(std::io::Error::other);
     match state
         .core
-        .receive_upload(&document, expires, &signature, content_type.as_deref(), Box::pin(stream), ip)
+        .receive_upload(
+            &document,
+            expires,
+            &signature,
+            content_type.as_deref(),
+            Box::pin(stream),
+            ip,
+        )
         .await
     {
         Ok(stored) => {
@@ -97,12 +110,23 @@ fn core_error(err: CoreError) -> Response {
         CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         _ => {
             tracing::error!(error = ?err, "upload failed");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "unexpected error".into());
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "unexpected error".into(),
+            );
         }
     };
     error(status, code, err.to_string())
 }
 
 fn error(status: StatusCode, code: &'static str, message: String) -> Response {
-    (status, Json(UploadError { error: code, message })).into_response()
+    (
+        status,
+        Json(UploadError {
+            error: code,
+            message,
+        }),
+    )
+        .into_response()
 }

@@ -113,7 +113,11 @@ impl Config {
             .or_else(|| Some(data_dir.join("signet.toml")).filter(|p| p.exists()));
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = &file {
-            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
             figment = figment.merge(Toml::file(file));
         }
         let config: Config = figment

@@ -21,7 +21,11 @@ use signet_core::service::{CoreSettings, TenantChanges};
 use config::{Config, Overrides};
 
 #[derive(Debug, Parser)]
-#[command(name = "signet", version, about = "Confidential document exchange and electronic signatures")]
+#[command(
+    name = "signet",
+    version,
+    about = "Confidential document exchange and electronic signatures"
+)]
 struct Cli {
     /// Configuration file (default: $SIGNET_CONFIG, or signet.toml in the data directory).
     #[arg(long, global = true)]
@@ -150,8 +154,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {
@@ -199,9 +206,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url(), "signet is serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
@@ -209,10 +219,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -232,7 +243,10 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
     let store = signet_store::open(&config.database_url()).await?;
     let blobs: Arc<dyn BlobStore> = match &config.s3_bucket {
         Some(bucket) => {
-            let secret = match (&config.s3_secret_access_key, &config.s3_secret_access_key_file) {
+            let secret = match (
+                &config.s3_secret_access_key,
+                &config.s3_secret_access_key_file,
+            ) {
                 (Some(secret), _) => Some(secret.expose_secret().to_owned()),
                 (None, Some(file)) => Some(
                     std::fs::read_to_string(file)
@@ -252,23 +266,35 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
             };
             Arc::new(signet_blob::ObjectBlobStore::s3(&settings, master.clone())?)
         }
-        None => Arc::new(signet_blob::ObjectBlobStore::local(&config.data_dir.join("blobs"), master.clone())?),
+        None => Arc::new(signet_blob::ObjectBlobStore::local(
+            &config.data_dir.join("blobs"),
+            master.clone(),
+        )?),
     };
     let settings = CoreSettings {
         public_url: config.public_url(),
         upload_url_ttl: time::Duration::seconds(config.upload_url_ttl_secs),
     };
-    Ok(Core::new(store, blobs, Arc::new(SystemClock), master, settings))
+    Ok(Core::new(
+        store,
+        blobs,
+        Arc::new(SystemClock),
+        master,
+        settings,
+    ))
 }
 
 fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     if let Some(key) = &config.master_key {
-        return MasterKey::from_hex(key.expose_secret()).context("master_key must be 64 hex digits");
+        return MasterKey::from_hex(key.expose_secret())
+            .context("master_key must be 64 hex digits");
     }
     let path = config.master_key_file();
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        return MasterKey::from_hex(&text).with_context(|| format!("{} must hold 64 hex digits", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return MasterKey::from_hex(&text)
+            .with_context(|| format!("{} must hold 64 hex digits", path.display()));
     }
     let key = MasterKey::generate();
     write_secret_file(&path, &key.to_hex())?;
@@ -295,7 +321,9 @@ fn write_secret_file(path: &Path, content: &str) -> anyhow::Result<()> {
 
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }
@@ -303,7 +331,9 @@ fn redact_url(url: &str) -> String {
 fn parse_features(names: &[String]) -> anyhow::Result<Vec<Feature>> {
     let mut features = Vec::new();
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-        let feature: Feature = name.parse().map_err(|e| anyhow::anyhow!("--features: {e}"))?;
+        let feature: Feature = name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--features: {e}"))?;
         if !features.contains(&feature) {
             features.push(feature);
         }
@@ -345,7 +375,9 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                     Some(names) => parse_features(names)?,
                     None => defaults.features,
                 },
-                max_envelope_bytes: plan.max_transaction_bytes.unwrap_or(defaults.max_envelope_bytes),
+                max_envelope_bytes: plan
+                    .max_transaction_bytes
+                    .unwrap_or(defaults.max_envelope_bytes),
             };
             let (tenant, key) = core
                 .create_tenant(&name, plan_value, plan.self_send.unwrap_or(true))
@@ -359,8 +391,16 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 println!("apiKey: {}", key.0.expose_secret());
             }
         }
-        TenantCommand::Update { tenant, name, plan, status, json } => {
-            let id: TenantId = tenant.parse().map_err(|_| anyhow::anyhow!("--tenant: not a tenant id"))?;
+        TenantCommand::Update {
+            tenant,
+            name,
+            plan,
+            status,
+            json,
+        } => {
+            let id: TenantId = tenant
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--tenant: not a tenant id"))?;
             let status = match status.as_deref() {
                 None => None,
                 Some("active") => Some(TenantStatus::Active),
@@ -378,7 +418,9 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
             print_tenant(&tenant, json);
         }
         TenantCommand::Suspend { tenant, json } => {
-            let id: TenantId = tenant.parse().map_err(|_| anyhow::anyhow!("--tenant: not a tenant id"))?;
+            let id: TenantId = tenant
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--tenant: not a tenant id"))?;
             let changes = TenantChanges {
                 status: Some(TenantStatus::Suspended),
                 ..TenantChanges::default()
@@ -393,7 +435,12 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 println!("{}", serde_json::Value::Array(list));
             } else {
                 for t in tenants {
-                    println!("{}  {:<9}  {}", t.id.to_upper_hex(), format!("{:?}", t.status).to_lowercase(), t.name);
+                    println!(
+                        "{}  {:<9}  {}",
+                        t.id.to_upper_hex(),
+                        format!("{:?}", t.status).to_lowercase(),
+                        t.name
+                    );
                 }
             }
         }

@@ -86,7 +86,10 @@ pub(crate) struct Authenticated(pub Caller);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = DoclincError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
@@ -94,7 +97,10 @@ impl FromRequestParts<AppState> for Authenticated {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim);
         match authenticate(state, token).await {
             Ok((caller, jti)) => Ok(Authenticated(Caller {
@@ -126,7 +132,10 @@ impl From<TokenError> for AuthFailure {
     }
 }
 
-fn decode_json<T: for<'de> Deserialize<'de>>(segment: &str, what: &'static str) -> Result<T, TokenError> {
+fn decode_json<T: for<'de> Deserialize<'de>>(
+    segment: &str,
+    what: &'static str,
+) -> Result<T, TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment.trim_end_matches('='))
         .map_err(|_| TokenError::Malformed(what))?;
@@ -148,7 +157,12 @@ async fn authenticate(
     if header.alg != "HS256" {
         return Err(TokenError::Algorithm(header.alg).into());
     }
-    if header.crit.is_some() || header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+    if header.crit.is_some()
+        || header
+            .typ
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
         return Err(TokenError::Malformed("unsupported header parameters").into());
     }
     let claims: Claims = decode_json(claims_b64, "claims")?;
@@ -170,9 +184,15 @@ async fn authenticate(
         .map_err(|_| TokenError::Malformed("signature"))?;
     let signing_input = format!("{header_b64}.{claims_b64}");
     let key_text = api_key.expose_secret();
-    let mut valid = constant_time_eq(&hmac_sha256(key_text.as_bytes(), signing_input.as_bytes()), &signature);
+    let mut valid = constant_time_eq(
+        &hmac_sha256(key_text.as_bytes(), signing_input.as_bytes()),
+        &signature,
+    );
     if let Ok(key_bytes) = hex::decode(key_text) {
-        valid |= constant_time_eq(&hmac_sha256(&key_bytes, signing_input.as_bytes()), &signature);
+        valid |= constant_time_eq(
+            &hmac_sha256(&key_bytes, signing_input.as_bytes()),
+            &signature,
+        );
     }
     if !valid {
         return Err(TokenError::Signature.into());

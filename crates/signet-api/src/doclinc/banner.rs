@@ -20,18 +20,28 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 /// One recipient's banner.
-pub(crate) fn render(language: Language, sender: &str, documents: &[String], days: u32, links: &[(String, String)]) -> String {
+pub(crate) fn render(
+    language: Language,
+    sender: &str,
+    documents: &[String],
+    days: u32,
+    links: &[(String, String)],
+) -> String {
     let (intro, open, expires, for_whom) = match language {
         Language::Fr => (
             "vous a transmis des documents confidentiels :",
             "Consulter les documents",
-            format!("Ce lien est valable {days} jours. Une vérification d'identité vous sera demandée."),
+            format!(
+                "Ce lien est valable {days} jours. Une vérification d'identité vous sera demandée."
+            ),
             "Pour",
         ),
         _ => (
             "has sent you confidential documents:",
             "View the documents",
-            format!("This link is valid for {days} days. You will be asked to verify your identity."),
+            format!(
+                "This link is valid for {days} days. You will be asked to verify your identity."
+            ),
             "For",
         ),
     };

@@ -43,13 +43,23 @@ impl IntoResponse for DoclincError {
         let (code, name, message) = match self {
             DoclincError::BadRequest(message) => (400, "BAD REQUEST", message),
             DoclincError::Unauthorized => (401, "UNAUTHORIZED", "Invalid authorization".into()),
-            DoclincError::TooLarge => (413, "PAYLOAD TOO LARGE", "The request body is too large".into()),
+            DoclincError::TooLarge => (
+                413,
+                "PAYLOAD TOO LARGE",
+                "The request body is too large".into(),
+            ),
             DoclincError::Core(err) => match err {
                 CoreError::Invalid(message) => (400, "BAD REQUEST", message),
                 CoreError::NotFound => (404, "NOT FOUND", "Not found".into()),
-                CoreError::DocumentMissing => (404, "NOT FOUND", "Transaction or document not found".into()),
+                CoreError::DocumentMissing => {
+                    (404, "NOT FOUND", "Transaction or document not found".into())
+                }
                 CoreError::TenantSuspended => (461, "INVALID SUB", "Invalid subscription".into()),
-                CoreError::DuplicatePhone(_) => (463, "DUPLICATE", "Duplicate phone number in the list".into()),
+                CoreError::DuplicatePhone(_) => (
+                    463,
+                    "DUPLICATE",
+                    "Duplicate phone number in the list".into(),
+                ),
                 CoreError::TooLarge { total, limit } => (
                     465,
                     "DOCUMENT SIZE EXCEEDED",
@@ -67,6 +77,14 @@ impl IntoResponse for DoclincError {
                 }
             },
         };
-        (status(code), Json(ErrorBody { code, status: name, message })).into_response()
+        (
+            status(code),
+            Json(ErrorBody {
+                code,
+                status: name,
+                message,
+            }),
+        )
+            .into_response()
     }
 }

@@ -53,7 +53,10 @@ struct DoclincJson<T>(T);
 impl<T: for<'de> serde::Deserialize<'de>> FromRequest<AppState> for DoclincJson<T> {
     type Rejection = DoclincError;
 
-    async fn from_request(request: Request<Body>, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(
+        request: Request<Body>,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let limit = state.settings.max_json_bytes;
         let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
@@ -73,7 +76,9 @@ fn present(value: &Option<String>) -> Option<&str> {
 }
 
 /// The fields both create calls share.
-fn common(body: &CreateTransaction) -> Result<(Language, Language, LinkPolicy, bool, Vec<DocumentName>), DoclincError> {
+fn common(
+    body: &CreateTransaction,
+) -> Result<(Language, Language, LinkPolicy, bool, Vec<DocumentName>), DoclincError> {
     if let Some(kind) = present(&body.transaction_type)
         && !kind.eq_ignore_ascii_case("send")
     {
@@ -81,7 +86,10 @@ fn common(body: &CreateTransaction) -> Result<(Language, Language, LinkPolicy, b
     }
     let language = |value: &Option<String>, field: &str| -> Result<Language, DoclincError> {
         present(value)
-            .map(|v| v.parse().map_err(|_| bad(format!("{field}: supported languages are EN and FR"))))
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| bad(format!("{field}: supported languages are EN and FR")))
+            })
             .unwrap_or(Ok(Language::En))
     };
     let sender = language(&body.transaction_language_ref, "transactionLanguageRef")?;
@@ -98,7 +106,13 @@ fn common(body: &CreateTransaction) -> Result<(Language, Language, LinkPolicy, b
         expiration_days: body.link_expiration_days.unwrap_or(14),
         reusable: body.is_link_reusable.unwrap_or(true),
     };
-    Ok((sender, recipient, links, body.is_event_notification_enabled.unwrap_or(false), documents))
+    Ok((
+        sender,
+        recipient,
+        links,
+        body.is_event_notification_enabled.unwrap_or(false),
+        documents,
+    ))
 }
 
 fn email(contact: &ContactIn) -> Result<Email, DoclincError> {
@@ -128,7 +142,8 @@ async fn create_cell_transaction(
         };
         let country = present(&contact.recipient_iso_country_code)
             .ok_or_else(|| bad("recipientIsoCountryCode is required"))?;
-        let cell = present(&contact.recipient_cell).ok_or_else(|| bad("recipientCell is required"))?;
+        let cell =
+            present(&contact.recipient_cell).ok_or_else(|| bad("recipientCell is required"))?;
         let phone = Phone::from_national(country, cell).map_err(|e| bad(e.to_string()))?;
         participants.push(NewParticipant {
             email: email(contact)?,
@@ -147,7 +162,12 @@ async fn create_cell_transaction(
         documents,
     };
     let created = state.core.create_delivery(&caller, request).await?;
-    Ok(created_response(&caller.tenant, participant_language, &body, created))
+    Ok(created_response(
+        &caller.tenant,
+        participant_language,
+        &body,
+        created,
+    ))
 }
 
 async fn create_secret_transaction(
@@ -157,10 +177,16 @@ async fn create_secret_transaction(
 ) -> Result<Response, DoclincError> {
     let (sender_language, participant_language, links, notify_events, documents) = common(&body)?;
     let [contact] = body.contacts.as_slice() else {
-        return Err(bad("contacts: secret transactions take exactly one contact"));
+        return Err(bad(
+            "contacts: secret transactions take exactly one contact",
+        ));
     };
-    let question = present(&body.secret_question).ok_or_else(|| bad("secretQuestion is required"))?;
-    let answer = match (present(&contact.secret_answer), present(&contact.secret_answer_ref)) {
+    let question =
+        present(&body.secret_question).ok_or_else(|| bad("secretQuestion is required"))?;
+    let answer = match (
+        present(&contact.secret_answer),
+        present(&contact.secret_answer_ref),
+    ) {
         (Some(answer), None) => SecretAnswer::New(SecretString::from(answer.to_owned())),
         (None, Some(reference)) => SecretAnswer::Reference(reference.to_owned()),
         (Some(_), Some(_)) => return Err(bad("give secretAnswer or secretAnswerRef, not both")),
@@ -181,7 +207,12 @@ async fn create_secret_transaction(
         documents,
     };
     let created = state.core.create_delivery(&caller, request).await?;
-    Ok(created_response(&caller.tenant, participant_language, &body, created))
+    Ok(created_response(
+        &caller.tenant,
+        participant_language,
+        &body,
+        created,
+    ))
 }
 
 fn created_response(
@@ -191,7 +222,11 @@ fn created_response(
     created: CreatedDelivery,
 ) -> Response {
     let href = format!("/transactions/cell/{}", created.envelope_id);
-    let names: Vec<String> = body.documents.iter().map(|d| d.name.trim().to_owned()).collect();
+    let names: Vec<String> = body
+        .documents
+        .iter()
+        .map(|d| d.name.trim().to_owned())
+        .collect();
     let days = body.link_expiration_days.unwrap_or(14);
     let (banner, banners) = if tenant.self_send {
         let all: Vec<(String, String)> = created
@@ -204,10 +239,25 @@ fn created_response(
             .iter()
             .map(|l| RecipientBanner {
                 recipient_email: l.email.to_string(),
-                banner: banner::render(language, &created.sender_name, &names, days, &[(l.email.to_string(), l.url.clone())]),
+                banner: banner::render(
+                    language,
+                    &created.sender_name,
+                    &names,
+                    days,
+                    &[(l.email.to_string(), l.url.clone())],
+                ),
             })
             .collect();
-        (Some(banner::render(language, &created.sender_name, &names, days, &all)), Some(each))
+        (
+            Some(banner::render(
+                language,
+                &created.sender_name,
+                &names,
+                days,
+                &all,
+            )),
+            Some(each),
+        )
     } else {
         (None, None)
     };
@@ -228,8 +278,16 @@ fn created_response(
         banner,
         banners,
         commands: vec![
-            Command { href: href.clone(), method: "POST", rel: "Confirm" },
-            Command { href, method: "Delete", rel: "Cancel" },
+            Command {
+                href: href.clone(),
+                method: "POST",
+                rel: "Confirm",
+            },
+            Command {
+                href,
+                method: "Delete",
+                rel: "Cancel",
+            },
         ],
     };
     (StatusCode::CREATED, Json(answer)).into_response()

@@ -1,0 +1,223 @@
+//! Test support for black-box tests: [`TestApp`] runs the real HTTP application in-process on a
+//! random port, on its own fresh database (SQLite + local blobs, or PostgreSQL + S3), with a
+//! [`ManualClock`] the test moves; [`TestTenant`] makes doclinc tokens, honest or forged.
+
+pub mod jwt;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use signet_core::Core;
+use signet_core::blob::BlobStore;
+use signet_core::clock::ManualClock;
+use signet_core::crypto::MasterKey;
+use signet_core::model::{Feature, Plan};
+use signet_core::service::CoreSettings;
+pub use signet_store::test_support::Backend;
+use signet_store::test_support::TestDatabase;
+use time::OffsetDateTime;
+
+/// A running Signet for one test.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The core behind the server (for set-up and for checking stored state).
+    pub core: Core,
+    /// The clock the server uses.
+    pub clock: Arc<ManualClock>,
+    /// The database URL (to reopen it, e.g. with another master key).
+    pub database_url: String,
+    /// Which backends this app runs on.
+    pub backend: Backend,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    _db: TestDatabase,
+    _blob_dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Settings a test may change before spawning.
+#[derive(Debug, Clone, Default)]
+pub struct TestOptions {
+    /// API settings (token rules, body limits).
+    pub api: signet_api::ApiSettings,
+}
+
+/// The S3 endpoint for tests, or `None` to skip (never `None` when `CI=true`).
+pub fn s3_endpoint() -> Option<String> {
+    match std::env::var("SIGNET_TEST_S3_ENDPOINT") {
+        Ok(url) if !url.is_empty() => Some(url.trim_end_matches('/').to_owned()),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("SIGNET_TEST_S3_ENDPOINT is not set; in CI the S3 tests must run")
+        }
+        _ => None,
+    }
+}
+
+impl TestApp {
+    /// Starts an app on `backend`: SQLite with local blobs, or PostgreSQL with S3. `None` when
+    /// PostgreSQL or S3 is not configured outside CI (the test then does nothing).
+    pub async fn spawn(backend: Backend) -> anyhow::Result<Option<Self>> {
+        Self::spawn_with(backend, TestOptions::default()).await
+    }
+
+    /// [`TestApp::spawn`] with options.
+    pub async fn spawn_with(
+        backend: Backend,
+        options: TestOptions,
+    ) -> anyhow::Result<Option<Self>> {
+        let Some(db) = signet_store::test_support::create(backend).await? else {
+            return Ok(None);
+        };
+        let master = MasterKey::generate();
+        let (blobs, blob_dir): (Arc<dyn BlobStore>, _) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let store = signet_blob::ObjectBlobStore::local(dir.path(), master.clone())?;
+                (Arc::new(store), Some(dir))
+            }
+            Backend::Postgres => {
+                let Some(endpoint) = s3_endpoint() else {
+                    eprintln!("SIGNET_TEST_S3_ENDPOINT not set: skipping a PostgreSQL + S3 test");
+                    return Ok(None);
+                };
+                let bucket = format!("signet-test-{}", hex::encode(rand::random::<[u8; 8]>()));
+                // moto accepts an unsigned bucket creation.
+                reqwest::Client::new()
+                    .put(format!("{endpoint}/{bucket}"))
+                    .send()
+                    .await?
+                    .error_for_status()
+                    .context("creating the test bucket")?;
+                let settings = signet_blob::S3Settings {
+                    bucket,
+                    endpoint: Some(endpoint),
+                    region: "us-east-1".into(),
+                    access_key_id: Some("test".into()),
+                    secret_access_key: Some("test".into()),
+                    allow_http: true,
+                };
+                (
+                    Arc::new(signet_blob::ObjectBlobStore::s3(&settings, master.clone())?),
+                    None,
+                )
+            }
+        };
+        let store = signet_store::open(&db.url).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let core = Core::new(
+            store,
+            blobs,
+            clock.clone(),
+            master,
+            CoreSettings {
+                public_url: base_url.clone(),
+                upload_url_ttl: time::Duration::hours(1),
+            },
+        );
+        let app = signet_api::app(core.clone(), options.api);
+        let server = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
+                eprintln!("test server stopped: {e}");
+            }
+        });
+        Ok(Some(Self {
+            base_url,
+            core,
+            clock,
+            database_url: db.url.clone(),
+            backend,
+            http: reqwest::Client::new(),
+            server,
+            _db: db,
+            _blob_dir: blob_dir,
+        }))
+    }
+
+    /// An absolute URL for a path on this app.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Creates a tenant with every feature, self-send mode and a 10 MiB limit.
+    pub async fn tenant(&self) -> anyhow::Result<TestTenant> {
+        self.tenant_with(&Feature::ALL, 10 * 1024 * 1024, true)
+            .await
+    }
+
+    /// Creates a tenant with the given plan.
+    pub async fn tenant_with(
+        &self,
+        features: &[Feature],
+        max_bytes: u64,
+        self_send: bool,
+    ) -> anyhow::Result<TestTenant> {
+        let plan = Plan {
+            features: features.to_vec(),
+            max_envelope_bytes: max_bytes,
+        };
+        let (tenant, key) = self
+            .core
+            .create_tenant("Acme Payroll", plan, self_send)
+            .await?;
+        Ok(TestTenant {
+            id: tenant.id.to_upper_hex(),
+            api_key: key.0.expose_secret().to_owned(),
+            clock: self.clock.clone(),
+        })
+    }
+
+    /// How many events the whole platform has recorded (to prove a refused call wrote nothing).
+    pub async fn event_count(&self) -> anyhow::Result<usize> {
+        Ok(self
+            .core
+            .store()
+            .ledger_leaves(0, u64::MAX >> 1)
+            .await?
+            .len())
+    }
+}
+
+/// A tenant made for a test, with its credentials.
+#[derive(Clone)]
+pub struct TestTenant {
+    /// 30 upper-case hex digits.
+    pub id: String,
+    /// 64 upper-case hex digits.
+    pub api_key: String,
+    clock: Arc<ManualClock>,
+}
+
+impl TestTenant {
+    /// A fresh, valid token (key = the API key's text, as JWT libraries use a string key).
+    pub fn token(&self) -> String {
+        let iat = signet_core::clock::Clock::now(&*self.clock).unix_timestamp();
+        jwt::hs256(
+            &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+            &jwt::claims(&self.id, iat, iat + 3600),
+            self.api_key.as_bytes(),
+        )
+    }
+
+    /// The server's current time, as the token's `iat` would be.
+    pub fn now(&self) -> i64 {
+        signet_core::clock::Clock::now(&*self.clock).unix_timestamp()
+    }
+
+    /// `Authorization` header value with a fresh token.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token())
+    }
+}
