@@ -5,6 +5,7 @@
 
 pub mod doclinc;
 mod http;
+mod native;
 mod uploads;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
     };
     Router::new()
         .merge(doclinc::router())
+        .merge(native::router())
         .merge(uploads::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(http::trace_layer())

@@ -738,6 +738,33 @@ impl Core {
         )))
     }
 
+    /// Streams a stored document of the caller's tenant, recording the retrieval.
+    pub async fn document_content(
+        &self,
+        caller: &Caller,
+        document: &DocumentId,
+    ) -> CoreResult<(Document, StoredContent, ByteStream)> {
+        require_active(&caller.tenant)?;
+        let aggregate = self
+            .store
+            .envelope_of_document(document)
+            .await?
+            .filter(|a| a.envelope.tenant_id == caller.tenant.id)
+            .ok_or(CoreError::NotFound)?;
+        let doc = aggregate
+            .documents
+            .into_iter()
+            .find(|d| d.id == *document)
+            .ok_or(CoreError::NotFound)?;
+        let content = doc.stored().cloned().ok_or(CoreError::NotFound)?;
+        let stream = self.blobs.get(&content.blob).await?;
+        let mut event = self.caller_event(caller, EventKind::DocumentRetrieved, aggregate.envelope.id);
+        event.document_id = Some(doc.id);
+        event.data = serde_json::json!({ "sha256": content.sha256 });
+        self.store.append_events(&[event]).await?;
+        Ok((doc, content, stream))
+    }
+
     /// What the tenant knows about a recipient.
     pub async fn contact(&self, caller: &Caller, email: &Email) -> CoreResult<Contact> {
         require_active(&caller.tenant)?;

@@ -1,0 +1,150 @@
+//! Signet's own API, under `/v1`. Authentication is HTTP Basic with the tenant id as user name
+//! and the API key as password (`curl -u TENANT:KEY`); errors are RFC 9457 problem documents.
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use secrecy::ExposeSecret as _;
+use serde::Serialize;
+use signet_core::CoreError;
+use signet_core::crypto::constant_time_eq;
+use signet_core::ids::{DocumentId, TenantId};
+use signet_core::model::Actor;
+use signet_core::service::Caller;
+
+use crate::{AppState, ClientIp};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/v1/documents/{id}/content", get(download_document))
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+}
+
+/// A native API error.
+#[derive(Debug)]
+pub(crate) enum NativeError {
+    Unauthorized,
+    Core(CoreError),
+}
+
+impl From<CoreError> for NativeError {
+    fn from(err: CoreError) -> Self {
+        NativeError::Core(err)
+    }
+}
+
+impl IntoResponse for NativeError {
+    fn into_response(self) -> Response {
+        let (status, slug, title, detail) = match self {
+            NativeError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", "missing or invalid credentials".to_owned()),
+            NativeError::Core(err) => match err {
+                CoreError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", err.to_string()),
+                CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", err.to_string()),
+                CoreError::TenantSuspended => (StatusCode::FORBIDDEN, "tenant-suspended", "Tenant suspended", err.to_string()),
+                CoreError::StateConflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict", err.to_string()),
+                other => {
+                    tracing::error!(error = ?other, "native request failed");
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected error".to_owned())
+                }
+            },
+        };
+        let problem = Problem {
+            kind: format!("https://signet.dev/problems/{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+        };
+        let mut response = (status, Json(problem)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"signet\""));
+        }
+        response
+    }
+}
+
+/// A tenant authenticated with HTTP Basic.
+pub(crate) struct NativeCaller(pub Caller);
+
+impl FromRequestParts<AppState> for NativeCaller {
+    type Rejection = NativeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp(None));
+        let credentials = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or(NativeError::Unauthorized)?;
+        let (id, key) = credentials.split_once(':').ok_or(NativeError::Unauthorized)?;
+        let id: TenantId = id.parse().map_err(|_| NativeError::Unauthorized)?;
+        let (tenant, api_key) = state
+            .core
+            .tenant_with_key(&id)
+            .await?
+            .ok_or(NativeError::Unauthorized)?;
+        if !constant_time_eq(api_key.expose_secret().as_bytes(), key.as_bytes()) {
+            return Err(NativeError::Unauthorized);
+        }
+        Ok(NativeCaller(Caller {
+            actor: Actor::Tenant {
+                tenant_id: tenant.id.to_upper_hex(),
+                dialect: "native".into(),
+                credential: None,
+            },
+            tenant,
+            ip,
+        }))
+    }
+}
+
+/// `Content-Disposition: attachment` with an ASCII fallback and the RFC 5987 UTF-8 name.
+pub(crate) fn attachment(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+async fn download_document(
+    State(state): State<AppState>,
+    NativeCaller(caller): NativeCaller,
+    Path(id): Path<String>,
+) -> Result<Response, NativeError> {
+    let id: DocumentId = id.parse().map_err(|_| NativeError::Core(CoreError::NotFound))?;
+    let (doc, content, stream) = state.core.document_content(&caller, &id).await?;
+    let headers = [
+        (header::CONTENT_TYPE, content.content_type.clone()),
+        (header::CONTENT_LENGTH, content.size.to_string()),
+        (header::CONTENT_DISPOSITION, attachment(doc.name.as_str())),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (header::ETAG, format!("\"{}\"", content.sha256)),
+    ];
+    Ok((headers, Body::from_stream(stream)).into_response())
+}
