@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! cargo bench -p signet-blob --bench throughput
-//! SIGNET_BENCH_MIB=1024 SIGNET_BENCH_DIR=/work/tmp cargo bench -p signet-blob --bench throughput
+//! SIGNET_BENCH_MIB=1024 SIGNET_BENCH_DIR=$PWD/target cargo bench -p signet-blob --bench throughput
 //! ```
 //!
-//! `SIGNET_BENCH_MIB` sets the body size (default 256 MiB); `SIGNET_BENCH_DIR` the directory the
-//! blob is written under (default: a temporary directory). The body arrives in 64 KiB pieces, as
-//! from an HTTP server. Peak resident memory is printed too, since `put` must not grow with size.
+//! `SIGNET_BENCH_MIB` sets the body size (default 256 MiB), `SIGNET_BENCH_RUNS` the number of
+//! put/get rounds (default 3), `SIGNET_BENCH_DIR` the directory the blob is written under
+//! (default: a temporary directory; give an absolute path, as benches run in the crate
+//! directory). The body arrives in 64 KiB pieces, as from an HTTP server. Peak resident memory is
+//! printed too, since `put` must not grow with size; so are CPU time and time spent waiting for a
+//! CPU, since other work on a small machine changes the figures a lot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,12 +39,20 @@ fn main() {
         None => tempfile::tempdir(),
     }
     .expect("creating the benchmark directory");
+    let runs: usize = std::env::var("SIGNET_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let runtime = tokio::runtime::Runtime::new().expect("starting tokio");
-    runtime.block_on(run(mib, dir.path()));
+    println!("signet-blob throughput, local directory, {mib} MiB body, {runs} runs");
+    let store = ObjectBlobStore::local(dir.path(), MasterKey::generate()).unwrap();
+    for _ in 0..runs {
+        runtime.block_on(run(mib, &store));
+    }
+    components();
 }
 
-async fn run(mib: usize, dir: &std::path::Path) {
-    let store = ObjectBlobStore::local(dir, MasterKey::generate()).unwrap();
+async fn run(mib: usize, store: &ObjectBlobStore) {
     let size = mib * 1024 * 1024;
     // One random megabyte repeated: producing the body costs nothing, and chunks still differ
     // after encryption. Only pieces of it are ever alive at once.
@@ -54,7 +65,6 @@ async fn run(mib: usize, dir: &std::path::Path) {
         Ok(block.slice(offset..offset + PIECE))
     }));
 
-    println!("signet-blob throughput, local directory, {mib} MiB body");
     let rss_before = peak_rss_kib();
     let key = BlobKey::random();
     let (cpu, waited) = (cpu_secs(), runqueue_wait_secs());
@@ -91,6 +101,7 @@ async fn run(mib: usize, dir: &std::path::Path) {
         get_cpu,
         get_waited,
     );
+    store.delete(&key).await.unwrap();
     if let (Some(before), Some(after)) = (rss_before, rss_after_put) {
         println!(
             "peak RSS: {:.1} MiB before, {:.1} MiB after put, {:.1} MiB after get",
@@ -99,7 +110,6 @@ async fn run(mib: usize, dir: &std::path::Path) {
             peak_rss_kib().unwrap_or(0) as f64 / 1024.0
         );
     }
-    components();
 }
 
 /// Time this process's threads spent runnable but waiting for a CPU, summed over threads (Linux
