@@ -5,6 +5,7 @@
 
 pub mod doclinc;
 mod http;
+mod ledger;
 mod native;
 mod uploads;
 
@@ -54,6 +55,7 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
     Router::new()
         .merge(doclinc::router())
         .merge(native::router())
+        .merge(ledger::router())
         .merge(uploads::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(http::trace_layer())

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod evidence;
 pub mod ids;
+pub mod ledger;
 pub mod lifecycle;
 pub mod model;
 pub mod secret;

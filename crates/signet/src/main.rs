@@ -60,6 +60,22 @@ enum Command {
     Config(ConfigCommand),
     /// Checks the database's integrity (SQLite integrity check, event sequence).
     Check,
+    /// The transparency log.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Recomputes the whole log from the stored event records and checks it against the stored
+    /// nodes and the latest signed tree head; exits non-zero on any mismatch.
+    Verify,
+    /// Prints the latest signed tree head (a C2SP checkpoint), signing a new one if the log grew.
+    Head {
+        /// Also print the note verifier key.
+        #[arg(long)]
+        with_key: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +203,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant(command) => tenant(command, open_core(&config).await?).await,
+        Command::Ledger(LedgerCommand::Verify) => {
+            let core = open_core(&config).await?;
+            let report = core.verify_ledger().await?;
+            match (&report.head, report.recomputed_root) {
+                (Some(head), Some(root)) => println!(
+                    "ok: {} leaves recomputed; signed head at size {} matches root {}",
+                    report.leaves,
+                    head.tree_size,
+                    hex::encode(root)
+                ),
+                _ => println!(
+                    "ok: {} leaves recomputed; no signed head yet",
+                    report.leaves
+                ),
+            }
+            Ok(())
+        }
+        Command::Ledger(LedgerCommand::Head { with_key }) => {
+            let core = open_core(&config).await?;
+            let head = core.checkpoint().await?;
+            print!("{}", head.checkpoint);
+            if with_key {
+                println!("\n{}", core.ledger_verifier_key().await?);
+            }
+            Ok(())
+        }
         Command::Config(ConfigCommand::Example) => Ok(()),
     }
 }
