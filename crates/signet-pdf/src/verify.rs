@@ -1,0 +1,1 @@
+//! Verification of PDF signatures (next commit).

@@ -1,0 +1,146 @@
+//! End-to-end tests with independent validators.
+//!
+//! Needs (otherwise the checks print a NOTICE and are skipped, or fail when `CI=true`):
+//! - `apt-get install -y qpdf poppler-utils openssl` (`qpdf`, `pdfsig`, `openssl` on PATH);
+//! - pyHanko: `python3 -m venv .venv && .venv/bin/pip install pyhanko pyhanko-cli
+//!   pyhanko-certvalidator` at the workspace root, or `SIGNET_PYHANKO=/path/to/pyhanko`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{run, tool};
+use signet_pdf::pki::{InstancePki, PkiOptions};
+use signet_pdf::seal::{Level, seal_bytes};
+use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
+
+struct Fixture {
+    pki: InstancePki,
+    dir: tempfile::TempDir,
+}
+
+/// Serves `crl` to every HTTP request on a loopback port, forever (the test process ends it).
+fn serve_crl(listener: std::net::TcpListener, crl: Vec<u8>) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                crl.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&crl);
+        }
+    });
+}
+
+/// A fresh PKI. With `online`, its CRL distribution point is served on loopback; otherwise it
+/// points at a closed port, so validators must find revocation data in the file.
+fn fixture_with(online: bool) -> Fixture {
+    let now = time::OffsetDateTime::now_utc();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let url = if online {
+        format!("http://127.0.0.1:{port}/v1/pki/crl")
+    } else {
+        "http://127.0.0.1:9/v1/pki/crl".into()
+    };
+    let pki = InstancePki::generate(&PkiOptions::new("Signet Test", url, now)).expect("pki");
+    if online {
+        serve_crl(listener, pki.crl.clone());
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("root.pem"), pki.root_cert.to_pem()).expect("write");
+    std::fs::write(dir.path().join("tsa.pem"), pki.tsa_cert.to_pem()).expect("write");
+    Fixture { pki, dir }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(true)
+}
+
+fn pyhanko_validate(dir: &Path, file: &Path, extra: &[&str]) -> Option<String> {
+    let py = tool("pyhanko", Some("SIGNET_PYHANKO"))?;
+    let (_, text) = run(Command::new(py)
+        .args(["sign", "validate", "--trust-replace", "--trust"])
+        .arg(dir.join("root.pem"))
+        .args(extra)
+        .arg(file));
+    Some(text)
+}
+
+fn pdfsig(file: &Path) -> Option<(bool, String)> {
+    let p = tool("pdfsig", None)?;
+    Some(run(Command::new(p).arg("-nocert").arg(file)))
+}
+
+fn qpdf_check(file: &Path) {
+    if let Some(q) = tool("qpdf", None) {
+        let (ok, text) = run(Command::new(q).arg("--check").arg(file));
+        assert!(ok && !text.contains("ERROR"), "qpdf --check failed: {text}");
+    }
+}
+
+fn check_sealed(fx: &Fixture, name: &str, sealed: &[u8], level: Level) {
+    let path = fx.dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&path, sealed).expect("write");
+    qpdf_check(&path);
+    if let Some((ok, text)) = pdfsig(&path) {
+        eprintln!("pdfsig {name}:\n{text}");
+        assert!(ok, "pdfsig failed: {text}");
+        assert!(text.contains("Signature is Valid."), "pdfsig: {text}");
+        assert!(!text.contains("Signature is Invalid"), "pdfsig: {text}");
+    }
+    if let Some(text) = pyhanko_validate(fx.dir.path(), &path, &[]) {
+        eprintln!("pyhanko {name}:\n{text}");
+        assert!(text.contains("INTACT:"), "pyhanko: {text}");
+        assert!(text.contains("TRUSTED"), "pyhanko: {text}");
+        assert!(!text.contains("UNTRUSTED"), "pyhanko: {text}");
+        if level != Level::BB {
+            assert!(
+                text.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+                "pyhanko timestamp: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bb_classic_xref() {
+    let fx = fixture();
+    let sealer = fx.pki.sealer().expect("sealer");
+    let (sealed, report) =
+        seal_bytes(&common::classic_pdf(1), &sealer, Level::BB, None).expect("seal");
+    assert_eq!(report.byte_range[0], 0);
+    check_sealed(&fx, "bb-classic", &sealed, Level::BB);
+}
+
+#[test]
+fn bt_requires_timestamp_source() {
+    let fx = fixture();
+    let sealer = fx.pki.sealer().expect("sealer");
+    let err = seal_bytes(&common::classic_pdf(1), &sealer, Level::BT, None).expect_err("no tsa");
+    assert!(matches!(
+        err,
+        signet_pdf::seal::SealError::TimestampRequired(_)
+    ));
+}
+
+#[test]
+fn bt_classic_xref() {
+    let fx = fixture();
+    let sealer = fx.pki.sealer().expect("sealer");
+    let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let (sealed, report) = seal_bytes(
+        &common::classic_pdf(2),
+        &sealer,
+        Level::BT,
+        Some(&tsa as &dyn TimestampSource),
+    )
+    .expect("seal");
+    assert!(report.timestamp.is_some());
+    check_sealed(&fx, "bt-classic", &sealed, Level::BT);
+}
