@@ -14,7 +14,7 @@ mod cms;
 mod der;
 #[allow(dead_code)]
 mod oids;
-mod pdf;
+pub mod pdf;
 pub mod pki;
 pub mod seal;
 pub mod tsa;

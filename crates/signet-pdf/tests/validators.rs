@@ -144,3 +144,137 @@ fn bt_classic_xref() {
     assert!(report.timestamp.is_some());
     check_sealed(&fx, "bt-classic", &sealed, Level::BT);
 }
+
+#[test]
+fn bb_and_bt_xref_stream() {
+    let fx = fixture();
+    let Some(input) =
+        common::qpdf_from_classic_to_xref_stream(&common::classic_pdf(3), fx.dir.path())
+    else {
+        return;
+    };
+    assert!(
+        !String::from_utf8_lossy(&input).contains("\ntrailer"),
+        "qpdf should write an xref stream"
+    );
+    let sealer = fx.pki.sealer().expect("sealer");
+    let (sealed, report) = seal_bytes(&input, &sealer, Level::BB, None).expect("seal");
+    assert_eq!(report.xref_kind, signet_pdf::pdf::XrefKind::Stream);
+    check_sealed(&fx, "bb-objstm", &sealed, Level::BB);
+    let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let (sealed, _) = seal_bytes(
+        &input,
+        &sealer,
+        Level::BT,
+        Some(&tsa as &dyn TimestampSource),
+    )
+    .expect("seal");
+    check_sealed(&fx, "bt-objstm", &sealed, Level::BT);
+}
+
+#[test]
+fn bb_after_prior_incremental_update() {
+    let fx = fixture();
+    let input = common::with_prior_update(&common::classic_pdf(1));
+    let sealer = fx.pki.sealer().expect("sealer");
+    let (sealed, _) = seal_bytes(&input, &sealer, Level::BB, None).expect("seal");
+    check_sealed(&fx, "bb-prior-update", &sealed, Level::BB);
+}
+
+#[test]
+fn sealing_twice_keeps_both_signatures_valid() {
+    let fx = fixture();
+    let sealer = fx.pki.sealer().expect("sealer");
+    let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let (once, _) = seal_bytes(
+        &common::classic_pdf(1),
+        &sealer,
+        Level::BT,
+        Some(&tsa as &dyn TimestampSource),
+    )
+    .expect("seal");
+    let (twice, _) = seal_bytes(
+        &once,
+        &sealer,
+        Level::BT,
+        Some(&tsa as &dyn TimestampSource),
+    )
+    .expect("seal");
+    let path = fx.dir.path().join("twice.pdf");
+    std::fs::write(&path, &twice).expect("write");
+    qpdf_check(&path);
+    if let Some((ok, text)) = pdfsig(&path) {
+        eprintln!("pdfsig twice:\n{text}");
+        assert!(
+            ok && text.matches("Signature is Valid.").count() == 2,
+            "pdfsig: {text}"
+        );
+    }
+    if let Some(text) = pyhanko_validate(fx.dir.path(), &path, &[]) {
+        eprintln!("pyhanko twice:\n{text}");
+        assert_eq!(
+            text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+                .count(),
+            2,
+            "pyhanko: {text}"
+        );
+    }
+}
+
+#[test]
+fn blt_validates_offline() {
+    // The CRL distribution point is a closed port: revocation data must come from the /DSS.
+    let fx = fixture_with(false);
+    let sealer = fx.pki.sealer().expect("sealer");
+    let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let input = common::classic_pdf(1);
+    let (blt, report) = seal_bytes(
+        &input,
+        &sealer,
+        Level::BLT,
+        Some(&tsa as &dyn TimestampSource),
+    )
+    .expect("seal");
+    assert!(report.dss_certs >= 3 && report.dss_crls == 1, "{report:?}");
+    let (bt, _) = seal_bytes(
+        &input,
+        &sealer,
+        Level::BT,
+        Some(&tsa as &dyn TimestampSource),
+    )
+    .expect("seal");
+    let blt_path = fx.dir.path().join("blt.pdf");
+    let bt_path = fx.dir.path().join("bt-offline.pdf");
+    std::fs::write(&blt_path, &blt).expect("write");
+    std::fs::write(&bt_path, &bt).expect("write");
+    qpdf_check(&blt_path);
+    if let Some((ok, text)) = pdfsig(&blt_path) {
+        assert!(ok && text.contains("Signature is Valid."), "pdfsig: {text}");
+    }
+    let Some(py) = tool("pyhanko", Some("SIGNET_PYHANKO")) else {
+        return;
+    };
+    let ades = |file: &Path| {
+        run(Command::new(&py)
+            .args(["sign", "adesverify", "--trust-replace", "--trust"])
+            .arg(fx.dir.path().join("root.pem"))
+            .arg(file))
+        .1
+    };
+    let text = ades(&blt_path);
+    eprintln!("pyhanko adesverify B-LT (offline):\n{text}");
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "B-LT: {text}"
+    );
+    assert!(
+        text.contains("EXTENDED"),
+        "the DSS update should be accepted: {text}"
+    );
+    let text = ades(&bt_path);
+    eprintln!("pyhanko adesverify B-T (offline, control):\n{text}");
+    assert!(
+        !text.contains("INTACT:TRUSTED"),
+        "B-T without revocation data must not be trusted offline: {text}"
+    );
+}
