@@ -9,7 +9,6 @@
 //! sealing needs, so memory does not grow with the page count.
 #![forbid(unsafe_code)]
 
-#[allow(dead_code)] // parsing half is used by `verify`, which lands next
 mod cms;
 mod der;
 #[allow(dead_code)]

@@ -14,6 +14,7 @@ use common::{run, tool};
 use signet_pdf::pki::{InstancePki, PkiOptions};
 use signet_pdf::seal::{Level, seal_bytes};
 use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
+use signet_pdf::verify::{ChangeKind, VerifyOptions, VerifyReport, verify_pdf};
 
 struct Fixture {
     pki: InstancePki,
@@ -84,9 +85,48 @@ fn qpdf_check(file: &Path) {
     }
 }
 
+fn our_verify(fx: &Fixture, pdf: &[u8]) -> VerifyReport {
+    let opts = VerifyOptions {
+        trust_roots: vec![fx.pki.root_cert.clone()],
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let report = verify_pdf(pdf, &opts).expect("verify");
+    // The report is serialisable.
+    serde_json::to_string(&report).expect("json");
+    report
+}
+
+/// Flips one byte inside the first signed range: our verifier and pdfsig must both object.
+fn check_tamper_detected(fx: &Fixture, name: &str, sealed: &[u8]) {
+    let mut bad = sealed.to_vec();
+    bad[11] ^= 0x01; // inside the binary comment of the header line
+    let report = our_verify(fx, &bad);
+    assert!(
+        !report.valid && report.signatures.iter().all(|s| !s.digest_matches),
+        "{}",
+        report.to_text()
+    );
+    let path = fx.dir.path().join(format!("{name}-tampered.pdf"));
+    std::fs::write(&path, &bad).expect("write");
+    if let Some((_, text)) = pdfsig(&path) {
+        eprintln!("pdfsig {name}-tampered:\n{text}");
+        assert!(
+            !text.contains("Signature is Valid."),
+            "pdfsig accepted a tampered file: {text}"
+        );
+    }
+}
+
 fn check_sealed(fx: &Fixture, name: &str, sealed: &[u8], level: Level) {
     let path = fx.dir.path().join(format!("{name}.pdf"));
     std::fs::write(&path, sealed).expect("write");
+    let report = our_verify(fx, sealed);
+    eprintln!("our verify {name}:\n{}", report.to_text());
+    assert!(report.valid, "{}", report.to_text());
+    let sig = report.signatures.last().expect("a signature");
+    assert!(sig.covers_whole_file && !sig.has_signing_time_attribute);
+    assert_eq!(sig.timestamp.is_some(), level != Level::BB);
+    check_tamper_detected(fx, name, sealed);
     qpdf_check(&path);
     if let Some((ok, text)) = pdfsig(&path) {
         eprintln!("pdfsig {name}:\n{text}");
@@ -251,6 +291,15 @@ fn blt_validates_offline() {
     if let Some((ok, text)) = pdfsig(&blt_path) {
         assert!(ok && text.contains("Signature is Valid."), "pdfsig: {text}");
     }
+    let report = our_verify(&fx, &blt);
+    eprintln!("our verify B-LT:\n{}", report.to_text());
+    assert!(report.valid, "{}", report.to_text());
+    let sig = &report.signatures[0];
+    assert!(!sig.covers_whole_file && sig.covers_revision);
+    assert_eq!(sig.later_revisions.len(), 1);
+    assert_eq!(sig.later_revisions[0].kind, ChangeKind::DssOnly);
+    assert_eq!(sig.revocation, "good");
+    check_tamper_detected(&fx, "blt", &blt);
     let Some(py) = tool("pyhanko", Some("SIGNET_PYHANKO")) else {
         return;
     };
@@ -277,4 +326,49 @@ fn blt_validates_offline() {
         !text.contains("INTACT:TRUSTED"),
         "B-T without revocation data must not be trusted offline: {text}"
     );
+}
+
+#[test]
+fn later_content_change_is_reported() {
+    let fx = fixture();
+    let sealer = fx.pki.sealer().expect("sealer");
+    let (sealed, _) = seal_bytes(&common::classic_pdf(1), &sealer, Level::BB, None).expect("seal");
+    // An incremental update replacing the page's content stream (object 5).
+    let text = String::from_utf8_lossy(&sealed).into_owned();
+    let startxref: usize = text
+        .rsplit("startxref")
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("startxref");
+    let mut out = sealed.clone();
+    let off = out.len();
+    let body = "BT /F1 24 Tf 72 720 Td (Pay 1,000,000 EUR) Tj ET";
+    out.extend_from_slice(
+        format!(
+            "5 0 obj\n<< /Length {} >>\nstream\n{body}\nendstream\nendobj\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n5 1\n{off:010} 00000 n\r\ntrailer\n<< /Size 20 /Root 1 0 R /Prev {startxref} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    let report = our_verify(&fx, &out);
+    eprintln!("{}", report.to_text());
+    let sig = &report.signatures[0];
+    assert!(
+        sig.digest_matches && sig.signature_valid && sig.trusted,
+        "the signed revision itself is intact"
+    );
+    assert!(sig.modified_after_signing && !report.valid);
+    assert_eq!(sig.later_revisions[0].kind, ChangeKind::Other);
+    let path = fx.dir.path().join("modified.pdf");
+    std::fs::write(&path, &out).expect("write");
+    if let Some(text) = pyhanko_validate(fx.dir.path(), &path, &[]) {
+        eprintln!("pyhanko modified:\n{text}");
+        assert!(
+            !text.contains("UNTOUCHED") && !text.contains("ACCEPTABLE_MODIFICATIONS"),
+            "{text}"
+        );
+    }
 }
