@@ -167,6 +167,10 @@ pub fn verify_pdf(pdf: &[u8], opts: &VerifyOptions) -> Result<VerifyReport, Veri
     }
     let mut signatures = Vec::new();
     for (name, sig) in fields {
+        let Some(sig) = sig else {
+            signatures.push(unreadable(name));
+            continue;
+        };
         signatures.push(check_signature(
             pdf,
             &mut r,
@@ -258,7 +262,7 @@ fn collect_sig_fields(
     inherited_ft: Option<Vec<u8>>,
     depth: usize,
     seen: &mut HashSet<u32>,
-    out: &mut Vec<(String, Dict)>,
+    out: &mut Vec<(String, Option<Dict>)>,
 ) {
     if depth > 32 {
         return;
@@ -270,6 +274,8 @@ fn collect_sig_fields(
             continue;
         }
         let Ok(Object::Dict(f)) = r.deref(item) else {
+            // An unreadable field might hide a signature: report it.
+            out.push((format!("{prefix}?"), None));
             continue;
         };
         let partial = text(f.get(b"T"));
@@ -289,9 +295,12 @@ fn collect_sig_fields(
         }
         if ft.as_deref() == Some(b"Sig")
             && let Some(v) = f.get(b"V").cloned()
-            && let Ok(Object::Dict(sig)) = r.deref(&v)
         {
-            out.push((name, sig));
+            // A value that cannot be read is reported, never silently skipped.
+            match r.deref(&v) {
+                Ok(Object::Dict(sig)) => out.push((name, Some(sig))),
+                _ => out.push((name, None)),
+            }
         }
     }
 }
@@ -317,20 +326,10 @@ fn revision_ends(pdf: &[u8], r: &Reader<&[u8]>) -> Vec<(u64, u64, u64)> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_signature(
-    pdf: &[u8],
-    r: &mut Reader<&[u8]>,
-    revision_ends: &[(u64, u64, u64)],
-    field_name: String,
-    sig: &Dict,
-    opts: &VerifyOptions,
-    dss_certs: &[Vec<u8>],
-    dss_crls: &[Vec<u8>],
-) -> SignatureReport {
-    let mut rep = SignatureReport {
+fn empty_report(field_name: String) -> SignatureReport {
+    SignatureReport {
         field_name,
-        sub_filter: text(sig.get(b"SubFilter")),
+        sub_filter: None,
         byte_range: Vec::new(),
         byte_range_ok: false,
         covers_revision: false,
@@ -349,7 +348,29 @@ fn check_signature(
         modified_after_signing: false,
         valid: false,
         problems: Vec::new(),
-    };
+    }
+}
+
+fn unreadable(field_name: String) -> SignatureReport {
+    let mut rep = empty_report(field_name);
+    rep.problems
+        .push("the signature dictionary cannot be read".into());
+    rep
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_signature(
+    pdf: &[u8],
+    r: &mut Reader<&[u8]>,
+    revision_ends: &[(u64, u64, u64)],
+    field_name: String,
+    sig: &Dict,
+    opts: &VerifyOptions,
+    dss_certs: &[Vec<u8>],
+    dss_crls: &[Vec<u8>],
+) -> SignatureReport {
+    let mut rep = empty_report(field_name);
+    rep.sub_filter = text(sig.get(b"SubFilter"));
     let br: Vec<u64> = match sig.get(b"ByteRange") {
         Some(Object::Array(a)) => a
             .iter()
@@ -714,11 +735,20 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
     let mut changed_keys: HashSet<Vec<u8>> = HashSet::new();
     for num in nums {
         // Compare with the object as of the previous revision.
+        let after = r.resolve_at(num, idx);
         let before = match r.lookup(num, idx + 1) {
-            None | Some(Entry::Free) => continue, // a new object
+            None | Some(Entry::Free) => {
+                // A new object: it must at least be readable.
+                if after.is_err() {
+                    return (
+                        ChangeKind::Other,
+                        Some(format!("object {num} could not be read")),
+                    );
+                }
+                continue;
+            }
             Some(_) => r.resolve_at(num, idx + 1),
         };
-        let after = r.resolve_at(num, idx);
         let (Ok(before), Ok(after)) = (before, after) else {
             return (
                 ChangeKind::Other,
@@ -732,6 +762,16 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
             (Object::Dict(b), Object::Dict(a)) => {
                 for (k, v) in &a.0 {
                     if b.get(k) != Some(v) {
+                        let appended = matches!(k.as_slice(), b"Fields" | b"Annots");
+                        if appended && !appends_only_sig_fields(r, b.get(k), v, idx) {
+                            return (
+                                ChangeKind::Other,
+                                Some(format!(
+                                    "object {num}: /{} gained something other than a signature field",
+                                    String::from_utf8_lossy(k)
+                                )),
+                            );
+                        }
                         changed_keys.insert(k.clone());
                     }
                 }
@@ -773,9 +813,40 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
     (ChangeKind::SignatureAdded, None)
 }
 
+/// `after` is `before` plus signature fields (following references in their revisions).
+fn appends_only_sig_fields(
+    r: &mut Reader<&[u8]>,
+    before: Option<&Object>,
+    after: &Object,
+    idx: usize,
+) -> bool {
+    let before = match before {
+        None => Vec::new(),
+        Some(Object::Array(a)) => a.clone(),
+        Some(Object::Ref(n, _)) => match r.resolve_at(*n, idx + 1) {
+            Ok(Object::Array(a)) => a,
+            _ => return false,
+        },
+        Some(_) => return false,
+    };
+    let after = match after {
+        Object::Array(a) => a.clone(),
+        Object::Ref(n, _) => match r.resolve_at(*n, idx) {
+            Ok(Object::Array(a)) => a,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    after.starts_with(&before)
+        && after[before.len()..]
+            .iter()
+            .all(|o| is_new_sig_field(r, o, idx))
+}
+
 fn is_new_sig_field(r: &mut Reader<&[u8]>, obj: &Object, idx: usize) -> bool {
     let Object::Ref(n, _) = obj else { return false };
-    matches!(r.resolve_at(*n, idx), Ok(Object::Dict(d)) if d.name_is(b"FT", b"Sig"))
+    // A signed signature field: sealing never adds empty ones.
+    matches!(r.resolve_at(*n, idx), Ok(Object::Dict(d)) if d.name_is(b"FT", b"Sig") && matches!(d.get(b"V"), Some(Object::Ref(..))))
 }
 
 impl VerifyReport {
