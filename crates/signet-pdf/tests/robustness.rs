@@ -196,3 +196,24 @@ fn der_parsers_reject_garbage() {
             .is_err()
     );
 }
+
+/// Writes seed inputs for the fuzzer: `SIGNET_PDF_FUZZ_SEEDS=fuzz/corpus/verify cargo test -p
+/// signet-pdf --test robustness write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore = "writes files; run by hand to seed the fuzz corpus"]
+fn write_fuzz_seeds() {
+    let Some(dir) = std::env::var_os("SIGNET_PDF_FUZZ_SEEDS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (_, docs) = setup();
+    for (i, d) in docs.iter().enumerate() {
+        std::fs::write(dir.join(format!("seed-{i}.pdf")), d).expect("write");
+    }
+    std::fs::write(
+        dir.join("seed-prior.pdf"),
+        common::with_prior_update(&common::classic_pdf(1)),
+    )
+    .expect("write");
+}
