@@ -111,7 +111,7 @@ for name in ("1-page", "200-page"):
     for _ in range(n):
         once()
     per = (time.perf_counter() - t) / n
-    print(f"  pyHanko     {name:>8}: {1/per:>9.1} signatures/s ({per*1e3:.3f} ms each, in-process sign_pdf)")
+    print(f"  pyHanko     {name:>8}: {1/per:>9.1f} signatures/s ({per*1e3:.3f} ms each, in-process sign_pdf)")
 "#;
     let py_n = (n / 4).max(5);
     let out = Command::new(py)

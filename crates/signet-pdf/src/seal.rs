@@ -104,6 +104,7 @@ impl Sealer {
 
 /// What [`seal`] did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SealReport {
     /// The level produced.
     pub level: Level,
@@ -148,7 +149,7 @@ pub fn seal<R: Read + Seek, W: Write>(
         let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
         certs + 2048 + if level == Level::BB { 0 } else { 16384 }
     };
-    let mut upd = Update::new(base, &plan, reader_kind(&plan));
+    let mut upd = Update::new(base, plan.kind);
     let tail = src_tail(&mut src, base)?;
     if !matches!(tail, b'\n' | b'\r') {
         upd.buf.push(b'\n');
@@ -280,9 +281,10 @@ pub fn seal<R: Read + Seek, W: Write>(
     let mut timestamp = None;
     if level != Level::BB {
         let tsa = tsa.ok_or(SealError::TimestampRequired(level))?;
-        let imprint: [u8; 32] =
-            sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&signature))
-                .into();
+        let imprint: [u8; 32] = DigestAlg::Sha256
+            .digest(&signature)
+            .try_into()
+            .map_err(|_| SealError::Cms("SHA-256 digest of unexpected length".into()))?;
         let t = tsa.timestamp(&imprint)?;
         let info = crate::tsa::check_token(&t, &imprint, None)?;
         timestamp = Some(info.gen_time);
@@ -346,7 +348,7 @@ pub fn seal<R: Read + Seek, W: Write>(
         } else {
             plan.catalog.clone()
         };
-        let mut upd2 = Update::new(total, &plan2, plan.kind);
+        let mut upd2 = Update::new(total, plan.kind);
         let mut n = plan2.next_num;
         let mut dss = match &plan.dss {
             Some(d) => d.clone(),
@@ -419,10 +421,6 @@ fn src_tail<R: Read + Seek>(src: &mut R, len: u64) -> Result<u8, SealError> {
     let mut b = [0u8; 1];
     src.read_exact(&mut b).map_err(PdfError::Io)?;
     Ok(b[0])
-}
-
-fn reader_kind(plan: &Plan) -> XrefKind {
-    plan.kind
 }
 
 fn pdf_date(t: OffsetDateTime) -> String {
@@ -612,7 +610,7 @@ struct Update {
 }
 
 impl Update {
-    fn new(base: u64, _plan: &Plan, kind: XrefKind) -> Self {
+    fn new(base: u64, kind: XrefKind) -> Self {
         Self {
             base,
             kind,

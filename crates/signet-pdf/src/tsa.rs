@@ -58,6 +58,7 @@ pub trait TimestampSource: Send + Sync {
 
 /// Parsed fields of a TSTInfo.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TstInfo {
     /// TSA policy OID.
     pub policy: String,

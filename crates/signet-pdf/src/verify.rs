@@ -46,6 +46,7 @@ pub enum ChangeKind {
 
 /// One revision written after a signature.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct LaterRevision {
     /// Offset of the revision's cross-reference section.
     pub xref_offset: u64,
@@ -57,6 +58,7 @@ pub struct LaterRevision {
 
 /// The signature time-stamp of a signature.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TimestampReport {
     /// genTime.
     #[serde(with = "time::serde::rfc3339")]
@@ -79,6 +81,7 @@ pub struct TimestampReport {
 
 /// The result for one signature.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SignatureReport {
     /// The field's fully qualified name.
     pub field_name: String,
@@ -124,6 +127,7 @@ pub struct SignatureReport {
 
 /// /DSS contents.
 #[derive(Debug, Clone, Serialize, Default)]
+#[non_exhaustive]
 pub struct DssSummary {
     /// Number of certificates.
     pub certs: usize,
@@ -135,6 +139,7 @@ pub struct DssSummary {
 
 /// The verification report for a document.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// File length.
     pub file_len: u64,
