@@ -128,6 +128,11 @@ pub struct SealReport {
 }
 
 /// Seals `input` into `output`. See the module documentation.
+///
+/// The input is streamed to `output` before the signature exists (that is what makes sealing a
+/// single pass), so on error `output` holds a partial document: write to a temporary file and
+/// rename it on success. Key, level and revocation-material problems are detected before
+/// anything is written.
 pub fn seal<R: Read + Seek, W: Write>(
     input: R,
     mut output: W,
@@ -137,6 +142,10 @@ pub fn seal<R: Read + Seek, W: Write>(
 ) -> Result<SealReport, SealError> {
     if level != Level::BB && tsa.is_none() {
         return Err(SealError::TimestampRequired(level));
+    }
+    if level == Level::BLT {
+        // Checked again with the TSA's certificates once the token is in.
+        check_revocation_coverage(&dss_certs(sealer, None), &sealer.crls)?;
     }
     let mut reader = Reader::open(SeekSource::new(input).map_err(PdfError::Io)?)?;
     let plan = plan_update(&mut reader)?;
@@ -310,6 +319,9 @@ pub fn seal<R: Read + Seek, W: Write>(
     }
     let hex = hex::encode(&blob);
     upd.buf[contents_at + 1..contents_at + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    if level == Level::BLT {
+        check_revocation_coverage(&dss_certs(sealer, token.as_deref()), &sealer.crls)?;
+    }
     output.write_all(&upd.buf).map_err(SealError::Write)?;
 
     let mut report = SealReport {
@@ -325,21 +337,7 @@ pub fn seal<R: Read + Seek, W: Write>(
     };
 
     if level == Level::BLT {
-        let mut certs: Vec<Vec<u8>> = Vec::new();
-        let mut push = |c: &[u8]| {
-            if !certs.iter().any(|x| x == c) {
-                certs.push(c.to_vec());
-            }
-        };
-        sealer.chain.iter().for_each(|c| push(c.der()));
-        sealer.extra_certs.iter().for_each(|c| push(c.der()));
-        if let Some(sd) = token
-            .as_deref()
-            .and_then(|t| cms::parse_signed_data(t).ok())
-        {
-            sd.certs.iter().for_each(|c| push(c));
-        }
-        check_revocation_coverage(&certs, &sealer.crls)?;
+        let certs = dss_certs(sealer, token.as_deref());
         let mut plan2 = plan.clone();
         plan2.startxref = upd.xref_offset;
         plan2.next_num = next + u32::from(plan.kind == XrefKind::Stream);
@@ -393,6 +391,22 @@ pub fn seal_bytes(
     let mut out = Vec::with_capacity(input.len() + 40_000);
     let report = seal(std::io::Cursor::new(input), &mut out, sealer, level, tsa)?;
     Ok((out, report))
+}
+
+/// Certificates for the /DSS: the signer chain, extra certificates and those in the token.
+fn dss_certs(sealer: &Sealer, token: Option<&[u8]>) -> Vec<Vec<u8>> {
+    let mut certs: Vec<Vec<u8>> = Vec::new();
+    let mut push = |c: &[u8]| {
+        if !certs.iter().any(|x| x == c) {
+            certs.push(c.to_vec());
+        }
+    };
+    sealer.chain.iter().for_each(|c| push(c.der()));
+    sealer.extra_certs.iter().for_each(|c| push(c.der()));
+    if let Some(sd) = token.and_then(|t| cms::parse_signed_data(t).ok()) {
+        sd.certs.iter().for_each(|c| push(c));
+    }
+    certs
 }
 
 fn check_revocation_coverage(certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<(), SealError> {

@@ -212,3 +212,47 @@ fn http_client_fails_closed() {
         Err(tsa::TimestampError::Transport(_))
     ));
 }
+
+/// Returns a genuine token, but over another digest.
+struct LyingSource(tsa::TimeStampAuthority);
+
+impl TimestampSource for LyingSource {
+    fn timestamp(&self, _digest: &[u8; 32]) -> Result<Vec<u8>, tsa::TimestampError> {
+        self.0.timestamp(&[0x42; 32])
+    }
+}
+
+/// Always fails, like an unreachable TSA.
+struct DownSource;
+
+impl TimestampSource for DownSource {
+    fn timestamp(&self, _digest: &[u8; 32]) -> Result<Vec<u8>, tsa::TimestampError> {
+        Err(tsa::TimestampError::Transport("connection refused".into()))
+    }
+}
+
+#[test]
+fn sealing_fails_closed_without_a_usable_timestamp() {
+    use signet_pdf::seal::{Level, SealError, seal_bytes};
+    let pki = pki();
+    let mut sealer = pki.sealer().expect("sealer");
+    let doc = common::classic_pdf(1);
+    let lying = LyingSource(pki.tsa(DEFAULT_TSA_POLICY).expect("tsa"));
+    for level in [Level::BT, Level::BLT] {
+        let err = seal_bytes(&doc, &sealer, level, Some(&lying)).expect_err("wrong imprint");
+        assert!(
+            matches!(err, SealError::Timestamp(tsa::TimestampError::Mismatch(_))),
+            "{err}"
+        );
+        let err = seal_bytes(&doc, &sealer, level, Some(&DownSource)).expect_err("down");
+        assert!(
+            matches!(err, SealError::Timestamp(tsa::TimestampError::Transport(_))),
+            "{err}"
+        );
+    }
+    // B-LT without CRLs for the chains is refused rather than silently weaker.
+    sealer.crls.clear();
+    let good = pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let err = seal_bytes(&doc, &sealer, Level::BLT, Some(&good)).expect_err("no CRLs");
+    assert!(matches!(err, SealError::MissingRevocationInfo(_)), "{err}");
+}
