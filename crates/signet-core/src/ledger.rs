@@ -83,11 +83,28 @@ fn key_origin(signer_key: &str) -> Option<String> {
 }
 
 impl Core {
+    /// A plaintext instance secret, sealed under the master key in the store; `make` creates it
+    /// when it does not exist yet. When several processes race, all get the one stored first.
+    pub async fn instance_secret_or_create<F>(&self, name: &str, make: F) -> CoreResult<Vec<u8>>
+    where
+        F: FnOnce() -> anyhow::Result<Vec<u8>> + Send,
+    {
+        let sealed = match self.store().instance_secret(name).await? {
+            Some(sealed) => sealed,
+            None => {
+                let fresh = self.master().seal(name, &make()?);
+                self.store()
+                    .insert_instance_secret(name, &fresh, self.now())
+                    .await?
+            }
+        };
+        Ok(self.master().open(name, &sealed).map_err(|_| {
+            anyhow::anyhow!("instance secret {name} does not open with this master key")
+        })?)
+    }
+
     /// The log's note signer, created on first use.
     pub async fn ledger_signer(&self) -> CoreResult<NoteSignerHandle> {
-        if let Some(text) = self.store().instance_secret(LEDGER_KEY).await? {
-            return self.open_signer(&text);
-        }
         let host = self
             .settings()
             .public_url
@@ -98,24 +115,18 @@ impl Core {
             .next()
             .unwrap_or("localhost")
             .to_owned();
-        let origin = format!("{host}/signet-ledger");
-        let signer =
-            NoteSigner::generate(&origin).map_err(|e| anyhow::anyhow!("ledger key: {e}"))?;
-        let sealed = self
-            .master()
-            .seal(LEDGER_KEY, signer.signer_key_string().as_bytes());
-        let stored = self
-            .store()
-            .insert_instance_secret(LEDGER_KEY, &sealed, self.now())
+        let text = self
+            .instance_secret_or_create(LEDGER_KEY, || {
+                let origin = format!("{host}/signet-ledger");
+                let signer = NoteSigner::generate(&origin)
+                    .map_err(|e| anyhow::anyhow!("ledger key: {e}"))?;
+                Ok(signer.signer_key_string().into_bytes())
+            })
             .await?;
-        self.open_signer(&stored)
+        self.open_signer(text)
     }
 
-    fn open_signer(&self, sealed: &[u8]) -> CoreResult<NoteSignerHandle> {
-        let text = self
-            .master()
-            .open(LEDGER_KEY, sealed)
-            .map_err(|_| anyhow::anyhow!("the ledger key does not open with this master key"))?;
+    fn open_signer(&self, text: Vec<u8>) -> CoreResult<NoteSignerHandle> {
         let text =
             String::from_utf8(text).map_err(|_| anyhow::anyhow!("ledger key is not UTF-8"))?;
         let origin = key_origin(&text).ok_or_else(|| anyhow::anyhow!("malformed ledger key"))?;

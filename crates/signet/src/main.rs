@@ -63,6 +63,38 @@ enum Command {
     /// The transparency log.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The instance PKI.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Seals a PDF with the instance's sealing key (PAdES, as an incremental update).
+    Seal {
+        /// The PDF to seal.
+        input: PathBuf,
+        /// Where to write the sealed PDF.
+        output: PathBuf,
+        /// PAdES level: B-B, B-T (with a time-stamp from the built-in TSA) or B-LT (adds the
+        /// chains and CRLs for long-term validation).
+        #[arg(long, default_value = "B-T")]
+        level: String,
+    },
+    /// Verifies every signature of a PDF: covered bytes, CMS signature, chain, time-stamp and
+    /// changes after signing. Exits 1 when any signature is not valid.
+    Verify {
+        /// The PDF.
+        file: PathBuf,
+        /// Trust anchor(s) in PEM (default: this instance's root, from the data directory).
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Prints the instance root certificate (PEM), for relying parties.
+    Root,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +220,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { .. } => serve(config).await,
         Command::Init | Command::Migrate => {
             let core = open_core(&config).await?;
+            signet_api::pki::InstanceEvidence::load(&core).await?;
+            core.ledger_signer().await?;
             println!(
                 "database ready at {} (master key: {})",
                 redact_url(&config.database_url()),
@@ -219,6 +253,26 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 ),
             }
             Ok(())
+        }
+        Command::Pki(PkiCommand::Root) => {
+            let core = open_core(&config).await?;
+            print!(
+                "{}",
+                signet_api::pki::InstanceEvidence::load(&core)
+                    .await?
+                    .pki
+                    .root_cert
+                    .to_pem()
+            );
+            Ok(())
+        }
+        Command::Seal {
+            input,
+            output,
+            level,
+        } => seal(&config, &input, &output, &level).await,
+        Command::Verify { file, trust, json } => {
+            verify(&config, &file, trust.as_deref(), json).await
         }
         Command::Ledger(LedgerCommand::Head { with_key }) => {
             let core = open_core(&config).await?;
@@ -486,6 +540,94 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+async fn seal(config: &Config, input: &Path, output: &Path, level: &str) -> anyhow::Result<()> {
+    use signet_pdf::seal::Level;
+    let level = match level.to_ascii_uppercase().as_str() {
+        "B-B" | "BB" => Level::BB,
+        "B-T" | "BT" => Level::BT,
+        "B-LT" | "BLT" => Level::BLT,
+        other => anyhow::bail!("--level must be B-B, B-T or B-LT, not {other}"),
+    };
+    let core = open_core(config).await?;
+    let evidence = signet_api::pki::InstanceEvidence::load(&core).await?;
+    let input = input.to_owned();
+    let output = output.to_owned();
+    // Sealing is synchronous file work (and the built-in TSA signs in-process).
+    let report =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<signet_pdf::seal::SealReport> {
+            let sealer = evidence.sealer()?;
+            let source: Option<&dyn signet_pdf::tsa::TimestampSource> = match level {
+                Level::BB => None,
+                _ => Some(&evidence.tsa),
+            };
+            let reader = std::fs::File::open(&input)
+                .with_context(|| format!("cannot open {}", input.display()))?;
+            // Write next to the target and rename on success, so a failure never leaves half a file.
+            let dir = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+            let report = signet_pdf::seal::seal(
+                std::io::BufReader::new(reader),
+                std::io::BufWriter::new(temp.as_file_mut()),
+                &sealer,
+                level,
+                source,
+            )
+            .map_err(|e| anyhow::anyhow!("sealing failed: {e}"))?;
+            temp.as_file().sync_all()?;
+            temp.persist(&output)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            Ok(report)
+        })
+        .await??;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn verify(
+    config: &Config,
+    file: &Path,
+    trust: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let roots = match trust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            signet_pdf::pki::Certificate::chain_from_pem(&text)
+                .map_err(|e| anyhow::anyhow!("--trust: {e}"))?
+        }
+        None => {
+            let core = open_core(config).await?;
+            vec![
+                signet_api::pki::InstanceEvidence::load(&core)
+                    .await?
+                    .pki
+                    .root_cert
+                    .clone(),
+            ]
+        }
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let options = signet_pdf::verify::VerifyOptions {
+        trust_roots: roots,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let report = signet_pdf::verify::verify_pdf(&bytes, &options)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if !report.valid {
+        std::process::exit(1);
     }
     Ok(())
 }

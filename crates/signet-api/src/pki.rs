@@ -1,0 +1,146 @@
+//! The instance's PKI — a root CA, a document-sealing certificate and a time-stamping
+//! certificate — made once on first use and kept sealed in the store, so that every server
+//! process shares it; and what is served from it: the root, its CRL, and an RFC 3161
+//! time-stamp authority.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use signet_core::Core;
+use signet_pdf::pki::{InstancePki, InstancePkiPem, PkiOptions};
+use signet_pdf::seal::Sealer;
+use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimeStampAuthority};
+use time::Duration;
+
+use crate::AppState;
+
+const PKI_SECRET: &str = "instance-pki";
+
+/// The instance PKI, loaded.
+#[derive(Debug)]
+pub struct InstanceEvidence {
+    /// The certificates and keys.
+    pub pki: InstancePki,
+    /// The built-in time-stamp authority.
+    pub tsa: TimeStampAuthority,
+}
+
+impl InstanceEvidence {
+    /// Loads the instance PKI, generating it on first use.
+    pub async fn load(core: &Core) -> anyhow::Result<Arc<Self>> {
+        let public_url = core.settings().public_url.clone();
+        let now = core.now();
+        let stored = core
+            .instance_secret_or_create(PKI_SECRET, || {
+                let host = public_url
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or(&public_url)
+                    .to_owned();
+                let options = PkiOptions::new(
+                    format!("Signet {host}"),
+                    format!("{public_url}/v1/pki/crl"),
+                    now,
+                );
+                let pki = InstancePki::generate(&options)
+                    .map_err(|e| anyhow::anyhow!("generating the PKI: {e}"))?;
+                Ok(serde_json::to_vec(&pki.to_pem())?)
+            })
+            .await?;
+        let pem: InstancePkiPem =
+            serde_json::from_slice(&stored).context("stored PKI is unreadable")?;
+        let pki = InstancePki::from_pem(&pem).map_err(|e| anyhow::anyhow!("stored PKI: {e}"))?;
+        let tsa = pki
+            .tsa(DEFAULT_TSA_POLICY)
+            .map_err(|e| anyhow::anyhow!("time-stamp authority: {e}"))?;
+        Ok(Arc::new(Self { pki, tsa }))
+    }
+
+    /// A fresh CRL (this update now, next update in 7 days, numbered by the second).
+    pub fn current_crl(&self) -> anyhow::Result<Vec<u8>> {
+        let now = time::OffsetDateTime::now_utc();
+        let number = u64::try_from(now.unix_timestamp()).unwrap_or_default();
+        self.pki
+            .issue_crl(now, now + Duration::days(7), number)
+            .map_err(|e| anyhow::anyhow!("issuing the CRL: {e}"))
+    }
+
+    /// A sealer with the instance's sealing key, carrying the current CRL for B-LT.
+    pub fn sealer(&self) -> anyhow::Result<Sealer> {
+        let mut sealer = self
+            .pki
+            .sealer()
+            .map_err(|e| anyhow::anyhow!("sealer: {e}"))?;
+        sealer.crls = vec![self.current_crl()?];
+        Ok(sealer)
+    }
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/pki/root.pem", get(root))
+        .route("/v1/pki/crl", get(crl))
+        .route("/v1/tsa", post(timestamp))
+}
+
+fn internal(err: anyhow::Error) -> Response {
+    tracing::error!(error = ?err, "PKI request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "unexpected error").into_response()
+}
+
+async fn root(State(state): State<AppState>) -> Response {
+    match state.evidence().await {
+        Ok(e) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            e.pki.root_cert.to_pem(),
+        )
+            .into_response(),
+        Err(err) => internal(err),
+    }
+}
+
+async fn crl(State(state): State<AppState>) -> Response {
+    match state.evidence().await.and_then(|e| e.current_crl()) {
+        Ok(der) => ([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response(),
+        Err(err) => internal(err),
+    }
+}
+
+/// RFC 3161 over HTTP: `application/timestamp-query` in, `application/timestamp-reply` out.
+/// Malformed queries get a DER rejection reply (status 200, as RFC 3161 §3.4 has it).
+async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/timestamp-query") {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected application/timestamp-query",
+        )
+            .into_response();
+    }
+    if body.len() > 64 * 1024 {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "time-stamp query too large").into_response();
+    }
+    match state.evidence().await {
+        Ok(e) => {
+            let reply = tokio::task::spawn_blocking(move || e.tsa.respond(&body)).await;
+            match reply {
+                Ok(reply) => (
+                    [(header::CONTENT_TYPE, "application/timestamp-reply")],
+                    reply,
+                )
+                    .into_response(),
+                Err(err) => internal(anyhow::anyhow!(err)),
+            }
+        }
+        Err(err) => internal(err),
+    }
+}
