@@ -144,3 +144,76 @@ async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Err(err) => internal(err),
     }
 }
+
+/// The core's sealing port, implemented with the instance's sealing key and either the built-in
+/// time-stamp authority or an external one (`tsa_url`). Time-stamping fails closed: no token,
+/// no seal.
+#[derive(Debug, Clone)]
+pub struct InstanceSealer {
+    evidence: Arc<InstanceEvidence>,
+    external_tsa: Option<Arc<signet_pdf::tsa::HttpTimestampSource>>,
+}
+
+impl InstanceSealer {
+    /// A sealer using `tsa_url` when given, the built-in TSA otherwise.
+    pub fn new(evidence: Arc<InstanceEvidence>, tsa_url: Option<&str>) -> anyhow::Result<Self> {
+        let external_tsa = tsa_url
+            .map(|url| {
+                signet_pdf::tsa::HttpTimestampSource::new(url, std::time::Duration::from_secs(30))
+            })
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("external TSA: {e}"))?
+            .map(Arc::new);
+        Ok(Self {
+            evidence,
+            external_tsa,
+        })
+    }
+
+    /// Seals `input` into `output` synchronously, streaming (call from a blocking thread). On
+    /// error `output` holds a partial document: write to a temporary file and rename on success.
+    pub fn seal_to<R: std::io::Read + std::io::Seek, W: std::io::Write>(
+        &self,
+        input: R,
+        output: W,
+        level: signet_core::seal::SealLevel,
+    ) -> Result<signet_pdf::seal::SealReport, signet_core::seal::SealFailure> {
+        use signet_core::seal::{SealFailure, SealLevel};
+        use signet_pdf::seal::{Level, SealError};
+        let level = match level {
+            SealLevel::Basic => Level::BB,
+            SealLevel::Timestamped => Level::BT,
+            _ => Level::BLT,
+        };
+        let sealer = self.evidence.sealer()?;
+        let source: Option<&dyn signet_pdf::tsa::TimestampSource> =
+            match (level, &self.external_tsa) {
+                (Level::BB, _) => None,
+                (_, Some(external)) => Some(external.as_ref()),
+                (_, None) => Some(&self.evidence.tsa),
+            };
+        signet_pdf::seal::seal(input, output, &sealer, level, source).map_err(|e| match e {
+            SealError::Timestamp(t) => SealFailure::TimestampUnavailable(t.to_string()),
+            SealError::Pdf(p) => SealFailure::InvalidDocument(p.to_string()),
+            other => SealFailure::Unexpected(anyhow::anyhow!(other.to_string())),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl signet_core::seal::DocumentSealer for InstanceSealer {
+    async fn seal(
+        &self,
+        pdf: Vec<u8>,
+        level: signet_core::seal::SealLevel,
+    ) -> Result<Vec<u8>, signet_core::seal::SealFailure> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::with_capacity(pdf.len() + 64 * 1024);
+            this.seal_to(std::io::Cursor::new(&pdf), &mut out, level)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| signet_core::seal::SealFailure::Unexpected(anyhow::anyhow!(e)))?
+    }
+}

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod ledger;
 pub mod lifecycle;
 pub mod model;
+pub mod seal;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -197,15 +197,14 @@ fn der_parsers_reject_garbage() {
     );
 }
 
-/// Writes seed inputs for the fuzzer: `SIGNET_PDF_FUZZ_SEEDS=fuzz/corpus/verify cargo test -p
-/// signet-pdf --test robustness write_fuzz_seeds -- --ignored`.
+/// Writes seed inputs for the fuzzer into `SIGNET_PDF_FUZZ_SEEDS` (`scripts/fuzz` sets it), or
+/// into a temporary directory, checking that every seed is written.
 #[test]
-#[ignore = "writes files; run by hand to seed the fuzz corpus"]
 fn write_fuzz_seeds() {
-    let Some(dir) = std::env::var_os("SIGNET_PDF_FUZZ_SEEDS") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = std::env::var_os("SIGNET_PDF_FUZZ_SEEDS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_owned());
     std::fs::create_dir_all(&dir).expect("mkdir");
     let (_, docs) = setup();
     for (i, d) in docs.iter().enumerate() {
@@ -216,4 +215,6 @@ fn write_fuzz_seeds() {
         common::with_prior_update(&common::classic_pdf(1)),
     )
     .expect("write");
+    let written = std::fs::read_dir(&dir).expect("list").count();
+    assert!(written > docs.len(), "seeds written: {written}");
 }

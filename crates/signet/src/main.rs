@@ -545,47 +545,40 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
 }
 
 async fn seal(config: &Config, input: &Path, output: &Path, level: &str) -> anyhow::Result<()> {
-    use signet_pdf::seal::Level;
+    use signet_core::seal::SealLevel;
     let level = match level.to_ascii_uppercase().as_str() {
-        "B-B" | "BB" => Level::BB,
-        "B-T" | "BT" => Level::BT,
-        "B-LT" | "BLT" => Level::BLT,
+        "B-B" | "BB" => SealLevel::Basic,
+        "B-T" | "BT" => SealLevel::Timestamped,
+        "B-LT" | "BLT" => SealLevel::LongTerm,
         other => anyhow::bail!("--level must be B-B, B-T or B-LT, not {other}"),
     };
     let core = open_core(config).await?;
     let evidence = signet_api::pki::InstanceEvidence::load(&core).await?;
+    let sealer = signet_api::pki::InstanceSealer::new(evidence, config.tsa_url.as_deref())?;
     let input = input.to_owned();
     let output = output.to_owned();
-    // Sealing is synchronous file work (and the built-in TSA signs in-process).
-    let report =
-        tokio::task::spawn_blocking(move || -> anyhow::Result<signet_pdf::seal::SealReport> {
-            let sealer = evidence.sealer()?;
-            let source: Option<&dyn signet_pdf::tsa::TimestampSource> = match level {
-                Level::BB => None,
-                _ => Some(&evidence.tsa),
-            };
-            let reader = std::fs::File::open(&input)
-                .with_context(|| format!("cannot open {}", input.display()))?;
-            // Write next to the target and rename on success, so a failure never leaves half a file.
-            let dir = output
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-            let report = signet_pdf::seal::seal(
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let reader = std::fs::File::open(&input)
+            .with_context(|| format!("cannot open {}", input.display()))?;
+        // Write next to the target and rename on success, so a failure never leaves half a file.
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        let report = sealer
+            .seal_to(
                 std::io::BufReader::new(reader),
                 std::io::BufWriter::new(temp.as_file_mut()),
-                &sealer,
                 level,
-                source,
             )
             .map_err(|e| anyhow::anyhow!("sealing failed: {e}"))?;
-            temp.as_file().sync_all()?;
-            temp.persist(&output)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
-            Ok(report)
-        })
-        .await??;
+        temp.as_file().sync_all()?;
+        temp.persist(&output)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+        Ok(report)
+    })
+    .await??;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
