@@ -21,14 +21,74 @@ use time::Duration;
 use crate::AppState;
 
 const PKI_SECRET: &str = "instance-pki";
+const OPERATOR_SECRET: &str = "operator-sealing";
+
+/// Keys and certificates an operator brings instead of the instance's own (PEM).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OperatorSealing {
+    /// The sealing private key (PKCS#8, SEC1 EC or PKCS#1 RSA).
+    pub sealing_key: String,
+    /// The sealing certificate followed by its issuers.
+    pub sealing_chain: String,
+    /// The TSA private key, to replace the built-in TSA's.
+    pub tsa_key: Option<String>,
+    /// The TSA certificate followed by its issuers.
+    pub tsa_chain: Option<String>,
+    /// CRLs covering those chains (PEM), embedded in B-LT seals.
+    pub crls: Vec<String>,
+}
+
+impl OperatorSealing {
+    fn sealer(&self) -> anyhow::Result<Sealer> {
+        let key = signet_pdf::pki::SigningKey::from_pem(&self.sealing_key)
+            .map_err(|e| anyhow::anyhow!("sealing key: {e}"))?;
+        let chain = signet_pdf::pki::Certificate::chain_from_pem(&self.sealing_chain)
+            .map_err(|e| anyhow::anyhow!("sealing chain: {e}"))?;
+        let mut sealer =
+            Sealer::new(key, chain).map_err(|e| anyhow::anyhow!("sealing identity: {e}"))?;
+        for crl in &self.crls {
+            sealer
+                .crls
+                .push(signet_pdf::pki::crl_from_pem(crl).map_err(|e| anyhow::anyhow!("CRL: {e}"))?);
+        }
+        Ok(sealer)
+    }
+
+    fn tsa(&self) -> anyhow::Result<Option<TimeStampAuthority>> {
+        let (Some(key), Some(chain)) = (&self.tsa_key, &self.tsa_chain) else {
+            return Ok(None);
+        };
+        let key = signet_pdf::pki::SigningKey::from_pem(key)
+            .map_err(|e| anyhow::anyhow!("TSA key: {e}"))?;
+        let mut chain = signet_pdf::pki::Certificate::chain_from_pem(chain)
+            .map_err(|e| anyhow::anyhow!("TSA chain: {e}"))?;
+        anyhow::ensure!(!chain.is_empty(), "the TSA chain is empty");
+        let cert = chain.remove(0);
+        Ok(Some(
+            TimeStampAuthority::new(key, cert, chain, DEFAULT_TSA_POLICY)
+                .map_err(|e| anyhow::anyhow!("TSA: {e}"))?,
+        ))
+    }
+
+    /// Checks the keys and certificates and stores them for every node; they replace the
+    /// instance's sealing identity (and TSA, when given) from the next start on.
+    pub async fn import(&self, core: &Core) -> anyhow::Result<()> {
+        self.sealer()?;
+        self.tsa()?;
+        core.set_instance_secret(OPERATOR_SECRET, &serde_json::to_vec(self)?)
+            .await?;
+        Ok(())
+    }
+}
 
 /// The instance PKI, loaded.
 #[derive(Debug)]
 pub struct InstanceEvidence {
     /// The certificates and keys.
     pub pki: InstancePki,
-    /// The built-in time-stamp authority.
+    /// The time-stamp authority served at `/v1/tsa` and used for seals.
     pub tsa: TimeStampAuthority,
+    operator: Option<OperatorSealing>,
 }
 
 impl InstanceEvidence {
@@ -56,10 +116,24 @@ impl InstanceEvidence {
         let pem: InstancePkiPem =
             serde_json::from_slice(&stored).context("stored PKI is unreadable")?;
         let pki = InstancePki::from_pem(&pem).map_err(|e| anyhow::anyhow!("stored PKI: {e}"))?;
-        let tsa = pki
-            .tsa(DEFAULT_TSA_POLICY)
-            .map_err(|e| anyhow::anyhow!("time-stamp authority: {e}"))?;
-        Ok(Arc::new(Self { pki, tsa }))
+        let operator: Option<OperatorSealing> = match core.instance_secret(OPERATOR_SECRET).await? {
+            Some(bytes) => Some(
+                serde_json::from_slice(&bytes).context("stored operator keys are unreadable")?,
+            ),
+            None => None,
+        };
+        let tsa = match operator
+            .as_ref()
+            .map(OperatorSealing::tsa)
+            .transpose()?
+            .flatten()
+        {
+            Some(tsa) => tsa,
+            None => pki
+                .tsa(DEFAULT_TSA_POLICY)
+                .map_err(|e| anyhow::anyhow!("time-stamp authority: {e}"))?,
+        };
+        Ok(Arc::new(Self { pki, tsa, operator }))
     }
 
     /// A fresh CRL (this update now, next update in 7 days, numbered by the second).
@@ -71,8 +145,17 @@ impl InstanceEvidence {
             .map_err(|e| anyhow::anyhow!("issuing the CRL: {e}"))
     }
 
-    /// A sealer with the instance's sealing key, carrying the current CRL for B-LT.
+    /// A sealer with the operator's sealing key when one was imported, else the instance's,
+    /// carrying the CRLs for B-LT.
     pub fn sealer(&self) -> anyhow::Result<Sealer> {
+        if let Some(operator) = &self.operator {
+            let mut sealer = operator.sealer()?;
+            if operator.tsa_key.is_none() {
+                // The built-in TSA's chain ends at the instance root: add its CRL for B-LT.
+                sealer.crls.push(self.current_crl()?);
+            }
+            return Ok(sealer);
+        }
         let mut sealer = self
             .pki
             .sealer()

@@ -103,6 +103,26 @@ impl Core {
         })?)
     }
 
+    /// A plaintext instance secret, if one is stored under `name`.
+    pub async fn instance_secret(&self, name: &str) -> CoreResult<Option<Vec<u8>>> {
+        let Some(sealed) = self.store().instance_secret(name).await? else {
+            return Ok(None);
+        };
+        let plain = self.master().open(name, &sealed).map_err(|_| {
+            anyhow::anyhow!("instance secret {name} does not open with this master key")
+        })?;
+        Ok(Some(plain))
+    }
+
+    /// Stores (or replaces) a plaintext instance secret, sealed under the master key.
+    pub async fn set_instance_secret(&self, name: &str, plain: &[u8]) -> CoreResult<()> {
+        let sealed = self.master().seal(name, plain);
+        Ok(self
+            .store()
+            .replace_instance_secret(name, &sealed, self.now())
+            .await?)
+    }
+
     /// The log's note signer, created on first use.
     pub async fn ledger_signer(&self) -> CoreResult<NoteSignerHandle> {
         let host = self

@@ -160,6 +160,13 @@ pub trait Store: Send + Sync + 'static {
         sealed: &[u8],
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, StoreError>;
+    /// Stores a sealed instance secret, replacing any stored under that name.
+    async fn replace_instance_secret(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// The tenant's envelopes holding a document whose SHA-256 or SHA3-256 is `digest_hex`.
     async fn envelopes_with_document_hash(
         &self,

@@ -792,6 +792,18 @@ macro_rules! sql_store {
                     self.instance_secret(name).await?.ok_or(StoreError::NotFound)
                 }
 
+                async fn replace_instance_secret(&self, name: &str, sealed: &[u8], now: OffsetDateTime) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO instance_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (name) DO UPDATE SET sealed = $2, created_at = $3")
+                        .bind(name)
+                        .bind(sealed)
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
                 async fn envelopes_with_document_hash(&self, tenant: &TenantId, digest_hex: &str) -> Result<Vec<EnvelopeAggregate>, StoreError> {
                     let digest = digest_hex.to_ascii_lowercase();
                     let rows = sqlx::query(&format!(

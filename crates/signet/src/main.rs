@@ -95,6 +95,25 @@ enum Command {
 enum PkiCommand {
     /// Prints the instance root certificate (PEM), for relying parties.
     Root,
+    /// Uses an operator's own keys (PEM) for sealing, and optionally for time-stamping, instead
+    /// of the instance's generated ones. RSA keys are used through a constant-time library.
+    Import {
+        /// Sealing private key (PKCS#8, SEC1 EC or PKCS#1 RSA PEM).
+        #[arg(long)]
+        sealing_key: PathBuf,
+        /// Sealing certificate followed by its issuers (PEM).
+        #[arg(long)]
+        sealing_chain: PathBuf,
+        /// TSA private key (PEM).
+        #[arg(long, requires = "tsa_chain")]
+        tsa_key: Option<PathBuf>,
+        /// TSA certificate followed by its issuers (PEM).
+        #[arg(long, requires = "tsa_key")]
+        tsa_chain: Option<PathBuf>,
+        /// CRLs (PEM) covering those chains, for B-LT seals; repeatable.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +283,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     .root_cert
                     .to_pem()
             );
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Import {
+            sealing_key,
+            sealing_chain,
+            tsa_key,
+            tsa_chain,
+            crl,
+        }) => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+            };
+            let operator = signet_api::pki::OperatorSealing {
+                sealing_key: read(&sealing_key)?,
+                sealing_chain: read(&sealing_chain)?,
+                tsa_key: tsa_key.as_deref().map(read).transpose()?,
+                tsa_chain: tsa_chain.as_deref().map(read).transpose()?,
+                crls: crl.iter().map(|p| read(p)).collect::<anyhow::Result<_>>()?,
+            };
+            operator.import(&open_core(&config).await?).await?;
+            println!("imported: seals now use the operator's key");
             Ok(())
         }
         Command::Seal {

@@ -291,3 +291,92 @@ fn sealed_pdfs_verify_here_and_with_independent_validators() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     assert!(!dir.path().join("x.pdf").exists(), "no half-written output");
 }
+
+#[test]
+fn operator_keys_made_by_openssl_seal_and_verify() {
+    let Some(openssl) = tool("openssl") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    for (key_args, name) in [
+        (vec!["-newkey", "rsa:2048"], "rsa"),
+        (
+            vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "ec",
+        ),
+    ] {
+        let key = path(&format!("{name}.key"));
+        let cert = path(&format!("{name}.pem"));
+        let mut args = vec![
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/O=Operator/CN=Operator Seal",
+        ];
+        args.extend(key_args);
+        args.extend(["-keyout", &key, "-out", &cert]);
+        let out = Command::new(&openssl)
+            .args(&args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ok(&signet(
+            &data,
+            &[
+                "pki",
+                "import",
+                "--sealing-key",
+                &key,
+                "--sealing-chain",
+                &cert,
+            ],
+        ));
+        let input = path("in.pdf");
+        std::fs::write(&input, sample_pdf()).expect("write");
+        let output = path(&format!("sealed-{name}.pdf"));
+        ok(&signet(&data, &["seal", &input, &output, "--level", "B-T"]));
+        // The relying party trusts the operator's certificate and, for the time-stamp, the
+        // instance root (the built-in TSA's issuer).
+        let bundle = path(&format!("{name}-trust.pem"));
+        let trust =
+            std::fs::read_to_string(&cert).expect("cert") + &ok(&signet(&data, &["pki", "root"]));
+        std::fs::write(&bundle, trust).expect("write");
+        let json: serde_json::Value = serde_json::from_str(&ok(&signet(
+            &data,
+            &["verify", &output, "--trust", &bundle, "--json"],
+        )))
+        .expect("json");
+        assert_eq!(json["valid"], true, "{name}: {json}");
+        assert!(
+            json["signatures"][0]["signer"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Operator Seal"),
+            "{json}"
+        );
+        // Against the instance root instead, the chain does not verify.
+        assert_eq!(signet(&data, &["verify", &output]).status.code(), Some(1));
+    }
+    // A key that does not match the certificate is refused.
+    let out = signet(
+        &data,
+        &[
+            "pki",
+            "import",
+            "--sealing-key",
+            &path("rsa.key"),
+            "--sealing-chain",
+            &path("ec.pem"),
+        ],
+    );
+    assert!(!out.status.success());
+}
