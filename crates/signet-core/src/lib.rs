@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod evidence;
 pub mod ids;
+pub mod jobs;
 pub mod ledger;
 pub mod lifecycle;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod secret;
 pub mod service;
 pub mod store;
 pub mod values;
+pub mod worker;
 
 pub use error::{CoreError, CoreResult};
 pub use service::Core;

@@ -173,6 +173,19 @@ impl EnvelopeAggregate {
         Ok(blobs)
     }
 
+    /// Expires an open envelope whose links ran out; `Ok(false)` when it is not due yet.
+    pub fn expire(&mut self, now: OffsetDateTime) -> Result<bool, NotAllowed> {
+        let to = next_state(self.envelope.state, Transition::Expire)?;
+        if self.envelope.state == EnvelopeState::Open
+            && self.envelope.expires_at.is_some_and(|at| now < at)
+        {
+            return Ok(false);
+        }
+        self.envelope.state = to;
+        self.envelope.closed_at = Some(now);
+        Ok(true)
+    }
+
     /// Whether a participant may use the envelope's links at `now`.
     pub fn links_usable(&self, now: OffsetDateTime) -> bool {
         self.envelope.state == EnvelopeState::Open

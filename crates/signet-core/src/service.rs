@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::crypto::{MasterKey, constant_time_eq, hmac_sha256};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DocumentId, EnvelopeId, EventId, LinkId, ParticipantId, TenantId};
+use crate::jobs::{JobKind, NewJob};
 use crate::lifecycle::{ConfirmError, ReceiveError};
 use crate::model::*;
 use crate::store::{Store, StoreError};
@@ -216,6 +217,10 @@ impl Core {
             at: self.clock.now(),
             data: serde_json::Value::Null,
         }
+    }
+
+    pub(crate) fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
     }
 
     fn caller_event(&self, caller: &Caller, kind: EventKind, envelope: EnvelopeId) -> Event {
@@ -636,7 +641,7 @@ impl Core {
                 "size": content.size, "sha256": content.sha256, "sha3_256": content.sha3_256,
                 "content_type": content.content_type,
             });
-            match self.store.save_envelope(&aggregate, &[event]).await {
+            match self.store.save_envelope(&aggregate, &[event], &[]).await {
                 Ok(()) => return Ok(content),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -659,15 +664,27 @@ impl Core {
             .ok_or(CoreError::NotFound)
     }
 
-    /// Confirms an envelope: every document must be uploaded and within the plan's size.
+    /// Confirms an envelope: every document must be uploaded and within the plan's size. Its
+    /// expiry is scheduled in the same transaction.
     pub async fn confirm(&self, caller: &Caller, id: &EnvelopeId) -> CoreResult<EnvelopeAggregate> {
         require_active(&caller.tenant)?;
+        let tenant_id = caller.tenant.id;
         self.update_envelope(
             caller,
             id,
             EventKind::EnvelopeConfirmed,
             |aggregate, now| match aggregate.confirm(caller.tenant.plan.max_envelope_bytes, now) {
-                Ok(changed) => Ok(changed),
+                Ok(false) => Ok(None),
+                Ok(true) => {
+                    let expires_at = aggregate.envelope.expires_at.unwrap_or(now);
+                    let expire = JobKind::ExpireEnvelope {
+                        tenant_id,
+                        envelope_id: *id,
+                    };
+                    Ok(Some(vec![
+                        NewJob::at(expire, expires_at).deduplicated(format!("expire:{id}")),
+                    ]))
+                }
                 Err(ConfirmError::MissingDocument(_)) => Err(CoreError::DocumentMissing),
                 Err(ConfirmError::TooLarge { total, limit }) => {
                     Err(CoreError::TooLarge { total, limit })
@@ -680,7 +697,8 @@ impl Core {
     }
 
     /// Cancels an envelope (also after confirmation): links stop working and the documents'
-    /// bytes are deleted; their digests remain as evidence.
+    /// bytes are deleted — at once, and by a durable job in case this process dies first; their
+    /// digests remain as evidence.
     pub async fn cancel(&self, caller: &Caller, id: &EnvelopeId) -> CoreResult<EnvelopeAggregate> {
         let mut doomed = Vec::new();
         let (aggregate, _) = self
@@ -693,20 +711,32 @@ impl Core {
                     doomed = aggregate
                         .cancel(now)
                         .map_err(|e| CoreError::StateConflict(e.to_string()))?;
-                    Ok(was != aggregate.envelope.state || !doomed.is_empty())
+                    if was == aggregate.envelope.state && doomed.is_empty() {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        doomed
+                            .iter()
+                            .map(|key| {
+                                NewJob::at(JobKind::DeleteBlob { key: key.clone() }, now)
+                                    .deduplicated(format!("delete-blob:{}", key.as_str()))
+                            })
+                            .collect(),
+                    ))
                 },
             )
             .await?;
         for blob in doomed {
             if let Err(e) = self.blobs.delete(&blob).await {
-                tracing::warn!(error = %e, blob = blob.as_str(), "could not delete a cancelled document");
+                tracing::warn!(error = %e, blob = blob.as_str(), "could not delete a cancelled document now; the job will retry");
             }
         }
         Ok(aggregate)
     }
 
     /// Loads, changes and saves an envelope, retrying when a concurrent change wins the race.
-    /// `change` answers whether it changed anything; unchanged envelopes are not saved.
+    /// `change` answers `None` when it changed nothing (nothing is saved), or the jobs to
+    /// enqueue with the change.
     async fn update_envelope<F>(
         &self,
         caller: &Caller,
@@ -715,21 +745,39 @@ impl Core {
         mut change: F,
     ) -> CoreResult<(EnvelopeAggregate, bool)>
     where
-        F: FnMut(&mut EnvelopeAggregate, OffsetDateTime) -> CoreResult<bool> + Send,
+        F: FnMut(&mut EnvelopeAggregate, OffsetDateTime) -> CoreResult<Option<Vec<NewJob>>> + Send,
+    {
+        let actor = (caller.actor.clone(), caller.ip);
+        self.change_envelope(&caller.tenant.id, id, kind, actor, &mut change)
+            .await
+    }
+
+    /// [`Core::update_envelope`] for any actor (the operator, jobs).
+    pub(crate) async fn change_envelope<F>(
+        &self,
+        tenant: &TenantId,
+        id: &EnvelopeId,
+        kind: EventKind,
+        (actor, ip): (Actor, Option<IpAddr>),
+        change: &mut F,
+    ) -> CoreResult<(EnvelopeAggregate, bool)>
+    where
+        F: FnMut(&mut EnvelopeAggregate, OffsetDateTime) -> CoreResult<Option<Vec<NewJob>>> + Send,
     {
         for _ in 0..SAVE_ATTEMPTS {
             let mut aggregate = self
                 .store
-                .envelope(&caller.tenant.id, id)
+                .envelope(tenant, id)
                 .await?
                 .ok_or(CoreError::NotFound)?;
             let now = self.clock.now();
-            if !change(&mut aggregate, now)? {
+            let Some(jobs) = change(&mut aggregate, now)? else {
                 return Ok((aggregate, false));
-            }
-            let mut event = self.caller_event(caller, kind, *id);
+            };
+            let mut event = self.event(*tenant, kind, actor.clone(), ip);
+            event.envelope_id = Some(*id);
             event.data = serde_json::json!({ "state": aggregate.envelope.state });
-            match self.store.save_envelope(&aggregate, &[event]).await {
+            match self.store.save_envelope(&aggregate, &[event], &jobs).await {
                 Ok(()) => {
                     aggregate.envelope.version += 1;
                     return Ok((aggregate, true));

@@ -102,6 +102,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         envelope: &EnvelopeAggregate,
         events: &[Event],
+        jobs: &[crate::jobs::NewJob],
     ) -> Result<(), StoreError>;
 
     /// A tenant's contact.
@@ -173,6 +174,36 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         digest_hex: &str,
     ) -> Result<Vec<EnvelopeAggregate>, StoreError>;
+
+    /// Enqueues jobs on their own.
+    async fn enqueue_jobs(&self, jobs: &[crate::jobs::NewJob]) -> Result<(), StoreError>;
+    /// Claims up to `limit` due jobs for `worker` until `lease_until`: pending jobs whose time
+    /// has come, and running jobs whose lease ran out (their worker died). Two workers never
+    /// claim the same job.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::jobs::Job>, StoreError>;
+    /// Marks a claimed job done.
+    async fn complete_job(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records a failure: retried at `retry_at`, or dead-lettered when `None`.
+    async fn fail_job(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+    /// Jobs in a state, oldest first.
+    async fn jobs_in_state(
+        &self,
+        state: crate::jobs::JobState,
+        limit: u32,
+    ) -> Result<Vec<crate::jobs::Job>, StoreError>;
+    /// Makes a dead job pending again, due at `now`; `false` if it is not dead.
+    async fn replay_job(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
 
     /// Runs the database's own consistency check (SQLite's `integrity_check`, a catalogue read on
     /// PostgreSQL); an error describes what is wrong.

@@ -91,8 +91,10 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-sql::sql_store!(SqliteStore, sqlx::Sqlite);
-sql::sql_store!(PostgresStore, sqlx::Postgres);
+// SQLite has one writer at a time (and Signet uses one connection), so a claim is atomic as is;
+// PostgreSQL lets concurrent workers skip each other's claimed rows.
+sql::sql_store!(SqliteStore, sqlx::Sqlite, "");
+sql::sql_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
 
 #[async_trait::async_trait]
 impl sql::IntegrityCheck for SqliteStore {

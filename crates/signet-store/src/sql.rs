@@ -17,7 +17,7 @@ pub(crate) fn unexpected(err: sqlx::Error) -> StoreError {
 
 /// Implements `Store` for `$store` (which has a `pool` of database `$db`).
 macro_rules! sql_store {
-    ($store:ident, $db:ty) => {
+    ($store:ident, $db:ty, $claim_lock:literal) => {
         const _: () = {
             use signet_core::blob::BlobKey;
             use signet_core::ids::{DocumentId, EnvelopeId, TenantId};
@@ -291,6 +291,39 @@ macro_rules! sql_store {
                     .map_err(corrupt)?
                     .try_into()
                     .map_err(|_| corrupt("hash length"))
+            }
+
+            async fn insert_jobs(tx: &mut Tx, jobs: &[signet_core::jobs::NewJob], now: OffsetDateTime) -> Result<(), StoreError> {
+                for job in jobs {
+                    let payload = serde_json::to_string(&job.kind).map_err(corrupt)?;
+                    sqlx::query(
+                        "INSERT INTO jobs (id, kind, payload, dedupe_key, state, run_at, attempts, max_attempts, created_at) \
+                         VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&job.id)
+                    .bind(job.kind.name())
+                    .bind(payload)
+                    .bind(job.dedupe_key.clone())
+                    .bind(micros(job.run_at))
+                    .bind(i64::from(job.kind.max_attempts()))
+                    .bind(micros(now))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unexpected)?;
+                }
+                Ok(())
+            }
+
+            fn job_from_row(row: &DbRow) -> Result<signet_core::jobs::Job, StoreError> {
+                let state: String = get(row, "state")?;
+                Ok(signet_core::jobs::Job {
+                    id: get(row, "id")?,
+                    kind: serde_json::from_str(&get::<String>(row, "payload")?).map_err(corrupt)?,
+                    state: signet_core::jobs::JobState::parse(&state).ok_or_else(|| corrupt(&state))?,
+                    attempts: u32::try_from(get::<i64>(row, "attempts")?).map_err(corrupt)?,
+                    run_at: from_micros(get(row, "run_at")?)?,
+                    last_error: get(row, "last_error")?,
+                })
             }
 
             async fn write_documents(tx: &mut Tx, aggregate: &EnvelopeAggregate, insert: bool) -> Result<(), StoreError> {
@@ -602,7 +635,7 @@ macro_rules! sql_store {
                     self.load_envelope(row).await
                 }
 
-                async fn save_envelope(&self, aggregate: &EnvelopeAggregate, events: &[Event]) -> Result<(), StoreError> {
+                async fn save_envelope(&self, aggregate: &EnvelopeAggregate, events: &[Event], jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
                     let e = &aggregate.envelope;
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
                     let done = sqlx::query(
@@ -627,6 +660,7 @@ macro_rules! sql_store {
                     write_documents(&mut tx, aggregate, false).await?;
                     write_participants(&mut tx, aggregate, false).await?;
                     append_events(&mut tx, events).await?;
+                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -823,6 +857,81 @@ macro_rules! sql_store {
                         }
                     }
                     Ok(out)
+                }
+
+                async fn enqueue_jobs(&self, jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn claim_jobs(&self, worker: &str, now: OffsetDateTime, lease_until: OffsetDateTime, limit: u32) -> Result<Vec<signet_core::jobs::Job>, StoreError> {
+                    let sql = format!(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, worker = $3 \
+                         WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $1) \
+                         OR (state = 'running' AND lease_until < $1) ORDER BY run_at LIMIT $4{}) \
+                         RETURNING id, payload, state, attempts, run_at, last_error",
+                        $claim_lock
+                    );
+                    sqlx::query(&sql)
+                        .bind(micros(now))
+                        .bind(micros(lease_until))
+                        .bind(worker)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .iter()
+                        .map(job_from_row)
+                        .collect()
+                }
+
+                async fn complete_job(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE jobs SET state = 'done', finished_at = $2, lease_until = NULL WHERE id = $1")
+                        .bind(id)
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn fail_job(&self, id: &str, error: &str, retry_at: Option<OffsetDateTime>) -> Result<(), StoreError> {
+                    let (state, run_at) = match retry_at {
+                        Some(at) => ("pending", Some(micros(at))),
+                        None => ("dead", None),
+                    };
+                    sqlx::query("UPDATE jobs SET state = $2, run_at = COALESCE($3, run_at), last_error = $4, lease_until = NULL WHERE id = $1")
+                        .bind(id)
+                        .bind(state)
+                        .bind(run_at)
+                        .bind(error)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn jobs_in_state(&self, state: signet_core::jobs::JobState, limit: u32) -> Result<Vec<signet_core::jobs::Job>, StoreError> {
+                    sqlx::query("SELECT id, payload, state, attempts, run_at, last_error FROM jobs WHERE state = $1 ORDER BY run_at, id LIMIT $2")
+                        .bind(state.as_str())
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?
+                        .iter()
+                        .map(job_from_row)
+                        .collect()
+                }
+
+                async fn replay_job(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+                    let done = sqlx::query("UPDATE jobs SET state = 'pending', run_at = $2, attempts = 0 WHERE id = $1 AND state = 'dead'")
+                        .bind(id)
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(done.rows_affected() == 1)
                 }
 
                 async fn check_integrity(&self) -> Result<(), StoreError> {

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// A plain HTTP client.
     pub http: reqwest::Client,
+    /// The blob store behind the core (to check what is really stored).
+    pub blobs: Arc<dyn BlobStore>,
     server: tokio::task::JoinHandle<()>,
     _db: TestDatabase,
     _blob_dir: Option<tempfile::TempDir>,
@@ -118,7 +120,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let core = Core::new(
             store,
-            blobs,
+            blobs.clone(),
             clock.clone(),
             master,
             CoreSettings {
@@ -140,6 +142,7 @@ impl TestApp {
             database_url: db.url.clone(),
             backend,
             http: reqwest::Client::new(),
+            blobs,
             server,
             _db: db,
             _blob_dir: blob_dir,
@@ -177,6 +180,19 @@ impl TestApp {
             api_key: key.0.expose_secret().to_owned(),
             clock: self.clock.clone(),
         })
+    }
+
+    /// Runs every job due at the app clock's current time, as a worker would; returns how many.
+    pub async fn run_jobs(&self) -> anyhow::Result<usize> {
+        let settings = signet_core::worker::WorkerSettings::default();
+        let mut total = 0;
+        loop {
+            let ran = self.core.run_due_jobs(&settings).await?;
+            if ran == 0 {
+                return Ok(total);
+            }
+            total += ran;
+        }
     }
 
     /// How many events the whole platform has recorded (to prove a refused call wrote nothing).

@@ -961,3 +961,95 @@ async fn unexpected_failures_answer_500_without_details(app: TestApp) -> anyhow:
     let _ = Backend::Sqlite;
     Ok(())
 }
+
+mod jobs {
+    use super::*;
+
+    async fn links_expire_and_cancelled_blobs_are_deleted(app: TestApp) -> anyhow::Result<()> {
+        let tenant = app.tenant().await?;
+        let mut body = vendor_cells_body();
+        body["linkExpirationDays"] = json!(2);
+        let (_, created) = post(&app, &tenant, "/transactions/cells", &body).await?;
+        upload(&app, &upload_url(&created, 0), b"payslip".to_vec()).await?;
+        send(
+            &app,
+            &tenant,
+            reqwest::Method::POST,
+            &href(&created, "Confirm"),
+        )
+        .await?;
+        assert_eq!(app.run_jobs().await?, 0, "the expiry is not due yet");
+        app.clock
+            .advance(time::Duration::days(2) + time::Duration::seconds(1));
+        assert_eq!(app.run_jobs().await?, 1);
+        let envelope = load(&app, &tenant, &created).await?;
+        assert_eq!(envelope.envelope.state, EnvelopeState::Expired);
+        let events = app
+            .core
+            .store()
+            .envelope_events(&tenant.id.parse()?, &envelope.envelope.id)
+            .await?;
+        assert_eq!(
+            events.last().map(|e| e.kind.as_str()).as_deref(),
+            Some("envelope_expired")
+        );
+
+        // Cancelling deletes the bytes: the download answers 404 and the blob is gone.
+        let (_, created) = post(&app, &tenant, "/transactions/cells", &vendor_cells_body()).await?;
+        upload(&app, &upload_url(&created, 0), b"secret".to_vec()).await?;
+        let blob = load(&app, &tenant, &created).await?.documents[0]
+            .stored()
+            .map(|c| c.blob.clone())
+            .expect("stored");
+        send(
+            &app,
+            &tenant,
+            reqwest::Method::DELETE,
+            &href(&created, "Cancel"),
+        )
+        .await?;
+        assert_eq!(
+            app.run_jobs().await?,
+            1,
+            "the durable deletion job runs (idempotently)"
+        );
+        let document = load(&app, &tenant, &created).await?.documents[0].id;
+        let response = app
+            .http
+            .get(app.url(&format!("/v1/documents/{document}/content")))
+            .basic_auth(&tenant.id, Some(&tenant.api_key))
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(
+            matches!(
+                app.blobs.get(&blob).await,
+                Err(signet_core::blob::BlobError::NotFound)
+            ),
+            "the encrypted bytes are gone from the blob store"
+        );
+        Ok(())
+    }
+
+    mod sqlite {
+        #[tokio::test]
+        async fn links_expire_and_cancelled_blobs_are_deleted() -> anyhow::Result<()> {
+            let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await?
+            else {
+                return Ok(());
+            };
+            super::links_expire_and_cancelled_blobs_are_deleted(app).await
+        }
+    }
+    mod postgres_s3 {
+        #[tokio::test]
+        async fn links_expire_and_cancelled_blobs_are_deleted() -> anyhow::Result<()> {
+            let Some(app) =
+                signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await?
+            else {
+                return Ok(());
+            };
+            super::links_expire_and_cancelled_blobs_are_deleted(app).await
+        }
+    }
+}

@@ -15,8 +15,10 @@ use signet_core::blob::BlobStore;
 use signet_core::clock::SystemClock;
 use signet_core::crypto::MasterKey;
 use signet_core::ids::TenantId;
+use signet_core::jobs::JobState;
 use signet_core::model::{Feature, Plan, Tenant, TenantStatus};
 use signet_core::service::{CoreSettings, TenantChanges};
+use signet_core::worker::WorkerSettings;
 
 use config::{Config, Overrides};
 
@@ -48,6 +50,11 @@ enum Command {
         #[arg(long)]
         public_url: Option<String>,
     },
+    /// Runs only the job worker (e-mails, expiries, deletions, webhooks), without HTTP.
+    Worker,
+    /// Inspects and replays background jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Creates the master key and the database if missing, and migrates the database.
     Init,
     /// Migrates the database to the current schema.
@@ -88,6 +95,24 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Lists jobs in a state (pending, running, done, dead).
+    List {
+        /// The state; `--failed` is short for `--state dead`.
+        #[arg(long, default_value = "pending")]
+        state: String,
+        /// Dead-lettered jobs.
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Makes a dead job pending again.
+    Replay {
+        /// The job id.
+        id: String,
     },
 }
 
@@ -237,6 +262,44 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => serve(config).await,
+        Command::Worker => {
+            let core = open_core(&config).await?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn({
+                let core = core.clone();
+                async move { core.run_worker(WorkerSettings::default(), stopped).await }
+            });
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            worker.await?;
+            Ok(())
+        }
+        Command::Jobs(JobsCommand::List { state, failed }) => {
+            let core = open_core(&config).await?;
+            let state = if failed { "dead".to_owned() } else { state };
+            let state = JobState::parse(&state)
+                .ok_or_else(|| anyhow::anyhow!("--state: pending, running, done or dead"))?;
+            for job in core.store().jobs_in_state(state, 1000).await? {
+                println!(
+                    "{}  {:<16} attempts={:<3} due={}  {}",
+                    job.id,
+                    job.kind.name(),
+                    job.attempts,
+                    job.run_at,
+                    job.last_error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Jobs(JobsCommand::Replay { id }) => {
+            let core = open_core(&config).await?;
+            if core.store().replay_job(&id, core.now()).await? {
+                println!("replaying {id}");
+                Ok(())
+            } else {
+                anyhow::bail!("no dead job {id}")
+            }
+        }
         Command::Init | Command::Migrate => {
             let core = open_core(&config).await?;
             signet_api::pki::InstanceEvidence::load(&core).await?;
@@ -337,7 +400,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             max_clock_skew_secs: config.doclinc_max_clock_skew_secs,
         },
     };
-    let app = signet_api::app(core, settings);
+    let app = signet_api::app(core.clone(), settings);
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(async move {
+        core.run_worker(WorkerSettings::default(), worker_stopped)
+            .await
+    });
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -348,6 +416,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    let _ = stop_worker.send(true);
+    worker.await?;
     Ok(())
 }
 

@@ -145,3 +145,21 @@ CREATE TABLE instance_secrets (
     sealed BYTEA NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- Durable jobs, written in the transaction of the change that causes them.
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    dedupe_key TEXT UNIQUE,
+    state TEXT NOT NULL,
+    run_at BIGINT NOT NULL,
+    attempts BIGINT NOT NULL,
+    max_attempts BIGINT NOT NULL,
+    lease_until BIGINT,
+    worker TEXT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
+CREATE INDEX jobs_due ON jobs(state, run_at);

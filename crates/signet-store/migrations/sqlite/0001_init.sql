@@ -145,3 +145,21 @@ CREATE TABLE instance_secrets (
     sealed BLOB NOT NULL,
     created_at INTEGER NOT NULL
 ) STRICT;
+
+-- Durable jobs, written in the transaction of the change that causes them.
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    dedupe_key TEXT UNIQUE,
+    state TEXT NOT NULL,
+    run_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    lease_until INTEGER,
+    worker TEXT,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+) STRICT;
+CREATE INDEX jobs_due ON jobs(state, run_at);

@@ -1,0 +1,119 @@
+//! The job worker: claims due jobs, runs each, and records the outcome. It runs inside
+//! `signet serve` and alone as `signet worker`; any number of workers on any number of nodes
+//! may share one database.
+
+use std::time::Duration as StdDuration;
+
+use time::Duration;
+
+use crate::error::{CoreError, CoreResult};
+use crate::jobs::{Job, JobKind};
+use crate::model::{Actor, EventKind};
+use crate::service::Core;
+
+/// How a worker polls.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// This worker's name (host and process), recorded on the jobs it claims.
+    pub name: String,
+    /// How long to sleep when no job is due.
+    pub poll_interval: StdDuration,
+    /// How long a claimed job stays reserved before another worker may take it over.
+    pub lease: Duration,
+    /// Jobs claimed at once.
+    pub batch: u32,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            name: format!("worker-{}", std::process::id()),
+            poll_interval: StdDuration::from_millis(500),
+            lease: Duration::minutes(5),
+            batch: 16,
+        }
+    }
+}
+
+impl Core {
+    /// Claims and runs the jobs due now; returns how many ran.
+    pub async fn run_due_jobs(&self, settings: &WorkerSettings) -> CoreResult<usize> {
+        let now = self.now();
+        let jobs = self
+            .store()
+            .claim_jobs(&settings.name, now, now + settings.lease, settings.batch)
+            .await?;
+        for job in &jobs {
+            match self.run_job(job).await {
+                Ok(()) => self.store().complete_job(&job.id, self.now()).await?,
+                Err(error) => {
+                    let retry_at = (job.attempts < job.kind.max_attempts())
+                        .then(|| self.now() + job.kind.backoff(job.attempts));
+                    tracing::warn!(job = %job.id, kind = job.kind.name(), attempt = job.attempts, dead = retry_at.is_none(), error = %error, "job failed");
+                    self.store()
+                        .fail_job(&job.id, &error.to_string(), retry_at)
+                        .await?;
+                }
+            }
+        }
+        Ok(jobs.len())
+    }
+
+    async fn run_job(&self, job: &Job) -> CoreResult<()> {
+        match &job.kind {
+            JobKind::DeleteBlob { key } => Ok(self.blobs().delete(key).await?),
+            JobKind::ExpireEnvelope {
+                tenant_id,
+                envelope_id,
+            } => {
+                let result = self
+                    .change_envelope(
+                        tenant_id,
+                        envelope_id,
+                        EventKind::EnvelopeExpired,
+                        (Actor::System, None),
+                        &mut |aggregate, now| {
+                            match aggregate.expire(now) {
+                                Ok(true) => Ok(Some(Vec::new())),
+                                // Not due, or no longer open (cancelled, completed): nothing to do.
+                                Ok(false) | Err(_) => Ok(None),
+                            }
+                        },
+                    )
+                    .await;
+                match result {
+                    Ok(_) | Err(CoreError::NotFound) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Runs jobs until `shutdown` turns true.
+    pub async fn run_worker(
+        &self,
+        settings: WorkerSettings,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        tracing::info!(worker = %settings.name, "job worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let ran = match self.run_due_jobs(&settings).await {
+                Ok(ran) => ran,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming jobs failed");
+                    0
+                }
+            };
+            if ran == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        tracing::info!(worker = %settings.name, "job worker stopped");
+    }
+}
