@@ -84,6 +84,8 @@ pub use upload::{PART_LEN, PARTS_IN_FLIGHT};
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
     master: MasterKey,
+    /// The directory of the local backend, where crashed uploads leave staging files.
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ObjectBlobStore {
@@ -136,7 +138,11 @@ impl fmt::Debug for S3Settings {
 impl ObjectBlobStore {
     /// Wraps any `object_store` backend; blobs are stored at the path equal to their key.
     pub fn new(store: Arc<dyn ObjectStore>, master: MasterKey) -> Self {
-        Self { store, master }
+        Self {
+            store,
+            master,
+            local_dir: None,
+        }
     }
 
     /// Blobs as files under `dir`, which is created if missing.
@@ -147,7 +153,10 @@ impl ObjectBlobStore {
         let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
             anyhow::Error::new(e).context(format!("opening blob directory {}", dir.display()))
         })?;
-        Ok(Self::new(Arc::new(store), master))
+        Ok(Self {
+            local_dir: Some(dir.to_owned()),
+            ..Self::new(Arc::new(store), master)
+        })
     }
 
     /// Blobs in an S3-compatible bucket.
@@ -197,6 +206,33 @@ impl BlobStore for ObjectBlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(unexpected(e, "deleting a blob")),
         }
+    }
+
+    /// On the local backend, an upload stages its bytes in `<key>#<n>` and renames on success;
+    /// a process killed mid-upload leaves that file behind. Blob keys never contain `#`.
+    async fn sweep_abandoned(&self, older_than: std::time::Duration) -> Result<usize, BlobError> {
+        let Some(dir) = self.local_dir.clone() else {
+            return Ok(0);
+        };
+        tokio::task::spawn_blocking(move || -> std::io::Result<usize> {
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(older_than)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let staging = entry.file_name().to_string_lossy().contains('#');
+                let stale = entry.metadata()?.modified()? < cutoff;
+                if staging && stale && entry.file_type()?.is_file() {
+                    std::fs::remove_file(entry.path())?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|e| BlobError::Unexpected(anyhow::anyhow!(e)))?
+        .map_err(|e| BlobError::Unexpected(anyhow::Error::new(e).context("sweeping staging files")))
     }
 }
 

@@ -390,3 +390,46 @@ async fn backend_failures_abort_the_upload() {
     assert_eq!(failures.parts_written.load(Ordering::SeqCst), 4);
     assert!(failures.aborted.load(Ordering::SeqCst));
 }
+
+#[tokio::test]
+async fn sweep_removes_only_stale_staging_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBlobStore::local(dir.path(), MasterKey::generate()).unwrap();
+    let key = BlobKey::random();
+    store.put(&key, body(b"kept"), None).await.unwrap();
+    let stale = dir.path().join(format!("{}#1", BlobKey::random().as_str()));
+    let fresh = dir.path().join(format!("{}#1", BlobKey::random().as_str()));
+    std::fs::write(&stale, b"half an upload").unwrap();
+    std::fs::write(&fresh, b"an upload in progress").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+
+    let removed = store
+        .sweep_abandoned(std::time::Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(!stale.exists());
+    assert!(
+        fresh.exists(),
+        "an upload still being written is left alone"
+    );
+    assert_eq!(
+        read_all(store.get(&key).await.unwrap()).await.unwrap(),
+        b"kept"
+    );
+    // The memory backend has nothing to sweep.
+    let memory = ObjectBlobStore::memory(MasterKey::generate());
+    assert_eq!(
+        memory
+            .sweep_abandoned(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -94,4 +94,12 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Deletes a blob; deleting a missing blob is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobError>;
+
+    /// Removes what uploads interrupted by a crash left behind (staging files untouched for
+    /// longer than `older_than`) and answers how many. Backends whose leftovers are invisible
+    /// here answer 0 (on S3, give the bucket a lifecycle rule for incomplete multipart uploads).
+    async fn sweep_abandoned(&self, older_than: std::time::Duration) -> Result<usize, BlobError> {
+        let _ = older_than;
+        Ok(0)
+    }
 }

@@ -16,8 +16,12 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Now, to the microsecond: the precision the stores keep, so that a time shown before it
+    /// is stored reads the same after.
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
     }
 }
 
@@ -26,8 +30,11 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<OffsetDateTime>);
 
 impl ManualClock {
-    /// A clock showing `start`.
+    /// A clock showing `start`, to the microsecond (as [`SystemClock`]).
     pub fn new(start: OffsetDateTime) -> Self {
+        let start = start
+            .replace_nanosecond(start.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(start);
         Self(Mutex::new(start))
     }
 

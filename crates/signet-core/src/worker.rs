@@ -11,6 +11,10 @@ use crate::jobs::{Job, JobKind};
 use crate::model::{Actor, EventKind};
 use crate::service::Core;
 
+/// How old a staging file must be before it counts as abandoned: well beyond the longest upload
+/// an upload URL allows to start.
+pub const ABANDONED_UPLOAD_AGE: StdDuration = StdDuration::from_secs(6 * 3600);
+
 /// How a worker polls.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
