@@ -50,8 +50,8 @@ enum Command {
         count: usize,
     },
     /// Confirms the transactions whose confirm URLs are read from standard input, CONNECTIONS at a
-    /// time, printing `<confirm URL> <status> <linkExpiration or ->` as soon as each answer has
-    /// arrived whole (`error -` when none did).
+    /// time, printing `<confirm URL> <status> <linkExpiration, or the error message>` as soon as
+    /// each answer has arrived whole (`error -` when none did).
     Confirm {
         #[command(flatten)]
         tenant: TenantArgs,
@@ -229,11 +229,13 @@ async fn confirm(tenant: &TenantArgs, connections: usize) -> anyhow::Result<()> 
                         // Only a complete answer counts as an answer.
                         match response.bytes().await {
                             Ok(body) => {
-                                let expiration = serde_json::from_slice::<serde_json::Value>(&body)
-                                    .ok()
-                                    .and_then(|v| v["linkExpiration"].as_str().map(str::to_owned))
-                                    .unwrap_or_else(|| "-".to_owned());
-                                format!("{status} {expiration}")
+                                let body = serde_json::from_slice::<serde_json::Value>(&body)
+                                    .unwrap_or_default();
+                                let detail = body["linkExpiration"]
+                                    .as_str()
+                                    .or_else(|| body["message"].as_str())
+                                    .unwrap_or("-");
+                                format!("{status} {detail}")
                             }
                             Err(_) => "error -".to_owned(),
                         }
