@@ -72,9 +72,9 @@ where
                     continue;
                 }
                 match outcome {
-                    Ok(()) => result.latencies.push(
-                        u32::try_from((done - sent).as_micros()).unwrap_or(u32::MAX),
-                    ),
+                    Ok(()) => result
+                        .latencies
+                        .push(u32::try_from((done - sent).as_micros()).unwrap_or(u32::MAX)),
                     Err(message) => {
                         result.errors += 1;
                         result.first_error.get_or_insert(message);
