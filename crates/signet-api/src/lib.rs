@@ -5,7 +5,9 @@
 
 pub mod doclinc;
 mod http;
+mod ledger;
 mod native;
+pub mod pki;
 mod uploads;
 
 use std::sync::Arc;
@@ -43,6 +45,17 @@ pub struct AppState {
     pub core: Core,
     /// HTTP settings.
     pub settings: Arc<ApiSettings>,
+    evidence: Arc<tokio::sync::OnceCell<Arc<pki::InstanceEvidence>>>,
+}
+
+impl AppState {
+    /// The instance PKI and TSA, loaded (or made) on first use.
+    pub(crate) async fn evidence(&self) -> anyhow::Result<Arc<pki::InstanceEvidence>> {
+        self.evidence
+            .get_or_try_init(|| pki::InstanceEvidence::load(&self.core))
+            .await
+            .cloned()
+    }
 }
 
 /// The whole HTTP application: every dialect and the upload endpoint.
@@ -50,10 +63,13 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
     let state = AppState {
         core,
         settings: Arc::new(settings),
+        evidence: Arc::default(),
     };
     Router::new()
         .merge(doclinc::router())
         .merge(native::router())
+        .merge(ledger::router())
+        .merge(pki::router())
         .merge(uploads::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(http::trace_layer())

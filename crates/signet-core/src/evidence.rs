@@ -13,6 +13,12 @@ pub fn record_digest(event: &Event) -> [u8; 32] {
     Sha256::digest(&canonical).into()
 }
 
+/// The RFC 9162 leaf hash of a stored event record (its canonical JSON text).
+pub fn leaf_hash_of_record(record: &str) -> [u8; 32] {
+    let digest: [u8; 32] = Sha256::digest(record.as_bytes()).into();
+    signet_ledger::leaf_hash(&digest)
+}
+
 /// The RFC 9162 leaf hash of an event: SHA-256(0x00 || record digest). Shown publicly, with a
 /// `0x` prefix, as the event's `transaction_hash`.
 pub fn leaf_hash(event: &Event) -> [u8; 32] {

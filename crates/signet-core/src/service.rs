@@ -187,6 +187,11 @@ impl Core {
         &self.store
     }
 
+    /// The master key (for sealing instance secrets).
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// The settings.
     pub fn settings(&self) -> &CoreSettings {
         &self.settings
@@ -758,7 +763,8 @@ impl Core {
             .ok_or(CoreError::NotFound)?;
         let content = doc.stored().cloned().ok_or(CoreError::NotFound)?;
         let stream = self.blobs.get(&content.blob).await?;
-        let mut event = self.caller_event(caller, EventKind::DocumentRetrieved, aggregate.envelope.id);
+        let mut event =
+            self.caller_event(caller, EventKind::DocumentRetrieved, aggregate.envelope.id);
         event.document_id = Some(doc.id);
         event.data = serde_json::json!({ "sha256": content.sha256 });
         self.store.append_events(&[event]).await?;

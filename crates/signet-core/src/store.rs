@@ -39,6 +39,19 @@ pub struct LedgerLeaf {
     pub leaf_hash: [u8; 32],
 }
 
+/// A signed tree head as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTreeHead {
+    /// Leaves covered.
+    pub tree_size: u64,
+    /// Root hash at that size.
+    pub root_hash: [u8; 32],
+    /// The signed C2SP checkpoint note.
+    pub checkpoint: String,
+    /// When it was signed.
+    pub created_at: OffsetDateTime,
+}
+
 /// Metadata storage.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -114,6 +127,52 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Event>, StoreError>;
     /// Leaves of the transparency log in `[start, end)`.
     async fn ledger_leaves(&self, start: u64, end: u64) -> Result<Vec<LedgerLeaf>, StoreError>;
+
+    /// How many leaves the transparency log has.
+    async fn ledger_size(&self) -> Result<u64, StoreError>;
+    /// Stored perfect-subtree nodes of the log; absent ones are left out.
+    async fn ledger_nodes(
+        &self,
+        ids: &[signet_ledger::NodeId],
+    ) -> Result<std::collections::HashMap<signet_ledger::NodeId, [u8; 32]>, StoreError>;
+    /// The stored nodes of one level with index in `[start, end)`, in order.
+    async fn ledger_level(
+        &self,
+        level: u8,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, [u8; 32])>, StoreError>;
+    /// The index of the leaf with this hash.
+    async fn leaf_index(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
+    /// The stored event records of leaves `[start, end)`, exactly as hashed.
+    async fn ledger_records(&self, start: u64, end: u64) -> Result<Vec<(u64, String)>, StoreError>;
+    /// The newest signed tree head.
+    async fn latest_tree_head(&self) -> Result<Option<StoredTreeHead>, StoreError>;
+    /// Stores a signed tree head; a head for a size already signed is kept as it was.
+    async fn insert_tree_head(&self, head: &StoredTreeHead) -> Result<(), StoreError>;
+    /// A sealed instance secret.
+    async fn instance_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores a sealed instance secret unless one exists; returns the one that is stored (so
+    /// that processes starting together agree on one key).
+    async fn insert_instance_secret(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, StoreError>;
+    /// Stores a sealed instance secret, replacing any stored under that name.
+    async fn replace_instance_secret(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The tenant's envelopes holding a document whose SHA-256 or SHA3-256 is `digest_hex`.
+    async fn envelopes_with_document_hash(
+        &self,
+        tenant: &TenantId,
+        digest_hex: &str,
+    ) -> Result<Vec<EnvelopeAggregate>, StoreError>;
 
     /// Runs the database's own consistency check (SQLite's `integrity_check`, a catalogue read on
     /// PostgreSQL); an error describes what is wrong.

@@ -207,8 +207,12 @@ macro_rules! sql_store {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(unexpected)?;
-                for (offset, event) in (size - count..).zip(events) {
+                let first = size - count;
+                let mut leaf_hashes = Vec::with_capacity(events.len());
+                for (offset, event) in (first..).zip(events) {
                     let record = serde_json::to_string(event).map_err(corrupt)?;
+                    let leaf_hash = signet_core::evidence::leaf_hash_of_record(&record);
+                    leaf_hashes.push(leaf_hash);
                     sqlx::query(
                         "INSERT INTO events (seq, id, tenant_id, envelope_id, kind, at, record, leaf_hash) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -220,12 +224,73 @@ macro_rules! sql_store {
                     .bind(event.kind.as_str())
                     .bind(micros(event.at))
                     .bind(record)
-                    .bind(hex::encode(signet_core::evidence::leaf_hash(event)))
+                    .bind(hex::encode(leaf_hash))
                     .execute(&mut **tx)
                     .await
                     .map_err(unexpected)?;
                 }
+                integrate_leaves(tx, u64::try_from(first).map_err(corrupt)?, &leaf_hashes).await
+            }
+
+            /// Adds the new leaves' perfect-subtree nodes, in the transaction that appends them.
+            async fn integrate_leaves(tx: &mut Tx, size: u64, leaf_hashes: &[[u8; 32]]) -> Result<(), StoreError> {
+                let count = u64::try_from(leaf_hashes.len()).map_err(corrupt)?;
+                let needed = signet_ledger::nodes_needed_for_append_batch(size, count);
+                let known = fetch_nodes(&mut **tx, &needed).await?;
+                let new_nodes = signet_ledger::append_batch(size, leaf_hashes, &known)
+                    .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("ledger append: {e}")))?;
+                for chunk in new_nodes.chunks(200) {
+                    let mut sql = String::from("INSERT INTO ledger_nodes (level, idx, hash) VALUES ");
+                    for i in 0..chunk.len() {
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+                    }
+                    let mut query = sqlx::query(&sql);
+                    for (id, hash) in chunk {
+                        query = query
+                            .bind(i64::from(id.level))
+                            .bind(i64::try_from(id.index).map_err(corrupt)?)
+                            .bind(hex::encode(hash));
+                    }
+                    query.execute(&mut **tx).await.map_err(unexpected)?;
+                }
                 Ok(())
+            }
+
+            async fn fetch_nodes<'e, E>(executor: E, ids: &[signet_ledger::NodeId]) -> Result<std::collections::HashMap<signet_ledger::NodeId, [u8; 32]>, StoreError>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                let mut found = std::collections::HashMap::new();
+                if ids.is_empty() {
+                    return Ok(found);
+                }
+                let mut sql = String::from("SELECT level, idx, hash FROM ledger_nodes WHERE ");
+                for i in 0..ids.len() {
+                    if i > 0 {
+                        sql.push_str(" OR ");
+                    }
+                    sql.push_str(&format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2));
+                }
+                let mut query = sqlx::query(&sql);
+                for id in ids {
+                    query = query.bind(i64::from(id.level)).bind(i64::try_from(id.index).map_err(corrupt)?);
+                }
+                for row in query.fetch_all(executor).await.map_err(unexpected)? {
+                    let level = u8::try_from(get::<i64>(&row, "level")?).map_err(corrupt)?;
+                    let index = u64::try_from(get::<i64>(&row, "idx")?).map_err(corrupt)?;
+                    found.insert(signet_ledger::NodeId { level, index }, hash_from_hex(&get::<String>(&row, "hash")?)?);
+                }
+                Ok(found)
+            }
+
+            fn hash_from_hex(text: &str) -> Result<[u8; 32], StoreError> {
+                hex::decode(text)
+                    .map_err(corrupt)?
+                    .try_into()
+                    .map_err(|_| corrupt("hash length"))
             }
 
             async fn write_documents(tx: &mut Tx, aggregate: &EnvelopeAggregate, insert: bool) -> Result<(), StoreError> {
@@ -628,6 +693,136 @@ macro_rules! sql_store {
                             })
                         })
                         .collect()
+                }
+
+                async fn ledger_size(&self) -> Result<u64, StoreError> {
+                    let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_state WHERE id = 1")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    u64::try_from(size).map_err(corrupt)
+                }
+
+                async fn ledger_nodes(&self, ids: &[signet_ledger::NodeId]) -> Result<std::collections::HashMap<signet_ledger::NodeId, [u8; 32]>, StoreError> {
+                    let mut all = std::collections::HashMap::new();
+                    for chunk in ids.chunks(200) {
+                        all.extend(fetch_nodes(&self.pool, chunk).await?);
+                    }
+                    Ok(all)
+                }
+
+                async fn ledger_level(&self, level: u8, start: u64, end: u64) -> Result<Vec<(u64, [u8; 32])>, StoreError> {
+                    let rows = sqlx::query("SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+                        .bind(i64::from(level))
+                        .bind(i64::try_from(start).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(end).unwrap_or(i64::MAX))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter()
+                        .map(|row| Ok((u64::try_from(get::<i64>(row, "idx")?).map_err(corrupt)?, hash_from_hex(&get::<String>(row, "hash")?)?)))
+                        .collect()
+                }
+
+                async fn leaf_index(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+                    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE leaf_hash = $1")
+                        .bind(hex::encode(leaf_hash))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    seq.map(|s| u64::try_from(s).map_err(corrupt)).transpose()
+                }
+
+                async fn ledger_records(&self, start: u64, end: u64) -> Result<Vec<(u64, String)>, StoreError> {
+                    let rows = sqlx::query("SELECT seq, record FROM events WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+                        .bind(i64::try_from(start).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(end).unwrap_or(i64::MAX))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    rows.iter()
+                        .map(|row| Ok((u64::try_from(get::<i64>(row, "seq")?).map_err(corrupt)?, get::<String>(row, "record")?)))
+                        .collect()
+                }
+
+                async fn latest_tree_head(&self) -> Result<Option<signet_core::store::StoredTreeHead>, StoreError> {
+                    let row = sqlx::query("SELECT tree_size, root_hash, checkpoint, created_at FROM ledger_heads ORDER BY tree_size DESC LIMIT 1")
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    row.map(|row| {
+                        Ok(signet_core::store::StoredTreeHead {
+                            tree_size: u64::try_from(get::<i64>(&row, "tree_size")?).map_err(corrupt)?,
+                            root_hash: hash_from_hex(&get::<String>(&row, "root_hash")?)?,
+                            checkpoint: get(&row, "checkpoint")?,
+                            created_at: from_micros(get(&row, "created_at")?)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn insert_tree_head(&self, head: &signet_core::store::StoredTreeHead) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO ledger_heads (tree_size, root_hash, checkpoint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING")
+                        .bind(i64::try_from(head.tree_size).map_err(corrupt)?)
+                        .bind(hex::encode(head.root_hash))
+                        .bind(&head.checkpoint)
+                        .bind(micros(head.created_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn instance_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                    sqlx::query_scalar("SELECT sealed FROM instance_secrets WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unexpected)
+                }
+
+                async fn insert_instance_secret(&self, name: &str, sealed: &[u8], now: OffsetDateTime) -> Result<Vec<u8>, StoreError> {
+                    sqlx::query("INSERT INTO instance_secrets (name, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                        .bind(name)
+                        .bind(sealed)
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    self.instance_secret(name).await?.ok_or(StoreError::NotFound)
+                }
+
+                async fn replace_instance_secret(&self, name: &str, sealed: &[u8], now: OffsetDateTime) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO instance_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (name) DO UPDATE SET sealed = $2, created_at = $3")
+                        .bind(name)
+                        .bind(sealed)
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(())
+                }
+
+                async fn envelopes_with_document_hash(&self, tenant: &TenantId, digest_hex: &str) -> Result<Vec<EnvelopeAggregate>, StoreError> {
+                    let digest = digest_hex.to_ascii_lowercase();
+                    let rows = sqlx::query(&format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE tenant_id = $1 AND id IN \
+                         (SELECT envelope_id FROM documents WHERE tenant_id = $1 AND (sha256 = $2 OR sha3_256 = $2)) \
+                         ORDER BY created_at"
+                    ))
+                    .bind(tenant.to_upper_hex())
+                    .bind(digest)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(unexpected)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        if let Some(aggregate) = self.load_envelope(Some(row)).await? {
+                            out.push(aggregate);
+                        }
+                    }
+                    Ok(out)
                 }
 
                 async fn check_integrity(&self) -> Result<(), StoreError> {

@@ -81,3 +81,14 @@ pub async fn store(backend: Backend) -> anyhow::Result<Option<(Arc<dyn Store>, T
     let store = crate::open(&db.url).await?;
     Ok(Some((store, db)))
 }
+
+/// Runs raw SQL against a test database: for tests that tamper with stored data on purpose.
+pub async fn execute(url: &str, sql: &str) -> anyhow::Result<u64> {
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+    }
+}

@@ -53,6 +53,8 @@ pub struct Config {
     pub s3_secret_access_key_file: Option<PathBuf>,
     /// Allow a plain-http S3 endpoint.
     pub s3_allow_http: bool,
+    /// An external RFC 3161 time-stamp authority to use instead of the built-in one.
+    pub tsa_url: Option<String>,
     /// Log filter (`info`, `signet=debug,info`, …).
     pub log: String,
     /// Log format: `text` or `json`.
@@ -80,6 +82,7 @@ impl Default for Config {
             s3_secret_access_key: None,
             s3_secret_access_key_file: None,
             s3_allow_http: false,
+            tsa_url: None,
             log: "info".into(),
             log_format: "text".into(),
         }
@@ -97,10 +100,28 @@ pub struct Overrides {
     pub public_url: Option<String>,
 }
 
+/// Every setting's name.
+fn known_keys() -> Vec<String> {
+    let mut keys: Vec<String> = match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    // Secrets are never serialised, so they are not in the defaults' keys.
+    keys.extend(["master_key", "s3_secret_access_key"].map(String::from));
+    keys
+}
+
 impl Config {
     /// Reads the configuration from every layer.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
-        let env = || Env::prefixed("SIGNET_").ignore(&["CONFIG"]);
+        // Only Signet's own settings are read from SIGNET_* variables: other tools (the test
+        // suite's SIGNET_TEST_*, say) share the prefix, while a typo in the file stays an error.
+        let known = known_keys();
+        let env = move || {
+            let known = known.clone();
+            Env::prefixed("SIGNET_")
+                .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)))
+        };
         // The data directory decides where the default config file is, so find it first.
         let data_dir: PathBuf = Figment::from(Serialized::defaults(Config::default()))
             .merge(env())
@@ -192,6 +213,9 @@ s3_region = "us-east-1"
 # s3_access_key_id = "…"
 # s3_secret_access_key = "…"          # or s3_secret_access_key_file = "/run/secrets/s3"
 s3_allow_http = false
+
+# An external RFC 3161 time-stamp authority for seals (default: Signet's own, at /v1/tsa).
+# tsa_url = "https://tsa.example.com/tsr"
 
 # Logging: a filter such as "info" or "signet=debug,info", and "text" or "json".
 log = "info"

@@ -60,6 +60,73 @@ enum Command {
     Config(ConfigCommand),
     /// Checks the database's integrity (SQLite integrity check, event sequence).
     Check,
+    /// The transparency log.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// The instance PKI.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Seals a PDF with the instance's sealing key (PAdES, as an incremental update).
+    Seal {
+        /// The PDF to seal.
+        input: PathBuf,
+        /// Where to write the sealed PDF.
+        output: PathBuf,
+        /// PAdES level: B-B, B-T (with a time-stamp from the built-in TSA) or B-LT (adds the
+        /// chains and CRLs for long-term validation).
+        #[arg(long, default_value = "B-T")]
+        level: String,
+    },
+    /// Verifies every signature of a PDF: covered bytes, CMS signature, chain, time-stamp and
+    /// changes after signing. Exits 1 when any signature is not valid.
+    Verify {
+        /// The PDF.
+        file: PathBuf,
+        /// Trust anchor(s) in PEM (default: this instance's root, from the data directory).
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Prints the instance root certificate (PEM), for relying parties.
+    Root,
+    /// Uses an operator's own keys (PEM) for sealing, and optionally for time-stamping, instead
+    /// of the instance's generated ones. RSA keys are used through a constant-time library.
+    Import {
+        /// Sealing private key (PKCS#8, SEC1 EC or PKCS#1 RSA PEM).
+        #[arg(long)]
+        sealing_key: PathBuf,
+        /// Sealing certificate followed by its issuers (PEM).
+        #[arg(long)]
+        sealing_chain: PathBuf,
+        /// TSA private key (PEM).
+        #[arg(long, requires = "tsa_chain")]
+        tsa_key: Option<PathBuf>,
+        /// TSA certificate followed by its issuers (PEM).
+        #[arg(long, requires = "tsa_key")]
+        tsa_chain: Option<PathBuf>,
+        /// CRLs (PEM) covering those chains, for B-LT seals; repeatable.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Recomputes the whole log from the stored event records and checks it against the stored
+    /// nodes and the latest signed tree head; exits non-zero on any mismatch.
+    Verify,
+    /// Prints the latest signed tree head (a C2SP checkpoint), signing a new one if the log grew.
+    Head {
+        /// Also print the note verifier key.
+        #[arg(long)]
+        with_key: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +239,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { .. } => serve(config).await,
         Command::Init | Command::Migrate => {
             let core = open_core(&config).await?;
+            signet_api::pki::InstanceEvidence::load(&core).await?;
+            core.ledger_signer().await?;
             println!(
                 "database ready at {} (master key: {})",
                 redact_url(&config.database_url()),
@@ -187,6 +256,73 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant(command) => tenant(command, open_core(&config).await?).await,
+        Command::Ledger(LedgerCommand::Verify) => {
+            let core = open_core(&config).await?;
+            let report = core.verify_ledger().await?;
+            match (&report.head, report.recomputed_root) {
+                (Some(head), Some(root)) => println!(
+                    "ok: {} leaves recomputed; signed head at size {} matches root {}",
+                    report.leaves,
+                    head.tree_size,
+                    hex::encode(root)
+                ),
+                _ => println!(
+                    "ok: {} leaves recomputed; no signed head yet",
+                    report.leaves
+                ),
+            }
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Root) => {
+            let core = open_core(&config).await?;
+            print!(
+                "{}",
+                signet_api::pki::InstanceEvidence::load(&core)
+                    .await?
+                    .pki
+                    .root_cert
+                    .to_pem()
+            );
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Import {
+            sealing_key,
+            sealing_chain,
+            tsa_key,
+            tsa_chain,
+            crl,
+        }) => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+            };
+            let operator = signet_api::pki::OperatorSealing {
+                sealing_key: read(&sealing_key)?,
+                sealing_chain: read(&sealing_chain)?,
+                tsa_key: tsa_key.as_deref().map(read).transpose()?,
+                tsa_chain: tsa_chain.as_deref().map(read).transpose()?,
+                crls: crl.iter().map(|p| read(p)).collect::<anyhow::Result<_>>()?,
+            };
+            operator.import(&open_core(&config).await?).await?;
+            println!("imported: seals now use the operator's key");
+            Ok(())
+        }
+        Command::Seal {
+            input,
+            output,
+            level,
+        } => seal(&config, &input, &output, &level).await,
+        Command::Verify { file, trust, json } => {
+            verify(&config, &file, trust.as_deref(), json).await
+        }
+        Command::Ledger(LedgerCommand::Head { with_key }) => {
+            let core = open_core(&config).await?;
+            let head = core.checkpoint().await?;
+            print!("{}", head.checkpoint);
+            if with_key {
+                println!("\n{}", core.ledger_verifier_key().await?);
+            }
+            Ok(())
+        }
         Command::Config(ConfigCommand::Example) => Ok(()),
     }
 }
@@ -444,6 +580,87 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+async fn seal(config: &Config, input: &Path, output: &Path, level: &str) -> anyhow::Result<()> {
+    use signet_core::seal::SealLevel;
+    let level = match level.to_ascii_uppercase().as_str() {
+        "B-B" | "BB" => SealLevel::Basic,
+        "B-T" | "BT" => SealLevel::Timestamped,
+        "B-LT" | "BLT" => SealLevel::LongTerm,
+        other => anyhow::bail!("--level must be B-B, B-T or B-LT, not {other}"),
+    };
+    let core = open_core(config).await?;
+    let evidence = signet_api::pki::InstanceEvidence::load(&core).await?;
+    let sealer = signet_api::pki::InstanceSealer::new(evidence, config.tsa_url.as_deref())?;
+    let input = input.to_owned();
+    let output = output.to_owned();
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let reader = std::fs::File::open(&input)
+            .with_context(|| format!("cannot open {}", input.display()))?;
+        // Write next to the target and rename on success, so a failure never leaves half a file.
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        let report = sealer
+            .seal_to(
+                std::io::BufReader::new(reader),
+                std::io::BufWriter::new(temp.as_file_mut()),
+                level,
+            )
+            .map_err(|e| anyhow::anyhow!("sealing failed: {e}"))?;
+        temp.as_file().sync_all()?;
+        temp.persist(&output)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+        Ok(report)
+    })
+    .await??;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn verify(
+    config: &Config,
+    file: &Path,
+    trust: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let roots = match trust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            signet_pdf::pki::Certificate::chain_from_pem(&text)
+                .map_err(|e| anyhow::anyhow!("--trust: {e}"))?
+        }
+        None => {
+            let core = open_core(config).await?;
+            vec![
+                signet_api::pki::InstanceEvidence::load(&core)
+                    .await?
+                    .pki
+                    .root_cert
+                    .clone(),
+            ]
+        }
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let options = signet_pdf::verify::VerifyOptions {
+        trust_roots: roots,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let report = signet_pdf::verify::verify_pdf(&bytes, &options)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if !report.valid {
+        std::process::exit(1);
     }
     Ok(())
 }

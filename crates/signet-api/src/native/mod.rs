@@ -20,7 +20,9 @@ use signet_core::service::Caller;
 use crate::{AppState, ClientIp};
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/v1/documents/{id}/content", get(download_document))
+    Router::new()
+        .route("/v1/documents/{id}/content", get(download_document))
+        .route("/v1/evidence/documents/{digest}", get(document_evidence))
 }
 
 /// An RFC 9457 problem document.
@@ -49,15 +51,45 @@ impl From<CoreError> for NativeError {
 impl IntoResponse for NativeError {
     fn into_response(self) -> Response {
         let (status, slug, title, detail) = match self {
-            NativeError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", "missing or invalid credentials".to_owned()),
+            NativeError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                "missing or invalid credentials".to_owned(),
+            ),
             NativeError::Core(err) => match err {
-                CoreError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", err.to_string()),
-                CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", err.to_string()),
-                CoreError::TenantSuspended => (StatusCode::FORBIDDEN, "tenant-suspended", "Tenant suspended", err.to_string()),
-                CoreError::StateConflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict", err.to_string()),
+                CoreError::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    "Not found",
+                    err.to_string(),
+                ),
+                CoreError::Invalid(_) => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid-request",
+                    "Invalid request",
+                    err.to_string(),
+                ),
+                CoreError::TenantSuspended => (
+                    StatusCode::FORBIDDEN,
+                    "tenant-suspended",
+                    "Tenant suspended",
+                    err.to_string(),
+                ),
+                CoreError::StateConflict(_) => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "Conflict",
+                    err.to_string(),
+                ),
                 other => {
                     tracing::error!(error = ?other, "native request failed");
-                    (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected error".to_owned())
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "Internal error",
+                        "unexpected error".to_owned(),
+                    )
                 }
             },
         };
@@ -68,9 +100,15 @@ impl IntoResponse for NativeError {
             detail,
         };
         let mut response = (status, Json(problem)).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"signet\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"signet\""),
+            );
         }
         response
     }
@@ -82,17 +120,28 @@ pub(crate) struct NativeCaller(pub Caller);
 impl FromRequestParts<AppState> for NativeCaller {
     type Rejection = NativeError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp(None));
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
         let credentials = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
+            .and_then(|b64| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .ok()
+            })
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or(NativeError::Unauthorized)?;
-        let (id, key) = credentials.split_once(':').ok_or(NativeError::Unauthorized)?;
+        let (id, key) = credentials
+            .split_once(':')
+            .ok_or(NativeError::Unauthorized)?;
         let id: TenantId = id.parse().map_err(|_| NativeError::Unauthorized)?;
         let (tenant, api_key) = state
             .core
@@ -118,7 +167,13 @@ impl FromRequestParts<AppState> for NativeCaller {
 pub(crate) fn attachment(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for byte in name.bytes() {
@@ -136,7 +191,9 @@ async fn download_document(
     NativeCaller(caller): NativeCaller,
     Path(id): Path<String>,
 ) -> Result<Response, NativeError> {
-    let id: DocumentId = id.parse().map_err(|_| NativeError::Core(CoreError::NotFound))?;
+    let id: DocumentId = id
+        .parse()
+        .map_err(|_| NativeError::Core(CoreError::NotFound))?;
     let (doc, content, stream) = state.core.document_content(&caller, &id).await?;
     let headers = [
         (header::CONTENT_TYPE, content.content_type.clone()),
@@ -147,4 +204,68 @@ async fn download_document(
         (header::ETAG, format!("\"{}\"", content.sha256)),
     ];
     Ok((headers, Body::from_stream(stream)).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct EvidenceOut {
+    checkpoint: String,
+    tree_size: u64,
+    root_hash: String,
+    documents: Vec<DocumentEvidenceOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct DocumentEvidenceOut {
+    envelope_id: String,
+    document_id: String,
+    name: String,
+    sha256: Option<String>,
+    sha3_256: Option<String>,
+    hash_chain: Vec<String>,
+    events: Vec<EventOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventOut {
+    transaction_hash: String,
+    record: signet_core::model::Event,
+    inclusion_proof: crate::ledger::InclusionOut,
+}
+
+/// `GET /v1/evidence/documents/{sha256 or sha3-256 hex}`: the caller's documents with that hash,
+/// their events, each with its inclusion proof in the returned checkpoint.
+async fn document_evidence(
+    State(state): State<AppState>,
+    NativeCaller(caller): NativeCaller,
+    Path(digest): Path<String>,
+) -> Result<Json<EvidenceOut>, NativeError> {
+    let (documents, head) = state.core.document_evidence(&caller, &digest).await?;
+    if documents.is_empty() {
+        return Err(NativeError::Core(CoreError::NotFound));
+    }
+    Ok(Json(EvidenceOut {
+        checkpoint: head.checkpoint,
+        tree_size: head.tree_size,
+        root_hash: crate::ledger::hex0x(&head.root_hash),
+        documents: documents
+            .into_iter()
+            .map(|d| DocumentEvidenceOut {
+                envelope_id: d.envelope_id.to_string(),
+                document_id: d.document_id.to_string(),
+                name: d.name,
+                sha256: d.sha256.map(|h| h.to_hex()),
+                sha3_256: d.sha3_256.map(|h| h.to_hex()),
+                hash_chain: d.hash_chain.iter().map(|h| h.to_hex()).collect(),
+                events: d
+                    .events
+                    .into_iter()
+                    .map(|e| EventOut {
+                        transaction_hash: crate::ledger::hex0x(&e.leaf_hash),
+                        record: e.event,
+                        inclusion_proof: e.proof.into(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
 }

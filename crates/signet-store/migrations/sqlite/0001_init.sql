@@ -113,6 +113,7 @@ CREATE TABLE events (
     leaf_hash TEXT NOT NULL
 ) STRICT;
 CREATE INDEX events_envelope ON events(tenant_id, envelope_id, seq);
+CREATE INDEX events_leaf_hash ON events(leaf_hash);
 
 -- One row: how many leaves the log has. Taking its row lock orders event appends.
 CREATE TABLE ledger_state (
@@ -120,3 +121,27 @@ CREATE TABLE ledger_state (
     size INTEGER NOT NULL
 ) STRICT;
 INSERT INTO ledger_state (id, size) VALUES (1, 0);
+
+-- The transparency log's perfect-subtree nodes (level 0 = leaf hashes), written in the same
+-- transaction as the events they cover, so proofs never need to rehash the log.
+CREATE TABLE ledger_nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (level, idx)
+) STRICT;
+
+-- Signed tree heads (C2SP checkpoints), one per published size.
+CREATE TABLE ledger_heads (
+    tree_size INTEGER PRIMARY KEY,
+    root_hash TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- Instance keys (transparency log, PKI), sealed under the master key, shared by every node.
+CREATE TABLE instance_secrets (
+    name TEXT PRIMARY KEY,
+    sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;

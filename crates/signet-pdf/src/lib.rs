@@ -1,0 +1,22 @@
+//! PAdES sealing and verification of PDF documents for Signet.
+//!
+//! - [`pki`]: an instance PKI (root CA, sealing and TSA certificates, CRL), generated or loaded.
+//! - [`tsa`]: a built-in RFC 3161 time-stamp authority and the [`tsa::TimestampSource`] port.
+//! - [`seal`]: PAdES B-B / B-T / B-LT sealing as incremental updates, in one hashing pass.
+//! - [`verify`]: signature verification with a serialisable report.
+//!
+//! The PDF reader is minimal on purpose: it follows the xref chain and loads only the objects
+//! sealing needs, so memory does not grow with the page count.
+#![forbid(unsafe_code)]
+
+mod cms;
+mod der;
+#[allow(dead_code)]
+mod oids;
+pub mod pdf;
+pub mod pki;
+pub mod seal;
+pub mod tsa;
+pub mod verify;
+
+pub use der::DerError;

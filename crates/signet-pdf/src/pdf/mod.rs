@@ -1,0 +1,663 @@
+//! A minimal PDF reader: finds `startxref`, follows the xref chain (tables and streams) and loads
+//! single objects on demand. It never loads the whole object graph.
+
+pub(crate) mod object;
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+
+pub(crate) use object::{Dict, Lexer, Object, ParseError};
+
+/// Errors from reading a PDF.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PdfError {
+    /// Reading the input failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is not a PDF this reader understands.
+    #[error("malformed PDF: {0}")]
+    Malformed(String),
+    /// A valid PDF feature this library does not support (e.g. encryption).
+    #[error("unsupported PDF: {0}")]
+    Unsupported(&'static str),
+}
+
+fn bad(msg: impl Into<String>) -> PdfError {
+    PdfError::Malformed(msg.into())
+}
+
+/// Random access to the input.
+pub(crate) trait Source {
+    fn len(&self) -> u64;
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>>;
+}
+
+impl Source for &[u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(<[u8]>::len(self));
+        let end = start.saturating_add(len).min(<[u8]>::len(self));
+        Ok(self[start..end].to_vec())
+    }
+}
+
+/// A `Read + Seek` input.
+pub(crate) struct SeekSource<R> {
+    inner: R,
+    len: u64,
+}
+
+impl<R: Read + Seek> SeekSource<R> {
+    pub(crate) fn new(mut inner: R) -> std::io::Result<Self> {
+        let len = inner.seek(SeekFrom::End(0))?;
+        Ok(Self { inner, len })
+    }
+
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: Read + Seek> Source for SeekSource<R> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let len = (len as u64).min(self.len.saturating_sub(offset));
+        self.inner.seek(SeekFrom::Start(offset))?;
+        let mut buf = Vec::with_capacity(len as usize);
+        (&mut self.inner).take(len).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+}
+
+/// Where an object lives, per one xref section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    Free,
+    Offset(u64, u16),
+    InStream(u32, u32),
+}
+
+/// The kind of cross-reference section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub enum XrefKind {
+    /// A classic `xref` table with a `trailer`.
+    Table,
+    /// A cross-reference stream (PDF 1.5).
+    Stream,
+}
+
+/// One cross-reference section (one revision, hybrid /XRefStm merged in).
+#[derive(Debug)]
+#[allow(dead_code)] // `offset` is read by `verify`
+pub(crate) struct Section {
+    pub offset: u64,
+    pub kind: XrefKind,
+    pub trailer: Dict,
+    pub entries: HashMap<u32, Entry>,
+}
+
+const MAX_SECTIONS: usize = 4096;
+const MAX_WINDOW: usize = 256 << 20;
+const MAX_DECODED: u64 = 256 << 20;
+
+/// A decoded object stream: (object number, offset) pairs and the data.
+type ObjStm = (Vec<(u32, usize)>, Vec<u8>);
+
+/// A lazily-loading PDF reader.
+pub(crate) struct Reader<S> {
+    pub src: S,
+    pub len: u64,
+    pub startxref: u64,
+    /// Newest first.
+    pub sections: Vec<Section>,
+    objstm_cache: HashMap<u32, ObjStm>,
+}
+
+impl<S: Source> Reader<S> {
+    pub(crate) fn open(mut src: S) -> Result<Self, PdfError> {
+        let len = src.len();
+        if len < 16 {
+            return Err(bad("file too short"));
+        }
+        let head = src.read_at(0, 1024)?;
+        if !head.windows(5).any(|w| w == b"%PDF-") {
+            return Err(bad("no %PDF- header"));
+        }
+        let tail_len = len.min(2048);
+        let tail = src.read_at(len - tail_len, tail_len as usize)?;
+        let pos = rfind(&tail, b"startxref").ok_or_else(|| bad("no startxref"))?;
+        let mut lx = Lexer::new(&tail, pos + 9);
+        let startxref = match lx.parse_uint() {
+            Ok(v) => v,
+            Err(ParseError::Truncated) => {
+                // The number runs to the very end of the file.
+                let t = &tail[pos + 9..];
+                let t: Vec<u8> = t
+                    .iter()
+                    .copied()
+                    .filter(|b| !object::is_white(*b))
+                    .collect();
+                object::parse_u64(&t).ok_or_else(|| bad("bad startxref"))?
+            }
+            Err(_) => return Err(bad("bad startxref")),
+        };
+        let mut r = Self {
+            src,
+            len,
+            startxref,
+            sections: Vec::new(),
+            objstm_cache: HashMap::new(),
+        };
+        let mut next = Some(startxref);
+        let mut seen = std::collections::HashSet::new();
+        while let Some(off) = next {
+            if !seen.insert(off) || r.sections.len() >= MAX_SECTIONS {
+                return Err(bad("xref chain loops"));
+            }
+            let section = r.read_section(off)?;
+            next = match section.trailer.get(b"Prev") {
+                Some(Object::Int(p)) if *p >= 0 => Some(*p as u64),
+                Some(_) => return Err(bad("bad /Prev")),
+                None => None,
+            };
+            r.sections.push(section);
+        }
+        if r.trailer().get(b"Encrypt").is_some() {
+            return Err(PdfError::Unsupported("encrypted documents"));
+        }
+        Ok(r)
+    }
+
+    /// The newest trailer (or xref stream dictionary).
+    pub(crate) fn trailer(&self) -> &Dict {
+        &self.sections[0].trailer
+    }
+
+    pub(crate) fn kind(&self) -> XrefKind {
+        self.sections[0].kind
+    }
+
+    fn read_section(&mut self, off: u64) -> Result<Section, PdfError> {
+        if off >= self.len {
+            return Err(bad("xref offset beyond end of file"));
+        }
+        let head = self.src.read_at(off, 16)?;
+        let trimmed: Vec<u8> = head
+            .iter()
+            .copied()
+            .skip_while(|b| object::is_white(*b))
+            .collect();
+        if trimmed.starts_with(b"xref") {
+            let mut s = self.read_table(off)?;
+            if let Some(Object::Int(x)) = s.trailer.get(b"XRefStm") {
+                let x = u64::try_from(*x).map_err(|_| bad("bad /XRefStm"))?;
+                if let Ok(hybrid) = self.read_xref_stream(x) {
+                    for (k, v) in hybrid.entries {
+                        s.entries.entry(k).or_insert(v);
+                    }
+                }
+            }
+            Ok(s)
+        } else {
+            self.read_xref_stream(off)
+        }
+    }
+
+    fn window<T>(
+        &mut self,
+        off: u64,
+        mut f: impl FnMut(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T, PdfError> {
+        let mut size = 4096usize;
+        loop {
+            let buf = self.src.read_at(off, size)?;
+            let at_end = off + buf.len() as u64 >= self.len;
+            let mut padded = buf;
+            if at_end {
+                // Let a final token end cleanly.
+                padded.push(b'\n');
+            }
+            match f(&padded) {
+                Ok(v) => return Ok(v),
+                Err(ParseError::Truncated) if !at_end && size < MAX_WINDOW => size *= 4,
+                Err(ParseError::Truncated) => {
+                    return Err(bad(format!("truncated object at {off}")));
+                }
+                Err(ParseError::Syntax(m)) => return Err(bad(format!("{m} at {off}"))),
+            }
+        }
+    }
+
+    fn read_table(&mut self, off: u64) -> Result<Section, PdfError> {
+        let (entries, trailer) = self.window(off, |buf| {
+            let mut lx = Lexer::new(buf, 0);
+            lx.expect_keyword(b"xref")?;
+            let mut entries = HashMap::new();
+            loop {
+                lx.skip_ws();
+                if buf[lx.pos..].starts_with(b"trailer") {
+                    lx.pos += 7;
+                    break;
+                }
+                let start = lx.parse_uint()?;
+                let count = lx.parse_uint()?;
+                if count > 10_000_000 || start > u64::from(u32::MAX) {
+                    return Err(ParseError::Syntax("xref subsection too large"));
+                }
+                for i in 0..count {
+                    let o = lx.parse_uint()?;
+                    let g = lx.parse_uint()?;
+                    let t = lx.token()?;
+                    let num = u32::try_from(start + i)
+                        .map_err(|_| ParseError::Syntax("object number"))?;
+                    let e = match t {
+                        b"n" => Entry::Offset(o, u16::try_from(g).unwrap_or(u16::MAX)),
+                        b"f" => Entry::Free,
+                        _ => return Err(ParseError::Syntax("bad xref entry")),
+                    };
+                    entries.entry(num).or_insert(e);
+                }
+            }
+            match lx.parse_object()? {
+                Object::Dict(d) => Ok((entries, d)),
+                _ => Err(ParseError::Syntax("trailer is not a dictionary")),
+            }
+        })?;
+        Ok(Section {
+            offset: off,
+            kind: XrefKind::Table,
+            trailer,
+            entries,
+        })
+    }
+
+    fn read_xref_stream(&mut self, off: u64) -> Result<Section, PdfError> {
+        let (_, obj) = self.read_indirect_at(off)?;
+        let Object::Stream(dict, raw) = obj else {
+            return Err(bad("xref stream expected"));
+        };
+        if !dict.name_is(b"Type", b"XRef") {
+            return Err(bad("not an xref stream"));
+        }
+        let data = decode_stream(&dict, &raw)?;
+        let w: Vec<usize> = match dict.get(b"W") {
+            Some(Object::Array(a)) if a.len() == 3 => a
+                .iter()
+                .map(|o| match o {
+                    Object::Int(i) if (0..=8).contains(i) => Ok(*i as usize),
+                    _ => Err(bad("bad /W")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(bad("missing /W")),
+        };
+        let row = w.iter().sum::<usize>();
+        if row == 0 {
+            return Err(bad("empty /W"));
+        }
+        let size = dict.int(b"Size").ok_or_else(|| bad("missing /Size"))?;
+        let index: Vec<i64> = match dict.get(b"Index") {
+            Some(Object::Array(a)) => a
+                .iter()
+                .map(|o| if let Object::Int(i) = o { *i } else { -1 })
+                .collect(),
+            _ => vec![0, size],
+        };
+        if !index.len().is_multiple_of(2) || index.iter().any(|i| *i < 0) {
+            return Err(bad("bad /Index"));
+        }
+        let mut entries = HashMap::new();
+        let mut rows = data.chunks_exact(row);
+        for pair in index.chunks(2) {
+            for i in 0..pair[1] {
+                let Some(r) = rows.next() else {
+                    return Err(bad("xref stream too short"));
+                };
+                let field = |k: usize| -> u64 {
+                    let s: usize = w[..k].iter().sum();
+                    r[s..s + w[k]]
+                        .iter()
+                        .fold(0u64, |a, b| (a << 8) | u64::from(*b))
+                };
+                let typ = if w[0] == 0 { 1 } else { field(0) };
+                let num = u32::try_from(pair[0] + i).map_err(|_| bad("object number"))?;
+                let e = match typ {
+                    0 => Entry::Free,
+                    1 => Entry::Offset(field(1), u16::try_from(field(2)).unwrap_or(0)),
+                    2 => Entry::InStream(
+                        u32::try_from(field(1)).map_err(|_| bad("bad stream number"))?,
+                        u32::try_from(field(2)).unwrap_or(u32::MAX),
+                    ),
+                    _ => continue,
+                };
+                entries.entry(num).or_insert(e);
+            }
+        }
+        Ok(Section {
+            offset: off,
+            kind: XrefKind::Stream,
+            trailer: dict,
+            entries,
+        })
+    }
+
+    /// Parses "N G obj ... endobj" at `off`, returning ((N, G), object).
+    pub(crate) fn read_indirect_at(&mut self, off: u64) -> Result<((u32, u16), Object), PdfError> {
+        if off >= self.len {
+            return Err(bad("object offset beyond end of file"));
+        }
+        let (id, obj, data_at) = self.window(off, |buf| {
+            let mut lx = Lexer::new(buf, 0);
+            let n = lx.parse_uint()?;
+            let g = lx.parse_uint()?;
+            lx.expect_keyword(b"obj")?;
+            let obj = lx.parse_object()?;
+            let save = lx.pos;
+            let data_at = match (&obj, lx.token()) {
+                (Object::Dict(_), Ok(b"stream")) => {
+                    let mut p = lx.pos;
+                    if buf.get(p) == Some(&b'\r') {
+                        p += 1;
+                    }
+                    if buf.get(p) == Some(&b'\n') {
+                        p += 1;
+                    }
+                    Some(p)
+                }
+                _ => {
+                    lx.pos = save;
+                    None
+                }
+            };
+            let n = u32::try_from(n).map_err(|_| ParseError::Syntax("object number"))?;
+            let g = u16::try_from(g).map_err(|_| ParseError::Syntax("generation"))?;
+            Ok(((n, g), obj, data_at))
+        })?;
+        let Some(data_at) = data_at else {
+            return Ok((id, obj));
+        };
+        let Object::Dict(dict) = obj else {
+            return Err(bad("stream without dictionary"));
+        };
+        let start = off + data_at as u64;
+        let length = match dict.get(b"Length") {
+            Some(Object::Int(l)) if *l >= 0 => Some(*l as u64),
+            Some(Object::Ref(n, _)) if *n != id.0 => match self.resolve_no_stream(*n) {
+                Ok(Object::Int(l)) if l >= 0 => Some(l as u64),
+                _ => None,
+            },
+            _ => None,
+        };
+        let length = match length {
+            Some(l) if start + l <= self.len && self.endstream_follows(start + l)? => l,
+            _ => self.find_endstream(start)?,
+        };
+        let len = usize::try_from(length).map_err(|_| bad("stream too long"))?;
+        if len > MAX_WINDOW {
+            return Err(PdfError::Unsupported("streams above 256 MiB"));
+        }
+        let data = self.src.read_at(start, len)?;
+        Ok((id, Object::Stream(dict, data)))
+    }
+
+    fn endstream_follows(&mut self, at: u64) -> Result<bool, PdfError> {
+        let b = self.src.read_at(at, 32)?;
+        let t: Vec<u8> = b.into_iter().skip_while(|c| object::is_white(*c)).collect();
+        Ok(t.starts_with(b"endstream"))
+    }
+
+    fn find_endstream(&mut self, start: u64) -> Result<u64, PdfError> {
+        let mut size = 1 << 16;
+        loop {
+            let buf = self.src.read_at(start, size)?;
+            if let Some(p) = find(&buf, b"endstream") {
+                let mut end = p;
+                while end > 0 && matches!(buf[end - 1], b'\r' | b'\n') {
+                    end -= 1;
+                }
+                return Ok(end as u64);
+            }
+            if start + buf.len() as u64 >= self.len || size >= MAX_WINDOW {
+                return Err(bad("stream without endstream"));
+            }
+            size *= 4;
+        }
+    }
+
+    fn resolve_no_stream(&mut self, num: u32) -> Result<Object, PdfError> {
+        match self.lookup(num, 0) {
+            Some(Entry::Offset(off, _)) => {
+                let obj = self.window(off, |buf| {
+                    let mut lx = Lexer::new(buf, 0);
+                    lx.parse_uint()?;
+                    lx.parse_uint()?;
+                    lx.expect_keyword(b"obj")?;
+                    lx.parse_object()
+                })?;
+                Ok(obj)
+            }
+            _ => Ok(Object::Null),
+        }
+    }
+
+    /// The entry for `num`, looking at sections from index `from` (0 = newest) onwards.
+    pub(crate) fn lookup(&self, num: u32, from: usize) -> Option<Entry> {
+        self.sections
+            .iter()
+            .skip(from)
+            .find_map(|s| s.entries.get(&num).copied())
+    }
+
+    /// Loads object `num` as seen by the revision whose newest section is `from`.
+    pub(crate) fn resolve_at(&mut self, num: u32, from: usize) -> Result<Object, PdfError> {
+        match self.lookup(num, from) {
+            None | Some(Entry::Free) => Ok(Object::Null),
+            Some(Entry::Offset(off, _)) => {
+                let ((n, _), obj) = self.read_indirect_at(off)?;
+                if n != num {
+                    return Err(bad(format!("xref points object {num} at object {n}")));
+                }
+                Ok(obj)
+            }
+            Some(Entry::InStream(stm, idx)) => self.load_from_object_stream(stm, idx, num, from),
+        }
+    }
+
+    /// Loads object `num` in the newest revision.
+    pub(crate) fn resolve(&mut self, num: u32) -> Result<Object, PdfError> {
+        self.resolve_at(num, 0)
+    }
+
+    /// Follows a reference (if `obj` is one).
+    pub(crate) fn deref(&mut self, obj: &Object) -> Result<Object, PdfError> {
+        match obj {
+            Object::Ref(n, _) => self.resolve(*n),
+            other => Ok(other.clone()),
+        }
+    }
+
+    pub(crate) fn resolve_dict(&mut self, num: u32) -> Result<Dict, PdfError> {
+        match self.resolve(num)? {
+            Object::Dict(d) | Object::Stream(d, _) => Ok(d),
+            _ => Err(bad(format!("object {num} is not a dictionary"))),
+        }
+    }
+
+    fn load_from_object_stream(
+        &mut self,
+        stm: u32,
+        idx: u32,
+        num: u32,
+        from: usize,
+    ) -> Result<Object, PdfError> {
+        if !self.objstm_cache.contains_key(&stm) {
+            let Some(Entry::Offset(off, _)) = self.lookup(stm, from) else {
+                return Err(bad("object stream not found"));
+            };
+            let (_, obj) = self.read_indirect_at(off)?;
+            let Object::Stream(dict, raw) = obj else {
+                return Err(bad("object stream expected"));
+            };
+            let data = decode_stream(&dict, &raw)?;
+            let n = dict
+                .int(b"N")
+                .ok_or_else(|| bad("object stream without /N"))?;
+            let first = dict
+                .int(b"First")
+                .ok_or_else(|| bad("object stream without /First"))?;
+            let first = usize::try_from(first).map_err(|_| bad("bad /First"))?;
+            let mut lx = Lexer::new(&data, 0);
+            let mut index = Vec::new();
+            for _ in 0..n.clamp(0, 1_000_000) {
+                let on = lx
+                    .parse_uint()
+                    .map_err(|_| bad("bad object stream header"))?;
+                let oo = lx
+                    .parse_uint()
+                    .map_err(|_| bad("bad object stream header"))?;
+                index.push((
+                    u32::try_from(on).map_err(|_| bad("object number"))?,
+                    first.saturating_add(oo as usize),
+                ));
+            }
+            if self.objstm_cache.len() > 64 {
+                self.objstm_cache.clear();
+            }
+            self.objstm_cache.insert(stm, (index, data));
+        }
+        let Some((index, data)) = self.objstm_cache.get(&stm) else {
+            return Err(bad("object stream"));
+        };
+        let Some(&(on, at)) = index.get(idx as usize) else {
+            return Err(bad("object stream index"));
+        };
+        if on != num || at >= data.len() {
+            return Err(bad("object stream entry mismatch"));
+        }
+        let mut padded = data.clone();
+        padded.push(b' ');
+        Lexer::new(&padded, at)
+            .parse_object()
+            .map_err(|_| bad("bad object in object stream"))
+    }
+}
+
+/// Decodes a stream's data (FlateDecode with optional PNG predictors, or unfiltered).
+pub(crate) fn decode_stream(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, PdfError> {
+    let filter = match dict.get(b"Filter") {
+        None => None,
+        Some(Object::Name(n)) => Some(n.clone()),
+        Some(Object::Array(a)) if a.is_empty() => None,
+        Some(Object::Array(a)) if a.len() == 1 => match &a[0] {
+            Object::Name(n) => Some(n.clone()),
+            _ => return Err(bad("bad /Filter")),
+        },
+        _ => return Err(PdfError::Unsupported("filter chains")),
+    };
+    let decoded = match filter.as_deref() {
+        None => raw.to_vec(),
+        Some(b"FlateDecode") => {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(raw)
+                .take(MAX_DECODED)
+                .read_to_end(&mut out)
+                .map_err(|e| bad(format!("bad Flate data: {e}")))?;
+            out
+        }
+        Some(_) => {
+            return Err(PdfError::Unsupported(
+                "stream filters other than FlateDecode",
+            ));
+        }
+    };
+    let parms = match dict.get(b"DecodeParms") {
+        Some(Object::Dict(d)) => Some(d),
+        Some(Object::Array(a)) => a.first().and_then(|o| {
+            if let Object::Dict(d) = o {
+                Some(d)
+            } else {
+                None
+            }
+        }),
+        _ => None,
+    };
+    let predictor = parms.and_then(|p| p.int(b"Predictor")).unwrap_or(1);
+    if predictor < 10 {
+        if predictor == 1 {
+            return Ok(decoded);
+        }
+        return Err(PdfError::Unsupported("TIFF predictor"));
+    }
+    let parms = parms.ok_or_else(|| bad("predictor without parameters"))?;
+    let columns = parms.int(b"Columns").unwrap_or(1);
+    let colors = parms.int(b"Colors").unwrap_or(1);
+    let bpc = parms.int(b"BitsPerComponent").unwrap_or(8);
+    if !(1..=1 << 20).contains(&columns)
+        || !(1..=32).contains(&colors)
+        || !matches!(bpc, 1 | 2 | 4 | 8 | 16)
+    {
+        return Err(bad("bad predictor parameters"));
+    }
+    let bpp = ((colors * bpc + 7) / 8) as usize;
+    let row = ((columns * colors * bpc + 7) / 8) as usize;
+    png_unpredict(&decoded, row, bpp)
+}
+
+fn png_unpredict(data: &[u8], row: usize, bpp: usize) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut prev = vec![0u8; row];
+    for chunk in data.chunks(row + 1) {
+        if chunk.len() < row + 1 {
+            break;
+        }
+        let (ft, src) = (chunk[0], &chunk[1..]);
+        let mut cur = vec![0u8; row];
+        for i in 0..row {
+            let a = if i >= bpp { cur[i - bpp] } else { 0 };
+            let b = prev[i];
+            let c = if i >= bpp { prev[i - bpp] } else { 0 };
+            cur[i] = src[i].wrapping_add(match ft {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+                4 => {
+                    let p = i16::from(a) + i16::from(b) - i16::from(c);
+                    let (pa, pb, pc) = (
+                        (p - i16::from(a)).abs(),
+                        (p - i16::from(b)).abs(),
+                        (p - i16::from(c)).abs(),
+                    );
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                _ => return Err(bad("bad PNG predictor")),
+            });
+        }
+        out.extend_from_slice(&cur);
+        prev = cur;
+    }
+    Ok(out)
+}
+
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}

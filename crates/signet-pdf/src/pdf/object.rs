@@ -1,0 +1,468 @@
+//! PDF objects: parsing from bytes and serialising back.
+
+use std::fmt::Write as _;
+
+/// A PDF object. Reals keep their original text so that rewritten objects stay byte-faithful.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Object {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Real(Vec<u8>),
+    Str(Vec<u8>),
+    Name(Vec<u8>),
+    Array(Vec<Object>),
+    Dict(Dict),
+    Ref(u32, u16),
+    /// A stream: its dictionary and its (still encoded) data.
+    Stream(Dict, Vec<u8>),
+}
+
+/// A dictionary, keeping key order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Dict(pub Vec<(Vec<u8>, Object)>);
+
+impl Dict {
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&Object> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub(crate) fn set(&mut self, key: &[u8], value: Object) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key.to_vec(), value)),
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Object> {
+        let i = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(i).1)
+    }
+
+    pub(crate) fn int(&self, key: &[u8]) -> Option<i64> {
+        match self.get(key) {
+            Some(Object::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn name_is(&self, key: &[u8], name: &[u8]) -> bool {
+        matches!(self.get(key), Some(Object::Name(n)) if n == name)
+    }
+}
+
+/// Why parsing stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParseError {
+    /// Ran out of input: a larger window may succeed.
+    Truncated,
+    /// Not valid PDF syntax.
+    Syntax(&'static str),
+}
+
+pub(crate) type PResult<T> = Result<T, ParseError>;
+
+const MAX_DEPTH: usize = 64;
+
+pub(crate) fn is_white(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
+}
+
+pub(crate) fn is_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
+}
+
+/// A cursor over a byte window.
+pub(crate) struct Lexer<'a> {
+    pub buf: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub(crate) fn new(buf: &'a [u8], pos: usize) -> Self {
+        Self { buf, pos }
+    }
+
+    pub(crate) fn skip_ws(&mut self) {
+        while let Some(&b) = self.buf.get(self.pos) {
+            if is_white(b) {
+                self.pos += 1;
+            } else if b == b'%' {
+                while let Some(&c) = self.buf.get(self.pos) {
+                    if c == b'\n' || c == b'\r' {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn peek(&self) -> PResult<u8> {
+        self.buf.get(self.pos).copied().ok_or(ParseError::Truncated)
+    }
+
+    /// A regular token (keyword or number), after whitespace.
+    pub(crate) fn token(&mut self) -> PResult<&'a [u8]> {
+        self.skip_ws();
+        let start = self.pos;
+        while let Some(&b) = self.buf.get(self.pos) {
+            if is_white(b) || is_delim(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return if self.pos >= self.buf.len() {
+                Err(ParseError::Truncated)
+            } else {
+                Err(ParseError::Syntax("expected a token"))
+            };
+        }
+        if self.pos >= self.buf.len() {
+            // A token touching the end of the window may continue past it.
+            return Err(ParseError::Truncated);
+        }
+        Ok(&self.buf[start..self.pos])
+    }
+
+    pub(crate) fn expect_keyword(&mut self, kw: &[u8]) -> PResult<()> {
+        let save = self.pos;
+        match self.token() {
+            Ok(t) if t == kw => Ok(()),
+            Err(ParseError::Truncated) => Err(ParseError::Truncated),
+            _ => {
+                self.pos = save;
+                Err(ParseError::Syntax("unexpected keyword"))
+            }
+        }
+    }
+
+    pub(crate) fn parse_uint(&mut self) -> PResult<u64> {
+        let t = self.token()?;
+        parse_u64(t).ok_or(ParseError::Syntax("expected an unsigned integer"))
+    }
+
+    pub(crate) fn parse_object(&mut self) -> PResult<Object> {
+        self.parse_depth(0)
+    }
+
+    fn parse_depth(&mut self, depth: usize) -> PResult<Object> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::Syntax("nesting too deep"));
+        }
+        self.skip_ws();
+        match self.peek()? {
+            b'/' => {
+                self.pos += 1;
+                Ok(Object::Name(self.name_body()?))
+            }
+            b'(' => Ok(Object::Str(self.literal_string()?)),
+            b'<' => {
+                if self.buf.get(self.pos + 1) == Some(&b'<') {
+                    self.pos += 2;
+                    let d = self.dict_body(depth)?;
+                    Ok(Object::Dict(d))
+                } else {
+                    Ok(Object::Str(self.hex_string()?))
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek()? == b']' {
+                        self.pos += 1;
+                        return Ok(Object::Array(items));
+                    }
+                    items.push(self.parse_depth(depth + 1)?);
+                }
+            }
+            _ => {
+                let t = self.token()?;
+                match t {
+                    b"true" => Ok(Object::Bool(true)),
+                    b"false" => Ok(Object::Bool(false)),
+                    b"null" => Ok(Object::Null),
+                    _ => self.number_or_ref(t),
+                }
+            }
+        }
+    }
+
+    fn number_or_ref(&mut self, t: &'a [u8]) -> PResult<Object> {
+        if let Some(n) = parse_u64(t) {
+            // Look ahead for "G R".
+            let save = self.pos;
+            if let (Ok(Some(g)), Ok(b"R")) = (self.token().map(parse_u64), self.token()) {
+                {
+                    let num = u32::try_from(n)
+                        .map_err(|_| ParseError::Syntax("object number too large"))?;
+                    let generation =
+                        u16::try_from(g).map_err(|_| ParseError::Syntax("generation too large"))?;
+                    return Ok(Object::Ref(num, generation));
+                }
+            }
+            self.pos = save;
+        }
+        if let Some(i) = std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+        {
+            return Ok(Object::Int(i));
+        }
+        let ok = !t.is_empty()
+            && t.iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'))
+            && t.iter().any(u8::is_ascii_digit);
+        if ok {
+            Ok(Object::Real(t.to_vec()))
+        } else {
+            Err(ParseError::Syntax("unknown token"))
+        }
+    }
+
+    fn dict_body(&mut self, depth: usize) -> PResult<Dict> {
+        let mut d = Dict::default();
+        loop {
+            self.skip_ws();
+            match self.peek()? {
+                b'>' => {
+                    if self
+                        .buf
+                        .get(self.pos + 1)
+                        .copied()
+                        .ok_or(ParseError::Truncated)?
+                        != b'>'
+                    {
+                        return Err(ParseError::Syntax("bad dictionary end"));
+                    }
+                    self.pos += 2;
+                    return Ok(d);
+                }
+                b'/' => {
+                    self.pos += 1;
+                    let k = self.name_body()?;
+                    let v = self.parse_depth(depth + 1)?;
+                    d.set(&k, v);
+                }
+                _ => return Err(ParseError::Syntax("dictionary key is not a name")),
+            }
+        }
+    }
+
+    fn name_body(&mut self) -> PResult<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let b = self.peek()?;
+            if is_white(b) || is_delim(b) {
+                return Ok(out);
+            }
+            self.pos += 1;
+            if b == b'#' {
+                let h = self
+                    .buf
+                    .get(self.pos..self.pos + 2)
+                    .ok_or(ParseError::Truncated)?;
+                let v = std::str::from_utf8(h)
+                    .ok()
+                    .and_then(|s| u8::from_str_radix(s, 16).ok());
+                match v {
+                    Some(v) => {
+                        out.push(v);
+                        self.pos += 2;
+                    }
+                    None => out.push(b'#'),
+                }
+            } else {
+                out.push(b);
+            }
+        }
+    }
+
+    fn literal_string(&mut self) -> PResult<Vec<u8>> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        let mut depth = 1usize;
+        loop {
+            let b = self.peek()?;
+            self.pos += 1;
+            match b {
+                b'(' => {
+                    depth += 1;
+                    out.push(b);
+                }
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(out);
+                    }
+                    out.push(b);
+                }
+                b'\\' => {
+                    let e = self.peek()?;
+                    self.pos += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'\r' => {
+                            if self.buf.get(self.pos) == Some(&b'\n') {
+                                self.pos += 1;
+                            }
+                        }
+                        b'\n' => {}
+                        b'0'..=b'7' => {
+                            let mut v = u32::from(e - b'0');
+                            for _ in 0..2 {
+                                match self.buf.get(self.pos) {
+                                    Some(&d @ b'0'..=b'7') => {
+                                        v = v * 8 + u32::from(d - b'0');
+                                        self.pos += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            out.push((v & 0xff) as u8);
+                        }
+                        other => out.push(other),
+                    }
+                }
+                _ => out.push(b),
+            }
+        }
+    }
+
+    fn hex_string(&mut self) -> PResult<Vec<u8>> {
+        self.pos += 1;
+        let mut nibbles = Vec::new();
+        loop {
+            let b = self.peek()?;
+            self.pos += 1;
+            match b {
+                b'>' => break,
+                _ if is_white(b) => {}
+                _ => nibbles.push(match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'a'..=b'f' => b - b'a' + 10,
+                    b'A'..=b'F' => b - b'A' + 10,
+                    _ => return Err(ParseError::Syntax("bad hex string")),
+                }),
+            }
+        }
+        if nibbles.len() % 2 == 1 {
+            nibbles.push(0);
+        }
+        Ok(nibbles.chunks(2).map(|c| c[0] << 4 | c[1]).collect())
+    }
+}
+
+pub(crate) fn parse_u64(t: &[u8]) -> Option<u64> {
+    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(t).ok()?.parse().ok()
+}
+
+/// Serialises an object (streams are written by the caller).
+pub(crate) fn write_object(out: &mut Vec<u8>, obj: &Object) {
+    match obj {
+        Object::Null => out.extend_from_slice(b"null"),
+        Object::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Object::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Object::Real(r) => out.extend_from_slice(r),
+        Object::Str(s) => write_string(out, s),
+        Object::Name(n) => write_name(out, n),
+        Object::Array(items) => {
+            out.push(b'[');
+            for (i, it) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                write_object(out, it);
+            }
+            out.push(b']');
+        }
+        Object::Dict(d) | Object::Stream(d, _) => write_dict(out, d),
+        Object::Ref(n, g) => out.extend_from_slice(format!("{n} {g} R").as_bytes()),
+    }
+}
+
+pub(crate) fn write_dict(out: &mut Vec<u8>, d: &Dict) {
+    out.extend_from_slice(b"<<");
+    for (k, v) in &d.0 {
+        write_name(out, k);
+        out.push(b' ');
+        write_object(out, v);
+    }
+    out.extend_from_slice(b">>");
+}
+
+pub(crate) fn write_name(out: &mut Vec<u8>, n: &[u8]) {
+    out.push(b'/');
+    for &b in n {
+        if b <= b' ' || b >= 0x7f || b == b'#' || is_delim(b) {
+            let mut s = String::new();
+            let _ = write!(s, "#{b:02X}");
+            out.extend_from_slice(s.as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.iter().all(|b| (0x20..0x7f).contains(b)) {
+        out.push(b'(');
+        for &b in s {
+            if matches!(b, b'(' | b')' | b'\\') {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b')');
+    } else {
+        out.push(b'<');
+        out.extend_from_slice(hex::encode(s).as_bytes());
+        out.push(b'>');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip() {
+        let src = b"<< /Type /Catalog /Pages 2 0 R /A [1 2.5 -3 (a\\(b\\)) <414243> true null /N#20x] /D << /K 0 >> >> ";
+        let obj = Lexer::new(src, 0).parse_object().expect("valid");
+        let mut out = Vec::new();
+        write_object(&mut out, &obj);
+        let again = Lexer::new(&[out.as_slice(), b" "].concat(), 0)
+            .parse_object()
+            .expect("valid");
+        assert_eq!(obj, again);
+        let Object::Dict(d) = obj else {
+            panic!("not a dict")
+        };
+        assert_eq!(d.get(b"Pages"), Some(&Object::Ref(2, 0)));
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        for src in [&b"<< /A"[..], b"[[[[", b"<< 1 2 >>", b"(abc", b"<zz>", b")"] {
+            assert!(Lexer::new(src, 0).parse_object().is_err());
+        }
+        let deep = vec![b'['; 10_000];
+        assert!(Lexer::new(&deep, 0).parse_object().is_err());
+    }
+}

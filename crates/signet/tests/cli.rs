@@ -1,0 +1,382 @@
+//! The operator's command line end to end: every command on one data directory, sealing checked
+//! by `signet verify` and by independent validators (pyHanko, poppler's pdfsig, qpdf).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn signet(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_signet"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("SIGNET_LOG", "warn")
+        .env_remove("SIGNET_DATABASE_URL")
+        .output()
+        .expect("run signet")
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A tool from the test venv or PATH; `None` (skip) outside CI when missing.
+fn tool(name: &str) -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/bin")
+        .join(name);
+    if venv.exists() {
+        return Some(venv);
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is required in CI"
+        );
+        eprintln!("{name} not found: skipping its check");
+    }
+    found
+}
+
+/// A small one-page PDF with a classic cross-reference table.
+fn sample_pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+        "<< /Length 40 >>\nstream\nBT /F1 24 Tf 72 700 Td (Pay stub) Tj ET\nendstream".to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn operator_commands_work_on_one_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    ok(&signet(&data, &["init"]));
+    assert!(data.join("master.key").exists());
+
+    let created: serde_json::Value = serde_json::from_str(&ok(&signet(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Acme",
+            "--features",
+            "sms,secret",
+            "--max-transaction-bytes",
+            "5000",
+            "--self-send",
+            "false",
+            "--json",
+        ],
+    )))
+    .expect("json");
+    let id = created["tenantId"].as_str().expect("tenantId").to_owned();
+    assert_eq!(id.len(), 30);
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+    );
+    let key = created["apiKey"].as_str().expect("apiKey");
+    assert_eq!(key.len(), 64);
+    assert_eq!(created["features"], serde_json::json!(["sms", "secret"]));
+    assert_eq!(created["selfSend"], false);
+    // The key is stored sealed: its text is nowhere in the database file.
+    let db = std::fs::read(data.join("signet.db")).expect("db");
+    assert!(!db.windows(key.len()).any(|w| w == key.as_bytes()));
+
+    let updated: serde_json::Value = serde_json::from_str(&ok(&signet(
+        &data,
+        &[
+            "tenant",
+            "update",
+            "--tenant",
+            &id,
+            "--features",
+            "voice",
+            "--max-transaction-bytes",
+            "9",
+            "--self-send",
+            "true",
+            "--json",
+        ],
+    )))
+    .expect("json");
+    assert_eq!(updated["features"], serde_json::json!(["voice"]));
+    assert_eq!(updated["maxTransactionBytes"], 9);
+    let suspended: serde_json::Value = serde_json::from_str(&ok(&signet(
+        &data,
+        &["tenant", "suspend", "--tenant", &id, "--json"],
+    )))
+    .expect("json");
+    assert_eq!(suspended["status"], "suspended");
+    assert!(ok(&signet(&data, &["tenant", "list"])).contains(&id));
+    assert!(
+        !signet(&data, &["tenant", "update", "--tenant", "nothex"])
+            .status
+            .success()
+    );
+
+    // The ledger recorded each operator action and verifies.
+    let head = ok(&signet(&data, &["ledger", "head"]));
+    assert!(head.contains("/signet-ledger\n3\n"), "{head}");
+    assert!(ok(&signet(&data, &["ledger", "verify"])).starts_with("ok: 3 leaves"));
+    assert!(ok(&signet(&data, &["check"])).contains("ok"));
+    assert!(ok(&signet(&data, &["config", "example"])).contains("doclinc_max_token_lifetime_secs"));
+}
+
+#[test]
+fn sealed_pdfs_verify_here_and_with_independent_validators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).expect("write");
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, ok(&signet(&data, &["pki", "root"]))).expect("write root");
+
+    for level in ["B-B", "B-T", "B-LT"] {
+        let output = dir.path().join(format!("sealed-{level}.pdf"));
+        let report = ok(&signet(
+            &data,
+            &[
+                "seal",
+                input.to_str().expect("utf-8"),
+                output.to_str().expect("utf-8"),
+                "--level",
+                level,
+            ],
+        ));
+        assert!(report.contains("byte_range"), "{report}");
+        // Our verifier, with the root given (fully offline) and by default.
+        let text = ok(&signet(
+            &data,
+            &[
+                "verify",
+                output.to_str().expect("utf-8"),
+                "--trust",
+                root.to_str().expect("utf-8"),
+            ],
+        ));
+        assert!(text.contains("CMS signature:     valid"), "{level}: {text}");
+        let json: serde_json::Value = serde_json::from_str(&ok(&signet(
+            &data,
+            &["verify", output.to_str().expect("utf-8"), "--json"],
+        )))
+        .expect("json");
+        assert_eq!(json["valid"], true, "{json}");
+        if level != "B-B" {
+            assert!(
+                json["signatures"][0]["timestamp"].is_object(),
+                "{level}: {json}"
+            );
+        }
+
+        if let Some(qpdf) = tool("qpdf") {
+            let out = Command::new(qpdf)
+                .arg("--check")
+                .arg(&output)
+                .output()
+                .expect("qpdf");
+            assert!(
+                out.status.success(),
+                "qpdf: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        if let Some(pdfsig) = tool("pdfsig") {
+            let out = Command::new(pdfsig)
+                .arg("-nocert")
+                .arg(&output)
+                .output()
+                .expect("pdfsig");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("Signature is Valid"),
+                "pdfsig {level}: {text}"
+            );
+        }
+        if let Some(pyhanko) = tool("pyhanko") {
+            let out = Command::new(pyhanko)
+                .args([
+                    "sign",
+                    "validate",
+                    "--no-revocation-check",
+                    "--trust-replace",
+                    "--trust",
+                ])
+                .arg(&root)
+                .arg(&output)
+                .output()
+                .expect("pyhanko");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "pyhanko {level}: {text}");
+            assert!(text.contains(":INTACT:TRUSTED"), "pyhanko {level}: {text}");
+            if level != "B-B" {
+                assert!(
+                    text.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+                    "pyhanko {level}: {text}"
+                );
+            }
+        }
+
+        // One flipped byte inside the signed range: verify fails with exit code 1.
+        let mut tampered = std::fs::read(&output).expect("read");
+        tampered[200] ^= 0x01;
+        let bad = dir.path().join(format!("tampered-{level}.pdf"));
+        std::fs::write(&bad, &tampered).expect("write");
+        let out = signet(
+            &data,
+            &[
+                "verify",
+                bad.to_str().expect("utf-8"),
+                "--trust",
+                root.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{level}: tampering must fail verification"
+        );
+    }
+    // A broken PDF gets a clear error, not a panic.
+    let broken = dir.path().join("broken.pdf");
+    std::fs::write(&broken, b"%PDF-1.7\nthis is not a pdf").expect("write");
+    let out = signet(
+        &data,
+        &[
+            "seal",
+            broken.to_str().expect("utf-8"),
+            dir.path().join("x.pdf").to_str().expect("utf-8"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    assert!(!dir.path().join("x.pdf").exists(), "no half-written output");
+}
+
+#[test]
+fn operator_keys_made_by_openssl_seal_and_verify() {
+    let Some(openssl) = tool("openssl") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    for (key_args, name) in [
+        (vec!["-newkey", "rsa:2048"], "rsa"),
+        (
+            vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "ec",
+        ),
+    ] {
+        let key = path(&format!("{name}.key"));
+        let cert = path(&format!("{name}.pem"));
+        let mut args = vec![
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/O=Operator/CN=Operator Seal",
+        ];
+        args.extend(key_args);
+        args.extend(["-keyout", &key, "-out", &cert]);
+        let out = Command::new(&openssl)
+            .args(&args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ok(&signet(
+            &data,
+            &[
+                "pki",
+                "import",
+                "--sealing-key",
+                &key,
+                "--sealing-chain",
+                &cert,
+            ],
+        ));
+        let input = path("in.pdf");
+        std::fs::write(&input, sample_pdf()).expect("write");
+        let output = path(&format!("sealed-{name}.pdf"));
+        ok(&signet(&data, &["seal", &input, &output, "--level", "B-T"]));
+        // The relying party trusts the operator's certificate and, for the time-stamp, the
+        // instance root (the built-in TSA's issuer).
+        let bundle = path(&format!("{name}-trust.pem"));
+        let trust =
+            std::fs::read_to_string(&cert).expect("cert") + &ok(&signet(&data, &["pki", "root"]));
+        std::fs::write(&bundle, trust).expect("write");
+        let json: serde_json::Value = serde_json::from_str(&ok(&signet(
+            &data,
+            &["verify", &output, "--trust", &bundle, "--json"],
+        )))
+        .expect("json");
+        assert_eq!(json["valid"], true, "{name}: {json}");
+        assert!(
+            json["signatures"][0]["signer"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Operator Seal"),
+            "{json}"
+        );
+        // Against the instance root instead, the chain does not verify.
+        assert_eq!(signet(&data, &["verify", &output]).status.code(), Some(1));
+    }
+    // A key that does not match the certificate is refused.
+    let out = signet(
+        &data,
+        &[
+            "pki",
+            "import",
+            "--sealing-key",
+            &path("rsa.key"),
+            "--sealing-chain",
+            &path("ec.pem"),
+        ],
+    );
+    assert!(!out.status.success());
+}
