@@ -65,7 +65,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 
     /// Remembers a token id (a JWT's `jti`) until `valid_until`; answers `false` if the tenant
-    /// used it before and it has not been forgotten yet. Forgets ids that expired before `now`.
+    /// used it before and it was still valid at `now`.
     async fn claim_token_id(
         &self,
         tenant: &TenantId,
@@ -73,6 +73,9 @@ pub trait Store: Send + Sync + 'static {
         valid_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+
+    /// Forgets token ids that expired before `now`; answers how many.
+    async fn prune_token_ids(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Creates an envelope with its documents, participants and links, updates the tenant's
     /// contacts, and records the events.

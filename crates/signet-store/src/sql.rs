@@ -516,24 +516,30 @@ macro_rules! sql_store {
                     valid_until: OffsetDateTime,
                     now: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
-                    sqlx::query("DELETE FROM token_ids WHERE valid_until < $1")
-                        .bind(micros(now))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unexpected)?;
+                    // One statement: a new id is inserted; a known one is taken over only if it
+                    // could no longer be valid. Expired rows are pruned by `prune_token_ids`.
                     let inserted = sqlx::query(
                         "INSERT INTO token_ids (tenant_id, token_id, valid_until) VALUES ($1, $2, $3) \
-                         ON CONFLICT (tenant_id, token_id) DO NOTHING",
+                         ON CONFLICT (tenant_id, token_id) DO UPDATE SET valid_until = excluded.valid_until \
+                         WHERE token_ids.valid_until < $4",
                     )
                     .bind(tenant.to_upper_hex())
                     .bind(token_id)
                     .bind(micros(valid_until))
-                    .execute(&mut *tx)
+                    .bind(micros(now))
+                    .execute(&self.pool)
                     .await
                     .map_err(unexpected)?;
-                    tx.commit().await.map_err(unexpected)?;
                     Ok(inserted.rows_affected() == 1)
+                }
+
+                async fn prune_token_ids(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+                    let done = sqlx::query("DELETE FROM token_ids WHERE valid_until < $1")
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(done.rows_affected())
                 }
 
                 async fn insert_envelope(
