@@ -20,6 +20,15 @@ pub enum JobKind {
         /// The blob.
         key: BlobKey,
     },
+    /// Push one message to the tenant's webhook (no-op if it has none).
+    DeliverWebhook {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The message id (`webhook-id`), the same on every attempt, for de-duplication.
+        message_id: String,
+        /// The JSON body, fixed when the event happened.
+        body: String,
+    },
     /// Expire an envelope whose links ran out (no-op if it is no longer open or not yet due).
     ExpireEnvelope {
         /// The tenant.
@@ -35,17 +44,25 @@ impl JobKind {
         match self {
             JobKind::DeleteBlob { .. } => "delete_blob",
             JobKind::ExpireEnvelope { .. } => "expire_envelope",
+            JobKind::DeliverWebhook { .. } => "deliver_webhook",
         }
     }
 
     /// How many attempts before the job is dead-lettered.
     pub fn max_attempts(&self) -> u32 {
-        20
+        match self {
+            JobKind::DeliverWebhook { .. } => 13,
+            _ => 20,
+        }
     }
 
-    /// How long to wait before attempt `attempt + 1` after `attempt` failed (from 1):
-    /// 5 s, 10 s, 20 s, … doubling, capped at one hour.
+    /// How long to wait before attempt `attempt + 1` after `attempt` failed (from 1). Webhooks
+    /// follow [`crate::webhooks::delivery_backoff`] (over three days); other jobs wait 5 s,
+    /// 10 s, 20 s, … doubling, capped at one hour.
     pub fn backoff(&self, attempt: u32) -> Duration {
+        if let JobKind::DeliverWebhook { .. } = self {
+            return crate::webhooks::delivery_backoff(attempt).unwrap_or(Duration::hours(10));
+        }
         let seconds = 5i64.saturating_mul(1i64 << attempt.saturating_sub(1).min(20));
         Duration::seconds(seconds.min(3600))
     }

@@ -19,6 +19,7 @@ pub mod secret;
 pub mod service;
 pub mod store;
 pub mod values;
+pub mod webhooks;
 pub mod worker;
 
 pub use error::{CoreError, CoreResult};

@@ -102,6 +102,8 @@ pub struct Tenant {
     pub self_send: bool,
     /// The API key sealed with [`crate::crypto::MasterKey::seal`].
     pub api_key_sealed: Vec<u8>,
+    /// Where its events are pushed, if anywhere.
+    pub webhook: Option<crate::webhooks::WebhookEndpoint>,
     /// When it was created.
     pub created_at: OffsetDateTime,
 }

@@ -145,6 +145,7 @@ pub struct ApiKey(pub SecretString);
 /// The core services, shared by every dialect and the portal.
 #[derive(Clone)]
 pub struct Core {
+    webhooks: Option<Arc<dyn crate::webhooks::WebhookSender>>,
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
@@ -170,12 +171,23 @@ impl Core {
         settings: CoreSettings,
     ) -> Self {
         Self {
+            webhooks: None,
             store,
             blobs,
             clock,
             master,
             settings,
         }
+    }
+
+    /// Delivers tenants' webhooks through `sender`.
+    pub fn with_webhook_sender(mut self, sender: Arc<dyn crate::webhooks::WebhookSender>) -> Self {
+        self.webhooks = Some(sender);
+        self
+    }
+
+    pub(crate) fn webhook_sender(&self) -> Option<&Arc<dyn crate::webhooks::WebhookSender>> {
+        self.webhooks.as_ref()
     }
 
     /// The clock the core uses.
@@ -253,6 +265,7 @@ impl Core {
             plan,
             self_send,
             api_key_sealed: self.master.seal(API_KEY_PURPOSE, key.as_bytes()),
+            webhook: None,
             created_at: self.clock.now(),
         };
         let mut event = self.event(tenant.id, EventKind::TenantCreated, Actor::Operator, None);

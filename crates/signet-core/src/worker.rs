@@ -7,7 +7,8 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 
 use crate::error::{CoreError, CoreResult};
-use crate::jobs::{Job, JobKind};
+use crate::jobs::{Job, JobKind, NewJob};
+use crate::webhooks::{WebhookMessage, message_type};
 use crate::model::{Actor, EventKind};
 use crate::service::Core;
 
@@ -66,43 +67,77 @@ impl Core {
     async fn run_job(&self, job: &Job) -> CoreResult<()> {
         match &job.kind {
             JobKind::DeleteBlob { key } => Ok(self.blobs().delete(key).await?),
-            JobKind::ExpireEnvelope {
-                tenant_id,
-                envelope_id,
-            } => {
+            JobKind::ExpireEnvelope { tenant_id, envelope_id } => {
                 let result = self
-                    .change_envelope(
-                        tenant_id,
-                        envelope_id,
-                        EventKind::EnvelopeExpired,
-                        (Actor::System, None),
-                        &mut |aggregate, now| {
-                            match aggregate.expire(now) {
-                                Ok(true) => Ok(Some(Vec::new())),
-                                // Not due, or no longer open (cancelled, completed): nothing to do.
-                                Ok(false) | Err(_) => Ok(None),
+                    .change_envelope(tenant_id, envelope_id, EventKind::EnvelopeExpired, (Actor::System, None), &mut |aggregate, now| {
+                        match aggregate.expire(now) {
+                            Ok(true) if aggregate.envelope.notify_events => {
+                                let data = serde_json::json!({
+                                    "transactionId": aggregate.envelope.id.to_string(),
+                                    "recipients": aggregate.participants.iter().map(|p| p.email.as_str()).collect::<Vec<_>>(),
+                                });
+                                let message = WebhookMessage { kind: message_type(EventKind::EnvelopeExpired).into(), timestamp: now, data };
+                                let body = serde_json::to_string(&message).map_err(|e| anyhow::anyhow!(e))?;
+                                let kind = JobKind::DeliverWebhook {
+                                    tenant_id: *tenant_id,
+                                    message_id: format!("msg_expired_{envelope_id}"),
+                                    body,
+                                };
+                                Ok(Some(vec![NewJob::at(kind, now).deduplicated(format!("webhook:expired:{envelope_id}"))]))
                             }
-                        },
-                    )
+                            Ok(true) => Ok(Some(Vec::new())),
+                            // Not due, or no longer open (cancelled, completed): nothing to do.
+                            Ok(false) | Err(_) => Ok(None),
+                        }
+                    })
                     .await;
                 match result {
                     Ok(_) | Err(CoreError::NotFound) => Ok(()),
                     Err(e) => Err(e),
                 }
             }
+            JobKind::DeliverWebhook { tenant_id, message_id, body } => {
+                let Some(tenant) = self.store().tenant(tenant_id).await? else {
+                    return Ok(());
+                };
+                let Some(endpoint) = &tenant.webhook else {
+                    return Ok(());
+                };
+                let sender = self
+                    .webhook_sender()
+                    .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
+                let now = self.now();
+                let secrets = self.signing_secrets(endpoint, now)?;
+                sender
+                    .send(&endpoint.url, &secrets, message_id, now.unix_timestamp(), body.as_bytes())
+                    .await
+                    .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
+            }
         }
     }
 
-    /// Runs jobs until `shutdown` turns true.
-    pub async fn run_worker(
-        &self,
-        settings: WorkerSettings,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
-    ) {
+    /// Housekeeping that needs no job row: staging files of uploads cut short by a crash, and
+    /// token ids too old to be replayed. Returns how many staging files were removed.
+    pub async fn housekeeping(&self) -> CoreResult<usize> {
+        self.store().prune_token_ids(self.now()).await?;
+        Ok(self.blobs().sweep_abandoned(ABANDONED_UPLOAD_AGE).await?)
+    }
+
+    /// Runs jobs until `shutdown` turns true, with housekeeping at start and hourly.
+    pub async fn run_worker(&self, settings: WorkerSettings, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker = %settings.name, "job worker started");
+        let mut next_housekeeping = tokio::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if tokio::time::Instant::now() >= next_housekeeping {
+                match self.housekeeping().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "removed staging files of interrupted uploads"),
+                    Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+                }
+                next_housekeeping += StdDuration::from_secs(3600);
             }
             let ran = match self.run_due_jobs(&settings).await {
                 Ok(ran) => ran,

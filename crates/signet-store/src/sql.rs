@@ -63,6 +63,9 @@ macro_rules! sql_store {
                     },
                     self_send: get(row, "self_send")?,
                     api_key_sealed: get(row, "api_key_sealed")?,
+                    webhook: get::<Option<String>>(row, "webhook")?
+                        .map(|w| serde_json::from_str(&w).map_err(corrupt))
+                        .transpose()?,
                     created_at: from_micros(get(row, "created_at")?)?,
                 })
             }
@@ -448,7 +451,7 @@ macro_rules! sql_store {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
                     sqlx::query(
                         "INSERT INTO tenants (id, name, status, features, max_envelope_bytes, self_send, \
-                         api_key_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         api_key_sealed, created_at, webhook) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(tenant.id.to_upper_hex())
                     .bind(&tenant.name)
@@ -458,6 +461,7 @@ macro_rules! sql_store {
                     .bind(tenant.self_send)
                     .bind(&tenant.api_key_sealed)
                     .bind(micros(tenant.created_at))
+                    .bind(tenant.webhook.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?)
                     .execute(&mut *tx)
                     .await
                     .map_err(unexpected)?;
@@ -480,7 +484,7 @@ macro_rules! sql_store {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
                     let done = sqlx::query(
                         "UPDATE tenants SET name = $2, status = $3, features = $4, max_envelope_bytes = $5, \
-                         self_send = $6, api_key_sealed = $7 WHERE id = $1",
+                         self_send = $6, api_key_sealed = $7, webhook = $8 WHERE id = $1",
                     )
                     .bind(tenant.id.to_upper_hex())
                     .bind(&tenant.name)
@@ -489,6 +493,7 @@ macro_rules! sql_store {
                     .bind(i64::try_from(tenant.plan.max_envelope_bytes).unwrap_or(i64::MAX))
                     .bind(tenant.self_send)
                     .bind(&tenant.api_key_sealed)
+                    .bind(tenant.webhook.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?)
                     .execute(&mut *tx)
                     .await
                     .map_err(unexpected)?;

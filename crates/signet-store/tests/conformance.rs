@@ -60,6 +60,7 @@ fn tenant(name: &str) -> Tenant {
         },
         self_send: true,
         api_key_sealed: vec![1, 2, 3],
+        webhook: None,
         created_at: now(),
     }
 }

@@ -7,6 +7,8 @@ CREATE TABLE tenants (
     max_envelope_bytes BIGINT NOT NULL,
     self_send BOOLEAN NOT NULL,
     api_key_sealed BYTEA NOT NULL,
+    -- The webhook endpoint and its sealed signing secrets, JSON.
+    webhook TEXT,
     created_at BIGINT NOT NULL
 );
 

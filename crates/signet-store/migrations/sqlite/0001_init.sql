@@ -7,6 +7,8 @@ CREATE TABLE tenants (
     max_envelope_bytes INTEGER NOT NULL,
     self_send INTEGER NOT NULL,
     api_key_sealed BLOB NOT NULL,
+    -- The webhook endpoint and its sealed signing secrets, JSON.
+    webhook TEXT,
     created_at INTEGER NOT NULL
 ) STRICT;
 

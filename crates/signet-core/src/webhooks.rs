@@ -1,0 +1,153 @@
+//! Tenant webhooks: where a tenant wants its events pushed, the signing secrets (rotated with a
+//! 24-hour overlap), the message shapes, and the port through which they are delivered.
+//! Delivery itself (Standard Webhooks signing, outbound target checks, HTTP) lives in
+//! `signet-notify`; each message is a durable job retried for more than three days.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::TenantId;
+use crate::model::EventKind;
+use crate::service::Core;
+
+const SECRET_PURPOSE: &str = "webhook-secret";
+/// How long a replaced secret keeps signing, so receivers can switch without losing messages.
+pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
+
+/// A tenant's webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    /// Where messages are POSTed.
+    pub url: String,
+    /// Signing secrets, newest first, sealed under the master key.
+    pub secrets: Vec<SealedSecret>,
+}
+
+/// One signing secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    /// The `whsec_…` string sealed under the master key, hex.
+    pub sealed: String,
+    /// When a replaced secret stops signing (`None` for the current one).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retires_at: Option<OffsetDateTime>,
+}
+
+/// Why a delivery attempt failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookFailure {
+    /// The receiver answered an error or could not be reached; try again later.
+    #[error("delivery failed: {0}")]
+    Failed(String),
+}
+
+/// Delivers signed webhook messages.
+#[async_trait]
+pub trait WebhookSender: Send + Sync + 'static {
+    /// Generates a new signing secret (`whsec_…`).
+    fn generate_secret(&self) -> String;
+    /// Checks that `url` is an acceptable target (scheme, and not a private address unless the
+    /// operator allows it).
+    async fn check_target(&self, url: &str) -> Result<(), String>;
+    /// POSTs `body` to `url`, signed with every secret.
+    async fn send(&self, url: &str, secrets: &[String], msg_id: &str, timestamp: i64, body: &[u8]) -> Result<(), WebhookFailure>;
+}
+
+/// The wait after the `failures`-th failed attempt, or `None` to dead-letter: 5 s, 5 min,
+/// 30 min, 2 h, 5 h, then 10 h seven times — over three days in all.
+pub fn delivery_backoff(failures: u32) -> Option<Duration> {
+    const SCHEDULE: [i64; 12] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000];
+    usize::try_from(failures.checked_sub(1)?)
+        .ok()
+        .and_then(|i| SCHEDULE.get(i))
+        .map(|s| Duration::seconds(*s))
+}
+
+/// A message as sent: Standard Webhooks' recommended `{type, timestamp, data}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookMessage {
+    /// e.g. `transaction.expired`, `document.retrieved`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the event happened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    /// The event's details.
+    pub data: serde_json::Value,
+}
+
+/// The public name of an event kind in webhook messages.
+pub fn message_type(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::EnvelopeExpired => "transaction.expired",
+        EventKind::DocumentRetrieved => "document.retrieved",
+        EventKind::EnvelopeConfirmed => "transaction.confirmed",
+        EventKind::EnvelopeCancelled => "transaction.cancelled",
+        _ => "event",
+    }
+}
+
+impl Core {
+    /// Sets a tenant's webhook URL and makes a new signing secret, returned once; the previous
+    /// secret keeps signing for [`ROTATION_OVERLAP`].
+    pub async fn set_webhook(&self, tenant: &TenantId, url: &str) -> CoreResult<String> {
+        let sender = self.webhook_sender().ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
+        let url = url.trim();
+        sender
+            .check_target(url)
+            .await
+            .map_err(|reason| CoreError::Invalid(format!("webhook URL refused: {reason}")))?;
+        let mut record = self.store().tenant(tenant).await?.ok_or(CoreError::NotFound)?;
+        let now = self.now();
+        let secret = sender.generate_secret();
+        let mut secrets = vec![SealedSecret {
+            sealed: hex::encode(self.master().seal(SECRET_PURPOSE, secret.as_bytes())),
+            retires_at: None,
+        }];
+        if let Some(previous) = &record.webhook {
+            for old in &previous.secrets {
+                let retires_at = old.retires_at.unwrap_or(now + ROTATION_OVERLAP);
+                if retires_at > now {
+                    secrets.push(SealedSecret { sealed: old.sealed.clone(), retires_at: Some(retires_at) });
+                }
+            }
+        }
+        record.webhook = Some(WebhookEndpoint { url: url.to_owned(), secrets });
+        self.store().update_tenant(&record, &[]).await?;
+        Ok(secret)
+    }
+
+    /// The secrets that sign at `now`, in clear.
+    pub(crate) fn signing_secrets(&self, endpoint: &WebhookEndpoint, now: OffsetDateTime) -> CoreResult<Vec<String>> {
+        endpoint
+            .secrets
+            .iter()
+            .filter(|s| s.retires_at.is_none_or(|at| at > now))
+            .map(|s| {
+                let sealed = hex::decode(&s.sealed).map_err(|_| anyhow::anyhow!("stored webhook secret is not hex"))?;
+                let plain = self
+                    .master()
+                    .open(SECRET_PURPOSE, &sealed)
+                    .map_err(|_| anyhow::anyhow!("webhook secret does not open with this master key"))?;
+                Ok(String::from_utf8(plain).map_err(|_| anyhow::anyhow!("webhook secret is not UTF-8"))?)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_cover_more_than_three_days_then_stop() {
+        let total: i64 = (1..).map_while(delivery_backoff).map(|d| d.whole_seconds()).sum();
+        assert!(total > 3 * 24 * 3600, "{total}");
+        assert_eq!(delivery_backoff(1), Some(Duration::seconds(5)));
+        assert_eq!(delivery_backoff(13), None);
+        assert_eq!(delivery_backoff(0), None);
+    }
+}
