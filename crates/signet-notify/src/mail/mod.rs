@@ -213,8 +213,7 @@ fn is_loopback_host(host: &str) -> bool {
 /// The relay and the sender address.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// The SMTP relay.
-    pub smtp: SmtpSettings,
+    smtp: SmtpSettings,
     from: Mailbox,
 }
 
@@ -227,6 +226,17 @@ impl MailSettings {
             .parse::<Mailbox>()
             .map_err(|e| MailConfigError::From(e.to_string()))?;
         Ok(Self { smtp, from })
+    }
+
+    /// The SMTP relay.
+    pub fn smtp(&self) -> &SmtpSettings {
+        &self.smtp
+    }
+
+    /// Time allowed for each SMTP command (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.smtp.timeout = timeout;
+        self
     }
 
     /// The sender, as it appears in `From:`.
