@@ -29,12 +29,18 @@ impl Drop for SmtpServer {
 
 impl SmtpServer {
     fn start(python: &Path) -> Self {
+        Self::start_with(python, &[])
+    }
+
+    /// Starts aiosmtpd with `extra` command-line arguments (TLS certificates).
+    fn start_with(python: &Path, extra: &[&Path]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("Maildir");
         let port = common::closed_port();
         let child = Command::new(python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
@@ -258,4 +264,121 @@ async fn unreachable_relay_is_retryable_and_bad_recipient_is_not() {
     message.to = "not an address".to_owned();
     let err = mailer.send(&message).await.expect_err("bad recipient");
     assert!(!err.is_retryable(), "{err}");
+}
+
+/// A test CA and a server certificate for `localhost` and `127.0.0.1`, made with the openssl CLI.
+struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    fn make() -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+  -days 2 -subj "/CN=Signet Test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+  -subj "/CN=localhost"
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+  -days 2 -extfile ext
+"#;
+        let ok = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Some(Self { dir });
+        }
+        let notice = "the openssl CLI could not make test certificates";
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{notice}");
+        }
+        eprintln!("SKIPPED: {notice}");
+        None
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.path("ca.pem")).expect("ca.pem")
+    }
+}
+
+fn short_message(to: &str, link: &str) -> signet_notify::mail::Message {
+    render_invitation(&Invitation {
+        lang: Lang::En,
+        sender_name: "Acme".to_owned(),
+        document_names: vec!["a.pdf".to_owned()],
+        link: link.to_owned(),
+        expiry_days: 3,
+    })
+    .expect("render")
+    .to(to)
+}
+
+#[tokio::test]
+async fn implicit_tls_and_starttls_with_certificate_checks() {
+    let Some(python) = common::python_with(&["aiosmtpd"]) else {
+        return;
+    };
+    let Some(pki) = TestPki::make() else {
+        return;
+    };
+    let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
+    let smtps_flag = PathBuf::from("--smtpscert");
+    let smtps_key = PathBuf::from("--smtpskey");
+    let tls_flag = PathBuf::from("--tlscert");
+    let tls_key = PathBuf::from("--tlskey");
+    let smtps = SmtpServer::start_with(&python, &[&smtps_flag, &cert, &smtps_key, &key]);
+    let starttls = SmtpServer::start_with(&python, &[&tls_flag, &cert, &tls_key, &key]);
+
+    for (server, url) in [
+        (&smtps, format!("smtps://127.0.0.1:{}", smtps.port)),
+        (
+            &starttls,
+            format!("smtp+starttls://127.0.0.1:{}", starttls.port),
+        ),
+        (
+            &starttls,
+            format!("smtp://localhost:{}?tls=starttls", starttls.port),
+        ),
+    ] {
+        // Without the test CA the certificate is not trusted, and nothing is delivered.
+        let untrusted = MailSettings::from_url(&url, "noreply@signet.test")
+            .expect("settings")
+            .with_timeout(Duration::from_secs(5));
+        let err = Mailer::new(&untrusted)
+            .expect("mailer")
+            .send(&short_message(
+                "bob@example.com",
+                "https://signet.test/r/no",
+            ))
+            .await
+            .expect_err("untrusted certificate");
+        assert!(format!("{err}").contains("ertificate"), "{url}: {err}");
+
+        let trusted = untrusted
+            .with_root_certificates_pem(&pki.ca_pem())
+            .expect("CA");
+        let link = format!("https://signet.test/r/{}", server.port);
+        Mailer::new(&trusted)
+            .expect("mailer")
+            .send(&short_message("bob@example.com", &link))
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let received = read_maildir(&python, &server.maildir);
+        assert!(
+            received.iter().any(|r| r.text.contains(&link)),
+            "{url}: {received:#?}"
+        );
+        assert!(received.iter().all(|r| !r.text.contains("/r/no")));
+    }
 }

@@ -22,7 +22,8 @@
 //!
 //! `user` and `password` are percent-decoded (write `@` as `%40`). `host` is a name, an IPv4
 //! address or a bracketed IPv6 address. Certificates are checked against the web PKI roots
-//! (webpki-roots) and the host name. Credentials are refused on a connection that is not
+//! (webpki-roots), plus any roots given to [`SmtpSettings::with_root_certificates_pem`] (a relay
+//! with an internal CA), and the host name. Credentials are refused on a connection that is not
 //! certainly encrypted (`none`, `opportunistic`) unless the host is loopback (`localhost`,
 //! `127.0.0.0/8`, `::1`), so that a password is never sent in clear over a network. Any other
 //! query parameter, a path, or a fragment is an error.
@@ -35,7 +36,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -92,16 +93,20 @@ pub enum MailConfigError {
     /// The from address does not parse.
     #[error("invalid from address: {0}")]
     From(String),
+    /// The extra root certificates are not PEM certificates.
+    #[error("invalid root certificates: {0}")]
+    RootCertificates(String),
 }
 
 /// Where and how to reach the SMTP relay. `Debug` does not show the password.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpSettings {
     host: String,
     port: u16,
     tls: TlsMode,
     credentials: Option<(String, SecretString)>,
     timeout: Duration,
+    extra_roots: Option<Certificate>,
 }
 
 impl SmtpSettings {
@@ -172,6 +177,7 @@ impl SmtpSettings {
             tls,
             credentials,
             timeout: Duration::from_secs(30),
+            extra_roots: None,
         })
     }
 
@@ -200,6 +206,34 @@ impl SmtpSettings {
         self.timeout = timeout;
         self
     }
+
+    /// Also trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks), for a relay
+    /// whose certificate comes from an internal CA. The web PKI roots stay trusted.
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, MailConfigError> {
+        let marker = b"-----BEGIN CERTIFICATE-----";
+        if !pem.windows(marker.len()).any(|w| w == marker) {
+            return Err(MailConfigError::RootCertificates(
+                "no PEM CERTIFICATE block".to_owned(),
+            ));
+        }
+        let certificate = Certificate::from_pem(pem)
+            .map_err(|e| MailConfigError::RootCertificates(e.to_string()))?;
+        self.extra_roots = Some(certificate);
+        Ok(self)
+    }
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username())
+            .field("timeout", &self.timeout)
+            .field("extra_roots", &self.extra_roots.is_some())
+            .finish()
+    }
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -221,11 +255,21 @@ impl MailSettings {
     /// Reads the relay from `smtp_url` and the sender from `from` (`addr@example.com` or
     /// `Name <addr@example.com>`).
     pub fn from_url(smtp_url: &str, from: &str) -> Result<Self, MailConfigError> {
-        let smtp = SmtpSettings::from_url(smtp_url)?;
+        Self::new(SmtpSettings::from_url(smtp_url)?, from)
+    }
+
+    /// The relay given as settings, and the sender from `from`.
+    pub fn new(smtp: SmtpSettings, from: &str) -> Result<Self, MailConfigError> {
         let from = from
             .parse::<Mailbox>()
             .map_err(|e| MailConfigError::From(e.to_string()))?;
         Ok(Self { smtp, from })
+    }
+
+    /// See [`SmtpSettings::with_root_certificates_pem`].
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, MailConfigError> {
+        self.smtp = self.smtp.with_root_certificates_pem(pem)?;
+        Ok(self)
     }
 
     /// The SMTP relay.
@@ -321,7 +365,13 @@ impl Mailer {
     pub fn new(settings: &MailSettings) -> Result<Self, MailError> {
         let smtp = &settings.smtp;
         let params = || {
-            TlsParameters::new_rustls(smtp.host.clone()).map_err(|e| MailError::Tls(e.to_string()))
+            let mut builder = TlsParameters::builder(smtp.host.clone());
+            if let Some(roots) = &smtp.extra_roots {
+                builder = builder.add_root_certificate(roots.clone());
+            }
+            builder
+                .build_rustls()
+                .map_err(|e| MailError::Tls(e.to_string()))
         };
         let tls = match smtp.tls {
             TlsMode::None => Tls::None,
@@ -453,6 +503,12 @@ mod tests {
         assert!(matches!(
             parse("smtp://u:p@mail.example.com?tls=opportunistic"),
             Err(MailConfigError::CredentialsWithoutTls(_))
+        ));
+        assert!(matches!(
+            parse("smtps://mail.example.com")
+                .expect("url")
+                .with_root_certificates_pem(b"not a certificate"),
+            Err(MailConfigError::RootCertificates(_))
         ));
         assert!(matches!(
             MailSettings::from_url("smtp://127.0.0.1", "not an address"),
