@@ -396,22 +396,28 @@ impl Mailer {
     }
 }
 
+/// The MIME message: `From`, `To`, `Subject`, `Date`, `Message-ID`, and a `multipart/alternative`
+/// body with the text part first (clients show the last part they understand).
+fn build_email(from: &Mailbox, message: &Message) -> Result<lettre::Message, MailError> {
+    let to = message
+        .to
+        .parse::<Mailbox>()
+        .map_err(|e| MailError::InvalidRecipient(e.to_string()))?;
+    lettre::Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(message.subject.as_str())
+        .multipart(MultiPart::alternative_plain_html(
+            message.text.clone(),
+            message.html.clone(),
+        ))
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
 #[async_trait]
 impl MailTransport for Mailer {
     async fn send(&self, message: &Message) -> Result<(), MailError> {
-        let to = message
-            .to
-            .parse::<Mailbox>()
-            .map_err(|e| MailError::InvalidRecipient(e.to_string()))?;
-        let email = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(message.subject.as_str())
-            .multipart(MultiPart::alternative_plain_html(
-                message.text.clone(),
-                message.html.clone(),
-            ))
-            .map_err(|e| MailError::Build(e.to_string()))?;
+        let email = build_email(&self.from, message)?;
         self.transport
             .send(email)
             .await
@@ -467,6 +473,28 @@ mod tests {
         assert_eq!(parse("smtp://mail.example.com/").expect("slash").port(), 25);
         assert_eq!(parse("smtp://[::1]:2525").expect("v6").host(), "::1");
         assert!(parse("smtp://u:p@localhost:2525").is_ok());
+    }
+
+    #[test]
+    fn headers_cannot_be_injected() {
+        let from: Mailbox = "noreply@example.com".parse().expect("from");
+        let message = Message {
+            to: "bob@example.com".to_owned(),
+            subject: "Hello\r\nBcc: victim@example.com".to_owned(),
+            html: "<p>x</p>".to_owned(),
+            text: "x".to_owned(),
+        };
+        let raw = build_email(&from, &message).expect("built").formatted();
+        let raw = String::from_utf8_lossy(&raw);
+        assert!(!raw.to_ascii_lowercase().contains("\r\nbcc:"), "{raw}");
+        let bad = Message {
+            to: "bob@example.com\r\nBcc: victim@example.com".to_owned(),
+            ..message
+        };
+        assert!(matches!(
+            build_email(&from, &bad),
+            Err(MailError::InvalidRecipient(_))
+        ));
     }
 
     #[test]
