@@ -160,6 +160,9 @@ impl ValidatedTarget {
     }
 }
 
+/// How long name resolution may take before [`validate`] gives up (retryably).
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Parses `url`, resolves its host and checks every address against `policy`.
 pub async fn validate(url: &str, policy: TargetPolicy) -> Result<ValidatedTarget, TargetError> {
     let url = Url::parse(url)?;

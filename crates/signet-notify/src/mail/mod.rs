@@ -22,7 +22,8 @@
 //!
 //! `user` and `password` are percent-decoded (write `@` as `%40`). `host` is a name, an IPv4
 //! address or a bracketed IPv6 address. Certificates are checked against the web PKI roots
-//! (webpki-roots) and the host name. Credentials are refused on a connection that is not
+//! (webpki-roots), plus any roots given to [`SmtpSettings::with_root_certificates_pem`] (a relay
+//! with an internal CA), and the host name. Credentials are refused on a connection that is not
 //! certainly encrypted (`none`, `opportunistic`) unless the host is loopback (`localhost`,
 //! `127.0.0.0/8`, `::1`), so that a password is never sent in clear over a network. Any other
 //! query parameter, a path, or a fragment is an error.
@@ -35,7 +36,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -92,16 +93,20 @@ pub enum MailConfigError {
     /// The from address does not parse.
     #[error("invalid from address: {0}")]
     From(String),
+    /// The extra root certificates are not PEM certificates.
+    #[error("invalid root certificates: {0}")]
+    RootCertificates(String),
 }
 
 /// Where and how to reach the SMTP relay. `Debug` does not show the password.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpSettings {
     host: String,
     port: u16,
     tls: TlsMode,
     credentials: Option<(String, SecretString)>,
     timeout: Duration,
+    extra_roots: Option<Certificate>,
 }
 
 impl SmtpSettings {
@@ -172,6 +177,7 @@ impl SmtpSettings {
             tls,
             credentials,
             timeout: Duration::from_secs(30),
+            extra_roots: None,
         })
     }
 
@@ -200,6 +206,34 @@ impl SmtpSettings {
         self.timeout = timeout;
         self
     }
+
+    /// Also trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks), for a relay
+    /// whose certificate comes from an internal CA. The web PKI roots stay trusted.
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, MailConfigError> {
+        let marker = b"-----BEGIN CERTIFICATE-----";
+        if !pem.windows(marker.len()).any(|w| w == marker) {
+            return Err(MailConfigError::RootCertificates(
+                "no PEM CERTIFICATE block".to_owned(),
+            ));
+        }
+        let certificate = Certificate::from_pem(pem)
+            .map_err(|e| MailConfigError::RootCertificates(e.to_string()))?;
+        self.extra_roots = Some(certificate);
+        Ok(self)
+    }
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username())
+            .field("timeout", &self.timeout)
+            .field("extra_roots", &self.extra_roots.is_some())
+            .finish()
+    }
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -213,8 +247,7 @@ fn is_loopback_host(host: &str) -> bool {
 /// The relay and the sender address.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// The SMTP relay.
-    pub smtp: SmtpSettings,
+    smtp: SmtpSettings,
     from: Mailbox,
 }
 
@@ -222,11 +255,32 @@ impl MailSettings {
     /// Reads the relay from `smtp_url` and the sender from `from` (`addr@example.com` or
     /// `Name <addr@example.com>`).
     pub fn from_url(smtp_url: &str, from: &str) -> Result<Self, MailConfigError> {
-        let smtp = SmtpSettings::from_url(smtp_url)?;
+        Self::new(SmtpSettings::from_url(smtp_url)?, from)
+    }
+
+    /// The relay given as settings, and the sender from `from`.
+    pub fn new(smtp: SmtpSettings, from: &str) -> Result<Self, MailConfigError> {
         let from = from
             .parse::<Mailbox>()
             .map_err(|e| MailConfigError::From(e.to_string()))?;
         Ok(Self { smtp, from })
+    }
+
+    /// See [`SmtpSettings::with_root_certificates_pem`].
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, MailConfigError> {
+        self.smtp = self.smtp.with_root_certificates_pem(pem)?;
+        Ok(self)
+    }
+
+    /// The SMTP relay.
+    pub fn smtp(&self) -> &SmtpSettings {
+        &self.smtp
+    }
+
+    /// Time allowed for each SMTP command (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.smtp.timeout = timeout;
+        self
     }
 
     /// The sender, as it appears in `From:`.
@@ -311,7 +365,13 @@ impl Mailer {
     pub fn new(settings: &MailSettings) -> Result<Self, MailError> {
         let smtp = &settings.smtp;
         let params = || {
-            TlsParameters::new_rustls(smtp.host.clone()).map_err(|e| MailError::Tls(e.to_string()))
+            let mut builder = TlsParameters::builder(smtp.host.clone());
+            if let Some(roots) = &smtp.extra_roots {
+                builder = builder.add_root_certificate(roots.clone());
+            }
+            builder
+                .build_rustls()
+                .map_err(|e| MailError::Tls(e.to_string()))
         };
         let tls = match smtp.tls {
             TlsMode::None => Tls::None,
@@ -336,22 +396,28 @@ impl Mailer {
     }
 }
 
+/// The MIME message: `From`, `To`, `Subject`, `Date`, `Message-ID`, and a `multipart/alternative`
+/// body with the text part first (clients show the last part they understand).
+fn build_email(from: &Mailbox, message: &Message) -> Result<lettre::Message, MailError> {
+    let to = message
+        .to
+        .parse::<Mailbox>()
+        .map_err(|e| MailError::InvalidRecipient(e.to_string()))?;
+    lettre::Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(message.subject.as_str())
+        .multipart(MultiPart::alternative_plain_html(
+            message.text.clone(),
+            message.html.clone(),
+        ))
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
 #[async_trait]
 impl MailTransport for Mailer {
     async fn send(&self, message: &Message) -> Result<(), MailError> {
-        let to = message
-            .to
-            .parse::<Mailbox>()
-            .map_err(|e| MailError::InvalidRecipient(e.to_string()))?;
-        let email = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(message.subject.as_str())
-            .multipart(MultiPart::alternative_plain_html(
-                message.text.clone(),
-                message.html.clone(),
-            ))
-            .map_err(|e| MailError::Build(e.to_string()))?;
+        let email = build_email(&self.from, message)?;
         self.transport
             .send(email)
             .await
@@ -410,6 +476,28 @@ mod tests {
     }
 
     #[test]
+    fn headers_cannot_be_injected() {
+        let from: Mailbox = "noreply@example.com".parse().expect("from");
+        let message = Message {
+            to: "bob@example.com".to_owned(),
+            subject: "Hello\r\nBcc: victim@example.com".to_owned(),
+            html: "<p>x</p>".to_owned(),
+            text: "x".to_owned(),
+        };
+        let raw = build_email(&from, &message).expect("built").formatted();
+        let raw = String::from_utf8_lossy(&raw);
+        assert!(!raw.to_ascii_lowercase().contains("\r\nbcc:"), "{raw}");
+        let bad = Message {
+            to: "bob@example.com\r\nBcc: victim@example.com".to_owned(),
+            ..message
+        };
+        assert!(matches!(
+            build_email(&from, &bad),
+            Err(MailError::InvalidRecipient(_))
+        ));
+    }
+
+    #[test]
     fn url_errors() {
         assert!(matches!(
             parse("http://mail.example.com"),
@@ -443,6 +531,12 @@ mod tests {
         assert!(matches!(
             parse("smtp://u:p@mail.example.com?tls=opportunistic"),
             Err(MailConfigError::CredentialsWithoutTls(_))
+        ));
+        assert!(matches!(
+            parse("smtps://mail.example.com")
+                .expect("url")
+                .with_root_certificates_pem(b"not a certificate"),
+            Err(MailConfigError::RootCertificates(_))
         ));
         assert!(matches!(
             MailSettings::from_url("smtp://127.0.0.1", "not an address"),

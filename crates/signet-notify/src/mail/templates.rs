@@ -89,6 +89,7 @@ struct Words {
     subject: fn(&str, usize) -> String,
     heading: fn(&str, usize) -> String,
     button: &'static str,
+    link_label: &'static str,
     expiry: fn(u32) -> String,
     fallback: &'static str,
     ignore: &'static str,
@@ -112,6 +113,7 @@ fn words(lang: Lang) -> Words {
                 }
             },
             button: "Consulter les documents",
+            link_label: "Pour consulter les documents, ouvrez ce lien :",
             expiry: |days| match days {
                 0 => "Ce lien expire aujourd’hui.".to_owned(),
                 1 => "Ce lien expire dans 1 jour.".to_owned(),
@@ -136,6 +138,7 @@ fn words(lang: Lang) -> Words {
                 }
             },
             button: "View the documents",
+            link_label: "To view the documents, open this link:",
             expiry: |days| match days {
                 0 => "This link expires today.".to_owned(),
                 1 => "This link expires in 1 day.".to_owned(),
@@ -172,8 +175,8 @@ pub fn render_invitation(invitation: &Invitation) -> Result<Rendered, TemplateEr
         text.push_str(&format!("  - {name}\n"));
     }
     text.push_str(&format!(
-        "\n{button}: {link}\n\n{expiry}\n\n{ignore}\n",
-        button = w.button,
+        "\n{label}\n{link}\n\n{expiry}\n\n{ignore}\n",
+        label = w.link_label,
         ignore = w.ignore,
     ));
 
