@@ -53,13 +53,22 @@ pub trait WebhookSender: Send + Sync + 'static {
     /// operator allows it).
     async fn check_target(&self, url: &str) -> Result<(), String>;
     /// POSTs `body` to `url`, signed with every secret.
-    async fn send(&self, url: &str, secrets: &[String], msg_id: &str, timestamp: i64, body: &[u8]) -> Result<(), WebhookFailure>;
+    async fn send(
+        &self,
+        url: &str,
+        secrets: &[String],
+        msg_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Result<(), WebhookFailure>;
 }
 
 /// The wait after the `failures`-th failed attempt, or `None` to dead-letter: 5 s, 5 min,
 /// 30 min, 2 h, 5 h, then 10 h seven times — over three days in all.
 pub fn delivery_backoff(failures: u32) -> Option<Duration> {
-    const SCHEDULE: [i64; 12] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000];
+    const SCHEDULE: [i64; 12] = [
+        5, 300, 1800, 7200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000,
+    ];
     usize::try_from(failures.checked_sub(1)?)
         .ok()
         .and_then(|i| SCHEDULE.get(i))
@@ -94,13 +103,19 @@ impl Core {
     /// Sets a tenant's webhook URL and makes a new signing secret, returned once; the previous
     /// secret keeps signing for [`ROTATION_OVERLAP`].
     pub async fn set_webhook(&self, tenant: &TenantId, url: &str) -> CoreResult<String> {
-        let sender = self.webhook_sender().ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
+        let sender = self
+            .webhook_sender()
+            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
         let url = url.trim();
         sender
             .check_target(url)
             .await
             .map_err(|reason| CoreError::Invalid(format!("webhook URL refused: {reason}")))?;
-        let mut record = self.store().tenant(tenant).await?.ok_or(CoreError::NotFound)?;
+        let mut record = self
+            .store()
+            .tenant(tenant)
+            .await?
+            .ok_or(CoreError::NotFound)?;
         let now = self.now();
         let secret = sender.generate_secret();
         let mut secrets = vec![SealedSecret {
@@ -111,28 +126,39 @@ impl Core {
             for old in &previous.secrets {
                 let retires_at = old.retires_at.unwrap_or(now + ROTATION_OVERLAP);
                 if retires_at > now {
-                    secrets.push(SealedSecret { sealed: old.sealed.clone(), retires_at: Some(retires_at) });
+                    secrets.push(SealedSecret {
+                        sealed: old.sealed.clone(),
+                        retires_at: Some(retires_at),
+                    });
                 }
             }
         }
-        record.webhook = Some(WebhookEndpoint { url: url.to_owned(), secrets });
+        record.webhook = Some(WebhookEndpoint {
+            url: url.to_owned(),
+            secrets,
+        });
         self.store().update_tenant(&record, &[]).await?;
         Ok(secret)
     }
 
     /// The secrets that sign at `now`, in clear.
-    pub(crate) fn signing_secrets(&self, endpoint: &WebhookEndpoint, now: OffsetDateTime) -> CoreResult<Vec<String>> {
+    pub(crate) fn signing_secrets(
+        &self,
+        endpoint: &WebhookEndpoint,
+        now: OffsetDateTime,
+    ) -> CoreResult<Vec<String>> {
         endpoint
             .secrets
             .iter()
             .filter(|s| s.retires_at.is_none_or(|at| at > now))
             .map(|s| {
-                let sealed = hex::decode(&s.sealed).map_err(|_| anyhow::anyhow!("stored webhook secret is not hex"))?;
-                let plain = self
-                    .master()
-                    .open(SECRET_PURPOSE, &sealed)
-                    .map_err(|_| anyhow::anyhow!("webhook secret does not open with this master key"))?;
-                Ok(String::from_utf8(plain).map_err(|_| anyhow::anyhow!("webhook secret is not UTF-8"))?)
+                let sealed = hex::decode(&s.sealed)
+                    .map_err(|_| anyhow::anyhow!("stored webhook secret is not hex"))?;
+                let plain = self.master().open(SECRET_PURPOSE, &sealed).map_err(|_| {
+                    anyhow::anyhow!("webhook secret does not open with this master key")
+                })?;
+                Ok(String::from_utf8(plain)
+                    .map_err(|_| anyhow::anyhow!("webhook secret is not UTF-8"))?)
             })
             .collect()
     }
@@ -144,7 +170,10 @@ mod tests {
 
     #[test]
     fn retries_cover_more_than_three_days_then_stop() {
-        let total: i64 = (1..).map_while(delivery_backoff).map(|d| d.whole_seconds()).sum();
+        let total: i64 = (1..)
+            .map_while(delivery_backoff)
+            .map(|d| d.whole_seconds())
+            .sum();
         assert!(total > 3 * 24 * 3600, "{total}");
         assert_eq!(delivery_backoff(1), Some(Duration::seconds(5)));
         assert_eq!(delivery_backoff(13), None);

@@ -8,9 +8,9 @@ use time::Duration;
 
 use crate::error::{CoreError, CoreResult};
 use crate::jobs::{Job, JobKind, NewJob};
-use crate::webhooks::{WebhookMessage, message_type};
 use crate::model::{Actor, EventKind};
 use crate::service::Core;
+use crate::webhooks::{WebhookMessage, message_type};
 
 /// How old a staging file must be before it counts as abandoned: well beyond the longest upload
 /// an upload URL allows to start.
@@ -67,7 +67,10 @@ impl Core {
     async fn run_job(&self, job: &Job) -> CoreResult<()> {
         match &job.kind {
             JobKind::DeleteBlob { key } => Ok(self.blobs().delete(key).await?),
-            JobKind::ExpireEnvelope { tenant_id, envelope_id } => {
+            JobKind::ExpireEnvelope {
+                tenant_id,
+                envelope_id,
+            } => {
                 let result = self
                     .change_envelope(tenant_id, envelope_id, EventKind::EnvelopeExpired, (Actor::System, None), &mut |aggregate, now| {
                         match aggregate.expire(now) {
@@ -96,7 +99,11 @@ impl Core {
                     Err(e) => Err(e),
                 }
             }
-            JobKind::DeliverWebhook { tenant_id, message_id, body } => {
+            JobKind::DeliverWebhook {
+                tenant_id,
+                message_id,
+                body,
+            } => {
                 let Some(tenant) = self.store().tenant(tenant_id).await? else {
                     return Ok(());
                 };
@@ -109,7 +116,13 @@ impl Core {
                 let now = self.now();
                 let secrets = self.signing_secrets(endpoint, now)?;
                 sender
-                    .send(&endpoint.url, &secrets, message_id, now.unix_timestamp(), body.as_bytes())
+                    .send(
+                        &endpoint.url,
+                        &secrets,
+                        message_id,
+                        now.unix_timestamp(),
+                        body.as_bytes(),
+                    )
                     .await
                     .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
             }
@@ -124,7 +137,11 @@ impl Core {
     }
 
     /// Runs jobs until `shutdown` turns true, with housekeeping at start and hourly.
-    pub async fn run_worker(&self, settings: WorkerSettings, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run_worker(
+        &self,
+        settings: WorkerSettings,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         tracing::info!(worker = %settings.name, "job worker started");
         let mut next_housekeeping = tokio::time::Instant::now();
         loop {
@@ -134,7 +151,9 @@ impl Core {
             if tokio::time::Instant::now() >= next_housekeeping {
                 match self.housekeeping().await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(removed = n, "removed staging files of interrupted uploads"),
+                    Ok(n) => {
+                        tracing::info!(removed = n, "removed staging files of interrupted uploads")
+                    }
                     Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                 }
                 next_housekeeping += StdDuration::from_secs(3600);

@@ -38,10 +38,7 @@
 //!     })
 //!     .await;
 //! if let Err(e) = outcome {
-//!     match (e.is_retryable(), webhook::backoff(1)) {
-//!         (true, Some(wait)) => { /* reschedule after `wait` */ let _ = wait; }
-//!         _ => { /* dead-letter */ }
-//!     }
+//!     if e.is_retryable() { /* reschedule (signet_core::webhooks::delivery_backoff) */ } else { /* dead-letter */ }
 //! }
 //! # Ok(())
 //! # }
@@ -52,6 +49,7 @@
 
 pub mod lang;
 pub mod mail;
+pub mod ports;
 pub mod sms;
 pub mod target;
 pub mod webhook;

@@ -12,8 +12,8 @@
 //! A secret is `whsec_` followed by the standard base64 of the key bytes (24 to 64 of them);
 //! [`generate_secret`] makes 32 random bytes.
 //!
-//! Retries follow [`backoff`]; the caller (the job worker) stores the attempt count, and moves the
-//! delivery to a dead-letter state when [`backoff`] answers `None`.
+//! Retrying is the caller's policy: the job worker follows `signet_core::webhooks::delivery_backoff`
+//! (over three days), then dead-letters the message.
 
 use std::io;
 use std::time::Duration;
@@ -142,39 +142,6 @@ impl WebhookHeaders {
     }
 }
 
-/// Delays before each retry, indexed by the number of failed attempts so far minus one.
-const SCHEDULE: [Duration; 12] = [
-    Duration::from_secs(5),
-    Duration::from_secs(5 * 60),
-    Duration::from_secs(30 * 60),
-    Duration::from_secs(2 * 3600),
-    Duration::from_secs(5 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-];
-
-/// The number of attempts (first try included) before a delivery is dead-lettered.
-pub const MAX_ATTEMPTS: u32 = SCHEDULE.len() as u32 + 1;
-
-/// How long to wait after the `failed_attempts`-th failure before trying again, or `None` when
-/// the delivery should go to the dead-letter state.
-///
-/// Schedule (after failure 1, 2, …): 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h seven times. The
-/// waits add up to 3 days 5 h 35 min 5 s, so a receiver that is down for up to 3 days still gets
-/// the event; after the 13th failed attempt the answer is `None`. `failed_attempts == 0` (nothing
-/// failed yet) answers a zero wait. Callers may add jitter.
-pub fn backoff(failed_attempts: u32) -> Option<Duration> {
-    match failed_attempts {
-        0 => Some(Duration::ZERO),
-        n => SCHEDULE.get(usize::try_from(n - 1).ok()?).copied(),
-    }
-}
-
 /// One webhook message to deliver: the exact JSON bytes that are signed and sent.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
@@ -216,7 +183,7 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
-    /// Whether the delivery should be retried later (per [`backoff`]) rather than dead-lettered
+    /// Whether the delivery should be retried later rather than dead-lettered
     /// at once: network failures, timeouts, resolution failures and any non-2xx answer are;
     /// a refused target or a missing secret is not.
     pub fn is_retryable(&self) -> bool {
@@ -309,26 +276,6 @@ fn classify_reqwest_error(error: reqwest::Error) -> DeliveryError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schedule_covers_three_days_then_gives_up() {
-        let mut total = Duration::ZERO;
-        let mut n = 1;
-        while let Some(wait) = backoff(n) {
-            total += wait;
-            n += 1;
-        }
-        assert_eq!(n, MAX_ATTEMPTS);
-        assert!(total >= Duration::from_secs(3 * 24 * 3600), "{total:?}");
-        assert_eq!(
-            total,
-            Duration::from_secs(3 * 86400 + 5 * 3600 + 35 * 60 + 5)
-        );
-        assert_eq!(backoff(0), Some(Duration::ZERO));
-        assert_eq!(backoff(1), Some(Duration::from_secs(5)));
-        assert_eq!(backoff(MAX_ATTEMPTS), None);
-        assert_eq!(backoff(u32::MAX), None);
-    }
 
     /// The example from the Standard Webhooks specification's reference tests.
     #[test]

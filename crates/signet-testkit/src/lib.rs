@@ -128,6 +128,15 @@ impl TestApp {
                 upload_url_ttl: time::Duration::hours(1),
             },
         );
+        // Test receivers listen on loopback, which production refuses by default.
+        let policy = signet_notify::target::TargetPolicy {
+            allow_private_targets: true,
+        };
+        let sender = signet_notify::ports::StandardWebhookSender::new(
+            policy,
+            std::time::Duration::from_secs(5),
+        );
+        let core = core.with_webhook_sender(Arc::new(sender));
         let app = signet_api::app(core.clone(), options.api);
         let server = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -53,6 +53,8 @@ pub struct Config {
     pub s3_secret_access_key_file: Option<PathBuf>,
     /// Allow a plain-http S3 endpoint.
     pub s3_allow_http: bool,
+    /// Allow outbound requests (webhooks) to loopback, private and link-local addresses.
+    pub allow_private_targets: bool,
     /// An external RFC 3161 time-stamp authority to use instead of the built-in one.
     pub tsa_url: Option<String>,
     /// Log filter (`info`, `signet=debug,info`, …).
@@ -83,6 +85,7 @@ impl Default for Config {
             s3_secret_access_key_file: None,
             s3_allow_http: false,
             tsa_url: None,
+            allow_private_targets: false,
             log: "info".into(),
             log_format: "text".into(),
         }
@@ -213,6 +216,10 @@ s3_region = "us-east-1"
 # s3_access_key_id = "…"
 # s3_secret_access_key = "…"          # or s3_secret_access_key_file = "/run/secrets/s3"
 s3_allow_http = false
+
+# Webhooks (and other outbound requests) to loopback, private or link-local addresses are
+# refused unless this is true (SIGNET_ALLOW_PRIVATE_TARGETS=true).
+allow_private_targets = false
 
 # An external RFC 3161 time-stamp authority for seals (default: Signet's own, at /v1/tsa).
 # tsa_url = "https://tsa.example.com/tsr"

@@ -15,7 +15,7 @@ use signet_core::blob::BlobStore;
 use signet_core::clock::SystemClock;
 use signet_core::crypto::MasterKey;
 use signet_core::ids::TenantId;
-use signet_core::jobs::JobState;
+use signet_core::jobs::{JobKind, JobState};
 use signet_core::model::{Feature, Plan, Tenant, TenantStatus};
 use signet_core::service::{CoreSettings, TenantChanges};
 use signet_core::worker::WorkerSettings;
@@ -55,6 +55,9 @@ enum Command {
     /// Inspects and replays background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Inspects and replays webhook deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Creates the master key and the database if missing, and migrates the database.
     Init,
     /// Migrates the database to the current schema.
@@ -112,6 +115,21 @@ enum JobsCommand {
     /// Makes a dead job pending again.
     Replay {
         /// The job id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// Lists pending webhook deliveries, or with `--failed` the dead-lettered ones.
+    List {
+        /// Dead-lettered deliveries (retried for over three days without success).
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Sends a dead-lettered delivery again (same message id, so receivers can de-duplicate).
+    Replay {
+        /// The delivery (job) id.
         id: String,
     },
 }
@@ -180,6 +198,10 @@ enum TenantCommand {
         /// New status: active or suspended.
         #[arg(long)]
         status: Option<String>,
+        /// Where to push events (Standard Webhooks); prints a new `whsec_…` signing secret (the
+        /// previous one keeps signing for 24 hours).
+        #[arg(long)]
+        webhook_url: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -289,6 +311,45 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     job.last_error.unwrap_or_default()
                 );
             }
+            Ok(())
+        }
+        Command::Webhooks(WebhooksCommand::List { failed }) => {
+            let core = open_core(&config).await?;
+            let state = if failed {
+                JobState::Dead
+            } else {
+                JobState::Pending
+            };
+            for job in core.store().jobs_in_state(state, 1000).await? {
+                if let JobKind::DeliverWebhook {
+                    tenant_id,
+                    message_id,
+                    ..
+                } = &job.kind
+                {
+                    println!(
+                        "{}  tenant={}  message={}  attempts={}  due={}  {}",
+                        job.id,
+                        tenant_id.to_upper_hex(),
+                        message_id,
+                        job.attempts,
+                        job.run_at,
+                        job.last_error.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Webhooks(WebhooksCommand::Replay { id }) => {
+            let core = open_core(&config).await?;
+            let dead = core.store().jobs_in_state(JobState::Dead, 10_000).await?;
+            anyhow::ensure!(
+                dead.iter()
+                    .any(|j| j.id == id && matches!(j.kind, JobKind::DeliverWebhook { .. })),
+                "no failed webhook delivery {id}"
+            );
+            core.store().replay_job(&id, core.now()).await?;
+            println!("replaying {id}");
             Ok(())
         }
         Command::Jobs(JobsCommand::Replay { id }) => {
@@ -481,13 +542,17 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
         public_url: config.public_url(),
         upload_url_ttl: time::Duration::seconds(config.upload_url_ttl_secs),
     };
-    Ok(Core::new(
-        store,
-        blobs,
-        Arc::new(SystemClock),
-        master,
-        settings,
-    ))
+    let policy = signet_notify::target::TargetPolicy {
+        allow_private_targets: config.allow_private_targets,
+    };
+    let webhooks = signet_notify::ports::StandardWebhookSender::new(
+        policy,
+        std::time::Duration::from_secs(15),
+    );
+    Ok(
+        Core::new(store, blobs, Arc::new(SystemClock), master, settings)
+            .with_webhook_sender(Arc::new(webhooks)),
+    )
 }
 
 fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
@@ -602,6 +667,7 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
             name,
             plan,
             status,
+            webhook_url,
             json,
         } => {
             let id: TenantId = tenant
@@ -621,7 +687,22 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 status,
             };
             let tenant = core.update_tenant(&id, changes).await?;
-            print_tenant(&tenant, json);
+            let secret = match webhook_url {
+                Some(url) => Some(core.set_webhook(&id, &url).await?),
+                None => None,
+            };
+            if json {
+                let mut value = tenant_json(&tenant);
+                if let Some(secret) = secret {
+                    value["webhookSecret"] = secret.into();
+                }
+                println!("{value}");
+            } else {
+                print_tenant(&tenant, false);
+                if let Some(secret) = secret {
+                    println!("webhookSecret: {secret}");
+                }
+            }
         }
         TenantCommand::Suspend { tenant, json } => {
             let id: TenantId = tenant

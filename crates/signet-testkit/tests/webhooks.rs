@@ -1,0 +1,231 @@
+//! Webhooks end to end on both backends: a tenant's receiver gets expiry events signed the
+//! Standard Webhooks way (checked with the independent `standardwebhooks` package), a receiver
+//! that fails for a while gets the event once it recovers, and rotated secrets overlap.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use signet_testkit::TestApp;
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {$(
+            #[tokio::test]
+            async fn $name() -> anyhow::Result<()> {
+                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await? else { return Ok(()) };
+                super::$name(app).await
+            }
+        )*}
+        mod postgres_s3 {$(
+            #[tokio::test]
+            async fn $name() -> anyhow::Result<()> {
+                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await? else { return Ok(()) };
+                super::$name(app).await
+            }
+        )*}
+    };
+}
+
+on_both!(expiry_events_reach_the_receiver_signed_and_after_outages);
+
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    status: Arc<AtomicU16>,
+}
+
+async fn start_receiver() -> anyhow::Result<(Receiver, String)> {
+    let receiver = Receiver::default();
+    receiver.status.store(500, Ordering::SeqCst);
+    let state = receiver.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let status = state.status.load(Ordering::SeqCst);
+                state.received.lock().expect("lock").push((headers, body));
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((receiver, url))
+}
+
+/// Verifies one delivery with the `standardwebhooks` PyPI package; `None` when Python is missing
+/// outside CI.
+fn verify_with_python(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &str,
+) -> anyhow::Result<Option<bool>> {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
+    // The app's clock is moved days ahead, so `verify` (which rejects timestamps more than five
+    // minutes from real time) cannot be used; the package's own `sign` recomputes the signature
+    // for the timestamp that was sent, and it must be one of those in the header.
+    let script = "import sys, datetime\nfrom standardwebhooks import Webhook\n\
+        secret, wid, ts, sig, body = sys.argv[1:6]\n\
+        when = datetime.datetime.fromtimestamp(int(ts), tz=datetime.timezone.utc)\n\
+        expected = Webhook(secret).sign(wid, when, body)\n\
+        print('ok' if expected in sig.split(' ') else 'bad')";
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            script,
+            secret,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &header("webhook-signature"),
+            body,
+        ])
+        .output();
+    match output {
+        Ok(out) if out.status.success() => {
+            Ok(Some(String::from_utf8_lossy(&out.stdout).trim() == "ok"))
+        }
+        other => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                anyhow::bail!("standardwebhooks is required in CI: {other:?}");
+            }
+            eprintln!("standardwebhooks not available: skipping the independent check");
+            Ok(None)
+        }
+    }
+}
+
+async fn expiry_events_reach_the_receiver_signed_and_after_outages(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let (receiver, url) = start_receiver().await?;
+    let tenant = app.tenant().await?;
+    let tenant_id = tenant.id.parse()?;
+    let first_secret = app.core.set_webhook(&tenant_id, &url).await?;
+    assert!(first_secret.starts_with("whsec_"));
+
+    let body = json!({
+        "linkExpirationDays": 1,
+        "isEventNotificationEnabled": true,
+        "contacts": [{"recipientEmail": "r@example.com", "recipientIsoCountryCode": "CA", "recipientCell": "8191234567"}],
+        "documents": [{"name": "a.pdf"}]
+    });
+    let created: Value = app
+        .http
+        .post(app.url("/transactions/cells"))
+        .header("Authorization", tenant.bearer())
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let upload = created["sendTransaction"]["documents"][0]["url"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        app.http.put(upload).body("x").send().await?.status(),
+        reqwest::StatusCode::OK
+    );
+    let confirm = created["commands"][0]["href"].as_str().unwrap_or_default();
+    assert_eq!(
+        app.http
+            .post(app.url(confirm))
+            .header("Authorization", tenant.bearer())
+            .send()
+            .await?
+            .status(),
+        reqwest::StatusCode::OK
+    );
+
+    // The link expires; just before, the tenant rotated its secret: the new one signs, and the
+    // old one keeps signing for 24 hours.
+    app.clock
+        .advance(time::Duration::days(1) + time::Duration::seconds(1));
+    let secret = app.core.set_webhook(&tenant_id, &url).await?;
+    assert_ne!(secret, first_secret);
+    // The receiver is down: the delivery fails and is retried.
+    app.run_jobs().await?;
+    assert_eq!(
+        receiver.received.lock().expect("lock").len(),
+        1,
+        "one failed attempt"
+    );
+    app.clock.advance(time::Duration::seconds(4));
+    app.run_jobs().await?;
+    assert_eq!(
+        receiver.received.lock().expect("lock").len(),
+        1,
+        "not retried before its backoff"
+    );
+    // The receiver recovers; the retry arrives.
+    receiver.status.store(204, Ordering::SeqCst);
+    app.clock.advance(time::Duration::seconds(2));
+    app.run_jobs().await?;
+    let received = receiver.received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 2);
+    let (first_headers, _) = &received[0];
+    let (headers, delivered) = &received[1];
+    assert_eq!(
+        headers["webhook-id"], first_headers["webhook-id"],
+        "the same message id on every attempt"
+    );
+    let message: Value = serde_json::from_str(delivered)?;
+    assert_eq!(message["type"], "transaction.expired");
+    assert_eq!(
+        message["data"]["transactionId"],
+        confirm.rsplit('/').next().unwrap_or_default()
+    );
+    assert_eq!(message["data"]["recipients"], json!(["r@example.com"]));
+    let signatures = headers["webhook-signature"].to_str()?;
+    assert_eq!(
+        signatures.split(' ').count(),
+        2,
+        "both secrets sign during the overlap: {signatures}"
+    );
+    for s in [&secret, &first_secret] {
+        if let Some(valid) = verify_with_python(s, headers, delivered)? {
+            assert!(valid, "standardwebhooks rejected a signature");
+        }
+    }
+    if let Some(valid) =
+        verify_with_python(&secret, headers, &delivered.replace("expired", "EXPIRED"))?
+    {
+        assert!(!valid, "a tampered body must not verify");
+    }
+    // Nothing more is pending.
+    app.clock.advance(time::Duration::days(4));
+    assert_eq!(app.run_jobs().await?, 0);
+    // After the overlap only the new secret is current: rotating now keeps just the last two.
+    let third = app.core.set_webhook(&tenant_id, &url).await?;
+    let stored = app
+        .core
+        .store()
+        .tenant(&tenant_id)
+        .await?
+        .and_then(|t| t.webhook)
+        .expect("webhook");
+    assert_eq!(
+        stored.secrets.len(),
+        2,
+        "the long-retired first secret is dropped"
+    );
+    assert_ne!(third, secret);
+    // Targets are checked: a non-HTTP URL is refused.
+    assert!(
+        app.core
+            .set_webhook(&tenant_id, "ftp://example.com/hook")
+            .await
+            .is_err()
+    );
+    Ok(())
+}
