@@ -246,3 +246,26 @@ impl TestTenant {
         format!("Bearer {}", self.token())
     }
 }
+
+/// Runs each named scenario — an `async fn(TestApp) -> anyhow::Result<()>` in the calling
+/// module — as two tests: `sqlite::NAME` (SQLite + local blobs) and `postgres_s3::NAME`
+/// (PostgreSQL + S3), each on a fresh app.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {$(
+            #[tokio::test]
+            async fn $name() -> anyhow::Result<()> {
+                let Some(app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await? else { return Ok(()) };
+                super::$name(app).await
+            }
+        )*}
+        mod postgres_s3 {$(
+            #[tokio::test]
+            async fn $name() -> anyhow::Result<()> {
+                let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await? else { return Ok(()) };
+                super::$name(app).await
+            }
+        )*}
+    };
+}

@@ -6,26 +6,7 @@ use serde_json::{Value, json};
 use signet_core::model::{DocumentContent, EnvelopeState, Feature};
 use signet_testkit::{Backend, TestApp, TestTenant, jwt};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-        mod postgres_s3 {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-    };
-}
-
-on_both!(
+signet_testkit::on_both!(
     vendor_sms_example_end_to_end,
     secret_transactions_and_reusable_answer_refs,
     every_create_status_code,
@@ -1031,25 +1012,5 @@ mod jobs {
         Ok(())
     }
 
-    mod sqlite {
-        #[tokio::test]
-        async fn links_expire_and_cancelled_blobs_are_deleted() -> anyhow::Result<()> {
-            let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await?
-            else {
-                return Ok(());
-            };
-            super::links_expire_and_cancelled_blobs_are_deleted(app).await
-        }
-    }
-    mod postgres_s3 {
-        #[tokio::test]
-        async fn links_expire_and_cancelled_blobs_are_deleted() -> anyhow::Result<()> {
-            let Some(app) =
-                signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await?
-            else {
-                return Ok(());
-            };
-            super::links_expire_and_cancelled_blobs_are_deleted(app).await
-        }
-    }
+    signet_testkit::on_both!(links_expire_and_cancelled_blobs_are_deleted);
 }

@@ -6,26 +6,7 @@ use serde_json::{Value, json};
 use signet_ledger::{Hash, NoteVerifier, verify_consistency, verify_inclusion};
 use signet_testkit::{TestApp, TestTenant};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-        mod postgres_s3 {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-    };
-}
-
-on_both!(
+signet_testkit::on_both!(
     checkpoints_and_proofs_verify_from_outside,
     document_lookup_by_hash_returns_proven_history,
     tampering_is_detected_by_ledger_verify,

@@ -4,26 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use signet_testkit::TestApp;
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-        mod postgres_s3 {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-    };
-}
-
-on_both!(download_returns_exactly_the_uploaded_bytes);
+signet_testkit::on_both!(download_returns_exactly_the_uploaded_bytes);
 
 async fn download_returns_exactly_the_uploaded_bytes(app: TestApp) -> anyhow::Result<()> {
     let tenant = app.tenant().await?;

@@ -9,26 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use signet_testkit::TestApp;
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Sqlite).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-        mod postgres_s3 {$(
-            #[tokio::test]
-            async fn $name() -> anyhow::Result<()> {
-                let Some(app) = signet_testkit::TestApp::spawn(signet_testkit::Backend::Postgres).await? else { return Ok(()) };
-                super::$name(app).await
-            }
-        )*}
-    };
-}
-
-on_both!(expiry_events_reach_the_receiver_signed_and_after_outages);
+signet_testkit::on_both!(expiry_events_reach_the_receiver_signed_and_after_outages);
 
 #[derive(Clone, Default)]
 struct Receiver {

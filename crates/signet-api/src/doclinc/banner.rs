@@ -2,22 +2,7 @@
 //! Inline styles only (mail clients strip stylesheets), no external assets, text escaped.
 
 use signet_core::values::Language;
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use signet_notify::mail::templates::escape_html as escape;
 
 /// One recipient's banner.
 pub(crate) fn render(
