@@ -20,6 +20,15 @@ pub enum JobKind {
         /// The blob.
         key: BlobKey,
     },
+    /// E-mail a participant a fresh access link (no-op once the envelope's links no longer work).
+    SendInvitation {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The envelope.
+        envelope_id: EnvelopeId,
+        /// The participant.
+        participant_id: crate::ids::ParticipantId,
+    },
     /// Push one message to the tenant's webhook (no-op if it has none).
     DeliverWebhook {
         /// The tenant.
@@ -45,6 +54,7 @@ impl JobKind {
             JobKind::DeleteBlob { .. } => "delete_blob",
             JobKind::ExpireEnvelope { .. } => "expire_envelope",
             JobKind::DeliverWebhook { .. } => "deliver_webhook",
+            JobKind::SendInvitation { .. } => "send_invitation",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jobs;
 pub mod ledger;
 pub mod lifecycle;
+pub mod mail;
 pub mod model;
 pub mod seal;
 pub mod secret;

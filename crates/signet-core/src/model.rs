@@ -475,6 +475,8 @@ pub enum EventKind {
     EnvelopeCreated,
     /// A document's bytes were received.
     DocumentUploaded,
+    /// A participant was e-mailed their link.
+    InvitationSent,
     /// The sender confirmed the envelope; links now work.
     EnvelopeConfirmed,
     /// The sender cancelled the envelope.

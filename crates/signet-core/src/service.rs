@@ -145,6 +145,7 @@ pub struct ApiKey(pub SecretString);
 /// The core services, shared by every dialect and the portal.
 #[derive(Clone)]
 pub struct Core {
+    mail: Option<Arc<dyn crate::mail::MailSender>>,
     webhooks: Option<Arc<dyn crate::webhooks::WebhookSender>>,
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
@@ -171,6 +172,7 @@ impl Core {
         settings: CoreSettings,
     ) -> Self {
         Self {
+            mail: None,
             webhooks: None,
             store,
             blobs,
@@ -178,6 +180,16 @@ impl Core {
             master,
             settings,
         }
+    }
+
+    /// Sends e-mail through `sender`.
+    pub fn with_mail_sender(mut self, sender: Arc<dyn crate::mail::MailSender>) -> Self {
+        self.mail = Some(sender);
+        self
+    }
+
+    pub(crate) fn mail_sender(&self) -> Option<&Arc<dyn crate::mail::MailSender>> {
+        self.mail.as_ref()
     }
 
     /// Delivers tenants' webhooks through `sender`.
@@ -494,19 +506,12 @@ impl Core {
         let mut links = Vec::new();
         let mut issued = Vec::new();
         for p in &participants {
-            let token =
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-            links.push(AccessLink {
-                id: LinkId::random(),
-                envelope_id: envelope.id,
-                participant_id: p.id,
-                token_hash: link_token_hash(&token),
-                created_at: now,
-            });
+            let (link, url) = mint_link(&self.settings.public_url, envelope.id, p.id, now);
+            links.push(link);
             issued.push(IssuedLink {
                 participant_id: p.id,
                 email: p.email.clone(),
-                url: format!("{}/r/{token}", self.settings.public_url),
+                url,
             });
         }
 
@@ -682,6 +687,7 @@ impl Core {
     pub async fn confirm(&self, caller: &Caller, id: &EnvelopeId) -> CoreResult<EnvelopeAggregate> {
         require_active(&caller.tenant)?;
         let tenant_id = caller.tenant.id;
+        let platform_mail = !caller.tenant.self_send;
         self.update_envelope(
             caller,
             id,
@@ -694,9 +700,23 @@ impl Core {
                         tenant_id,
                         envelope_id: *id,
                     };
-                    Ok(Some(vec![
-                        NewJob::at(expire, expires_at).deduplicated(format!("expire:{id}")),
-                    ]))
+                    let mut jobs =
+                        vec![NewJob::at(expire, expires_at).deduplicated(format!("expire:{id}"))];
+                    // Tenants not in self-send mode have Signet e-mail each participant.
+                    if platform_mail {
+                        for p in &aggregate.participants {
+                            let invite = JobKind::SendInvitation {
+                                tenant_id,
+                                envelope_id: *id,
+                                participant_id: p.id,
+                            };
+                            jobs.push(
+                                NewJob::at(invite, now)
+                                    .deduplicated(format!("invite:{id}:{}", p.id)),
+                            );
+                        }
+                    }
+                    Ok(Some(jobs))
                 }
                 Err(ConfirmError::MissingDocument(_)) => Err(CoreError::DocumentMissing),
                 Err(ConfirmError::TooLarge { total, limit }) => {
@@ -859,6 +879,25 @@ impl Core {
     ) -> CoreResult<Vec<Event>> {
         Ok(self.store.envelope_events(&caller.tenant.id, id).await?)
     }
+}
+
+/// A fresh link token for a participant: the stored link (with only the token's hash) and the
+/// absolute URL to hand out.
+pub(crate) fn mint_link(
+    public_url: &str,
+    envelope: EnvelopeId,
+    participant: ParticipantId,
+    now: OffsetDateTime,
+) -> (AccessLink, String) {
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let link = AccessLink {
+        id: LinkId::random(),
+        envelope_id: envelope,
+        participant_id: participant,
+        token_hash: link_token_hash(&token),
+        created_at: now,
+    };
+    (link, format!("{public_url}/r/{token}"))
 }
 
 /// SHA-256 of a link token, the form in which links are stored and looked up.

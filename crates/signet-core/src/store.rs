@@ -86,6 +86,12 @@ pub trait Store: Send + Sync + 'static {
         contacts: &[Contact],
         events: &[Event],
     ) -> Result<(), StoreError>;
+    /// Adds access links to an envelope of `tenant`.
+    async fn insert_access_links(
+        &self,
+        tenant: &TenantId,
+        links: &[AccessLink],
+    ) -> Result<(), StoreError>;
     /// Reads an envelope of a tenant.
     async fn envelope(
         &self,

@@ -7,9 +7,13 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 
 use crate::error::{CoreError, CoreResult};
+use crate::ids::{EnvelopeId, EventId, ParticipantId, TenantId};
 use crate::jobs::{Job, JobKind, NewJob};
+use crate::mail::InvitationMail;
+use crate::model::Event;
 use crate::model::{Actor, EventKind};
 use crate::service::Core;
+use crate::service::mint_link;
 use crate::webhooks::{WebhookMessage, message_type};
 
 /// How old a staging file must be before it counts as abandoned: well beyond the longest upload
@@ -99,6 +103,14 @@ impl Core {
                     Err(e) => Err(e),
                 }
             }
+            JobKind::SendInvitation {
+                tenant_id,
+                envelope_id,
+                participant_id,
+            } => {
+                self.send_invitation(tenant_id, envelope_id, participant_id)
+                    .await
+            }
             JobKind::DeliverWebhook {
                 tenant_id,
                 message_id,
@@ -127,6 +139,77 @@ impl Core {
                     .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
             }
         }
+    }
+
+    /// E-mails a participant a fresh link. A retry after a failed send mints another link;
+    /// the unused one dies with the envelope.
+    async fn send_invitation(
+        &self,
+        tenant_id: &TenantId,
+        envelope_id: &EnvelopeId,
+        participant_id: &ParticipantId,
+    ) -> CoreResult<()> {
+        let Some(tenant) = self.store().tenant(tenant_id).await? else {
+            return Ok(());
+        };
+        let Some(aggregate) = self.store().envelope(tenant_id, envelope_id).await? else {
+            return Ok(());
+        };
+        let now = self.now();
+        let Some(participant) = aggregate
+            .participants
+            .iter()
+            .find(|p| p.id == *participant_id)
+        else {
+            return Ok(());
+        };
+        if !aggregate.links_usable(now) {
+            return Ok(());
+        }
+        let mail = self.mail_sender().ok_or_else(|| {
+            anyhow::anyhow!("no mail transport configured (set smtp_url and mail_from)")
+        })?;
+        let (link, url) = mint_link(
+            &self.settings().public_url,
+            *envelope_id,
+            *participant_id,
+            now,
+        );
+        self.store().insert_access_links(tenant_id, &[link]).await?;
+        let remaining = aggregate
+            .envelope
+            .expires_at
+            .map(|at| at - now)
+            .unwrap_or_default();
+        let invitation = InvitationMail {
+            to: participant.email.clone(),
+            language: aggregate.envelope.participant_language,
+            sender_name: tenant.name.clone(),
+            document_names: aggregate
+                .documents
+                .iter()
+                .map(|d| d.name.as_str().to_owned())
+                .collect(),
+            link: url,
+            expiry_days: u32::try_from((remaining.whole_hours() + 23) / 24).unwrap_or(0),
+        };
+        mail.send_invitation(&invitation)
+            .await
+            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending the invitation: {e}")))?;
+        let event = Event {
+            id: EventId::random(),
+            tenant_id: *tenant_id,
+            envelope_id: Some(*envelope_id),
+            participant_id: Some(*participant_id),
+            document_id: None,
+            kind: EventKind::InvitationSent,
+            actor: Actor::System,
+            ip: None,
+            at: now,
+            data: serde_json::json!({ "to": participant.email }),
+        };
+        self.store().append_events(&[event]).await?;
+        Ok(())
     }
 
     /// Housekeeping that needs no job row: staging files of uploads cut short by a crash, and

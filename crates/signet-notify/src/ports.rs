@@ -66,3 +66,49 @@ impl WebhookSender for StandardWebhookSender {
             .map_err(|e| WebhookFailure::Failed(e.to_string()))
     }
 }
+
+/// The core's mail port over SMTP, with the invitation templates of [`crate::mail::templates`].
+pub struct SmtpMailSender {
+    mailer: crate::mail::Mailer,
+}
+
+impl std::fmt::Debug for SmtpMailSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailSender").finish_non_exhaustive()
+    }
+}
+
+impl SmtpMailSender {
+    /// A sender for an `smtp://`, `smtps://` or `smtp+starttls://` URL and a from address.
+    pub fn new(smtp_url: &str, from: &str) -> Result<Self, String> {
+        let settings =
+            crate::mail::MailSettings::from_url(smtp_url, from).map_err(|e| e.to_string())?;
+        let mailer = crate::mail::Mailer::new(&settings).map_err(|e| e.to_string())?;
+        Ok(Self { mailer })
+    }
+}
+
+#[async_trait]
+impl signet_core::mail::MailSender for SmtpMailSender {
+    async fn send_invitation(
+        &self,
+        mail: &signet_core::mail::InvitationMail,
+    ) -> Result<(), String> {
+        use crate::mail::MailTransport as _;
+        let lang = match mail.language {
+            signet_core::values::Language::Fr => crate::lang::Lang::Fr,
+            _ => crate::lang::Lang::En,
+        };
+        let invitation = crate::mail::templates::Invitation {
+            lang,
+            sender_name: mail.sender_name.clone(),
+            document_names: mail.document_names.clone(),
+            link: mail.link.clone(),
+            expiry_days: mail.expiry_days,
+        };
+        let message = crate::mail::templates::render_invitation(&invitation)
+            .map_err(|e| e.to_string())?
+            .to(mail.to.as_str());
+        self.mailer.send(&message).await.map_err(|e| e.to_string())
+    }
+}

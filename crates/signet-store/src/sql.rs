@@ -622,6 +622,30 @@ macro_rules! sql_store {
                     tx.commit().await.map_err(unexpected)
                 }
 
+                async fn insert_access_links(&self, tenant: &TenantId, links: &[AccessLink]) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    for link in links {
+                        // The envelope must belong to the tenant: the insert selects it scoped.
+                        let done = sqlx::query(
+                            "INSERT INTO access_links (id, envelope_id, participant_id, tenant_id, token_hash, created_at) \
+                             SELECT $1, e.id, $3, e.tenant_id, $5, $6 FROM envelopes e WHERE e.id = $2 AND e.tenant_id = $4",
+                        )
+                        .bind(link.id.to_string())
+                        .bind(link.envelope_id.to_string())
+                        .bind(link.participant_id.to_string())
+                        .bind(tenant.to_upper_hex())
+                        .bind(link.token_hash.to_hex())
+                        .bind(micros(link.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                        if done.rows_affected() != 1 {
+                            return Err(StoreError::NotFound);
+                        }
+                    }
+                    tx.commit().await.map_err(unexpected)
+                }
+
                 async fn envelope(&self, tenant: &TenantId, id: &EnvelopeId) -> Result<Option<EnvelopeAggregate>, StoreError> {
                     let row = sqlx::query(&format!(
                         "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE id = $1 AND tenant_id = $2"

@@ -51,6 +51,8 @@ impl Drop for TestApp {
 pub struct TestOptions {
     /// API settings (token rules, body limits).
     pub api: signet_api::ApiSettings,
+    /// Platform e-mail: an SMTP URL and a From address.
+    pub mail: Option<(String, String)>,
 }
 
 /// The S3 endpoint for tests, or `None` to skip (never `None` when `CI=true`).
@@ -136,7 +138,12 @@ impl TestApp {
             policy,
             std::time::Duration::from_secs(5),
         );
-        let core = core.with_webhook_sender(Arc::new(sender));
+        let mut core = core.with_webhook_sender(Arc::new(sender));
+        if let Some((url, from)) = &options.mail {
+            let mail = signet_notify::ports::SmtpMailSender::new(url, from)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            core = core.with_mail_sender(Arc::new(mail));
+        }
         let app = signet_api::app(core.clone(), options.api);
         let server = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();

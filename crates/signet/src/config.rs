@@ -53,6 +53,11 @@ pub struct Config {
     pub s3_secret_access_key_file: Option<PathBuf>,
     /// Allow a plain-http S3 endpoint.
     pub s3_allow_http: bool,
+    /// SMTP relay for platform e-mail: `smtp://host:port`, `smtps://user:pass@host:465`,
+    /// `smtp+starttls://…` (or `?tls=starttls`).
+    pub smtp_url: Option<String>,
+    /// The From address of platform e-mail.
+    pub mail_from: Option<String>,
     /// Allow outbound requests (webhooks) to loopback, private and link-local addresses.
     pub allow_private_targets: bool,
     /// An external RFC 3161 time-stamp authority to use instead of the built-in one.
@@ -86,6 +91,8 @@ impl Default for Config {
             s3_allow_http: false,
             tsa_url: None,
             allow_private_targets: false,
+            smtp_url: None,
+            mail_from: None,
             log: "info".into(),
             log_format: "text".into(),
         }
@@ -216,6 +223,12 @@ s3_region = "us-east-1"
 # s3_access_key_id = "…"
 # s3_secret_access_key = "…"          # or s3_secret_access_key_file = "/run/secrets/s3"
 s3_allow_http = false
+
+# Platform e-mail (invitations for tenants not in self-send mode): the SMTP relay as a URL —
+# smtp://host:25 (plain), smtp://host:25?tls=opportunistic, smtp+starttls://user:pass@host:587,
+# smtps://user:pass@host:465 — and the From address (SIGNET_SMTP_URL, SIGNET_MAIL_FROM).
+# smtp_url = "smtp://127.0.0.1:2525"
+# mail_from = "Signet <no-reply@signet.example.com>"
 
 # Webhooks (and other outbound requests) to loopback, private or link-local addresses are
 # refused unless this is true (SIGNET_ALLOW_PRIVATE_TARGETS=true).

@@ -549,10 +549,17 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
         policy,
         std::time::Duration::from_secs(15),
     );
-    Ok(
-        Core::new(store, blobs, Arc::new(SystemClock), master, settings)
-            .with_webhook_sender(Arc::new(webhooks)),
-    )
+    let core = Core::new(store, blobs, Arc::new(SystemClock), master, settings)
+        .with_webhook_sender(Arc::new(webhooks));
+    match (&config.smtp_url, &config.mail_from) {
+        (Some(url), Some(from)) => {
+            let mail = signet_notify::ports::SmtpMailSender::new(url, from)
+                .map_err(|e| anyhow::anyhow!("smtp_url / mail_from: {e}"))?;
+            Ok(core.with_mail_sender(Arc::new(mail)))
+        }
+        (None, None) => Ok(core),
+        _ => anyhow::bail!("set both smtp_url and mail_from (SIGNET_SMTP_URL, SIGNET_MAIL_FROM)"),
+    }
 }
 
 fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {

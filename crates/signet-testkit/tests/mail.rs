@@ -1,0 +1,199 @@
+//! Platform e-mail end to end: a tenant not in self-send mode confirms, and each recipient gets
+//! the invitation with a link of their own through a real SMTP server (aiosmtpd, PyPI).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use serde_json::{Value, json};
+use signet_core::model::Feature;
+use signet_testkit::{Backend, TestApp, TestOptions};
+
+struct Smtp {
+    child: Child,
+    maildir: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn python() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let ok = venv.exists()
+        && Command::new(&venv)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "aiosmtpd is required in CI"
+        );
+        eprintln!("aiosmtpd not available: skipping");
+        return None;
+    }
+    Some(venv)
+}
+
+/// Starts aiosmtpd storing what it receives in a Maildir.
+async fn start_smtp(python: &Path) -> anyhow::Result<Smtp> {
+    let dir = tempfile::tempdir()?;
+    let maildir = dir.path().join("Maildir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(python)
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(&maildir)
+        .spawn()?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(Smtp {
+                child,
+                maildir,
+                port,
+                _dir: dir,
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("aiosmtpd did not start")
+}
+
+/// Every received message as `{to, subject, text}` (parsed by Python's `email`).
+fn received(python: &Path, maildir: &Path) -> anyhow::Result<Vec<Value>> {
+    let script = "import sys, json, mailbox\n\
+        out = []\n\
+        for m in mailbox.Maildir(sys.argv[1], create=False):\n    \
+            text = next(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() == 'text/plain')\n    \
+            out.append({'to': m['To'], 'subject': str(m['Subject']), 'text': text})\n\
+        print(json.dumps(out))";
+    let out = Command::new(python)
+        .args(["-c", script])
+        .arg(maildir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+async fn each_recipient_is_mailed_a_link_of_their_own(backend: Backend) -> anyhow::Result<()> {
+    let Some(python) = python() else {
+        return Ok(());
+    };
+    let smtp = start_smtp(&python).await?;
+    let options = TestOptions {
+        mail: Some((
+            format!("smtp://127.0.0.1:{}", smtp.port),
+            "Signet <no-reply@signet.test>".into(),
+        )),
+        ..TestOptions::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, options).await? else {
+        return Ok(());
+    };
+    let tenant = app.tenant_with(&Feature::ALL, 1 << 20, false).await?;
+    let body = json!({
+        "subjectLanguageRef": "FR",
+        "contacts": [
+            {"recipientEmail": "alice@example.com", "recipientIsoCountryCode": "CA", "recipientCell": "8191234567"},
+            {"recipientEmail": "bob@example.com", "recipientIsoCountryCode": "CA", "recipientCell": "8197654321", "authenticationMethod": "voice"}
+        ],
+        "documents": [{"name": "bulletin-janvier.pdf"}]
+    });
+    let created: Value = app
+        .http
+        .post(app.url("/transactions/cells"))
+        .header("Authorization", tenant.bearer())
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        created.get("banner").is_none(),
+        "Signet sends the e-mail itself"
+    );
+    let upload = created["sendTransaction"]["documents"][0]["url"]
+        .as_str()
+        .unwrap_or_default();
+    app.http
+        .put(upload)
+        .body("pdf")
+        .send()
+        .await?
+        .error_for_status()?;
+    assert!(
+        received(&python, &smtp.maildir).is_err() || received(&python, &smtp.maildir)?.is_empty(),
+        "nothing before confirmation"
+    );
+    let confirm = created["commands"][0]["href"].as_str().unwrap_or_default();
+    app.http
+        .post(app.url(confirm))
+        .header("Authorization", tenant.bearer())
+        .send()
+        .await?
+        .error_for_status()?;
+    assert_eq!(app.run_jobs().await?, 2, "one invitation job per recipient");
+
+    let mut mails = received(&python, &smtp.maildir)?;
+    mails.sort_by_key(|m| m["to"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let mut links = Vec::new();
+    for (mail, to) in mails.iter().zip(["alice@example.com", "bob@example.com"]) {
+        assert!(mail["to"].as_str().unwrap_or_default().contains(to));
+        let text = mail["text"].as_str().unwrap_or_default();
+        assert!(text.contains("bulletin-janvier.pdf"), "{text}");
+        assert!(text.contains("Acme Payroll"), "{text}");
+        let link = text
+            .split_whitespace()
+            .find(|w| w.starts_with(&format!("{}/r/", app.base_url)))
+            .unwrap_or_else(|| panic!("no link in {text}"))
+            .to_owned();
+        links.push(link);
+    }
+    assert_ne!(links[0], links[1], "each recipient has a link of their own");
+    // Only the links' hashes are stored, and every send is recorded.
+    let id = confirm.rsplit('/').next().unwrap_or_default().parse()?;
+    let events = app
+        .core
+        .store()
+        .envelope_events(&tenant.id.parse()?, &id)
+        .await?;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind.as_str() == "invitation_sent")
+            .count(),
+        2
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_each_recipient_is_mailed_a_link_of_their_own() -> anyhow::Result<()> {
+    each_recipient_is_mailed_a_link_of_their_own(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn postgres_s3_each_recipient_is_mailed_a_link_of_their_own() -> anyhow::Result<()> {
+    each_recipient_is_mailed_a_link_of_their_own(Backend::Postgres).await
+}
