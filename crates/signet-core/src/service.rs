@@ -833,9 +833,8 @@ impl Core {
         require_active(&caller.tenant)?;
         let aggregate = self
             .store
-            .envelope_of_document(document)
+            .tenant_envelope_of_document(&caller.tenant.id, document)
             .await?
-            .filter(|a| a.envelope.tenant_id == caller.tenant.id)
             .ok_or(CoreError::NotFound)?;
         let doc = aggregate
             .documents

@@ -104,6 +104,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         document: &DocumentId,
     ) -> Result<Option<EnvelopeAggregate>, StoreError>;
+    /// Reads the envelope of the tenant that holds `document`.
+    async fn tenant_envelope_of_document(
+        &self,
+        tenant: &TenantId,
+        document: &DocumentId,
+    ) -> Result<Option<EnvelopeAggregate>, StoreError>;
     /// Saves a changed envelope if its version is still `envelope.envelope.version`, and bumps
     /// the version; [`StoreError::Conflict`] otherwise. Records the events in the same
     /// transaction.
@@ -154,8 +160,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(u64, [u8; 32])>, StoreError>;
     /// The index of the leaf with this hash.
     async fn leaf_index(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, StoreError>;
-    /// The stored event records of leaves `[start, end)`, exactly as hashed.
-    async fn ledger_records(&self, start: u64, end: u64) -> Result<Vec<(u64, String)>, StoreError>;
+    /// The leaves `[start, end)` with the event records they were computed from, exactly as
+    /// hashed.
+    async fn ledger_records(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(LedgerLeaf, String)>, StoreError>;
     /// The newest signed tree head.
     async fn latest_tree_head(&self) -> Result<Option<StoredTreeHead>, StoreError>;
     /// Stores a signed tree head; a head for a size already signed is kept as it was.

@@ -658,6 +658,19 @@ macro_rules! sql_store {
                     self.load_envelope(row).await
                 }
 
+                async fn tenant_envelope_of_document(&self, tenant: &TenantId, document: &DocumentId) -> Result<Option<EnvelopeAggregate>, StoreError> {
+                    let row = sqlx::query(&format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE tenant_id = $2 AND id = \
+                         (SELECT envelope_id FROM documents WHERE id = $1 AND tenant_id = $2)"
+                    ))
+                    .bind(document.to_string())
+                    .bind(tenant.to_upper_hex())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?;
+                    self.load_envelope(row).await
+                }
+
                 async fn envelope_of_document(&self, document: &DocumentId) -> Result<Option<EnvelopeAggregate>, StoreError> {
                     let row = sqlx::query(&format!(
                         "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE id = \
@@ -802,15 +815,21 @@ macro_rules! sql_store {
                     seq.map(|s| u64::try_from(s).map_err(corrupt)).transpose()
                 }
 
-                async fn ledger_records(&self, start: u64, end: u64) -> Result<Vec<(u64, String)>, StoreError> {
-                    let rows = sqlx::query("SELECT seq, record FROM events WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+                async fn ledger_records(&self, start: u64, end: u64) -> Result<Vec<(LedgerLeaf, String)>, StoreError> {
+                    let rows = sqlx::query("SELECT seq, record, leaf_hash FROM events WHERE seq >= $1 AND seq < $2 ORDER BY seq")
                         .bind(i64::try_from(start).unwrap_or(i64::MAX))
                         .bind(i64::try_from(end).unwrap_or(i64::MAX))
                         .fetch_all(&self.pool)
                         .await
                         .map_err(unexpected)?;
                     rows.iter()
-                        .map(|row| Ok((u64::try_from(get::<i64>(row, "seq")?).map_err(corrupt)?, get::<String>(row, "record")?)))
+                        .map(|row| {
+                            let leaf = LedgerLeaf {
+                                index: u64::try_from(get::<i64>(row, "seq")?).map_err(corrupt)?,
+                                leaf_hash: hash_from_hex(&get::<String>(row, "leaf_hash")?)?,
+                            };
+                            Ok((leaf, get::<String>(row, "record")?))
+                        })
                         .collect()
                 }
 

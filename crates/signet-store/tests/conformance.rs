@@ -215,6 +215,19 @@ async fn envelope_round_trip_and_optimistic_versions(store: Arc<dyn Store>) -> a
         store.envelope_of_document(&env.documents[1].id).await?,
         Some(env.clone())
     );
+    assert_eq!(
+        store
+            .tenant_envelope_of_document(&t.id, &env.documents[1].id)
+            .await?,
+        Some(env.clone())
+    );
+    assert_eq!(
+        store
+            .tenant_envelope_of_document(&TenantId::random(), &env.documents[1].id)
+            .await?,
+        None,
+        "another tenant does not find the document"
+    );
 
     let stored = StoredContent {
         blob: BlobKey::random(),
