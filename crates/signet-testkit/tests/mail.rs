@@ -1,79 +1,13 @@
 //! Platform e-mail end to end: a tenant not in self-send mode confirms, and each recipient gets
 //! the invitation with a link of their own through a real SMTP server (aiosmtpd, PyPI).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::{Value, json};
 use signet_core::model::Feature;
+use signet_testkit::smtp::{SmtpServer, venv_python_with};
 use signet_testkit::{Backend, TestApp, TestOptions};
-
-struct Smtp {
-    child: Child,
-    maildir: PathBuf,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn python() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    let ok = venv.exists()
-        && Command::new(&venv)
-            .args(["-c", "import aiosmtpd"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "aiosmtpd is required in CI"
-        );
-        eprintln!("aiosmtpd not available: skipping");
-        return None;
-    }
-    Some(venv)
-}
-
-/// Starts aiosmtpd storing what it receives in a Maildir.
-async fn start_smtp(python: &Path) -> anyhow::Result<Smtp> {
-    let dir = tempfile::tempdir()?;
-    let maildir = dir.path().join("Maildir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = Command::new(python)
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(&maildir)
-        .spawn()?;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok(Smtp {
-                child,
-                maildir,
-                port,
-                _dir: dir,
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("aiosmtpd did not start")
-}
 
 /// Every received message as `{to, subject, text}` (parsed by Python's `email`).
 fn received(python: &Path, maildir: &Path) -> anyhow::Result<Vec<Value>> {
@@ -96,10 +30,10 @@ fn received(python: &Path, maildir: &Path) -> anyhow::Result<Vec<Value>> {
 }
 
 async fn each_recipient_is_mailed_a_link_of_their_own(backend: Backend) -> anyhow::Result<()> {
-    let Some(python) = python() else {
+    let Some(python) = venv_python_with("aiosmtpd") else {
         return Ok(());
     };
-    let smtp = start_smtp(&python).await?;
+    let smtp = SmtpServer::start(&python, None).await?;
     let options = TestOptions {
         mail: Some((
             format!("smtp://127.0.0.1:{}", smtp.port),

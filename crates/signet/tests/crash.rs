@@ -2,7 +2,7 @@
 //! cannot be sent (the SMTP relay is down), is killed with SIGKILL while the job waits for its
 //! retry, and after a restart — with the relay up — the e-mail arrives.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,24 +13,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-fn python() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    let ok = venv.exists()
-        && Command::new(&venv)
-            .args(["-c", "import aiosmtpd"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "aiosmtpd is required in CI"
-        );
-        eprintln!("aiosmtpd not available: skipping");
-        return None;
-    }
-    Some(venv)
 }
 
 struct Killed(Child);
@@ -71,15 +53,9 @@ async fn wait_for_port(port: u16) {
     }
 }
 
-fn mails_in(maildir: &Path) -> usize {
-    std::fs::read_dir(maildir.join("new"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn pending_jobs_survive_sigkill() -> anyhow::Result<()> {
-    let Some(python) = python() else {
+    let Some(python) = signet_testkit::smtp::venv_python_with("aiosmtpd") else {
         return Ok(());
     };
     let dir = tempfile::tempdir()?;
@@ -157,28 +133,13 @@ async fn pending_jobs_survive_sigkill() -> anyhow::Result<()> {
     drop(server);
 
     // The relay comes up and the server restarts: the job runs and the mail arrives.
-    let maildir = dir.path().join("Maildir");
-    let mut smtp = Command::new(&python)
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{smtp_port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(&maildir)
-        .spawn()?;
-    wait_for_port(smtp_port).await;
+    let smtp = signet_testkit::smtp::SmtpServer::start(&python, Some(smtp_port)).await?;
     let _server = serve(&data, port, smtp_port);
     let start = Instant::now();
-    while mails_in(&maildir) == 0 && start.elapsed() < Duration::from_secs(60) {
+    while smtp.message_count() == 0 && start.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let delivered = mails_in(&maildir);
-    let _ = smtp.kill();
-    let _ = smtp.wait();
+    let delivered = smtp.message_count();
     assert_eq!(
         delivered, 1,
         "the invitation queued before the SIGKILL was sent after the restart"
