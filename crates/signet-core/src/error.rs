@@ -46,6 +46,9 @@ pub enum CoreError {
     /// A single-use upload URL was used again.
     #[error("the document was already uploaded")]
     AlreadyUploaded,
+    /// The caller has not proved who they are (no session, or it ended).
+    #[error("authentication required")]
+    Unauthenticated,
     /// Something failed that the caller could not have caused.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

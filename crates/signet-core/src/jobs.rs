@@ -38,6 +38,22 @@ pub enum JobKind {
         /// The JSON body, fixed when the event happened.
         body: String,
     },
+    /// Send a one-time code to a participant's phone (no-op once the code has expired).
+    SendCode {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The envelope.
+        envelope_id: EnvelopeId,
+        /// The participant.
+        participant_id: crate::ids::ParticipantId,
+        /// SMS or voice.
+        channel: crate::model::AuthMethod,
+        /// The code, sealed under the master key (hex), so the job table never holds it in clear.
+        sealed_code: String,
+        /// When the code stops being accepted.
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
     /// Expire an envelope whose links ran out (no-op if it is no longer open or not yet due).
     ExpireEnvelope {
         /// The tenant.
@@ -55,6 +71,7 @@ impl JobKind {
             JobKind::ExpireEnvelope { .. } => "expire_envelope",
             JobKind::DeliverWebhook { .. } => "deliver_webhook",
             JobKind::SendInvitation { .. } => "send_invitation",
+            JobKind::SendCode { .. } => "send_code",
         }
     }
 
@@ -62,6 +79,8 @@ impl JobKind {
     pub fn max_attempts(&self) -> u32 {
         match self {
             JobKind::DeliverWebhook { .. } => 13,
+            // 5 s, 10 s, … 320 s: past the code's ten minutes, after which sending is pointless.
+            JobKind::SendCode { .. } => 8,
             _ => 20,
         }
     }

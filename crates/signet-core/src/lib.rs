@@ -15,6 +15,8 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod mail;
 pub mod model;
+pub mod phone;
+pub mod portal;
 pub mod seal;
 pub mod secret;
 pub mod service;

@@ -33,6 +33,8 @@ pub struct CoreSettings {
     pub public_url: String,
     /// How long an upload URL stays valid.
     pub upload_url_ttl: Duration,
+    /// The recipient portal's limits.
+    pub portal: crate::portal::PortalSettings,
 }
 
 /// Who is calling, resolved by a dialect from its own credentials.
@@ -146,6 +148,8 @@ pub struct ApiKey(pub SecretString);
 #[derive(Clone)]
 pub struct Core {
     mail: Option<Arc<dyn crate::mail::MailSender>>,
+    phone: Option<Arc<dyn crate::phone::PhoneSender>>,
+    jobs_waiting: Arc<tokio::sync::Notify>,
     webhooks: Option<Arc<dyn crate::webhooks::WebhookSender>>,
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
@@ -173,6 +177,8 @@ impl Core {
     ) -> Self {
         Self {
             mail: None,
+            phone: None,
+            jobs_waiting: Arc::new(tokio::sync::Notify::new()),
             webhooks: None,
             store,
             blobs,
@@ -190,6 +196,26 @@ impl Core {
 
     pub(crate) fn mail_sender(&self) -> Option<&Arc<dyn crate::mail::MailSender>> {
         self.mail.as_ref()
+    }
+
+    /// Sends one-time codes through `sender`.
+    pub fn with_phone_sender(mut self, sender: Arc<dyn crate::phone::PhoneSender>) -> Self {
+        self.phone = Some(sender);
+        self
+    }
+
+    pub(crate) fn phone_sender(&self) -> Option<&Arc<dyn crate::phone::PhoneSender>> {
+        self.phone.as_ref()
+    }
+
+    /// Tells this process's worker that a job was enqueued for now, so that it does not wait for
+    /// its next poll (workers of other processes still find it by polling).
+    pub(crate) fn wake_worker(&self) {
+        self.jobs_waiting.notify_one();
+    }
+
+    pub(crate) async fn jobs_enqueued(&self) {
+        self.jobs_waiting.notified().await;
     }
 
     /// Delivers tenants' webhooks through `sender`.

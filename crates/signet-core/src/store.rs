@@ -8,9 +8,11 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::ids::{DocumentId, EnvelopeId, TenantId};
-use crate::model::{AccessLink, Contact, EnvelopeAggregate, Event, Tenant};
-use crate::values::Email;
+use crate::ids::{DocumentId, EnvelopeId, LinkId, TenantId};
+use crate::model::{
+    AccessLink, Contact, EnvelopeAggregate, Event, LinkGuard, PortalSession, Tenant,
+};
+use crate::values::{Email, Sha256Digest};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,31 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         links: &[AccessLink],
     ) -> Result<(), StoreError>;
+    /// The link whose token has this SHA-256, with its tenant and authentication state, whatever
+    /// the tenant: only for callers holding the token.
+    async fn link_by_token(
+        &self,
+        token_hash: &Sha256Digest,
+    ) -> Result<Option<(TenantId, AccessLink, LinkGuard)>, StoreError>;
+    /// Saves a link's authentication state if its version is still `guard.version` (bumping it),
+    /// [`StoreError::Conflict`] otherwise; starts `session` if given, and records the events and
+    /// jobs, all in one transaction.
+    async fn save_link_guard(
+        &self,
+        tenant: &TenantId,
+        link: &LinkId,
+        guard: &LinkGuard,
+        session: Option<&PortalSession>,
+        events: &[Event],
+        jobs: &[crate::jobs::NewJob],
+    ) -> Result<(), StoreError>;
+    /// The portal session whose token has this SHA-256.
+    async fn portal_session(
+        &self,
+        token_hash: &Sha256Digest,
+    ) -> Result<Option<PortalSession>, StoreError>;
+    /// Forgets portal sessions that ended before `now`; answers how many.
+    async fn prune_portal_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Reads an envelope of a tenant.
     async fn envelope(
         &self,
@@ -135,6 +162,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records events that change nothing else.
     async fn append_events(&self, events: &[Event]) -> Result<(), StoreError>;
+    /// Records events and the jobs they cause, in one transaction.
+    async fn append_events_with_jobs(
+        &self,
+        events: &[Event],
+        jobs: &[crate::jobs::NewJob],
+    ) -> Result<(), StoreError>;
     /// The events of one envelope, in order.
     async fn envelope_events(
         &self,

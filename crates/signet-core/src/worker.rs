@@ -11,7 +11,8 @@ use crate::ids::{EnvelopeId, EventId, ParticipantId, TenantId};
 use crate::jobs::{Job, JobKind, NewJob};
 use crate::mail::InvitationMail;
 use crate::model::Event;
-use crate::model::{Actor, EventKind};
+use crate::model::{Actor, AuthMethod, EventKind};
+use crate::phone::{CodeChannel, CodeMessage};
 use crate::service::Core;
 use crate::service::mint_link;
 use crate::webhooks::{WebhookMessage, message_type};
@@ -110,6 +111,47 @@ impl Core {
             } => {
                 self.send_invitation(tenant_id, envelope_id, participant_id)
                     .await
+            }
+            JobKind::SendCode {
+                tenant_id,
+                envelope_id,
+                participant_id,
+                channel,
+                sealed_code,
+                expires_at,
+            } => {
+                if self.now() >= *expires_at {
+                    return Ok(());
+                }
+                let Some(aggregate) = self.store().envelope(tenant_id, envelope_id).await? else {
+                    return Ok(());
+                };
+                let Some(phone) = aggregate
+                    .participants
+                    .iter()
+                    .find(|p| p.id == *participant_id)
+                    .and_then(|p| p.phone.clone())
+                else {
+                    return Ok(());
+                };
+                let sender = self.phone_sender().ok_or_else(|| {
+                    anyhow::anyhow!("no SMS/voice provider configured (set sms_url)")
+                })?;
+                let message = CodeMessage {
+                    to: phone,
+                    channel: match channel {
+                        AuthMethod::Voice => CodeChannel::Voice,
+                        _ => CodeChannel::Sms,
+                    },
+                    code: self.open_job_code(sealed_code)?,
+                    language: aggregate.envelope.participant_language,
+                    valid_minutes: u32::try_from(self.settings().portal.code_ttl.whole_minutes())
+                        .unwrap_or(10),
+                };
+                sender
+                    .send_code(&message)
+                    .await
+                    .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending the code: {e}")))
             }
             JobKind::DeliverWebhook {
                 tenant_id,
@@ -216,6 +258,7 @@ impl Core {
     /// token ids too old to be replayed. Returns how many staging files were removed.
     pub async fn housekeeping(&self) -> CoreResult<usize> {
         self.store().prune_token_ids(self.now()).await?;
+        self.store().prune_portal_sessions(self.now()).await?;
         Ok(self.blobs().sweep_abandoned(ABANDONED_UPLOAD_AGE).await?)
     }
 
@@ -251,6 +294,7 @@ impl Core {
             if ran == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(settings.poll_interval) => {}
+                    _ = self.jobs_enqueued() => {}
                     _ = shutdown.changed() => {}
                 }
             }

@@ -646,6 +646,134 @@ macro_rules! sql_store {
                     tx.commit().await.map_err(unexpected)
                 }
 
+                async fn link_by_token(&self, token_hash: &signet_core::values::Sha256Digest) -> Result<Option<(TenantId, AccessLink, LinkGuard)>, StoreError> {
+                    let Some(row) = sqlx::query(
+                        "SELECT id, envelope_id, participant_id, tenant_id, token_hash, created_at, failed_attempts, \
+                         locked_until, code_hmac, code_channel, code_expires_at, codes_sent, codes_window_start, \
+                         sessions_started, opened_at, guard_version FROM access_links WHERE token_hash = $1",
+                    )
+                    .bind(token_hash.to_hex())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    else {
+                        return Ok(None);
+                    };
+                    let tenant: TenantId = parse("access_links.tenant_id", &get::<String>(&row, "tenant_id")?)?;
+                    let link = AccessLink {
+                        id: parse("access_links.id", &get::<String>(&row, "id")?)?,
+                        envelope_id: parse("access_links.envelope_id", &get::<String>(&row, "envelope_id")?)?,
+                        participant_id: parse("access_links.participant_id", &get::<String>(&row, "participant_id")?)?,
+                        token_hash: parse("access_links.token_hash", &get::<String>(&row, "token_hash")?)?,
+                        created_at: from_micros(get(&row, "created_at")?)?,
+                    };
+                    let code = match (
+                        get::<Option<String>>(&row, "code_hmac")?,
+                        get::<Option<String>>(&row, "code_channel")?,
+                        get::<Option<i64>>(&row, "code_expires_at")?,
+                    ) {
+                        (Some(hmac), Some(channel), Some(expires_at)) => Some(IssuedCode {
+                            hmac: hash_from_hex(&hmac)?,
+                            channel: auth_from_text(&channel)?,
+                            expires_at: from_micros(expires_at)?,
+                        }),
+                        _ => None,
+                    };
+                    let guard = LinkGuard {
+                        failed_attempts: u32::try_from(get::<i64>(&row, "failed_attempts")?).map_err(corrupt)?,
+                        locked_until: opt_from_micros(get(&row, "locked_until")?)?,
+                        code,
+                        codes_sent: u32::try_from(get::<i64>(&row, "codes_sent")?).map_err(corrupt)?,
+                        codes_window_start: opt_from_micros(get(&row, "codes_window_start")?)?,
+                        sessions_started: u32::try_from(get::<i64>(&row, "sessions_started")?).map_err(corrupt)?,
+                        opened_at: opt_from_micros(get(&row, "opened_at")?)?,
+                        version: get(&row, "guard_version")?,
+                    };
+                    Ok(Some((tenant, link, guard)))
+                }
+
+                async fn save_link_guard(
+                    &self,
+                    tenant: &TenantId,
+                    link: &signet_core::ids::LinkId,
+                    guard: &LinkGuard,
+                    session: Option<&PortalSession>,
+                    events: &[Event],
+                    jobs: &[signet_core::jobs::NewJob],
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    let done = sqlx::query(
+                        "UPDATE access_links SET failed_attempts = $3, locked_until = $4, code_hmac = $5, \
+                         code_channel = $6, code_expires_at = $7, codes_sent = $8, codes_window_start = $9, \
+                         sessions_started = $10, opened_at = $11, guard_version = guard_version + 1 \
+                         WHERE id = $1 AND tenant_id = $2 AND guard_version = $12",
+                    )
+                    .bind(link.to_string())
+                    .bind(tenant.to_upper_hex())
+                    .bind(i64::from(guard.failed_attempts))
+                    .bind(guard.locked_until.map(micros))
+                    .bind(guard.code.as_ref().map(|c| hex::encode(c.hmac)))
+                    .bind(guard.code.as_ref().map(|c| c.channel.as_str()))
+                    .bind(guard.code.as_ref().map(|c| micros(c.expires_at)))
+                    .bind(i64::from(guard.codes_sent))
+                    .bind(guard.codes_window_start.map(micros))
+                    .bind(i64::from(guard.sessions_started))
+                    .bind(guard.opened_at.map(micros))
+                    .bind(guard.version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    if let Some(session) = session {
+                        sqlx::query(
+                            "INSERT INTO portal_sessions (token_hash, link_id, tenant_id, created_at, expires_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(session.token_hash.to_hex())
+                        .bind(session.link_id.to_string())
+                        .bind(session.tenant_id.to_upper_hex())
+                        .bind(micros(session.created_at))
+                        .bind(micros(session.expires_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unexpected)?;
+                    }
+                    append_events(&mut tx, events).await?;
+                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn portal_session(&self, token_hash: &signet_core::values::Sha256Digest) -> Result<Option<PortalSession>, StoreError> {
+                    let Some(row) = sqlx::query(
+                        "SELECT token_hash, link_id, tenant_id, created_at, expires_at FROM portal_sessions WHERE token_hash = $1",
+                    )
+                    .bind(token_hash.to_hex())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some(PortalSession {
+                        token_hash: parse("portal_sessions.token_hash", &get::<String>(&row, "token_hash")?)?,
+                        link_id: parse("portal_sessions.link_id", &get::<String>(&row, "link_id")?)?,
+                        tenant_id: parse("portal_sessions.tenant_id", &get::<String>(&row, "tenant_id")?)?,
+                        created_at: from_micros(get(&row, "created_at")?)?,
+                        expires_at: from_micros(get(&row, "expires_at")?)?,
+                    }))
+                }
+
+                async fn prune_portal_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+                    let done = sqlx::query("DELETE FROM portal_sessions WHERE expires_at < $1")
+                        .bind(micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn envelope(&self, tenant: &TenantId, id: &EnvelopeId) -> Result<Option<EnvelopeAggregate>, StoreError> {
                     let row = sqlx::query(&format!(
                         "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE id = $1 AND tenant_id = $2"
@@ -743,6 +871,13 @@ macro_rules! sql_store {
                 async fn append_events(&self, events: &[Event]) -> Result<(), StoreError> {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
                     append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
+                async fn append_events_with_jobs(&self, events: &[Event], jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    append_events(&mut tx, events).await?;
+                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 

@@ -1,0 +1,40 @@
+//! The phone port: how the core has one-time codes sent by SMS or read out in a voice call (an
+//! HTTP provider or the log in `signet-notify`). Codes are sent by durable jobs, so a provider
+//! that fails for a moment delays a code instead of losing it.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::values::{Language, Phone};
+
+/// How a code reaches the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeChannel {
+    /// A text message.
+    Sms,
+    /// A voice call.
+    Voice,
+}
+
+/// A one-time code to deliver.
+#[derive(Debug, Clone)]
+pub struct CodeMessage {
+    /// The participant's number.
+    pub to: Phone,
+    /// SMS or voice.
+    pub channel: CodeChannel,
+    /// The six digits.
+    pub code: SecretString,
+    /// The participant's language.
+    pub language: Language,
+    /// Minutes the code stays valid.
+    pub valid_minutes: u32,
+}
+
+/// Sends codes to phones.
+#[async_trait]
+pub trait PhoneSender: Send + Sync + 'static {
+    /// Sends one code; an error means "try again later".
+    async fn send_code(&self, message: &CodeMessage) -> Result<(), String>;
+}

@@ -1,0 +1,639 @@
+//! The recipient portal's use-cases: opening a link, proving who one is (a one-time code sent by
+//! SMS or voice, or the answer to a secret question), and downloading documents in the session
+//! that proof starts. The HTML lives in `signet-api`; every rule lives here.
+//!
+//! Attempts are counted on the link's [`LinkGuard`], saved with an optimistic version: an answer
+//! (right or wrong) is only revealed after its attempt was committed, so any number of concurrent
+//! guesses gets at most [`PortalSettings::max_failed_attempts`] wrong answers in before the lock.
+//! Codes are stored as an HMAC under an instance key and compared in constant time; secret answers
+//! are checked against their Argon2id hash (surrounding spaces trimmed, case ignored).
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use secrecy::SecretString;
+use time::{Duration, OffsetDateTime};
+
+use crate::blob::ByteStream;
+use crate::crypto::{constant_time_eq, hmac_sha256};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{DocumentId, EventId, LinkId};
+use crate::jobs::{JobKind, NewJob};
+use crate::model::*;
+use crate::service::{Core, link_token_hash};
+use crate::store::StoreError;
+use crate::values::Phone;
+use crate::webhooks::{WebhookMessage, message_type};
+
+const CODE_KEY_PURPOSE: &str = "portal-code";
+/// Sealing purpose of codes waiting in the job table.
+pub(crate) const CODE_JOB_PURPOSE: &str = "portal-code-job";
+const SAVE_ATTEMPTS: usize = 8;
+
+/// The portal's limits.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// How long a one-time code is accepted.
+    pub code_ttl: Duration,
+    /// Wrong codes or answers before the link locks.
+    pub max_failed_attempts: u32,
+    /// How long a locked link refuses attempts.
+    pub lockout: Duration,
+    /// Codes a link may have sent per [`PortalSettings::code_window`].
+    pub max_codes: u32,
+    /// The window over which sent codes are counted.
+    pub code_window: Duration,
+    /// How long an authenticated session lasts (never beyond the link's expiry).
+    pub session_ttl: Duration,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            code_ttl: Duration::minutes(10),
+            max_failed_attempts: 5,
+            lockout: Duration::minutes(30),
+            max_codes: 5,
+            code_window: Duration::hours(24),
+            session_ttl: Duration::minutes(30),
+        }
+    }
+}
+
+/// Whether a link can be used now, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkStatus {
+    /// The participant may authenticate (or is authenticated).
+    Usable,
+    /// The sender cancelled the envelope.
+    Cancelled,
+    /// The link's validity ran out.
+    Expired,
+    /// The envelope is finished or void.
+    Closed,
+    /// A single-use link already started its one session.
+    Used,
+    /// Too many wrong attempts; locked until then.
+    Locked {
+        /// When attempts are accepted again.
+        until: OffsetDateTime,
+    },
+}
+
+/// What a participant sees when opening their link.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    /// The sender as participants know it.
+    pub sender_name: String,
+    /// The envelope with its documents.
+    pub envelope: EnvelopeAggregate,
+    /// The participant the link is for.
+    pub participant: Participant,
+    /// The link's authentication state.
+    pub guard: LinkGuard,
+    /// Whether it can be used.
+    pub status: LinkStatus,
+    /// The valid session the caller presented, if any: the documents may then be downloaded.
+    pub session: Option<PortalSession>,
+    /// The time of the view.
+    pub now: OffsetDateTime,
+}
+
+impl LinkView {
+    /// The code waiting to be entered, if one was sent and is still valid.
+    pub fn pending_code(&self) -> Option<&IssuedCode> {
+        self.guard.code.as_ref().filter(|c| c.expires_at > self.now)
+    }
+
+    /// The documents that can be downloaded, in order.
+    pub fn documents(&self) -> impl Iterator<Item = (&Document, &StoredContent)> {
+        self.envelope
+            .documents
+            .iter()
+            .filter_map(|d| d.stored().map(|c| (d, c)))
+    }
+}
+
+/// The result of an action on the portal.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PortalOutcome {
+    /// A code is on its way.
+    CodeSent {
+        /// How many more codes may be sent in the current window.
+        codes_left: u32,
+    },
+    /// The link sent as many codes as it may for now.
+    TooManyCodes {
+        /// When another code may be sent.
+        retry_after: OffsetDateTime,
+    },
+    /// The code or answer was wrong.
+    Wrong {
+        /// Attempts left before the link locks.
+        attempts_left: u32,
+    },
+    /// No code is waiting (none sent, or it expired): ask for a new one.
+    NoCode,
+    /// The link is locked.
+    Locked {
+        /// Until when.
+        until: OffsetDateTime,
+    },
+    /// The link cannot be used (cancelled, expired, already used, closed).
+    Unavailable(LinkStatus),
+    /// The participant proved who they are: a session started.
+    Authenticated {
+        /// The session's token, to put in a cookie; shown only now.
+        token: SecretString,
+        /// The session.
+        session: PortalSession,
+    },
+}
+
+/// What a participant submits to authenticate.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Proof<'a> {
+    /// Holding the link is enough ([`AuthMethod::None`] and, until it exists, e-mail codes).
+    LinkOnly,
+    /// A one-time code.
+    Code(&'a str),
+    /// The answer to the secret question.
+    Answer(&'a str),
+}
+
+struct Loaded {
+    tenant: Tenant,
+    link: AccessLink,
+    guard: LinkGuard,
+    envelope: EnvelopeAggregate,
+    participant: Participant,
+}
+
+/// The number shown on the page: its first three and last two characters.
+pub fn mask_phone(phone: &Phone) -> String {
+    let e164 = phone.e164();
+    let chars: Vec<char> = e164.chars().collect();
+    if chars.len() <= 5 {
+        return e164.to_owned();
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head} {} {tail}", "•".repeat(chars.len() - 5))
+}
+
+impl Core {
+    fn code_hmac(&self, link: &LinkId, code: &str) -> [u8; 32] {
+        let key = self.master().derive(CODE_KEY_PURPOSE);
+        hmac_sha256(&key, format!("{link}:{code}").as_bytes())
+    }
+
+    async fn load_link(&self, token: &str) -> CoreResult<Loaded> {
+        // Tokens are 43 base64url characters; anything else cannot match and costs no query.
+        if token.len() != 43
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(CoreError::NotFound);
+        }
+        let (tenant_id, link, guard) = self
+            .store()
+            .link_by_token(&link_token_hash(token))
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let tenant = self
+            .store()
+            .tenant(&tenant_id)
+            .await?
+            .filter(|t| t.status == TenantStatus::Active)
+            .ok_or(CoreError::NotFound)?;
+        let envelope = self
+            .store()
+            .envelope(&tenant_id, &link.envelope_id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        // A link of an envelope not yet confirmed does not exist as far as its holder knows.
+        if matches!(
+            envelope.envelope.state,
+            EnvelopeState::Draft | EnvelopeState::Uploading
+        ) {
+            return Err(CoreError::NotFound);
+        }
+        let participant = envelope
+            .participants
+            .iter()
+            .find(|p| p.id == link.participant_id)
+            .cloned()
+            .ok_or(CoreError::NotFound)?;
+        Ok(Loaded {
+            tenant,
+            link,
+            guard,
+            envelope,
+            participant,
+        })
+    }
+
+    fn link_status(&self, loaded: &Loaded, now: OffsetDateTime) -> LinkStatus {
+        let envelope = &loaded.envelope;
+        match envelope.envelope.state {
+            EnvelopeState::Cancelled => return LinkStatus::Cancelled,
+            EnvelopeState::Expired => return LinkStatus::Expired,
+            EnvelopeState::Open => {}
+            _ => return LinkStatus::Closed,
+        }
+        if !envelope.links_usable(now) {
+            return LinkStatus::Expired;
+        }
+        if !envelope.envelope.links.reusable && loaded.guard.sessions_started > 0 {
+            return LinkStatus::Used;
+        }
+        match loaded.guard.locked_until {
+            Some(until) if until > now => LinkStatus::Locked { until },
+            _ => LinkStatus::Usable,
+        }
+    }
+
+    async fn valid_session(
+        &self,
+        loaded: &Loaded,
+        session_token: Option<&str>,
+        now: OffsetDateTime,
+    ) -> CoreResult<Option<PortalSession>> {
+        let Some(token) = session_token else {
+            return Ok(None);
+        };
+        if !loaded.envelope.links_usable(now) {
+            return Ok(None);
+        }
+        let session = self
+            .store()
+            .portal_session(&link_token_hash(token))
+            .await?
+            .filter(|s| {
+                s.link_id == loaded.link.id && s.tenant_id == loaded.tenant.id && s.expires_at > now
+            });
+        Ok(session)
+    }
+
+    fn portal_event(&self, loaded: &Loaded, kind: EventKind, ip: Option<IpAddr>) -> Event {
+        Event {
+            id: EventId::random(),
+            tenant_id: loaded.tenant.id,
+            envelope_id: Some(loaded.envelope.envelope.id),
+            participant_id: Some(loaded.participant.id),
+            document_id: None,
+            kind,
+            actor: Actor::Participant {
+                participant_id: loaded.participant.id.to_string(),
+            },
+            ip,
+            at: self.now(),
+            data: serde_json::Value::Null,
+        }
+    }
+
+    /// Opens a link: what the participant may see and do. The first opening is recorded.
+    /// Unknown tokens, links of unconfirmed envelopes and suspended tenants answer
+    /// [`CoreError::NotFound`].
+    pub async fn open_link(
+        &self,
+        token: &str,
+        session_token: Option<&str>,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<LinkView> {
+        let mut loaded = self.load_link(token).await?;
+        let now = self.now();
+        if loaded.guard.opened_at.is_none() {
+            let mut guard = loaded.guard.clone();
+            guard.opened_at = Some(now);
+            let event = self.portal_event(&loaded, EventKind::LinkOpened, ip);
+            match self
+                .store()
+                .save_link_guard(
+                    &loaded.tenant.id,
+                    &loaded.link.id,
+                    &guard,
+                    None,
+                    &[event],
+                    &[],
+                )
+                .await
+            {
+                Ok(()) => {
+                    guard.version += 1;
+                    loaded.guard = guard;
+                }
+                // Opened concurrently: the other request recorded it.
+                Err(StoreError::Conflict) => loaded = self.load_link(token).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let session = self.valid_session(&loaded, session_token, now).await?;
+        let status = self.link_status(&loaded, now);
+        Ok(LinkView {
+            sender_name: loaded.tenant.name,
+            envelope: loaded.envelope,
+            participant: loaded.participant,
+            guard: loaded.guard,
+            status,
+            session,
+            now,
+        })
+    }
+
+    /// Sends a fresh one-time code to the participant's phone (replacing any earlier one), within
+    /// the resend limit.
+    pub async fn send_code(&self, token: &str, ip: Option<IpAddr>) -> CoreResult<PortalOutcome> {
+        let settings = self.settings().portal.clone();
+        for _ in 0..SAVE_ATTEMPTS {
+            let loaded = self.load_link(token).await?;
+            let now = self.now();
+            match self.link_status(&loaded, now) {
+                LinkStatus::Usable => {}
+                LinkStatus::Locked { until } => return Ok(PortalOutcome::Locked { until }),
+                other => return Ok(PortalOutcome::Unavailable(other)),
+            }
+            let channel = loaded.participant.auth;
+            if !matches!(channel, AuthMethod::Sms | AuthMethod::Voice) {
+                return Err(CoreError::Invalid(
+                    "this link does not authenticate by phone".into(),
+                ));
+            }
+            let phone =
+                loaded.participant.phone.clone().ok_or_else(|| {
+                    CoreError::Invalid("the participant has no phone number".into())
+                })?;
+            let mut guard = loaded.guard.clone();
+            release_expired_lock(&mut guard, now);
+            let window_start = match guard.codes_window_start {
+                Some(start) if now - start < settings.code_window => start,
+                _ => {
+                    guard.codes_sent = 0;
+                    now
+                }
+            };
+            guard.codes_window_start = Some(window_start);
+            if guard.codes_sent >= settings.max_codes {
+                return Ok(PortalOutcome::TooManyCodes {
+                    retry_after: window_start + settings.code_window,
+                });
+            }
+            let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+            let expires_at = now + settings.code_ttl;
+            guard.code = Some(IssuedCode {
+                hmac: self.code_hmac(&loaded.link.id, &code),
+                channel,
+                expires_at,
+            });
+            guard.codes_sent += 1;
+            let job = JobKind::SendCode {
+                tenant_id: loaded.tenant.id,
+                envelope_id: loaded.envelope.envelope.id,
+                participant_id: loaded.participant.id,
+                channel,
+                sealed_code: hex::encode(self.master().seal(CODE_JOB_PURPOSE, code.as_bytes())),
+                expires_at,
+            };
+            let mut event = self.portal_event(&loaded, EventKind::CodeSent, ip);
+            event.data = serde_json::json!({
+                "channel": channel.as_str(),
+                "to": mask_phone(&phone),
+            });
+            match self
+                .store()
+                .save_link_guard(
+                    &loaded.tenant.id,
+                    &loaded.link.id,
+                    &guard,
+                    None,
+                    &[event],
+                    &[NewJob::at(job, now)],
+                )
+                .await
+            {
+                Ok(()) => {
+                    self.wake_worker();
+                    return Ok(PortalOutcome::CodeSent {
+                        codes_left: settings.max_codes - guard.codes_sent,
+                    });
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(busy())
+    }
+
+    /// Checks a proof of identity; on success starts a session. Every wrong proof counts towards
+    /// the lock, and is recorded.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        proof: Proof<'_>,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<PortalOutcome> {
+        let settings = self.settings().portal.clone();
+        // The Argon2id check is slow; it is made once, against the hash as first loaded (a
+        // participant's answer hash never changes).
+        let mut answer_verdict: Option<bool> = None;
+        for _ in 0..SAVE_ATTEMPTS {
+            let loaded = self.load_link(token).await?;
+            let now = self.now();
+            match self.link_status(&loaded, now) {
+                LinkStatus::Usable => {}
+                LinkStatus::Locked { until } => return Ok(PortalOutcome::Locked { until }),
+                other => return Ok(PortalOutcome::Unavailable(other)),
+            }
+            let method = loaded.participant.auth;
+            let mut guard = loaded.guard.clone();
+            release_expired_lock(&mut guard, now);
+            let correct = match (method, &proof) {
+                (AuthMethod::None | AuthMethod::Email, Proof::LinkOnly) => true,
+                (AuthMethod::Sms | AuthMethod::Voice, Proof::Code(code)) => {
+                    let Some(issued) = guard.code.as_ref().filter(|c| c.expires_at > now) else {
+                        return Ok(PortalOutcome::NoCode);
+                    };
+                    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+                    let candidate = self.code_hmac(&loaded.link.id, &code);
+                    code.len() == 6 && constant_time_eq(&candidate, &issued.hmac)
+                }
+                (AuthMethod::Secret, Proof::Answer(answer)) => match answer_verdict {
+                    Some(verdict) => verdict,
+                    None => {
+                        let hash = loaded
+                            .participant
+                            .secret_answer_hash
+                            .as_deref()
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("secret participant without an answer hash")
+                            })?;
+                        let verdict = crate::secret::verify_answer(answer, hash).await?;
+                        answer_verdict = Some(verdict);
+                        continue;
+                    }
+                },
+                _ => {
+                    return Err(CoreError::Invalid(
+                        "this link authenticates another way".into(),
+                    ));
+                }
+            };
+            let (outcome, session, events) = if correct {
+                let session_token = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(rand::random::<[u8; 32]>());
+                let mut expires_at = now + settings.session_ttl;
+                if let Some(link_end) = loaded.envelope.envelope.expires_at {
+                    expires_at = expires_at.min(link_end);
+                }
+                let session = PortalSession {
+                    token_hash: link_token_hash(&session_token),
+                    link_id: loaded.link.id,
+                    tenant_id: loaded.tenant.id,
+                    created_at: now,
+                    expires_at,
+                };
+                guard.failed_attempts = 0;
+                guard.code = None;
+                guard.sessions_started += 1;
+                let mut event = self.portal_event(&loaded, EventKind::ParticipantAuthenticated, ip);
+                event.data = serde_json::json!({ "method": method.as_str() });
+                let outcome = PortalOutcome::Authenticated {
+                    token: SecretString::from(session_token),
+                    session: session.clone(),
+                };
+                (outcome, Some(session), vec![event])
+            } else {
+                guard.failed_attempts += 1;
+                let mut failed = self.portal_event(&loaded, EventKind::AuthenticationFailed, ip);
+                failed.data = serde_json::json!({
+                    "method": method.as_str(),
+                    "attempt": guard.failed_attempts,
+                });
+                let mut events = vec![failed];
+                let outcome = if guard.failed_attempts >= settings.max_failed_attempts {
+                    let until = now + settings.lockout;
+                    guard.locked_until = Some(until);
+                    guard.code = None;
+                    let mut locked = self.portal_event(&loaded, EventKind::LinkLocked, ip);
+                    locked.data = serde_json::json!({
+                        "until": until.format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default(),
+                        "attempts": guard.failed_attempts,
+                    });
+                    events.push(locked);
+                    PortalOutcome::Locked { until }
+                } else {
+                    PortalOutcome::Wrong {
+                        attempts_left: settings.max_failed_attempts - guard.failed_attempts,
+                    }
+                };
+                (outcome, None, events)
+            };
+            match self
+                .store()
+                .save_link_guard(
+                    &loaded.tenant.id,
+                    &loaded.link.id,
+                    &guard,
+                    session.as_ref(),
+                    &events,
+                    &[],
+                )
+                .await
+            {
+                Ok(()) => return Ok(outcome),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(busy())
+    }
+
+    /// Streams a document to the participant of an authenticated session, recording the
+    /// retrieval (and telling the tenant by webhook when it asked for events).
+    pub async fn portal_document(
+        &self,
+        token: &str,
+        session_token: Option<&str>,
+        document: &DocumentId,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<(Document, StoredContent, ByteStream)> {
+        let loaded = self.load_link(token).await?;
+        let now = self.now();
+        self.valid_session(&loaded, session_token, now)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let doc = loaded
+            .envelope
+            .documents
+            .iter()
+            .find(|d| d.id == *document)
+            .cloned()
+            .ok_or(CoreError::NotFound)?;
+        let content = doc.stored().cloned().ok_or(CoreError::NotFound)?;
+        let stream = self.blobs().get(&content.blob).await?;
+        let mut event = self.portal_event(&loaded, EventKind::DocumentRetrieved, ip);
+        event.document_id = Some(doc.id);
+        event.data = serde_json::json!({ "sha256": content.sha256, "name": doc.name.as_str() });
+        let mut jobs = Vec::new();
+        if loaded.envelope.envelope.notify_events {
+            let message = WebhookMessage {
+                kind: message_type(EventKind::DocumentRetrieved).into(),
+                timestamp: now,
+                data: serde_json::json!({
+                    "transactionId": loaded.envelope.envelope.id.to_string(),
+                    "recipient": loaded.participant.email.as_str(),
+                    "documentId": doc.id.to_string(),
+                    "documentName": doc.name.as_str(),
+                }),
+            };
+            let body = serde_json::to_string(&message).map_err(|e| anyhow::anyhow!(e))?;
+            jobs.push(NewJob::at(
+                JobKind::DeliverWebhook {
+                    tenant_id: loaded.tenant.id,
+                    message_id: format!("msg_{}", event.id),
+                    body,
+                },
+                now,
+            ));
+        }
+        self.store()
+            .append_events_with_jobs(&[event], &jobs)
+            .await?;
+        if !jobs.is_empty() {
+            self.wake_worker();
+        }
+        Ok((doc, content, stream))
+    }
+
+    /// Opens a code sealed in a [`JobKind::SendCode`] job.
+    pub(crate) fn open_job_code(&self, sealed_hex: &str) -> CoreResult<SecretString> {
+        let sealed =
+            hex::decode(sealed_hex).map_err(|_| anyhow::anyhow!("sealed code is not hex"))?;
+        let plain = self
+            .master()
+            .open(CODE_JOB_PURPOSE, &sealed)
+            .map_err(|_| anyhow::anyhow!("sealed code does not open with this master key"))?;
+        let code =
+            String::from_utf8(plain).map_err(|_| anyhow::anyhow!("sealed code is not UTF-8"))?;
+        Ok(SecretString::from(code))
+    }
+}
+
+/// A lock whose time is over is lifted, and its attempts forgotten.
+fn release_expired_lock(guard: &mut LinkGuard, now: OffsetDateTime) {
+    if guard.locked_until.is_some_and(|until| until <= now) {
+        guard.locked_until = None;
+        guard.failed_attempts = 0;
+    }
+}
+
+fn busy() -> CoreError {
+    CoreError::Unexpected(anyhow::anyhow!(
+        "too much contention on the link; try again"
+    ))
+}
