@@ -59,3 +59,50 @@ impl<B> MakeSpan<B> for RouteSpan {
 pub(crate) fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RouteSpan> {
     TraceLayer::new_for_http().make_span_with(RouteSpan)
 }
+
+/// `Content-Disposition: attachment` with an ASCII fallback and the RFC 5987 UTF-8 name.
+fn attachment(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// A stored document as a download: its real name and type, its length, never cached, never
+/// sniffed, and sandboxed should a browser render it anyway.
+pub(crate) fn document_response(
+    doc: &signet_core::model::Document,
+    content: &signet_core::model::StoredContent,
+    stream: signet_core::blob::ByteStream,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse as _;
+    let headers = [
+        (header::CONTENT_TYPE, content.content_type.clone()),
+        (header::CONTENT_LENGTH, content.size.to_string()),
+        (header::CONTENT_DISPOSITION, attachment(doc.name.as_str())),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox".to_owned(),
+        ),
+        (header::ETAG, format!("\"{}\"", content.sha256)),
+    ];
+    (headers, axum::body::Body::from_stream(stream)).into_response()
+}

@@ -8,6 +8,7 @@ mod http;
 mod ledger;
 mod native;
 pub mod pki;
+mod portal;
 mod uploads;
 
 use std::sync::Arc;
@@ -70,6 +71,7 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
         .merge(native::router())
         .merge(ledger::router())
         .merge(pki::router())
+        .merge(portal::router())
         .merge(uploads::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(http::trace_layer())

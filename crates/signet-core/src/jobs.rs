@@ -38,7 +38,8 @@ pub enum JobKind {
         /// The JSON body, fixed when the event happened.
         body: String,
     },
-    /// Send a one-time code to a participant's phone (no-op once the code has expired).
+    /// Send a one-time code to a participant's phone (no-op once the code has expired or a newer
+    /// one replaced it).
     SendCode {
         /// The tenant.
         tenant_id: TenantId,
@@ -46,6 +47,8 @@ pub enum JobKind {
         envelope_id: EnvelopeId,
         /// The participant.
         participant_id: crate::ids::ParticipantId,
+        /// SHA-256 of the link's token (hex), to check that the code is still the link's.
+        link_token_hash: String,
         /// SMS or voice.
         channel: crate::model::AuthMethod,
         /// The code, sealed under the master key (hex), so the job table never holds it in clear.

@@ -394,6 +394,7 @@ impl Core {
                 tenant_id: loaded.tenant.id,
                 envelope_id: loaded.envelope.envelope.id,
                 participant_id: loaded.participant.id,
+                link_token_hash: loaded.link.token_hash.to_hex(),
                 channel,
                 sealed_code: hex::encode(self.master().seal(CODE_JOB_PURPOSE, code.as_bytes())),
                 expires_at,
@@ -608,6 +609,30 @@ impl Core {
             self.wake_worker();
         }
         Ok((doc, content, stream))
+    }
+
+    /// Whether `code` is still the one waiting on the link with this token hash (a newer code
+    /// replaces it; success, a lock or expiry clears it).
+    pub(crate) async fn code_is_current(
+        &self,
+        link_token_hash: &str,
+        code: &SecretString,
+    ) -> CoreResult<bool> {
+        use secrecy::ExposeSecret as _;
+        let hash = link_token_hash
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored link hash is not hex"))?;
+        let Some((_, link, guard)) = self.store().link_by_token(&hash).await? else {
+            return Ok(false);
+        };
+        let now = self.now();
+        Ok(guard.code.is_some_and(|issued| {
+            issued.expires_at > now
+                && constant_time_eq(
+                    &issued.hmac,
+                    &self.code_hmac(&link.id, code.expose_secret()),
+                )
+        }))
     }
 
     /// Opens a code sealed in a [`JobKind::SendCode`] job.

@@ -116,11 +116,16 @@ impl Core {
                 tenant_id,
                 envelope_id,
                 participant_id,
+                link_token_hash,
                 channel,
                 sealed_code,
                 expires_at,
             } => {
                 if self.now() >= *expires_at {
+                    return Ok(());
+                }
+                let code = self.open_job_code(sealed_code)?;
+                if !self.code_is_current(link_token_hash, &code).await? {
                     return Ok(());
                 }
                 let Some(aggregate) = self.store().envelope(tenant_id, envelope_id).await? else {
@@ -143,7 +148,7 @@ impl Core {
                         AuthMethod::Voice => CodeChannel::Voice,
                         _ => CodeChannel::Sms,
                     },
-                    code: self.open_job_code(sealed_code)?,
+                    code,
                     language: aggregate.envelope.participant_language,
                     valid_minutes: u32::try_from(self.settings().portal.code_ttl.whole_minutes())
                         .unwrap_or(10),

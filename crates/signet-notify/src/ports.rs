@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use signet_core::phone::{CodeChannel, CodeMessage, PhoneSender};
 use signet_core::webhooks::{WebhookFailure, WebhookSender};
 
+use crate::sms::{Channel, PhoneProvider, sms_code_text, voice_code_text};
 use crate::target::{self, TargetPolicy};
 use crate::webhook::{Deliverer, Delivery, WebhookSecret, generate_secret};
 
@@ -95,10 +97,7 @@ impl signet_core::mail::MailSender for SmtpMailSender {
         mail: &signet_core::mail::InvitationMail,
     ) -> Result<(), String> {
         use crate::mail::MailTransport as _;
-        let lang = match mail.language {
-            signet_core::values::Language::Fr => crate::lang::Lang::Fr,
-            _ => crate::lang::Lang::En,
-        };
+        let lang = lang_of(mail.language);
         let invitation = crate::mail::templates::Invitation {
             lang,
             sender_name: mail.sender_name.clone(),
@@ -110,5 +109,53 @@ impl signet_core::mail::MailSender for SmtpMailSender {
             .map_err(|e| e.to_string())?
             .to(mail.to.as_str());
         self.mailer.send(&message).await.map_err(|e| e.to_string())
+    }
+}
+
+fn lang_of(language: signet_core::values::Language) -> crate::lang::Lang {
+    match language {
+        signet_core::values::Language::Fr => crate::lang::Lang::Fr,
+        _ => crate::lang::Lang::En,
+    }
+}
+
+/// The core's phone port over a [`PhoneProvider`]: writes the code message in the participant's
+/// language (digits spaced for voice) and hands it to the provider.
+pub struct ProviderPhoneSender {
+    provider: std::sync::Arc<dyn PhoneProvider>,
+}
+
+impl std::fmt::Debug for ProviderPhoneSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderPhoneSender")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderPhoneSender {
+    /// A sender over `provider`.
+    pub fn new(provider: std::sync::Arc<dyn PhoneProvider>) -> Self {
+        Self { provider }
+    }
+}
+
+#[async_trait]
+impl PhoneSender for ProviderPhoneSender {
+    async fn send_code(&self, message: &CodeMessage) -> Result<(), String> {
+        use secrecy::ExposeSecret as _;
+        let lang = lang_of(message.language);
+        let code = message.code.expose_secret();
+        let (channel, body) = match message.channel {
+            CodeChannel::Voice => (Channel::Voice, voice_code_text(lang, code)),
+            _ => (
+                Channel::Sms,
+                sms_code_text(lang, code, message.valid_minutes),
+            ),
+        };
+        let body = body.map_err(|e| e.to_string())?;
+        self.provider
+            .send(message.to.e164(), channel, &body)
+            .await
+            .map_err(|e| e.to_string())
     }
 }

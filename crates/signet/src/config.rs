@@ -58,6 +58,14 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The From address of platform e-mail.
     pub mail_from: Option<String>,
+    /// Where one-time codes go: an `http(s)://` URL of the HTTP SMS/voice provider, or `log` to
+    /// write them to the server log (development only).
+    pub sms_url: Option<String>,
+    /// Bearer token sent to the SMS/voice provider.
+    #[serde(skip_serializing)]
+    pub sms_token: Option<SecretString>,
+    /// Minutes a link stays locked after too many wrong codes or answers.
+    pub auth_lockout_minutes: i64,
     /// Allow outbound requests (webhooks) to loopback, private and link-local addresses.
     pub allow_private_targets: bool,
     /// An external RFC 3161 time-stamp authority to use instead of the built-in one.
@@ -93,6 +101,9 @@ impl Default for Config {
             allow_private_targets: false,
             smtp_url: None,
             mail_from: None,
+            sms_url: None,
+            sms_token: None,
+            auth_lockout_minutes: 30,
             log: "info".into(),
             log_format: "text".into(),
         }
@@ -117,7 +128,7 @@ fn known_keys() -> Vec<String> {
         _ => Vec::new(),
     };
     // Secrets are never serialised, so they are not in the defaults' keys.
-    keys.extend(["master_key", "s3_secret_access_key"].map(String::from));
+    keys.extend(["master_key", "s3_secret_access_key", "sms_token"].map(String::from));
     keys
 }
 
@@ -229,6 +240,16 @@ s3_allow_http = false
 # smtps://user:pass@host:465 — and the From address (SIGNET_SMTP_URL, SIGNET_MAIL_FROM).
 # smtp_url = "smtp://127.0.0.1:2525"
 # mail_from = "Signet <no-reply@signet.example.com>"
+
+# One-time codes for recipients who authenticate by SMS or voice call (SIGNET_SMS_URL): the
+# URL of an HTTP provider, which receives POST {"to": "+E164", "channel": "sms"|"voice",
+# "body": "…"} and answers 2xx when it accepted the message (anything else is retried), or
+# "log" to write the messages to the server log instead (development only: the log then holds
+# the codes). sms_token, when set, is sent as "Authorization: Bearer <token>" (SIGNET_SMS_TOKEN).
+# sms_url = "https://sms-gateway.internal/send"
+# sms_token = "…"
+# Minutes a link stays locked after 5 wrong codes or answers in a row.
+auth_lockout_minutes = 30
 
 # Webhooks (and other outbound requests) to loopback, private or link-local addresses are
 # refused unless this is true (SIGNET_ALLOW_PRIVATE_TARGETS=true).

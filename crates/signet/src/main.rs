@@ -541,6 +541,10 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
     let settings = CoreSettings {
         public_url: config.public_url(),
         upload_url_ttl: time::Duration::seconds(config.upload_url_ttl_secs),
+        portal: signet_core::portal::PortalSettings {
+            lockout: time::Duration::minutes(config.auth_lockout_minutes.max(1)),
+            ..Default::default()
+        },
     };
     let policy = signet_notify::target::TargetPolicy {
         allow_private_targets: config.allow_private_targets,
@@ -549,8 +553,25 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
         policy,
         std::time::Duration::from_secs(15),
     );
-    let core = Core::new(store, blobs, Arc::new(SystemClock), master, settings)
+    let mut core = Core::new(store, blobs, Arc::new(SystemClock), master, settings)
         .with_webhook_sender(Arc::new(webhooks));
+    if let Some(url) = &config.sms_url {
+        let provider: Arc<dyn signet_notify::sms::PhoneProvider> = if url.trim() == "log" {
+            Arc::new(signet_notify::sms::LogProvider)
+        } else {
+            let token = config
+                .sms_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned());
+            Arc::new(
+                signet_notify::sms::HttpProvider::new(url, token)
+                    .map_err(|e| anyhow::anyhow!("sms_url: {e}"))?,
+            )
+        };
+        core = core.with_phone_sender(Arc::new(signet_notify::ports::ProviderPhoneSender::new(
+            provider,
+        )));
+    }
     match (&config.smtp_url, &config.mail_from) {
         (Some(url), Some(from)) => {
             let mail = signet_notify::ports::SmtpMailSender::new(url, from)

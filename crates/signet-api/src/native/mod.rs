@@ -1,7 +1,6 @@
 //! Signet's own API, under `/v1`. Authentication is HTTP Basic with the tenant id as user name
 //! and the API key as password (`curl -u TENANT:KEY`); errors are RFC 9457 problem documents.
 
-use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -163,29 +162,6 @@ impl FromRequestParts<AppState> for NativeCaller {
     }
 }
 
-/// `Content-Disposition: attachment` with an ASCII fallback and the RFC 5987 UTF-8 name.
-pub(crate) fn attachment(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
 async fn download_document(
     State(state): State<AppState>,
     NativeCaller(caller): NativeCaller,
@@ -195,15 +171,7 @@ async fn download_document(
         .parse()
         .map_err(|_| NativeError::Core(CoreError::NotFound))?;
     let (doc, content, stream) = state.core.document_content(&caller, &id).await?;
-    let headers = [
-        (header::CONTENT_TYPE, content.content_type.clone()),
-        (header::CONTENT_LENGTH, content.size.to_string()),
-        (header::CONTENT_DISPOSITION, attachment(doc.name.as_str())),
-        (header::CACHE_CONTROL, "no-store".to_owned()),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        (header::ETAG, format!("\"{}\"", content.sha256)),
-    ];
-    Ok((headers, Body::from_stream(stream)).into_response())
+    Ok(crate::http::document_response(&doc, &content, stream))
 }
 
 #[derive(Debug, Serialize)]

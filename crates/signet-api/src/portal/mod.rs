@@ -1,0 +1,446 @@
+//! The recipient portal: server-rendered pages (no JavaScript, no outside assets) where a
+//! participant opens their link, proves who they are, and downloads their documents.
+//!
+//! - `GET /r/{token}`: who sent what, and the next step (send a code, enter it, answer the
+//!   question) — or the documents, once a session cookie is presented; or why the link no longer
+//!   works (expired, cancelled, used, locked).
+//! - `POST /r/{token}/code`, `/verify`, `/answer`, `/open`: send a code, check a code, check an
+//!   answer, open a link that needs no proof. Success sets the session cookie and redirects
+//!   (303) to the link.
+//! - `GET /r/{token}/documents/{id}`: the document, streamed, with its real name and type.
+//!
+//! The session cookie is `HttpOnly`, `SameSite=Strict`, `Secure` when the public URL is https,
+//! and scoped to the link's path. Every response carries a strict CSP, `Referrer-Policy:
+//! no-referrer` and `Cache-Control: no-store`. The link token is in the path, which the request
+//! spans never record (they name the route template).
+
+mod pages;
+
+use askama::Template as _;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, Form, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use secrecy::ExposeSecret as _;
+use serde::Deserialize;
+use signet_core::CoreError;
+use signet_core::ids::DocumentId;
+use signet_core::model::AuthMethod;
+use signet_core::portal::{LinkStatus, LinkView, PortalOutcome, Proof, mask_phone};
+use signet_core::values::Language;
+
+use crate::{AppState, ClientIp};
+use pages::{Body, DocRow, Header, Notice, Page, texts};
+
+/// The session cookie's name.
+const SESSION_COOKIE: &str = "signet_session";
+/// Forms are a few fields; anything bigger is refused before it is read.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+const STYLESHEET: &str = include_str!("../../assets/portal.css");
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/r/{token}", get(show))
+        .route("/r/{token}/code", post(send_code))
+        .route("/r/{token}/verify", post(verify_code))
+        .route("/r/{token}/answer", post(verify_answer))
+        .route("/r/{token}/open", post(open_without_proof))
+        .route("/r/{token}/documents/{document}", get(download))
+        .route("/assets/portal.css", get(stylesheet))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let fixed = [
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// Where the portal lives under the public URL: its path, without a trailing slash.
+fn base_path(state: &AppState) -> String {
+    let url = &state.core.settings().public_url;
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map(|i| after_scheme[i..].trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+fn link_path(state: &AppState, token: &str) -> String {
+    format!("{}/r/{token}", base_path(state))
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn html(status: StatusCode, page: Page) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a portal page failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A page for a core error, in the browser's language (the envelope is not known then).
+fn error_page(state: &AppState, headers: &HeaderMap, err: CoreError) -> Response {
+    let language = pages::preferred_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let t = texts(language);
+    let base = base_path(state);
+    let (status, title, text) = match err {
+        CoreError::NotFound => (StatusCode::NOT_FOUND, t.title_not_found, t.not_found),
+        CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, t.title_error, t.bad_request),
+        other => {
+            tracing::error!(error = %other, "portal request failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, t.title_error, t.error)
+        }
+    };
+    html(status, Page::message(t, base, title, text.to_owned()))
+}
+
+/// The page for a link as it is now, with an optional notice (a wrong code, …).
+fn render_view(
+    state: &AppState,
+    token: &str,
+    view: &LinkView,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    let language: Language = view.envelope.envelope.participant_language;
+    let t = texts(language);
+    let base = base_path(state);
+    let link = link_path(state, token);
+    let authenticated = view.session.is_some();
+    let header = Header {
+        sender: view.sender_name.clone(),
+        documents: view
+            .documents()
+            .map(|(doc, content)| DocRow {
+                name: doc.name.as_str().to_owned(),
+                size: pages::human_size(content.size, t),
+                href: authenticated.then(|| format!("{link}/documents/{}", doc.id)),
+            })
+            .collect(),
+    };
+    let message = |status: StatusCode, title: &str, text: String| {
+        html(status, Page::message(t, base.clone(), title, text))
+    };
+    if let Some(session) = &view.session {
+        let note = format!("{} {}.", t.available_until, pages::when(session.expires_at));
+        let page = Page {
+            lang: t.code,
+            t,
+            title: t.title_documents.to_owned(),
+            base: base.clone(),
+            header: Some(header),
+            notice,
+            body: Body::Documents(pages::Documents { note }),
+        };
+        return html(StatusCode::OK, page);
+    }
+    match view.status {
+        LinkStatus::Usable => {}
+        LinkStatus::Expired => return message(StatusCode::GONE, t.title_expired, t.expired.into()),
+        LinkStatus::Cancelled => {
+            return message(StatusCode::GONE, t.title_cancelled, t.cancelled.into());
+        }
+        LinkStatus::Used => return message(StatusCode::GONE, t.title_used, t.used.into()),
+        LinkStatus::Locked { until } => {
+            let text = format!("{} {}.", t.locked, pages::when(until));
+            return message(StatusCode::TOO_MANY_REQUESTS, t.title_locked, text);
+        }
+        _ => return message(StatusCode::GONE, t.title_closed, t.closed.into()),
+    }
+    let settings = &state.core.settings().portal;
+    let body = match view.participant.auth {
+        AuthMethod::Sms | AuthMethod::Voice => {
+            let number = view
+                .participant
+                .phone
+                .as_ref()
+                .map(mask_phone)
+                .unwrap_or_default();
+            if view.pending_code().is_some() {
+                let left = settings.max_codes.saturating_sub(view.guard.codes_sent);
+                let mut notice_text = format!("{} {number}.", t.enter_code);
+                if left < settings.max_codes {
+                    notice_text = format!("{notice_text} {} {left}.", t.codes_left);
+                }
+                Body::EnterCode(pages::EnterCode {
+                    verify_action: format!("{link}/verify"),
+                    resend_action: format!("{link}/code"),
+                    prompt: notice_text,
+                    can_resend: left > 0,
+                })
+            } else {
+                let how = if view.participant.auth == AuthMethod::Voice {
+                    t.by_voice
+                } else {
+                    t.by_sms
+                };
+                Body::SendCode(pages::SendCode {
+                    action: format!("{link}/code"),
+                    explanation: format!("{how} {number}."),
+                })
+            }
+        }
+        AuthMethod::Secret => Body::Secret(pages::Secret {
+            action: format!("{link}/answer"),
+            question: view
+                .envelope
+                .envelope
+                .secret_question
+                .clone()
+                .unwrap_or_default(),
+        }),
+        _ => Body::Open(pages::Open {
+            action: format!("{link}/open"),
+        }),
+    };
+    let page = Page {
+        lang: t.code,
+        t,
+        title: t.title_verify.to_owned(),
+        base,
+        header: Some(header),
+        notice,
+        body,
+    };
+    html(status, page)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let session = session_cookie(&headers);
+    match state.core.open_link(&token, session.as_deref(), ip).await {
+        Ok(view) => render_view(&state, &token, &view, None, StatusCode::OK),
+        Err(e) => error_page(&state, &headers, e),
+    }
+}
+
+async fn send_code(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    match state.core.send_code(&token, ip).await {
+        Ok(outcome) => after(&state, &token, &headers, ip, outcome).await,
+        Err(e) => error_page(&state, &headers, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AnswerForm {
+    #[serde(default)]
+    answer: String,
+}
+
+async fn verify_code(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<CodeForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(
+            &state,
+            &headers,
+            CoreError::Invalid("unreadable form".into()),
+        );
+    };
+    let proof = Proof::Code(&form.code);
+    match state.core.authenticate(&token, proof, ip).await {
+        Ok(outcome) => after(&state, &token, &headers, ip, outcome).await,
+        Err(e) => error_page(&state, &headers, e),
+    }
+}
+
+async fn verify_answer(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<AnswerForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(
+            &state,
+            &headers,
+            CoreError::Invalid("unreadable form".into()),
+        );
+    };
+    let proof = Proof::Answer(&form.answer);
+    match state.core.authenticate(&token, proof, ip).await {
+        Ok(outcome) => after(&state, &token, &headers, ip, outcome).await,
+        Err(e) => error_page(&state, &headers, e),
+    }
+}
+
+async fn open_without_proof(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    match state.core.authenticate(&token, Proof::LinkOnly, ip).await {
+        Ok(outcome) => after(&state, &token, &headers, ip, outcome).await,
+        Err(e) => error_page(&state, &headers, e),
+    }
+}
+
+/// The answer to a portal action: a redirect to the link after success (with the session
+/// cookie when one started), or the link's page with what went wrong.
+async fn after(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
+    outcome: PortalOutcome,
+) -> Response {
+    let link = link_path(state, token);
+    let (notice, status) = match outcome {
+        PortalOutcome::CodeSent { .. } => return Redirect::to(&link).into_response(),
+        PortalOutcome::Authenticated {
+            token: secret,
+            session,
+        } => {
+            let max_age = (session.expires_at - state.core.now())
+                .whole_seconds()
+                .max(0);
+            let secure = if state.core.settings().public_url.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{SESSION_COOKIE}={}; Path={link}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
+                secret.expose_secret()
+            );
+            let mut response = Redirect::to(&link).into_response();
+            match HeaderValue::from_str(&cookie) {
+                Ok(value) => {
+                    response.headers_mut().insert(header::SET_COOKIE, value);
+                }
+                Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+            return response;
+        }
+        PortalOutcome::Wrong { attempts_left } => (Some(attempts_left), StatusCode::UNAUTHORIZED),
+        PortalOutcome::NoCode => (None, StatusCode::UNAUTHORIZED),
+        PortalOutcome::TooManyCodes { .. } => (None, StatusCode::TOO_MANY_REQUESTS),
+        // The link's page says why (locked, expired, cancelled, used).
+        _ => (None, StatusCode::OK),
+    };
+    let session = session_cookie(headers);
+    let view = match state.core.open_link(token, session.as_deref(), ip).await {
+        Ok(view) => view,
+        Err(e) => return error_page(state, headers, e),
+    };
+    let t = texts(view.envelope.envelope.participant_language);
+    let text = match (status, notice) {
+        (StatusCode::UNAUTHORIZED, Some(left)) => {
+            let wrong = if view.participant.auth == AuthMethod::Secret {
+                t.wrong_answer
+            } else {
+                t.wrong_code
+            };
+            Some(format!("{wrong} {} {left}.", t.attempts_left))
+        }
+        (StatusCode::UNAUTHORIZED, None) => Some(t.no_code.to_owned()),
+        (StatusCode::TOO_MANY_REQUESTS, _) => {
+            let retry = view
+                .guard
+                .codes_window_start
+                .map(|start| start + state.core.settings().portal.code_window)
+                .map(pages::when)
+                .unwrap_or_default();
+            Some(format!("{} {retry}.", t.too_many_codes))
+        }
+        _ => None,
+    };
+    let notice = text.map(|text| Notice {
+        kind: "error",
+        text,
+    });
+    render_view(state, token, &view, notice, status)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Path((token, document)): Path<(String, String)>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(document) = document.parse::<DocumentId>() else {
+        return error_page(&state, &headers, CoreError::NotFound);
+    };
+    let session = session_cookie(&headers);
+    match state
+        .core
+        .portal_document(&token, session.as_deref(), &document, ip)
+        .await
+    {
+        Ok((doc, content, stream)) => crate::http::document_response(&doc, &content, stream),
+        Err(CoreError::Unauthenticated) => Redirect::to(&link_path(&state, &token)).into_response(),
+        Err(e) => error_page(&state, &headers, e),
+    }
+}
