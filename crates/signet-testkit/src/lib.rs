@@ -3,6 +3,7 @@
 //! [`ManualClock`] the test moves; [`TestTenant`] makes doclinc tokens, honest or forged.
 
 pub mod jwt;
+pub mod phone;
 pub mod smtp;
 
 use std::net::SocketAddr;
