@@ -2,6 +2,7 @@
 //! random port, on its own fresh database (SQLite + local blobs, or PostgreSQL + S3), with a
 //! [`ManualClock`] the test moves; [`TestTenant`] makes doclinc tokens, honest or forged.
 
+pub mod browser;
 pub mod jwt;
 pub mod phone;
 pub mod smtp;
