@@ -3,6 +3,7 @@
 //! [`ManualClock`] the test moves; [`TestTenant`] makes doclinc tokens, honest or forged.
 
 pub mod browser;
+pub mod delivery;
 pub mod jwt;
 pub mod phone;
 pub mod smtp;
@@ -56,6 +57,10 @@ pub struct TestOptions {
     pub api: signet_api::ApiSettings,
     /// Platform e-mail: an SMTP URL and a From address.
     pub mail: Option<(String, String)>,
+    /// The HTTP SMS/voice provider's URL (e.g. a [`phone::PhoneCapture`]).
+    pub sms_url: Option<String>,
+    /// The portal's limits.
+    pub portal: signet_core::portal::PortalSettings,
 }
 
 /// The S3 endpoint for tests, or `None` to skip (never `None` when `CI=true`).
@@ -131,6 +136,7 @@ impl TestApp {
             CoreSettings {
                 public_url: base_url.clone(),
                 upload_url_ttl: time::Duration::hours(1),
+                portal: options.portal.clone(),
             },
         );
         // Test receivers listen on loopback, which production refuses by default.
@@ -146,6 +152,13 @@ impl TestApp {
             let mail = signet_notify::ports::SmtpMailSender::new(url, from)
                 .map_err(|e| anyhow::anyhow!(e))?;
             core = core.with_mail_sender(Arc::new(mail));
+        }
+        if let Some(url) = &options.sms_url {
+            let provider =
+                signet_notify::sms::HttpProvider::new(url, None).map_err(|e| anyhow::anyhow!(e))?;
+            core = core.with_phone_sender(Arc::new(
+                signet_notify::ports::ProviderPhoneSender::new(Arc::new(provider)),
+            ));
         }
         let app = signet_api::app(core.clone(), options.api);
         let server = tokio::spawn(async move {

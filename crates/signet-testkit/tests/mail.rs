@@ -105,6 +105,32 @@ async fn each_recipient_is_mailed_a_link_of_their_own(backend: Backend) -> anyho
         links.push(link);
     }
     assert_ne!(links[0], links[1], "each recipient has a link of their own");
+    // Following a link opens that recipient's page on the portal, in their language.
+    for link in &links {
+        let page = app.http.get(link).send().await?;
+        assert_eq!(page.status(), reqwest::StatusCode::OK);
+        let html = page.text().await?;
+        assert!(html.contains("Acme Payroll") && html.contains("bulletin-janvier.pdf"));
+        assert!(html.contains("lang=\"fr\""), "{html}");
+    }
+    assert!(
+        app.http
+            .get(&links[0])
+            .send()
+            .await?
+            .text()
+            .await?
+            .contains("SMS")
+    );
+    assert!(
+        app.http
+            .get(&links[1])
+            .send()
+            .await?
+            .text()
+            .await?
+            .contains("appeler")
+    );
     // Only the links' hashes are stored, and every send is recorded.
     let id = confirm.rsplit('/').next().unwrap_or_default().parse()?;
     let events = app

@@ -1,6 +1,7 @@
 //! Webhooks end to end on both backends: a tenant's receiver gets expiry events signed the
 //! Standard Webhooks way (checked with the independent `standardwebhooks` package), a receiver
-//! that fails for a while gets the event once it recovers, and rotated secrets overlap.
+//! that fails for a while gets the event once it recovers, rotated secrets overlap, and each
+//! retrieval on the portal is reported with the transaction and the recipient.
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use signet_testkit::TestApp;
 
-signet_testkit::on_both!(expiry_events_reach_the_receiver_signed_and_after_outages);
+signet_testkit::on_both!(
+    expiry_events_reach_the_receiver_signed_and_after_outages,
+    each_retrieval_reaches_the_receiver,
+);
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -208,5 +212,85 @@ async fn expiry_events_reach_the_receiver_signed_and_after_outages(
             .await
             .is_err()
     );
+    Ok(())
+}
+
+async fn each_retrieval_reaches_the_receiver(app: TestApp) -> anyhow::Result<()> {
+    let (receiver, url) = start_receiver().await?;
+    receiver.status.store(204, Ordering::SeqCst);
+    let tenant = app.tenant().await?;
+    let secret = app.core.set_webhook(&tenant.id.parse()?, &url).await?;
+    let body = json!({
+        "secretQuestion": "Employee number?",
+        "isEventNotificationEnabled": true,
+        "contacts": [{"recipientEmail": "r@example.com", "secretAnswer": "E-1"}],
+        "documents": [{"name": "a.pdf"}, {"name": "b.txt"}]
+    });
+    let delivery = signet_testkit::delivery::deliver(
+        &app,
+        &tenant,
+        "/transactions/secrets",
+        &body,
+        &[b"first".to_vec(), b"second".to_vec()],
+    )
+    .await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let link = &delivery.links[0];
+    let answered = http
+        .post(format!("{link}/answer"))
+        .form(&[("answer", "e-1")])
+        .send()
+        .await?;
+    let cookie = answered.headers()["set-cookie"]
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let page = http
+        .get(link)
+        .header("Cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let hrefs: Vec<&str> = page
+        .split("class=\"download\" href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(hrefs.len(), 2, "{page}");
+    for href in &hrefs {
+        let download = http
+            .get(app.url(href))
+            .header("Cookie", &cookie)
+            .send()
+            .await?;
+        assert_eq!(download.status(), reqwest::StatusCode::OK);
+    }
+    app.run_jobs().await?;
+    let received = receiver.received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 2, "one event per retrieval");
+    let mut names = Vec::new();
+    for (headers, delivered) in &received {
+        let message: Value = serde_json::from_str(delivered)?;
+        assert_eq!(message["type"], "document.retrieved");
+        assert_eq!(message["data"]["transactionId"], delivery.transaction_id);
+        assert_eq!(message["data"]["recipient"], "r@example.com");
+        names.push(
+            message["data"]["documentName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        if let Some(valid) = verify_with_python(&secret, headers, delivered)? {
+            assert!(valid, "standardwebhooks rejected a signature");
+        }
+    }
+    names.sort();
+    assert_eq!(names, ["a.pdf", "b.txt"]);
+    assert_ne!(received[0].0["webhook-id"], received[1].0["webhook-id"]);
     Ok(())
 }

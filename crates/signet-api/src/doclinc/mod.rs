@@ -234,30 +234,36 @@ fn created_response(
             .iter()
             .map(|l| (l.email.to_string(), l.url.clone()))
             .collect();
-        let each = created
+        let rendered = created
             .links
             .iter()
-            .map(|l| RecipientBanner {
-                recipient_email: l.email.to_string(),
-                banner: banner::render(
+            .map(|l| {
+                banner::render(
                     language,
                     &created.sender_name,
                     &names,
                     days,
                     &[(l.email.to_string(), l.url.clone())],
-                ),
+                )
+                .map(|banner| RecipientBanner {
+                    recipient_email: l.email.to_string(),
+                    banner,
+                })
             })
-            .collect();
-        (
-            Some(banner::render(
-                language,
-                &created.sender_name,
-                &names,
-                days,
-                &all,
-            )),
-            Some(each),
-        )
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|each| {
+                banner::render(language, &created.sender_name, &names, days, &all)
+                    .map(|banner| (Some(banner), Some(each)))
+            });
+        match rendered {
+            Ok(banners) => banners,
+            Err(e) => {
+                return DoclincError::Core(signet_core::CoreError::Unexpected(anyhow::anyhow!(
+                    "rendering the banner: {e}"
+                )))
+                .into_response();
+            }
+        }
     } else {
         (None, None)
     };

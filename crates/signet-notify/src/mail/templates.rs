@@ -93,6 +93,8 @@ struct Words {
     expiry: fn(u32) -> String,
     fallback: &'static str,
     ignore: &'static str,
+    verify: &'static str,
+    for_recipient: &'static str,
 }
 
 fn words(lang: Lang) -> Words {
@@ -121,6 +123,8 @@ fn words(lang: Lang) -> Words {
             },
             fallback: "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
             ignore: "Si vous n’attendiez pas ce message, vous pouvez l’ignorer.",
+            verify: "Une vérification de votre identité vous sera demandée.",
+            for_recipient: "Pour",
         },
         Lang::En => Words {
             subject: |sender, n| {
@@ -146,19 +150,81 @@ fn words(lang: Lang) -> Words {
             },
             fallback: "If the button does not work, copy this link into your browser:",
             ignore: "If you were not expecting this message, you can ignore it.",
+            verify: "You will be asked to confirm who you are.",
+            for_recipient: "For",
         },
     }
 }
 
-/// Renders the invitation e-mail.
-pub fn render_invitation(invitation: &Invitation) -> Result<Rendered, TemplateError> {
-    let link = invitation.link.trim();
+/// One button of an invitation: the recipient it is for and their link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationLink {
+    /// The recipient, named above the button when a fragment carries several links.
+    pub recipient: String,
+    /// Their access link.
+    pub url: String,
+}
+
+fn check_link(link: &str) -> Result<&str, TemplateError> {
+    let link = link.trim();
     let lower = link.to_ascii_lowercase();
     if !(lower.starts_with("https://") || lower.starts_with("http://"))
         || link.chars().any(|c| c.is_control() || c.is_whitespace())
     {
         return Err(TemplateError::Link);
     }
+    Ok(link)
+}
+
+/// The heart of an invitation — who sent which documents, one button per link, until when the
+/// links work — as an HTML fragment with inline styles only. The invitation e-mail wraps it in a
+/// whole document; a self-sending tenant embeds it in its own e-mail (doclinc's banner), so both
+/// say the same thing.
+pub fn render_fragment(
+    lang: Lang,
+    sender_name: &str,
+    document_names: &[String],
+    links: &[InvitationLink],
+    expiry_days: u32,
+) -> Result<String, TemplateError> {
+    let w = words(lang);
+    let sender = one_line(sender_name);
+    let names: Vec<String> = document_names.iter().map(|n| one_line(n)).collect();
+    let heading = (w.heading)(&sender, names.len());
+    let items: String = names
+        .iter()
+        .map(|name| format!("<li style=\"margin:0 0 6px 0;\">{}</li>", escape_html(name)))
+        .collect();
+    let mut buttons = String::new();
+    for link in links {
+        let url = escape_html(check_link(&link.url)?);
+        if links.len() > 1 {
+            buttons.push_str(&format!(
+                "<p style=\"margin:0 0 6px 0;font-size:14px;color:#52606d;\">{} {}</p>",
+                escape_html(w.for_recipient),
+                escape_html(&one_line(&link.recipient))
+            ));
+        }
+        buttons.push_str(&format!(
+            "<p style=\"margin:0 0 20px 0;\"><a href=\"{url}\" style=\"display:inline-block;background:#1d4ed8;\
+             color:#ffffff;text-decoration:none;font-weight:bold;padding:12px 20px;border-radius:6px;\">{}</a></p>",
+            escape_html(w.button)
+        ));
+    }
+    Ok(format!(
+        "<div style=\"font-family:Arial,Helvetica,sans-serif;color:#1f2933;font-size:16px;line-height:1.5;\">\
+         <p style=\"margin:0 0 16px 0;font-size:18px;font-weight:bold;\">{heading}</p>\
+         <ul style=\"margin:0 0 20px 0;padding-left:20px;\">{items}</ul>{buttons}\
+         <p style=\"margin:0 0 16px 0;\">{expiry} {verify}</p></div>",
+        heading = escape_html(&heading),
+        expiry = escape_html(&(w.expiry)(expiry_days)),
+        verify = escape_html(w.verify),
+    ))
+}
+
+/// Renders the invitation e-mail.
+pub fn render_invitation(invitation: &Invitation) -> Result<Rendered, TemplateError> {
+    let link = check_link(&invitation.link)?;
     let w = words(invitation.lang);
     let sender = one_line(&invitation.sender_name);
     let names: Vec<String> = invitation
@@ -175,15 +241,22 @@ pub fn render_invitation(invitation: &Invitation) -> Result<Rendered, TemplateEr
         text.push_str(&format!("  - {name}\n"));
     }
     text.push_str(&format!(
-        "\n{label}\n{link}\n\n{expiry}\n\n{ignore}\n",
+        "\n{label}\n{link}\n\n{expiry} {verify}\n\n{ignore}\n",
         label = w.link_label,
+        verify = w.verify,
         ignore = w.ignore,
     ));
 
-    let items: String = names
-        .iter()
-        .map(|name| format!("<li style=\"margin:0 0 6px 0;\">{}</li>", escape_html(name)))
-        .collect();
+    let fragment = render_fragment(
+        invitation.lang,
+        &invitation.sender_name,
+        &invitation.document_names,
+        &[InvitationLink {
+            recipient: String::new(),
+            url: link.to_owned(),
+        }],
+        invitation.expiry_days,
+    )?;
     let link_html = escape_html(link);
     let html = format!(
         "<!DOCTYPE html>
@@ -198,10 +271,7 @@ pub fn render_invitation(invitation: &Invitation) -> Result<Rendered, TemplateEr
 <tr><td align=\"center\" style=\"padding:24px 12px;\">
 <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:560px;background:#ffffff;border-radius:8px;font-family:Arial,Helvetica,sans-serif;color:#1f2933;font-size:16px;line-height:1.5;\">
 <tr><td style=\"padding:28px 28px 8px 28px;\">
-<p style=\"margin:0 0 16px 0;font-size:18px;font-weight:bold;\">{heading}</p>
-<ul style=\"margin:0 0 20px 0;padding-left:20px;\">{items}</ul>
-<p style=\"margin:0 0 24px 0;\"><a href=\"{link_html}\" style=\"display:inline-block;background:#1d4ed8;color:#ffffff;text-decoration:none;font-weight:bold;padding:12px 20px;border-radius:6px;\">{button}</a></p>
-<p style=\"margin:0 0 16px 0;\">{expiry}</p>
+{fragment}
 <p style=\"margin:0 0 8px 0;font-size:13px;color:#52606d;\">{fallback}</p>
 <p style=\"margin:0 0 20px 0;font-size:13px;word-break:break-all;\"><a href=\"{link_html}\" style=\"color:#1d4ed8;\">{link_html}</a></p>
 </td></tr>
@@ -214,9 +284,6 @@ pub fn render_invitation(invitation: &Invitation) -> Result<Rendered, TemplateEr
 ",
         lang = invitation.lang.code(),
         title = escape_html(&(w.subject)(&sender, count)),
-        heading = escape_html(&heading),
-        button = escape_html(w.button),
-        expiry = escape_html(&expiry),
         fallback = escape_html(w.fallback),
         ignore = escape_html(w.ignore),
     );
@@ -291,6 +358,38 @@ mod tests {
         inv.sender_name = "Eve\r\nBcc: victim@example.com".to_owned();
         let r = render_invitation(&inv).expect("render");
         assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
+    }
+
+    #[test]
+    fn fragments_name_each_recipient_when_there_are_several() {
+        let links = [
+            InvitationLink {
+                recipient: "a@example.com".into(),
+                url: "https://s.example/r/one".into(),
+            },
+            InvitationLink {
+                recipient: "b@example.com".into(),
+                url: "https://s.example/r/two".into(),
+            },
+        ];
+        let html = render_fragment(Lang::En, "Acme", &["x.pdf".into()], &links, 3).expect("render");
+        assert!(html.contains("For a@example.com") && html.contains("For b@example.com"));
+        assert!(html.contains("href=\"https://s.example/r/one\""));
+        let single =
+            render_fragment(Lang::En, "Acme", &["x.pdf".into()], &links[..1], 3).expect("render");
+        assert!(!single.contains("For a@example.com"));
+        let invitation = render_invitation(&Invitation {
+            lang: Lang::En,
+            sender_name: "Acme".into(),
+            document_names: vec!["x.pdf".into()],
+            link: "https://s.example/r/one".into(),
+            expiry_days: 3,
+        })
+        .expect("render");
+        assert!(
+            invitation.html.contains(&single),
+            "the e-mail carries the same fragment"
+        );
     }
 
     #[test]
