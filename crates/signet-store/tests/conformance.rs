@@ -598,7 +598,7 @@ async fn link_guards_are_versioned_and_sessions_scoped(
         created_at: now(),
     };
     store
-        .insert_envelope(&env, &[link.clone()], &[], &[])
+        .insert_envelope(&env, std::slice::from_ref(&link), &[], &[])
         .await?;
     assert_eq!(
         store

@@ -261,6 +261,24 @@ impl Browser {
             .with_context(|| format!("clicking {css:?}"))
     }
 
+    /// Clicks the element matching `css` and waits until the page it leads to has replaced the
+    /// current one. A form submission answered by a redirect is not always awaited by
+    /// chromedriver's click, so this waits for the old document to go stale.
+    pub async fn submit(&self, css: &str) -> anyhow::Result<()> {
+        let old = self.find("html").await?;
+        self.click(css).await?;
+        let deadline = Instant::now() + ELEMENT_TIMEOUT;
+        while old.tag_name().await.is_ok() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "clicking {css:?} led to no new page"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.find("body").await?;
+        Ok(())
+    }
+
     /// Saves a PNG of the viewport as `<workspace>/target/screenshots/<name>.png` and returns
     /// its path. `name` is a file stem: letters, digits, `-` and `_`.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {

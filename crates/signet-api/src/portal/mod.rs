@@ -173,7 +173,12 @@ fn render_view(
         html(status, Page::message(t, base.clone(), title, text))
     };
     if let Some(session) = &view.session {
-        let note = format!("{} {}.", t.available_until, pages::when(session.expires_at));
+        let mut note = format!("{} {}.", t.session_until, pages::when(session.expires_at));
+        if !view.envelope.envelope.links.reusable {
+            note = format!("{} {note}", t.single_use);
+        } else if let Some(link_end) = view.envelope.envelope.expires_at {
+            note = format!("{note} {} {}.", t.link_until, pages::when(link_end));
+        }
         let page = Page {
             lang: t.code,
             t,
@@ -209,15 +214,13 @@ fn render_view(
                 .unwrap_or_default();
             if view.pending_code().is_some() {
                 let left = settings.max_codes.saturating_sub(view.guard.codes_sent);
-                let mut notice_text = format!("{} {number}.", t.enter_code);
-                if left < settings.max_codes {
-                    notice_text = format!("{notice_text} {} {left}.", t.codes_left);
-                }
                 Body::EnterCode(pages::EnterCode {
                     verify_action: format!("{link}/verify"),
                     resend_action: format!("{link}/code"),
-                    prompt: notice_text,
+                    prompt: format!("{} {number}.", t.enter_code),
                     can_resend: left > 0,
+                    resend_hint: (left < settings.max_codes)
+                        .then(|| format!("{} {left}.", t.codes_left)),
                 })
             } else {
                 let how = if view.participant.auth == AuthMethod::Voice {

@@ -41,7 +41,9 @@ pub(crate) struct Texts {
     pub(crate) too_many_codes: &'static str,
     pub(crate) enter_code: &'static str,
     pub(crate) codes_left: &'static str,
-    pub(crate) available_until: &'static str,
+    pub(crate) session_until: &'static str,
+    pub(crate) link_until: &'static str,
+    pub(crate) single_use: &'static str,
     pub(crate) units: [&'static str; 4],
     pub(crate) decimal: char,
 }
@@ -81,7 +83,9 @@ const EN: Texts = Texts {
     too_many_codes: "Too many codes were sent. You can ask for a new one after",
     enter_code: "Enter the 6-digit code sent to",
     codes_left: "New codes you can still ask for:",
-    available_until: "You can download the documents until",
+    session_until: "Your session ends at",
+    link_until: "The link works until",
+    single_use: "This link works once only: download every document now.",
     units: ["bytes", "KB", "MB", "GB"],
     decimal: '.',
 };
@@ -121,7 +125,9 @@ const FR: Texts = Texts {
     too_many_codes: "Trop de codes ont été envoyés. Vous pourrez en demander un nouveau après",
     enter_code: "Saisissez le code à 6 chiffres envoyé au",
     codes_left: "Nouveaux codes encore disponibles :",
-    available_until: "Vous pouvez télécharger les documents jusqu'au",
+    session_until: "Votre session se termine le",
+    link_until: "Le lien fonctionne jusqu'au",
+    single_use: "Ce lien ne sert qu'une fois : téléchargez tous les documents maintenant.",
     units: ["octets", "Ko", "Mo", "Go"],
     decimal: ',',
 };
@@ -207,6 +213,8 @@ pub(crate) struct EnterCode {
     pub(crate) resend_action: String,
     pub(crate) prompt: String,
     pub(crate) can_resend: bool,
+    /// How many more codes may be asked for, once some were.
+    pub(crate) resend_hint: Option<String>,
 }
 
 pub(crate) struct Secret {
