@@ -155,7 +155,31 @@ fn operator_commands_work_on_one_data_directory() {
     assert!(head.contains("/signet-ledger\n3\n"), "{head}");
     assert!(ok(&signet(&data, &["ledger", "verify"])).starts_with("ok: 3 leaves"));
     assert!(ok(&signet(&data, &["check"])).contains("ok"));
-    assert!(ok(&signet(&data, &["config", "example"])).contains("doclinc_max_token_lifetime_secs"));
+    let example = ok(&signet(&data, &["config", "example"]));
+    for key in [
+        "doclinc_max_token_lifetime_secs",
+        "sms_url",
+        "auth_lockout_minutes",
+    ] {
+        assert!(example.contains(key), "{key} in the example");
+    }
+    // The SMS provider is configured by SIGNET_SMS_URL, and a bad one is refused at start-up.
+    let with_sms = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_signet"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("check")
+            .env("SIGNET_LOG", "warn")
+            .env("SIGNET_SMS_URL", url)
+            .env_remove("SIGNET_DATABASE_URL")
+            .output()
+            .expect("run signet")
+    };
+    assert!(ok(&with_sms("https://sms.example.com/send")).contains("ok"));
+    assert!(ok(&with_sms("log")).contains("ok"));
+    let refused = with_sms("ftp://sms.example.com");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("sms_url"));
 }
 
 #[test]

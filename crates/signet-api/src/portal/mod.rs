@@ -110,6 +110,15 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The `Set-Cookie` value of a session: readable by no script, sent by no other site, only to
+/// this link's pages, and only over TLS when the portal is served over https.
+fn set_session_cookie(link_path: &str, token: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path={link_path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    )
+}
+
 fn html(status: StatusCode, page: Page) -> Response {
     match page.render() {
         Ok(body) => (
@@ -369,15 +378,8 @@ async fn after(
             let max_age = (session.expires_at - state.core.now())
                 .whole_seconds()
                 .max(0);
-            let secure = if state.core.settings().public_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{SESSION_COOKIE}={}; Path={link}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
-                secret.expose_secret()
-            );
+            let secure = state.core.settings().public_url.starts_with("https://");
+            let cookie = set_session_cookie(&link, secret.expose_secret(), max_age, secure);
             let mut response = Redirect::to(&link).into_response();
             match HeaderValue::from_str(&cookie) {
                 Ok(value) => {
@@ -445,5 +447,31 @@ async fn download(
         Ok((doc, content, stream)) => crate::http::document_response(&doc, &content, stream),
         Err(CoreError::Unauthenticated) => Redirect::to(&link_path(&state, &token)).into_response(),
         Err(e) => error_page(&state, &headers, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_cookies_are_locked_down_and_secure_behind_https() {
+        let cookie = set_session_cookie("/signet/r/TOKEN", "abc", 1800, true);
+        assert_eq!(
+            cookie,
+            "signet_session=abc; Path=/signet/r/TOKEN; Max-Age=1800; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert!(!set_session_cookie("/r/T", "abc", 1, false).contains("Secure"));
+    }
+
+    #[test]
+    fn only_the_session_cookie_is_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("other=1; signet_session=tok; x=y"),
+        );
+        assert_eq!(session_cookie(&headers).as_deref(), Some("tok"));
+        assert_eq!(session_cookie(&HeaderMap::new()), None);
     }
 }
