@@ -1,10 +1,11 @@
 //! Secrets never reach the server log. A real `signet serve`, logging everything it can
-//! (`SIGNET_LOG=trace`, as text and as JSON), carries a delivery from creation to download — a
-//! tenant's API call, the presigned upload, a recipient who opens the link, asks for a code by
-//! SMS, types a wrong one then the right one, and downloads with the session cookie — plus wrong
-//! and malformed links. Its whole output must then hold none of the secrets that went by: the
-//! link token, the session cookie, the codes, the upload signature, the tenant's API key and
-//! bearer token, and the document itself.
+//! (`SIGNET_LOG=trace`, as text and as JSON), carries two deliveries from creation to download:
+//! a tenant's API calls with bearer tokens (one of them replayed), the presigned uploads, and
+//! recipients who open their links, prove who they are — an SMS code, a secret answer, each
+//! wrong once then right — and download with the session cookie; then wrong and malformed links.
+//! Its whole output must hold none of the secrets that went by: link tokens, session cookies,
+//! codes and answers, upload signatures, the tenant's API key and token signatures, and the
+//! document itself.
 
 use std::path::Path;
 use std::process::{Child, Command};
@@ -67,6 +68,33 @@ impl Server {
         })
     }
 
+    /// Waits until the server answers, failing early with its output if it exited instead.
+    async fn wait_until_serving(
+        &mut self,
+        http: &reqwest::Client,
+        base: &str,
+    ) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            if let Ok(response) = http.get(format!("{base}/healthz")).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!(
+                    "signet serve exited with {status}:\n{}",
+                    std::fs::read_to_string(&self.stderr)?
+                );
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(30),
+                "{base} never answered"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the server as an operator would (SIGTERM, graceful shutdown) and returns everything
     /// it wrote.
     fn stop(mut self) -> anyhow::Result<String> {
@@ -90,22 +118,6 @@ impl Server {
             "signet serve exited with {status}:\n{output}"
         );
         Ok(output)
-    }
-}
-
-async fn wait_until_serving(http: &reqwest::Client, base: &str) {
-    let start = Instant::now();
-    loop {
-        if let Ok(response) = http.get(format!("{base}/healthz")).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{base} never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -274,12 +286,12 @@ async fn journey(log_format: &str) -> anyhow::Result<(String, Secrets)> {
     let phone = PhoneCapture::start().await?;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let server = Server::start(dir.path(), port, log_format, phone.url())?;
+    let mut server = Server::start(dir.path(), port, log_format, phone.url())?;
     // No redirects followed: the recipient's client keeps the cookie by hand.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    wait_until_serving(&http, &base).await;
+    server.wait_until_serving(&http, &base).await?;
     let tenant = Tenant {
         http: &http,
         base: &base,
@@ -360,6 +372,14 @@ async fn journey(log_format: &str) -> anyhow::Result<(String, Secrets)> {
         .await?;
     download_with_session(&http, &base, &secret_link, &accepted, &mut secrets).await?;
 
+    // A replayed bearer token is refused, and the refusal is logged.
+    let token = tenant.bearer(&mut secrets);
+    let contact = format!("{base}/transactions/contacts/r@example.com");
+    let first = http.get(&contact).bearer_auth(&token).send().await?;
+    assert_eq!(first.status(), StatusCode::OK);
+    let replayed = http.get(&contact).bearer_auth(&token).send().await?;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+
     // Wrong and malformed links, some carrying the real token.
     let guessed = "A".repeat(21) + "guessedTokenNotReal";
     let guessed = format!("{guessed}{}", "Z".repeat(43 - guessed.len()));
@@ -430,15 +450,16 @@ fn leaks(log: &str, secrets: &Secrets) -> Vec<String> {
         if places.is_empty() {
             continue;
         }
-        let lines: Vec<&str> = places
+        let mut lines: Vec<&str> = places
             .iter()
-            .take(3)
             .map(|&at| {
                 let start = log[..at].rfind('\n').map_or(0, |i| i + 1);
                 let end = log[at..].find('\n').map_or(log.len(), |i| at + i);
                 &log[start..end]
             })
             .collect();
+        lines.dedup();
+        lines.truncate(3);
         found.push(format!(
             "{name} ({secret}) appears {} time(s), e.g.:\n    {}",
             places.len(),
@@ -451,6 +472,10 @@ fn leaks(log: &str, secrets: &Secrets) -> Vec<String> {
 fn check(log: &str, secrets: &Secrets, route: impl Fn(&str) -> String, trace_level: &str) {
     // Logging was on, at trace level, with a span for each kind of request made.
     assert!(log.contains(trace_level), "no trace-level line in:\n{log}");
+    assert!(
+        log.contains("jti already used"),
+        "the refused token was logged"
+    );
     for template in [
         "/transactions/cells",
         "/transactions/secrets",
