@@ -345,18 +345,33 @@ impl Core {
         })
     }
 
+    /// Loads a link for an attempt: the link with its state (a lock whose time is over lifted)
+    /// and the time, or the outcome that refuses any attempt now.
+    async fn load_for_attempt(
+        &self,
+        token: &str,
+    ) -> CoreResult<Result<(Loaded, LinkGuard, OffsetDateTime), PortalOutcome>> {
+        let loaded = self.load_link(token).await?;
+        let now = self.now();
+        match self.link_status(&loaded, now) {
+            LinkStatus::Usable => {}
+            LinkStatus::Locked { until } => return Ok(Err(PortalOutcome::Locked { until })),
+            other => return Ok(Err(PortalOutcome::Unavailable(other))),
+        }
+        let mut guard = loaded.guard.clone();
+        release_expired_lock(&mut guard, now);
+        Ok(Ok((loaded, guard, now)))
+    }
+
     /// Sends a fresh one-time code to the participant's phone (replacing any earlier one), within
     /// the resend limit.
     pub async fn send_code(&self, token: &str, ip: Option<IpAddr>) -> CoreResult<PortalOutcome> {
         let settings = self.settings().portal.clone();
         for _ in 0..SAVE_ATTEMPTS {
-            let loaded = self.load_link(token).await?;
-            let now = self.now();
-            match self.link_status(&loaded, now) {
-                LinkStatus::Usable => {}
-                LinkStatus::Locked { until } => return Ok(PortalOutcome::Locked { until }),
-                other => return Ok(PortalOutcome::Unavailable(other)),
-            }
+            let (loaded, mut guard, now) = match self.load_for_attempt(token).await? {
+                Ok(attempt) => attempt,
+                Err(refused) => return Ok(refused),
+            };
             let channel = loaded.participant.auth;
             if !matches!(channel, AuthMethod::Sms | AuthMethod::Voice) {
                 return Err(CoreError::Invalid(
@@ -367,8 +382,6 @@ impl Core {
                 loaded.participant.phone.clone().ok_or_else(|| {
                     CoreError::Invalid("the participant has no phone number".into())
                 })?;
-            let mut guard = loaded.guard.clone();
-            release_expired_lock(&mut guard, now);
             let window_start = match guard.codes_window_start {
                 Some(start) if now - start < settings.code_window => start,
                 _ => {
@@ -442,16 +455,11 @@ impl Core {
         // participant's answer hash never changes).
         let mut answer_verdict: Option<bool> = None;
         for _ in 0..SAVE_ATTEMPTS {
-            let loaded = self.load_link(token).await?;
-            let now = self.now();
-            match self.link_status(&loaded, now) {
-                LinkStatus::Usable => {}
-                LinkStatus::Locked { until } => return Ok(PortalOutcome::Locked { until }),
-                other => return Ok(PortalOutcome::Unavailable(other)),
-            }
+            let (loaded, mut guard, now) = match self.load_for_attempt(token).await? {
+                Ok(attempt) => attempt,
+                Err(refused) => return Ok(refused),
+            };
             let method = loaded.participant.auth;
-            let mut guard = loaded.guard.clone();
-            release_expired_lock(&mut guard, now);
             let correct = match (method, &proof) {
                 (AuthMethod::None | AuthMethod::Email, Proof::LinkOnly) => true,
                 (AuthMethod::Sms | AuthMethod::Voice, Proof::Code(code)) => {

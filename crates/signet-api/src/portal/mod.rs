@@ -293,14 +293,11 @@ async fn send_code(
     }
 }
 
+/// The fields of the code and answer forms (each form sends one).
 #[derive(Debug, Deserialize)]
-struct CodeForm {
+struct ProofForm {
     #[serde(default)]
     code: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct AnswerForm {
     #[serde(default)]
     answer: String,
 }
@@ -310,20 +307,9 @@ async fn verify_code(
     Path(token): Path<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CodeForm>, FormRejection>,
+    form: Result<Form<ProofForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(
-            &state,
-            &headers,
-            CoreError::Invalid("unreadable form".into()),
-        );
-    };
-    let proof = Proof::Code(&form.code);
-    match state.core.authenticate(&token, proof, ip).await {
-        Ok(outcome) => after(&state, &token, &headers, ip, outcome).await,
-        Err(e) => error_page(&state, &headers, e),
-    }
+    check_proof(&state, &token, ip, &headers, form, |f| Proof::Code(&f.code)).await
 }
 
 async fn verify_answer(
@@ -331,19 +317,28 @@ async fn verify_answer(
     Path(token): Path<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<AnswerForm>, FormRejection>,
+    form: Result<Form<ProofForm>, FormRejection>,
+) -> Response {
+    check_proof(&state, &token, ip, &headers, form, |f| {
+        Proof::Answer(&f.answer)
+    })
+    .await
+}
+
+async fn check_proof(
+    state: &AppState,
+    token: &str,
+    ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    form: Result<Form<ProofForm>, FormRejection>,
+    proof: impl for<'f> FnOnce(&'f ProofForm) -> Proof<'f>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return error_page(
-            &state,
-            &headers,
-            CoreError::Invalid("unreadable form".into()),
-        );
+        return error_page(state, headers, CoreError::Invalid("unreadable form".into()));
     };
-    let proof = Proof::Answer(&form.answer);
-    match state.core.authenticate(&token, proof, ip).await {
-        Ok(outcome) => after(&state, &token, &headers, ip, outcome).await,
-        Err(e) => error_page(&state, &headers, e),
+    match state.core.authenticate(token, proof(&form), ip).await {
+        Ok(outcome) => after(state, token, headers, ip, outcome).await,
+        Err(e) => error_page(state, headers, e),
     }
 }
 
