@@ -367,6 +367,12 @@ impl Core {
     /// the resend limit.
     pub async fn send_code(&self, token: &str, ip: Option<IpAddr>) -> CoreResult<PortalOutcome> {
         let settings = self.settings().portal.clone();
+        // Refused at once rather than queued for a worker that can never send it.
+        if self.phone_sender().is_none() {
+            return Err(CoreError::Unexpected(anyhow::anyhow!(
+                "no SMS/voice provider is configured (set sms_url)"
+            )));
+        }
         for _ in 0..SAVE_ATTEMPTS {
             let (loaded, mut guard, now) = match self.load_for_attempt(token).await? {
                 Ok(attempt) => attempt,

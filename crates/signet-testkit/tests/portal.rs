@@ -711,3 +711,21 @@ async fn bad_requests_get_pages_not_panics(
     assert!(phone.messages().is_empty());
     Ok(())
 }
+
+/// Without a phone provider a code cannot be sent: the recipient is told at once, and nothing is
+/// queued or recorded as sent.
+#[tokio::test]
+async fn without_a_provider_codes_are_refused_at_once() -> anyhow::Result<()> {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await? else {
+        return Ok(());
+    };
+    let (tenant, delivery) = cells(&app, "sms", true).await?;
+    let mut recipient = Recipient::new(&delivery.links[0]);
+    let refused = recipient.send_code().await?;
+    assert_eq!(refused.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(refused.body.contains("Something went wrong"));
+    assert_eq!(app.run_jobs().await?, 0);
+    let kinds = kinds(&app, &tenant, &delivery).await?;
+    assert_eq!(count(&kinds, EventKind::CodeSent), 0);
+    Ok(())
+}
