@@ -223,13 +223,22 @@ impl Browser {
 
     /// The first element matching the CSS selector, waiting up to [`ELEMENT_TIMEOUT`] for it to
     /// appear.
+    ///
+    /// Errors are retried until then too: a lookup that races a navigation fails with "aborted
+    /// by navigation" rather than waiting for the new page.
     pub async fn find(&self, css: &str) -> anyhow::Result<Element> {
-        self.client
-            .wait()
-            .at_most(ELEMENT_TIMEOUT)
-            .for_element(Locator::Css(css))
-            .await
-            .with_context(|| format!("no element matches {css:?}"))
+        let deadline = Instant::now() + ELEMENT_TIMEOUT;
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return Ok(element),
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("no element matches {css:?}"));
+                }
+            }
+        }
     }
 
     /// The rendered text of the first element matching `css` (see [`Browser::find`]).

@@ -91,7 +91,7 @@ async fn fills_and_submits_a_form_and_takes_a_screenshot() -> anyhow::Result<()>
     assert_eq!(size, serde_json::json!([phone.width, phone.height]));
 
     browser.fill("#name", "Ada <Lovelace>").await?;
-    browser.click("#send").await?;
+    browser.submit("#send").await?;
     assert_eq!(browser.text_of("#result").await?, "Hello, Ada <Lovelace>!");
     assert_eq!(browser.current_url().await?.path(), "/greet");
     assert!(browser.page_source().await?.contains("&lt;Lovelace&gt;"));
