@@ -676,3 +676,38 @@ fn busy() -> CoreError {
         "too much contention on the link; try again"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_numbers_keep_the_country_and_the_last_two_digits() {
+        let phone = Phone::from_national("CA", "8191234567").expect("phone");
+        assert_eq!(mask_phone(&phone), "+18 ••••••• 67");
+        let french = Phone::from_national("FR", "0612345678").expect("phone");
+        let masked = mask_phone(&french);
+        assert!(
+            masked.starts_with("+33 ") && masked.ends_with(" 78"),
+            "{masked}"
+        );
+        assert!(!masked.contains("12345"));
+    }
+
+    #[test]
+    fn a_lock_whose_time_is_over_is_lifted_with_its_attempts() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
+        let mut guard = LinkGuard {
+            failed_attempts: 5,
+            locked_until: Some(now + Duration::minutes(1)),
+            ..LinkGuard::default()
+        };
+        release_expired_lock(&mut guard, now);
+        assert_eq!(
+            (guard.failed_attempts, guard.locked_until.is_some()),
+            (5, true)
+        );
+        release_expired_lock(&mut guard, now + Duration::minutes(1));
+        assert_eq!((guard.failed_attempts, guard.locked_until), (0, None));
+    }
+}
