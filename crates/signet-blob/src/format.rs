@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::KeyInit;
 use chacha20poly1305::aead::generic_array::GenericArray;
-use chacha20poly1305::aead::stream::{DecryptorBE32, EncryptorBE32};
+use chacha20poly1305::aead::stream::{EncryptorBE32, NewStream, StreamBE32, StreamPrimitive};
 use signet_core::blob::{BlobError, BlobKey};
 use signet_core::crypto::MasterKey;
 
@@ -28,6 +28,8 @@ pub(crate) const NONCE_PREFIX_LEN: usize = 19;
 pub(crate) const DATA_KEY_PURPOSE: &str = "blob-data-key";
 /// Bytes before the sealed data key: magic, version, sealed-key length.
 const FIXED_LEN: usize = MAGIC.len() + 1 + 2;
+/// The longest header [`Header::parse`] can be given to read (the sealed key's length is a u16).
+pub(crate) const MAX_HEADER_LEN: usize = FIXED_LEN + u16::MAX as usize + NONCE_PREFIX_LEN;
 
 /// Header fields of a blob being written or read.
 pub(crate) struct Header {
@@ -174,45 +176,47 @@ impl ChunkSealer {
     }
 }
 
-/// Decrypts stored segments in order; the caller says which one is the last.
+/// Decrypts stored segments, each at its own position in the STREAM. It keeps nothing from one
+/// segment to the next, so several can be opened at once on different threads; the caller keeps
+/// them in order and says which one is the last.
 pub(crate) struct ChunkOpener {
-    decryptor: Option<DecryptorBE32<XChaCha20Poly1305>>,
+    stream: StreamBE32<XChaCha20Poly1305>,
     aad: Vec<u8>,
 }
 
 impl ChunkOpener {
     pub(crate) fn new(header: &Header, key: &BlobKey) -> Self {
         Self {
-            decryptor: Some(DecryptorBE32::from_aead(
+            stream: StreamBE32::from_aead(
                 header.cipher(),
                 GenericArray::from_slice(&header.nonce_prefix),
-            )),
+            ),
             aad: header.associated_data(key),
         }
     }
 
-    /// Decrypts one full segment that is known not to be the last.
-    pub(crate) fn open_next(&mut self, segment: BytesMut) -> Result<Bytes, BlobError> {
-        let decryptor = self.decryptor.as_mut().ok_or(BlobError::Corrupt)?;
-        if segment.len() != SEGMENT_LEN {
+    /// Decrypts the segment at `position` (0 for the first). `last` says that the stored object
+    /// ends with this segment; only the segment sealed with the last-chunk flag at exactly this
+    /// position opens, so a wrong position or a wrong `last` fails.
+    pub(crate) fn open(
+        &self,
+        position: u64,
+        last: bool,
+        segment: BytesMut,
+    ) -> Result<Bytes, BlobError> {
+        let position = u32::try_from(position).map_err(|_| BlobError::Corrupt)?;
+        let well_formed = if last {
+            (TAG_LEN..=SEGMENT_LEN).contains(&segment.len())
+        } else {
+            // As STREAM's own decryptor: the highest position is only ever a last chunk's.
+            segment.len() == SEGMENT_LEN && position < u32::MAX
+        };
+        if !well_formed {
             return Err(BlobError::Corrupt);
         }
         let mut buf = segment;
-        decryptor
-            .decrypt_next_in_place(&self.aad, &mut buf)
-            .map_err(|_| BlobError::Corrupt)?;
-        Ok(buf.freeze())
-    }
-
-    /// Decrypts the final segment; afterwards nothing more may be opened.
-    pub(crate) fn open_last(&mut self, segment: BytesMut) -> Result<Bytes, BlobError> {
-        let decryptor = self.decryptor.take().ok_or(BlobError::Corrupt)?;
-        if segment.len() < TAG_LEN || segment.len() > SEGMENT_LEN {
-            return Err(BlobError::Corrupt);
-        }
-        let mut buf = segment;
-        decryptor
-            .decrypt_last_in_place(&self.aad, &mut buf)
+        self.stream
+            .decrypt_in_place(position, last, &self.aad, &mut buf)
             .map_err(|_| BlobError::Corrupt)?;
         Ok(buf.freeze())
     }
@@ -238,15 +242,11 @@ mod tests {
     ) -> Result<Vec<u8>, BlobError> {
         let (header, len) = Header::parse(header, master)?.ok_or(BlobError::Corrupt)?;
         assert_eq!(len, header.encoded().len());
-        let mut opener = ChunkOpener::new(&header, key);
+        let opener = ChunkOpener::new(&header, key);
         let mut out = Vec::new();
         for (i, segment) in segments.iter().enumerate() {
-            let segment = BytesMut::from(&segment[..]);
-            let plain = if i + 1 == segments.len() {
-                opener.open_last(segment)?
-            } else {
-                opener.open_next(segment)?
-            };
+            let last = i + 1 == segments.len();
+            let plain = opener.open(i as u64, last, BytesMut::from(&segment[..]))?;
             out.extend_from_slice(&plain);
         }
         Ok(out)
@@ -268,6 +268,46 @@ mod tests {
             assert_eq!(sealed.len(), segments, "segments for {len} bytes");
             assert_eq!(open_all(&master, &key, &header, &sealed).ok(), Some(data));
         }
+    }
+
+    #[test]
+    fn segments_open_in_any_order_but_only_at_their_position() {
+        let master = MasterKey::generate();
+        let key = BlobKey::random();
+        let data: Vec<u8> = (0..2 * CHUNK_LEN + 5).map(|i| (i % 249) as u8).collect();
+        let (header, sealed) = seal_all(&master, &key, &data);
+        let (header, _) = Header::parse(&header, &master)
+            .expect("a fresh header parses")
+            .expect("the header is complete");
+        let opener = ChunkOpener::new(&header, &key);
+        let open = |position: u64, last: bool, segment: &Bytes| {
+            opener.open(position, last, BytesMut::from(&segment[..]))
+        };
+        // Last first: several threads may finish in any order.
+        let plain: Vec<Bytes> = [(2, true), (1, false), (0, false)]
+            .into_iter()
+            .map(|(i, last)| open(i, last, &sealed[i as usize]).expect("opens"))
+            .collect();
+        assert_eq!([&plain[2][..], &plain[1], &plain[0]].concat(), data);
+
+        for (position, last, segment) in [
+            (1, false, 0), // moved to another position
+            (0, true, 0),  // a middle chunk taken for the last (truncation)
+            (2, false, 2), // the last chunk taken for a middle one (extension)
+            (1, true, 2),  // the last chunk moved forward
+        ] {
+            assert!(
+                matches!(
+                    open(position, last, &sealed[segment]),
+                    Err(BlobError::Corrupt)
+                ),
+                "segment {segment} opened at {position}, last = {last}"
+            );
+        }
+        // Past the 32-bit STREAM counter nothing opens, and its highest value is only a last
+        // chunk's.
+        assert!(open(u64::from(u32::MAX), false, &sealed[0]).is_err());
+        assert!(open(1 << 32, true, &sealed[2]).is_err());
     }
 
     #[test]

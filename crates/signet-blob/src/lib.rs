@@ -45,9 +45,11 @@
 //! SHA3-256 is the slowest step (≈ 0.37 GB/s per core), so it runs on its own blocking thread fed
 //! through a bounded queue, overlapping with SHA-256, encryption and I/O, which run on the calling
 //! task in 64 KiB steps. `get` reads the header before it returns (so a blob that cannot be opened
-//! at all fails with [`BlobError::Corrupt`] before a response starts), then decrypts chunk by
-//! chunk; a chunk that fails authentication ends the stream with an `InvalidData` error wrapping
-//! [`BlobError::Corrupt`], after only the chunks that did authenticate.
+//! at all fails with [`BlobError::Corrupt`] before a response starts), then decrypts a few
+//! consecutive chunks at once on one thread per core and yields them strictly in order, with
+//! memory bounded by a constant (see `download.rs`); a chunk that fails authentication ends the
+//! stream with an `InvalidData` error wrapping [`BlobError::Corrupt`], after only the chunks
+//! before it, each of which did authenticate.
 //!
 //! The local backend does not `fsync` before its rename (`object_store` does not), so a blob
 //! written just before a power loss may be lost even though `put` returned.
@@ -61,6 +63,7 @@
 
 mod download;
 mod format;
+mod pool;
 mod upload;
 
 use std::fmt;
