@@ -16,11 +16,6 @@ use signet_blob::{CHUNK_LEN, ObjectBlobStore};
 use signet_core::blob::{BlobError, BlobKey, BlobStore};
 use signet_core::crypto::MasterKey;
 
-/// Header length documented in the crate docs: magic 8 + version 1 + length 2 + sealed key 72 +
-/// nonce prefix 19.
-const HEADER_LEN: usize = 102;
-const SEGMENT_LEN: usize = CHUNK_LEN + 16;
-
 fn local_pair(dir: &FsPath) -> (ObjectBlobStore, Arc<dyn ObjectStore>) {
     let raw: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(dir).unwrap());
     (
@@ -432,4 +427,201 @@ async fn sweep_removes_only_stale_staging_files() {
             .unwrap(),
         0
     );
+}
+
+/// A backend that hands out stored objects as a stream of pieces of awkward sizes, as an HTTP
+/// backend does: some shared with the stored object, some not, some straddling segments; and
+/// that can fail part-way, like a dropped connection.
+mod pieces {
+    use std::fmt;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use futures::StreamExt;
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::{
+        GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
+        ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    };
+    use signet_blob::CHUNK_LEN;
+
+    const SEGMENT_LEN: usize = CHUNK_LEN + 16;
+    /// Piece sizes, in turn: below, at and above a segment, tiny ones, several segments at once.
+    const SIZES: [usize; 8] = [
+        1,
+        101,
+        SEGMENT_LEN - 1,
+        SEGMENT_LEN + 1,
+        7,
+        2 * SEGMENT_LEN,
+        SEGMENT_LEN,
+        500_000,
+    ];
+
+    #[derive(Debug, Default)]
+    pub struct PieceStore {
+        pub inner: InMemory,
+        /// Fail the stream after the pieces that end within this many bytes.
+        pub fail_after: Option<usize>,
+    }
+
+    impl fmt::Display for PieceStore {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("PieceStore")
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for PieceStore {
+        async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+            let result = self.inner.get_opts(location, options).await?;
+            let (meta, range, attributes) = (
+                result.meta.clone(),
+                result.range.clone(),
+                result.attributes.clone(),
+            );
+            let all = result.bytes().await?;
+            let mut pieces = Vec::new();
+            let mut offset = 0;
+            while offset < all.len() {
+                let len = SIZES[pieces.len() % SIZES.len()].min(all.len() - offset);
+                if self.fail_after.is_some_and(|limit| offset + len > limit) {
+                    pieces.push(Err(object_store::Error::Generic {
+                        store: "PieceStore",
+                        source: "connection reset".into(),
+                    }));
+                    break;
+                }
+                let piece = all.slice(offset..offset + len);
+                // Every other piece is a copy that nothing else holds.
+                pieces.push(Ok(if pieces.len() % 2 == 0 {
+                    piece
+                } else {
+                    Bytes::copy_from_slice(&piece)
+                }));
+                offset += len;
+                if pieces.len() == 3 {
+                    pieces.push(Ok(Bytes::new()));
+                }
+            }
+            Ok(GetResult {
+                payload: GetResultPayload::Stream(futures::stream::iter(pieces).boxed()),
+                meta,
+                range,
+                attributes,
+            })
+        }
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn delete(&self, location: &Path) -> Result<()> {
+            self.inner.delete(location).await
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy(&self, from: &Path, to: &Path) -> Result<()> {
+            self.inner.copy(from, to).await
+        }
+        async fn copy_if_not_exists(&self, from: &Path, to: &Path) -> Result<()> {
+            self.inner.copy_if_not_exists(from, to).await
+        }
+    }
+}
+
+fn piece_pair(fail_after: Option<usize>) -> (ObjectBlobStore, Arc<dyn ObjectStore>) {
+    let raw: Arc<dyn ObjectStore> = Arc::new(pieces::PieceStore {
+        fail_after,
+        ..Default::default()
+    });
+    (
+        ObjectBlobStore::new(raw.clone(), MasterKey::generate()),
+        raw,
+    )
+}
+
+#[tokio::test]
+async fn local_round_trips_around_chunk_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trips_of(&local_pair(dir.path()).0, chunk_boundary_sizes()).await;
+}
+
+#[tokio::test]
+async fn pieces_round_trip_around_chunk_boundaries() {
+    let (store, _raw) = piece_pair(None);
+    round_trips_of(&store, chunk_boundary_sizes()).await;
+}
+
+#[tokio::test]
+async fn local_damage_is_detected_with_read_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, raw) = local_pair(dir.path());
+    damage_is_detected_with_read_ahead(&store, raw.as_ref()).await;
+}
+
+#[tokio::test]
+async fn memory_damage_is_detected_with_read_ahead() {
+    let raw: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let store = ObjectBlobStore::new(raw.clone(), MasterKey::generate());
+    damage_is_detected_with_read_ahead(&store, raw.as_ref()).await;
+    let (store, raw) = piece_pair(None);
+    damage_is_detected_with_read_ahead(&store, raw.as_ref()).await;
+}
+
+#[tokio::test]
+async fn read_failure_mid_blob_ends_the_stream_with_that_error() {
+    let data = random_bytes(20 * CHUNK_LEN + 5);
+    let fail_after = HEADER_LEN + 12 * SEGMENT_LEN + 300;
+    let (store, _raw) = piece_pair(Some(fail_after));
+    let key = BlobKey::random();
+    store.put(&key, body(&data), None).await.unwrap();
+    let (error, prefix) = read_all(store.get(&key).await.unwrap())
+        .await
+        .expect_err("the backend's stream fails");
+    assert_ne!(error.kind(), std::io::ErrorKind::InvalidData, "{error}");
+    assert!(error.to_string().contains("connection reset"), "{error}");
+    // Only chunks read in full before the failure, and no more than the bytes that arrived.
+    assert!(prefix.len() <= 12 * CHUNK_LEN, "{}", prefix.len());
+    assert!(prefix.len() % CHUNK_LEN == 0);
+    assert!(prefix == data[..prefix.len()]);
+}
+
+#[tokio::test]
+async fn abandoned_downloads_do_not_hold_up_others() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _raw) = local_pair(dir.path());
+    let key = BlobKey::random();
+    let data = random_bytes(signet_blob::PART_LEN);
+    store.put(&key, body(&data), None).await.unwrap();
+    // Downloads each read one chunk and are dropped with more decrypting ahead of it.
+    for _ in 0..10 {
+        let mut stream = store.get(&key).await.unwrap();
+        let first = stream.next().await.unwrap().unwrap();
+        assert!(first[..] == data[..CHUNK_LEN]);
+    }
+    let whole = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        read_all(store.get(&key).await.unwrap()),
+    )
+    .await
+    .expect("a download after abandoned ones finishes");
+    assert!(whole.unwrap() == data);
 }

@@ -192,3 +192,11 @@ async fn s3_tampered_object_fails() {
     t.raw.put(&path, PutPayload::from(stored)).await.unwrap();
     assert_corrupt(&t.store, &key, &data).await;
 }
+
+#[tokio::test]
+async fn s3_damage_is_detected_with_read_ahead() {
+    let Some(t) = s3("s3_damage_is_detected_with_read_ahead").await else {
+        return;
+    };
+    damage_is_detected_with_read_ahead(&t.store, t.raw.as_ref()).await;
+}

@@ -53,6 +53,11 @@ pub fn failing_body(good: usize) -> ByteStream {
 
 /// Reads a stream to its end; on error returns the error and the bytes received before it.
 pub async fn read_all(mut stream: ByteStream) -> Result<Vec<u8>, (io::Error, Vec<u8>)> {
+    read_until_error(&mut stream).await
+}
+
+/// Reads a stream to its end or its first error, which it returns with the bytes before it.
+pub async fn read_until_error(stream: &mut ByteStream) -> Result<Vec<u8>, (io::Error, Vec<u8>)> {
     let mut out = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
@@ -64,14 +69,23 @@ pub async fn read_all(mut stream: ByteStream) -> Result<Vec<u8>, (io::Error, Vec
 }
 
 /// Reading must fail with `Corrupt` — either at `get` or as a stream error — and anything yielded
-/// before the failure must be an unaltered prefix of the original.
-pub async fn assert_corrupt(store: &ObjectBlobStore, key: &BlobKey, original: &[u8]) {
+/// before the failure must be an unaltered prefix of the original. Returns how many bytes were
+/// yielded before the error, or `None` if `get` itself failed.
+pub async fn assert_corrupt(
+    store: &ObjectBlobStore,
+    key: &BlobKey,
+    original: &[u8],
+) -> Option<usize> {
     match store.get(key).await {
-        Err(BlobError::Corrupt) => {}
+        Err(BlobError::Corrupt) => None,
         Err(other) => panic!("expected Corrupt, got {other:?}"),
-        Ok(stream) => match read_all(stream).await {
+        Ok(mut stream) => match read_until_error(&mut stream).await {
             Ok(_) => panic!("reading a tampered blob succeeded"),
             Err((error, prefix)) => {
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream went on after its error"
+                );
                 assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
                 assert!(
                     matches!(
@@ -85,9 +99,26 @@ pub async fn assert_corrupt(store: &ObjectBlobStore, key: &BlobKey, original: &[
                     prefix == original[..prefix.len()],
                     "altered bytes were yielded"
                 );
+                Some(prefix.len())
             }
         },
     }
+}
+
+/// Reading must yield exactly the first `good_chunks` chunks of `original`, then fail with
+/// `Corrupt`: no fewer (every chunk before the damage authenticates) and no more (nothing after
+/// it may be yielded, even though later chunks were being decrypted at the same time).
+pub async fn assert_corrupt_after(
+    store: &ObjectBlobStore,
+    key: &BlobKey,
+    original: &[u8],
+    good_chunks: usize,
+) {
+    assert_eq!(
+        assert_corrupt(store, key, original).await,
+        Some(good_chunks * CHUNK_LEN),
+        "bytes yielded before the error"
+    );
 }
 
 /// Names the raw backend lists for `key` (the object itself or anything below it). The local
@@ -103,7 +134,8 @@ pub async fn listed(raw: &dyn ObjectStore, key: &BlobKey) -> Vec<String> {
         .await
 }
 
-/// Plaintext sizes around the chunk boundaries, plus one spanning several multipart parts.
+/// Plaintext sizes around the chunk boundaries, plus two of several MiB (many more chunks than
+/// are decrypted at once), one a whole number of chunks and one not.
 pub fn round_trip_sizes() -> Vec<usize> {
     vec![
         0,
@@ -111,12 +143,33 @@ pub fn round_trip_sizes() -> Vec<usize> {
         CHUNK_LEN - 1,
         CHUNK_LEN,
         CHUNK_LEN + 1,
+        signet_blob::PART_LEN,
         2 * signet_blob::PART_LEN + 3 * CHUNK_LEN + 12_345,
     ]
 }
 
+/// One below, at and one above chunk boundaries up to past the chunks decrypted at once (runs of
+/// 8, three runs ahead, local reads of 16 segments), and a stored object that ends exactly where
+/// a local file read ends (the header is 102 bytes, each segment 16 bytes longer than its chunk).
+pub fn chunk_boundary_sizes() -> Vec<usize> {
+    let mut sizes = vec![0, 1];
+    for chunks in [1, 2, 8, 9, 17, 25] {
+        sizes.extend([
+            chunks * CHUNK_LEN - 1,
+            chunks * CHUNK_LEN,
+            chunks * CHUNK_LEN + 1,
+        ]);
+    }
+    sizes.push(16 * CHUNK_LEN - 102);
+    sizes
+}
+
 pub async fn round_trips(store: &ObjectBlobStore) {
-    for size in round_trip_sizes() {
+    round_trips_of(store, round_trip_sizes()).await;
+}
+
+pub async fn round_trips_of(store: &ObjectBlobStore, sizes: Vec<usize>) {
+    for size in sizes {
         let data = random_bytes(size);
         let key = BlobKey::random();
         let stored = store.put(&key, body(&data), None).await.unwrap();
@@ -173,4 +226,70 @@ pub async fn delete_and_missing(store: &ObjectBlobStore, raw: &dyn ObjectStore) 
     assert!(matches!(store.get(&key).await, Err(BlobError::NotFound)));
     assert_eq!(listed(raw, &key).await, Vec::<String>::new());
     store.delete(&key).await.unwrap();
+}
+
+/// Header length documented in the crate docs: magic 8 + version 1 + length 2 + sealed key 72 +
+/// nonce prefix 19.
+pub const HEADER_LEN: usize = 102;
+/// A full chunk and its 16-byte tag, as stored.
+pub const SEGMENT_LEN: usize = CHUNK_LEN + 16;
+
+/// Stored bytes of segment `i`.
+pub fn segment(i: usize) -> std::ops::Range<usize> {
+    HEADER_LEN + i * SEGMENT_LEN..HEADER_LEN + (i + 1) * SEGMENT_LEN
+}
+
+/// Damage to a blob of 40 full chunks and a short one, far more than are decrypted at once: a
+/// damaged chunk in the middle must end the stream right before it, whatever was decrypted
+/// ahead of it. The stored object is rewritten through `raw`.
+pub async fn damage_is_detected_with_read_ahead(store: &ObjectBlobStore, raw: &dyn ObjectStore) {
+    let data = random_bytes(40 * CHUNK_LEN + 100);
+    let key = BlobKey::random();
+    store.put(&key, body(&data), None).await.unwrap();
+    let path = object_store::path::Path::from(key.as_str());
+    let stored = raw
+        .get(&path)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    assert_eq!(stored.len(), segment(40).start + 100 + 16);
+    let rewrite = |bytes: Vec<u8>| {
+        let path = path.clone();
+        async move {
+            raw.put(&path, object_store::PutPayload::from(bytes))
+                .await
+                .unwrap();
+        }
+    };
+
+    // A flipped bit in a chunk: the chunks before it, then the error.
+    for (chunk, offset) in [(20, 5), (1, SEGMENT_LEN - 1), (39, 0), (40, 50)] {
+        let mut tampered = stored.clone();
+        tampered[segment(chunk).start + offset] ^= 0x01;
+        rewrite(tampered).await;
+        assert_corrupt_after(store, &key, &data, chunk).await;
+    }
+    // Cut at a chunk boundary: the chunk before the cut is read as the last one, and it was not
+    // sealed as the last.
+    rewrite(stored[..segment(20).start].to_vec()).await;
+    assert_corrupt_after(store, &key, &data, 19).await;
+    // The last (short) chunk dropped.
+    rewrite(stored[..segment(40).start].to_vec()).await;
+    assert_corrupt_after(store, &key, &data, 39).await;
+    // Two chunks in the middle swapped: the first of them is at the wrong position.
+    let mut swapped = stored.clone();
+    swapped[segment(20).start..segment(22).start]
+        .copy_from_slice(&[&stored[segment(21)], &stored[segment(20)]].concat());
+    rewrite(swapped).await;
+    assert_corrupt_after(store, &key, &data, 20).await;
+    // The last chunk's tag cut short by one byte.
+    rewrite(stored[..stored.len() - 1].to_vec()).await;
+    assert_corrupt_after(store, &key, &data, 40).await;
+
+    // Restored, it reads again: the failures above were due to the damage alone.
+    rewrite(stored).await;
+    assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == data);
 }
