@@ -23,7 +23,7 @@ use crate::model::*;
 use crate::service::{Core, link_token_hash};
 use crate::store::StoreError;
 use crate::values::Phone;
-use crate::webhooks::{WebhookMessage, message_type};
+use crate::webhooks::webhook_job;
 
 const CODE_KEY_PURPOSE: &str = "portal-code";
 /// Sealing purpose of codes waiting in the job table.
@@ -104,6 +104,11 @@ impl LinkView {
     /// The code waiting to be entered, if one was sent and is still valid.
     pub fn pending_code(&self) -> Option<&IssuedCode> {
         self.guard.code.as_ref().filter(|c| c.expires_at > self.now)
+    }
+
+    /// How many more codes may be sent in the current window (all of them once it is over).
+    pub fn codes_left(&self, settings: &PortalSettings) -> u32 {
+        codes_left(&self.guard, settings, self.now)
     }
 
     /// The documents that can be downloaded, in order.
@@ -596,25 +601,20 @@ impl Core {
         event.data = serde_json::json!({ "sha256": content.sha256, "name": doc.name.as_str() });
         let mut jobs = Vec::new();
         if loaded.envelope.envelope.notify_events {
-            let message = WebhookMessage {
-                kind: message_type(EventKind::DocumentRetrieved).into(),
-                timestamp: now,
-                data: serde_json::json!({
-                    "transactionId": loaded.envelope.envelope.id.to_string(),
-                    "recipient": loaded.participant.email.as_str(),
-                    "documentId": doc.id.to_string(),
-                    "documentName": doc.name.as_str(),
-                }),
-            };
-            let body = serde_json::to_string(&message).map_err(|e| anyhow::anyhow!(e))?;
-            jobs.push(NewJob::at(
-                JobKind::DeliverWebhook {
-                    tenant_id: loaded.tenant.id,
-                    message_id: format!("msg_{}", event.id),
-                    body,
-                },
+            let data = serde_json::json!({
+                "transactionId": loaded.envelope.envelope.id.to_string(),
+                "recipient": loaded.participant.email.as_str(),
+                "documentId": doc.id.to_string(),
+                "documentName": doc.name.as_str(),
+            });
+            let message_id = format!("msg_{}", event.id);
+            jobs.push(webhook_job(
+                loaded.tenant.id,
+                EventKind::DocumentRetrieved,
+                message_id,
+                data,
                 now,
-            ));
+            )?);
         }
         self.store()
             .append_events_with_jobs(&[event], &jobs)
@@ -660,6 +660,15 @@ impl Core {
         let code =
             String::from_utf8(plain).map_err(|_| anyhow::anyhow!("sealed code is not UTF-8"))?;
         Ok(SecretString::from(code))
+    }
+}
+
+fn codes_left(guard: &LinkGuard, settings: &PortalSettings, now: OffsetDateTime) -> u32 {
+    match guard.codes_window_start {
+        Some(start) if now - start < settings.code_window => {
+            settings.max_codes.saturating_sub(guard.codes_sent)
+        }
+        _ => settings.max_codes,
     }
 }
 

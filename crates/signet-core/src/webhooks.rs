@@ -99,6 +99,29 @@ pub fn message_type(kind: EventKind) -> &'static str {
     }
 }
 
+/// A durable job pushing one event to the tenant's webhook. The body is fixed now, so every
+/// retry sends the same message under the same `message_id`.
+pub(crate) fn webhook_job(
+    tenant_id: crate::ids::TenantId,
+    kind: EventKind,
+    message_id: String,
+    data: serde_json::Value,
+    now: OffsetDateTime,
+) -> CoreResult<crate::jobs::NewJob> {
+    let message = WebhookMessage {
+        kind: message_type(kind).into(),
+        timestamp: now,
+        data,
+    };
+    let body = serde_json::to_string(&message).map_err(|e| anyhow::anyhow!(e))?;
+    let job = crate::jobs::JobKind::DeliverWebhook {
+        tenant_id,
+        message_id,
+        body,
+    };
+    Ok(crate::jobs::NewJob::at(job, now))
+}
+
 impl Core {
     /// Sets a tenant's webhook URL and makes a new signing secret, returned once; the previous
     /// secret keeps signing for [`ROTATION_OVERLAP`].

@@ -8,14 +8,14 @@ use time::Duration;
 
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{EnvelopeId, EventId, ParticipantId, TenantId};
-use crate::jobs::{Job, JobKind, NewJob};
+use crate::jobs::{Job, JobKind};
 use crate::mail::InvitationMail;
 use crate::model::Event;
 use crate::model::{Actor, AuthMethod, EventKind};
 use crate::phone::{CodeChannel, CodeMessage};
 use crate::service::Core;
 use crate::service::mint_link;
-use crate::webhooks::{WebhookMessage, message_type};
+use crate::webhooks::webhook_job;
 
 /// How old a staging file must be before it counts as abandoned: well beyond the longest upload
 /// an upload URL allows to start.
@@ -84,14 +84,8 @@ impl Core {
                                     "transactionId": aggregate.envelope.id.to_string(),
                                     "recipients": aggregate.participants.iter().map(|p| p.email.as_str()).collect::<Vec<_>>(),
                                 });
-                                let message = WebhookMessage { kind: message_type(EventKind::EnvelopeExpired).into(), timestamp: now, data };
-                                let body = serde_json::to_string(&message).map_err(|e| anyhow::anyhow!(e))?;
-                                let kind = JobKind::DeliverWebhook {
-                                    tenant_id: *tenant_id,
-                                    message_id: format!("msg_expired_{envelope_id}"),
-                                    body,
-                                };
-                                Ok(Some(vec![NewJob::at(kind, now).deduplicated(format!("webhook:expired:{envelope_id}"))]))
+                                let job = webhook_job(*tenant_id, EventKind::EnvelopeExpired, format!("msg_expired_{envelope_id}"), data, now)?;
+                                Ok(Some(vec![job.deduplicated(format!("webhook:expired:{envelope_id}"))]))
                             }
                             Ok(true) => Ok(Some(Vec::new())),
                             // Not due, or no longer open (cancelled, completed): nothing to do.

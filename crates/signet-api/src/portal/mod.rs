@@ -222,7 +222,7 @@ fn render_view(
                 .map(mask_phone)
                 .unwrap_or_default();
             if view.pending_code().is_some() {
-                let left = settings.max_codes.saturating_sub(view.guard.codes_sent);
+                let left = view.codes_left(settings);
                 Body::EnterCode(pages::EnterCode {
                     verify_action: format!("{link}/verify"),
                     resend_action: format!("{link}/code"),
@@ -354,6 +354,13 @@ async fn open_without_proof(
     }
 }
 
+/// What went wrong with an attempt, to say above the form.
+enum Problem {
+    Wrong(u32),
+    NoCode,
+    TooManyCodes(time::OffsetDateTime),
+}
+
 /// The answer to a portal action: a redirect to the link after success (with the session
 /// cookie when one started), or the link's page with what went wrong.
 async fn after(
@@ -364,7 +371,7 @@ async fn after(
     outcome: PortalOutcome,
 ) -> Response {
     let link = link_path(state, token);
-    let (notice, status) = match outcome {
+    let (problem, status) = match outcome {
         PortalOutcome::CodeSent { .. } => return Redirect::to(&link).into_response(),
         PortalOutcome::Authenticated {
             token: secret,
@@ -384,9 +391,15 @@ async fn after(
             }
             return response;
         }
-        PortalOutcome::Wrong { attempts_left } => (Some(attempts_left), StatusCode::UNAUTHORIZED),
-        PortalOutcome::NoCode => (None, StatusCode::UNAUTHORIZED),
-        PortalOutcome::TooManyCodes { .. } => (None, StatusCode::TOO_MANY_REQUESTS),
+        PortalOutcome::Wrong { attempts_left } => (
+            Some(Problem::Wrong(attempts_left)),
+            StatusCode::UNAUTHORIZED,
+        ),
+        PortalOutcome::NoCode => (Some(Problem::NoCode), StatusCode::UNAUTHORIZED),
+        PortalOutcome::TooManyCodes { retry_after } => (
+            Some(Problem::TooManyCodes(retry_after)),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         // The link's page says why (locked, expired, cancelled, used).
         _ => (None, StatusCode::OK),
     };
@@ -396,30 +409,25 @@ async fn after(
         Err(e) => return error_page(state, headers, e),
     };
     let t = texts(view.envelope.envelope.participant_language);
-    let text = match (status, notice) {
-        (StatusCode::UNAUTHORIZED, Some(left)) => {
-            let wrong = if view.participant.auth == AuthMethod::Secret {
-                t.wrong_answer
-            } else {
-                t.wrong_code
-            };
-            Some(format!("{wrong} {} {left}.", t.attempts_left))
+    let notice = problem.map(|problem| {
+        let text = match problem {
+            Problem::Wrong(left) => {
+                let wrong = if view.participant.auth == AuthMethod::Secret {
+                    t.wrong_answer
+                } else {
+                    t.wrong_code
+                };
+                format!("{wrong} {} {left}.", t.attempts_left)
+            }
+            Problem::NoCode => t.no_code.to_owned(),
+            Problem::TooManyCodes(retry_after) => {
+                format!("{} {}.", t.too_many_codes, pages::when(retry_after))
+            }
+        };
+        Notice {
+            kind: "error",
+            text,
         }
-        (StatusCode::UNAUTHORIZED, None) => Some(t.no_code.to_owned()),
-        (StatusCode::TOO_MANY_REQUESTS, _) => {
-            let retry = view
-                .guard
-                .codes_window_start
-                .map(|start| start + state.core.settings().portal.code_window)
-                .map(pages::when)
-                .unwrap_or_default();
-            Some(format!("{} {retry}.", t.too_many_codes))
-        }
-        _ => None,
-    };
-    let notice = text.map(|text| Notice {
-        kind: "error",
-        text,
     });
     render_view(state, token, &view, notice, status)
 }
