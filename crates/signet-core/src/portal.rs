@@ -141,6 +141,8 @@ pub enum PortalOutcome {
     },
     /// No code is waiting (none sent, or it expired): ask for a new one.
     NoCode,
+    /// Another answer for this link is being judged: try again in a moment.
+    Busy,
     /// The link is locked.
     Locked {
         /// Until when.
@@ -461,17 +463,26 @@ impl Core {
         proof: Proof<'_>,
         ip: Option<IpAddr>,
     ) -> CoreResult<PortalOutcome> {
-        let settings = self.settings().portal.clone();
-        // The Argon2id check is slow; it is made once, against the hash as first loaded (a
-        // participant's answer hash never changes).
-        let mut answer_verdict: Option<bool> = None;
+        match proof {
+            Proof::Answer(answer) => self.authenticate_answer(token, answer, ip).await,
+            cheap => self.authenticate_cheaply(token, cheap, ip).await,
+        }
+    }
+
+    /// Proofs that cost nothing to check (a code's HMAC, or the link alone): judged and saved
+    /// together, the verdict revealed only once its attempt committed.
+    async fn authenticate_cheaply(
+        &self,
+        token: &str,
+        proof: Proof<'_>,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<PortalOutcome> {
         for _ in 0..SAVE_ATTEMPTS {
             let (loaded, mut guard, now) = match self.load_for_attempt(token).await? {
                 Ok(attempt) => attempt,
                 Err(refused) => return Ok(refused),
             };
-            let method = loaded.participant.auth;
-            let correct = match (method, &proof) {
+            let correct = match (loaded.participant.auth, &proof) {
                 (AuthMethod::None | AuthMethod::Email, Proof::LinkOnly) => true,
                 (AuthMethod::Sms | AuthMethod::Voice, Proof::Code(code)) => {
                     let Some(issued) = guard.code.as_ref().filter(|c| c.expires_at > now) else {
@@ -481,78 +492,12 @@ impl Core {
                     let candidate = self.code_hmac(&loaded.link.id, &code);
                     code.len() == 6 && constant_time_eq(&candidate, &issued.hmac)
                 }
-                (AuthMethod::Secret, Proof::Answer(answer)) => match answer_verdict {
-                    Some(verdict) => verdict,
-                    None => {
-                        let hash = loaded
-                            .participant
-                            .secret_answer_hash
-                            .as_deref()
-                            .ok_or_else(|| {
-                                anyhow::anyhow!("secret participant without an answer hash")
-                            })?;
-                        let verdict = crate::secret::verify_answer(answer, hash).await?;
-                        answer_verdict = Some(verdict);
-                        continue;
-                    }
-                },
-                _ => {
-                    return Err(CoreError::Invalid(
-                        "this link authenticates another way".into(),
-                    ));
-                }
+                _ => return Err(another_way()),
             };
-            let (outcome, session, events) = if correct {
-                let session_token = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(rand::random::<[u8; 32]>());
-                let mut expires_at = now + settings.session_ttl;
-                if let Some(link_end) = loaded.envelope.envelope.expires_at {
-                    expires_at = expires_at.min(link_end);
-                }
-                let session = PortalSession {
-                    token_hash: link_token_hash(&session_token),
-                    link_id: loaded.link.id,
-                    tenant_id: loaded.tenant.id,
-                    created_at: now,
-                    expires_at,
-                };
-                guard.failed_attempts = 0;
-                guard.code = None;
-                guard.sessions_started += 1;
-                let mut event = self.portal_event(&loaded, EventKind::ParticipantAuthenticated, ip);
-                event.data = serde_json::json!({ "method": method.as_str() });
-                let outcome = PortalOutcome::Authenticated {
-                    token: SecretString::from(session_token),
-                    session: session.clone(),
-                };
-                (outcome, Some(session), vec![event])
-            } else {
+            if !correct {
                 guard.failed_attempts += 1;
-                let mut failed = self.portal_event(&loaded, EventKind::AuthenticationFailed, ip);
-                failed.data = serde_json::json!({
-                    "method": method.as_str(),
-                    "attempt": guard.failed_attempts,
-                });
-                let mut events = vec![failed];
-                let outcome = if guard.failed_attempts >= settings.max_failed_attempts {
-                    let until = now + settings.lockout;
-                    guard.locked_until = Some(until);
-                    guard.code = None;
-                    let mut locked = self.portal_event(&loaded, EventKind::LinkLocked, ip);
-                    locked.data = serde_json::json!({
-                        "until": until.format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default(),
-                        "attempts": guard.failed_attempts,
-                    });
-                    events.push(locked);
-                    PortalOutcome::Locked { until }
-                } else {
-                    PortalOutcome::Wrong {
-                        attempts_left: settings.max_failed_attempts - guard.failed_attempts,
-                    }
-                };
-                (outcome, None, events)
-            };
+            }
+            let (outcome, session, events) = self.verdict(&loaded, &mut guard, correct, now, ip);
             match self
                 .store()
                 .save_link_guard(
@@ -571,6 +516,154 @@ impl Core {
             }
         }
         Err(busy())
+    }
+
+    /// A secret answer. Its Argon2id check costs about 19 MiB and tens of milliseconds, so the
+    /// work is bounded before it starts: one answer per link is judged at a time in this process
+    /// (others are told [`PortalOutcome::Busy`] before any hashing), the attempt is counted and
+    /// committed before the hash runs (so no burst, on any number of nodes, hashes more answers
+    /// than the link has attempts left), and hashes run on a small pool sized to the cores.
+    async fn authenticate_answer(
+        &self,
+        token: &str,
+        answer: &str,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<PortalOutcome> {
+        let settings = self.settings().portal.clone();
+        let (mut loaded, mut guard, _) = match self.load_for_attempt(token).await? {
+            Ok(attempt) => attempt,
+            Err(refused) => return Ok(refused),
+        };
+        if loaded.participant.auth != AuthMethod::Secret {
+            return Err(another_way());
+        }
+        let Some(_judging) = crate::secret::JudgingSlot::take(&loaded.link.id) else {
+            return Ok(PortalOutcome::Busy);
+        };
+        // Count the attempt first.
+        let mut counted = false;
+        for _ in 0..SAVE_ATTEMPTS {
+            if guard.failed_attempts >= settings.max_failed_attempts {
+                // Every attempt left is already being judged (here or on another node).
+                return Ok(PortalOutcome::Busy);
+            }
+            guard.failed_attempts += 1;
+            match self
+                .store()
+                .save_link_guard(&loaded.tenant.id, &loaded.link.id, &guard, None, &[], &[])
+                .await
+            {
+                Ok(()) => {
+                    counted = true;
+                    break;
+                }
+                Err(StoreError::Conflict) => {
+                    (loaded, guard, _) = match self.load_for_attempt(token).await? {
+                        Ok(attempt) => attempt,
+                        Err(refused) => return Ok(refused),
+                    };
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !counted {
+            return Err(busy());
+        }
+        let hash = loaded
+            .participant
+            .secret_answer_hash
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("secret participant without an answer hash"))?;
+        let correct = crate::secret::verify_answer(answer, hash).await?;
+        // Then record the verdict on the guard as it is now.
+        for _ in 0..SAVE_ATTEMPTS {
+            let (loaded, mut guard, now) = match self.load_for_attempt(token).await? {
+                Ok(attempt) => attempt,
+                Err(refused) => return Ok(refused),
+            };
+            let (outcome, session, events) = self.verdict(&loaded, &mut guard, correct, now, ip);
+            match self
+                .store()
+                .save_link_guard(
+                    &loaded.tenant.id,
+                    &loaded.link.id,
+                    &guard,
+                    session.as_ref(),
+                    &events,
+                    &[],
+                )
+                .await
+            {
+                Ok(()) => return Ok(outcome),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(busy())
+    }
+
+    /// Applies a verdict to the guard, whose `failed_attempts` already counts this attempt when
+    /// it was wrong: a session and its event on success; on failure the event, and the lock once
+    /// the attempts are spent.
+    fn verdict(
+        &self,
+        loaded: &Loaded,
+        guard: &mut LinkGuard,
+        correct: bool,
+        now: OffsetDateTime,
+        ip: Option<IpAddr>,
+    ) -> (PortalOutcome, Option<PortalSession>, Vec<Event>) {
+        let settings = &self.settings().portal;
+        let method = loaded.participant.auth;
+        if correct {
+            let session_token =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+            let session = PortalSession {
+                token_hash: link_token_hash(&session_token),
+                link_id: loaded.link.id,
+                tenant_id: loaded.tenant.id,
+                created_at: now,
+                expires_at: session_end(
+                    now,
+                    settings.session_ttl,
+                    loaded.envelope.envelope.expires_at,
+                ),
+            };
+            guard.failed_attempts = 0;
+            guard.code = None;
+            guard.sessions_started += 1;
+            let mut event = self.portal_event(loaded, EventKind::ParticipantAuthenticated, ip);
+            event.data = serde_json::json!({ "method": method.as_str() });
+            let outcome = PortalOutcome::Authenticated {
+                token: SecretString::from(session_token),
+                session: session.clone(),
+            };
+            return (outcome, Some(session), vec![event]);
+        }
+        let mut failed = self.portal_event(loaded, EventKind::AuthenticationFailed, ip);
+        failed.data = serde_json::json!({
+            "method": method.as_str(),
+            "attempt": guard.failed_attempts,
+        });
+        let mut events = vec![failed];
+        let outcome = if guard.failed_attempts >= settings.max_failed_attempts {
+            let until = now + settings.lockout;
+            guard.locked_until = Some(until);
+            guard.code = None;
+            let mut locked = self.portal_event(loaded, EventKind::LinkLocked, ip);
+            locked.data = serde_json::json!({
+                "until": until.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                "attempts": guard.failed_attempts,
+            });
+            events.push(locked);
+            PortalOutcome::Locked { until }
+        } else {
+            PortalOutcome::Wrong {
+                attempts_left: settings.max_failed_attempts - guard.failed_attempts,
+            }
+        };
+        (outcome, None, events)
     }
 
     /// Streams a document to the participant of an authenticated session, recording the
@@ -678,6 +771,20 @@ fn release_expired_lock(guard: &mut LinkGuard, now: OffsetDateTime) {
         guard.locked_until = None;
         guard.failed_attempts = 0;
     }
+}
+
+/// When a session started now ends: after its time to live, never after the link's end.
+fn session_end(
+    now: OffsetDateTime,
+    ttl: Duration,
+    link_end: Option<OffsetDateTime>,
+) -> OffsetDateTime {
+    let end = now + ttl;
+    link_end.map_or(end, |link_end| end.min(link_end))
+}
+
+fn another_way() -> CoreError {
+    CoreError::Invalid("this link authenticates another way".into())
 }
 
 fn busy() -> CoreError {

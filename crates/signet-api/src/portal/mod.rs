@@ -359,6 +359,7 @@ enum Problem {
     Wrong(u32),
     NoCode,
     TooManyCodes(time::OffsetDateTime),
+    Busy,
 }
 
 /// The answer to a portal action: a redirect to the link after success (with the session
@@ -396,6 +397,7 @@ async fn after(
             StatusCode::UNAUTHORIZED,
         ),
         PortalOutcome::NoCode => (Some(Problem::NoCode), StatusCode::UNAUTHORIZED),
+        PortalOutcome::Busy => (Some(Problem::Busy), StatusCode::TOO_MANY_REQUESTS),
         PortalOutcome::TooManyCodes { retry_after } => (
             Some(Problem::TooManyCodes(retry_after)),
             StatusCode::TOO_MANY_REQUESTS,
@@ -423,6 +425,7 @@ async fn after(
             Problem::TooManyCodes(retry_after) => {
                 format!("{} {}.", t.too_many_codes, pages::when(retry_after))
             }
+            Problem::Busy => t.busy.to_owned(),
         };
         Notice {
             kind: "error",

@@ -1,0 +1,134 @@
+//! A real `signet serve` process for the end-to-end tests of this crate, and the operator's
+//! command line around it.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A port nothing listens on yet.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A `signet serve` on SQLite in `dir`, whose stdout and stderr go to files; killed if the test
+/// ends early.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Nothing to do when `stop` already reaped it; otherwise no process is left behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `signet serve` with these extra environment variables.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let port = free_port();
+        let stdout = dir.join("serve.stdout");
+        let stderr = dir.join("serve.stderr");
+        // Files, not pipes: a chatty server fills a pipe nobody reads and then blocks.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+        command
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("NO_COLOR", "1")
+            .env_remove("SIGNET_DATABASE_URL")
+            .env_remove("SIGNET_SMS_TOKEN");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
+            .stdout(std::fs::File::create(&stdout)?)
+            .stderr(std::fs::File::create(&stderr)?)
+            .spawn()?;
+        Ok(Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Waits until the server answers, failing early with its output if it exited instead.
+    pub async fn wait_until_serving(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            if let Ok(response) = http.get(format!("{}/healthz", self.base)).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("signet serve exited with {status}:\n{}", self.output()?);
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} never answered",
+                self.base
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Everything the server wrote so far.
+    pub fn output(&self) -> anyhow::Result<String> {
+        Ok(std::fs::read_to_string(&self.stdout)? + &std::fs::read_to_string(&self.stderr)?)
+    }
+
+    /// A field of `/proc/PID/status` in KiB (`VmHWM` is the peak resident set).
+    pub fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/PID/status"))
+    }
+}
+
+/// Creates a self-sending tenant with the operator's command line: its id and API key.
+pub fn create_tenant(dir: &Path, extra: &[&str]) -> anyhow::Result<(String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["tenant", "create", "--name", "Acme Payroll", "--json"])
+        .args(extra)
+        .env("SIGNET_LOG", "warn")
+        .env_remove("SIGNET_DATABASE_URL")
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tenant: Value = serde_json::from_slice(&out.stdout)?;
+    let field = |name: &str| tenant[name].as_str().unwrap_or_default().to_owned();
+    Ok((field("tenantId"), field("apiKey")))
+}
+
+/// A fresh doclinc bearer token for a tenant.
+pub fn bearer(tenant_id: &str, api_key: &str) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    signet_testkit::jwt::hs256(
+        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+        &signet_testkit::jwt::claims(tenant_id, now, now + 600),
+        api_key.as_bytes(),
+    )
+}
