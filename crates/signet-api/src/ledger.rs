@@ -19,6 +19,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/ledger/leaves", get(leaves))
         .route("/v1/ledger/proof/inclusion", get(inclusion))
         .route("/v1/ledger/proof/consistency", get(consistency))
+        // Reads only: a request that carries a body is refused before it is read.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(0))
 }
 
 pub(crate) fn hex0x(hash: &[u8; 32]) -> String {

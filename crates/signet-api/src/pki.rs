@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -170,7 +171,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/pki/root.pem", get(root))
         .route("/v1/pki/crl", get(crl))
         .route("/v1/tsa", post(timestamp))
+        .layer(DefaultBodyLimit::max(MAX_TIMESTAMP_QUERY_BYTES))
 }
+
+/// The largest time-stamp query read (a real one is under 200 bytes).
+const MAX_TIMESTAMP_QUERY_BYTES: usize = 64 * 1024;
 
 fn internal(err: anyhow::Error) -> Response {
     tracing::error!(error = ?err, "PKI request failed");
@@ -197,7 +202,7 @@ async fn crl(State(state): State<AppState>) -> Response {
 
 /// RFC 3161 over HTTP: `application/timestamp-query` in, `application/timestamp-reply` out.
 /// Malformed queries get a DER rejection reply (status 200, as RFC 3161 §3.4 has it).
-async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -209,9 +214,20 @@ async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Byte
         )
             .into_response();
     }
-    if body.len() > 64 * 1024 {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "time-stamp query too large").into_response();
+    // Refused on the announced length before a byte is read, and cut off while reading when no
+    // length was announced: this endpoint needs no credentials.
+    let too_large =
+        || (StatusCode::PAYLOAD_TOO_LARGE, "time-stamp query too large").into_response();
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_TIMESTAMP_QUERY_BYTES as u64) {
+        return too_large();
     }
+    let Ok(body) = axum::body::to_bytes(body, MAX_TIMESTAMP_QUERY_BYTES).await else {
+        return too_large();
+    };
     match state.evidence().await {
         Ok(e) => {
             let reply = tokio::task::spawn_blocking(move || e.tsa.respond(&body)).await;

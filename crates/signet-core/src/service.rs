@@ -25,6 +25,10 @@ const API_KEY_PURPOSE: &str = "tenant-api-key";
 const UPLOAD_URL_PURPOSE: &str = "upload-url";
 /// How often a save is retried when another request changed the envelope meanwhile.
 const SAVE_ATTEMPTS: usize = 8;
+/// The longest secret question, in characters: it is shown on the recipient's page.
+pub const MAX_SECRET_QUESTION_CHARS: usize = 500;
+/// The longest secret answer, in characters.
+pub const MAX_SECRET_ANSWER_CHARS: usize = 200;
 
 /// Settings the use-cases need.
 #[derive(Debug, Clone)]
@@ -450,6 +454,11 @@ impl Core {
                         .ok_or_else(|| {
                             CoreError::Invalid("a secret question is required".into())
                         })?;
+                    if question.chars().count() > MAX_SECRET_QUESTION_CHARS {
+                        return Err(CoreError::Invalid(format!(
+                            "the secret question must be at most {MAX_SECRET_QUESTION_CHARS} characters"
+                        )));
+                    }
                     let (answer_ref, hash) = match &p.secret_answer {
                         Some(SecretAnswer::New(answer)) => {
                             if answer.expose_secret().trim().is_empty() {
@@ -457,18 +466,36 @@ impl Core {
                                     "the secret answer is empty".into(),
                                 ));
                             }
+                            if answer.expose_secret().chars().count() > MAX_SECRET_ANSWER_CHARS {
+                                return Err(CoreError::Invalid(format!(
+                                    "the secret answer must be at most {MAX_SECRET_ANSWER_CHARS} characters"
+                                )));
+                            }
                             let hash = crate::secret::hash_answer(answer.expose_secret()).await?;
                             (hex::encode(rand::random::<[u8; 20]>()), hash)
                         }
                         Some(SecretAnswer::Reference(reference)) => {
-                            let known = self
+                            // A reference names one recipient's registered answer (it is read
+                            // from that recipient's contact): it is not lent to another one, whose
+                            // answer it is not.
+                            let owner = self
                                 .store
                                 .contact_by_secret_ref(&caller.tenant.id, reference.trim())
                                 .await?
-                                .and_then(|c| c.secret)
+                                .filter(|c| c.secret.is_some())
                                 .ok_or_else(|| {
                                     CoreError::Invalid("unknown secretAnswerRef".into())
                                 })?;
+                            if owner.email != p.email {
+                                return Err(CoreError::Invalid(
+                                    "this secretAnswerRef belongs to another recipient; use the \
+                                     reference from this recipient's own contact"
+                                        .into(),
+                                ));
+                            }
+                            let known = owner.secret.ok_or_else(|| {
+                                CoreError::Invalid("unknown secretAnswerRef".into())
+                            })?;
                             (known.answer_ref, known.answer_hash)
                         }
                         None => {
@@ -663,12 +690,16 @@ impl Core {
         content: StoredContent,
         ip: Option<IpAddr>,
     ) -> CoreResult<StoredContent> {
+        // Only the document's own row and the envelope's state are written, so uploads of the
+        // other documents never conflict with this one; a conflict means the envelope's state
+        // moved (the first upload, a confirm, a cancel): the rules are run again on what it is now.
         for _ in 0..SAVE_ATTEMPTS {
             let mut aggregate = self
                 .store
                 .envelope_of_document(document)
                 .await?
                 .ok_or(CoreError::NotFound)?;
+            let from = aggregate.envelope.state;
             let now = self.clock.now();
             aggregate
                 .receive_document(*document, content.clone(), now)
@@ -685,7 +716,19 @@ impl Core {
                 "size": content.size, "sha256": content.sha256, "sha3_256": content.sha3_256,
                 "content_type": content.content_type,
             });
-            match self.store.save_envelope(&aggregate, &[event], &[]).await {
+            match self
+                .store
+                .record_upload(
+                    &aggregate.envelope.tenant_id,
+                    &aggregate.envelope.id,
+                    document,
+                    &content,
+                    from,
+                    aggregate.envelope.state,
+                    &[event],
+                )
+                .await
+            {
                 Ok(()) => return Ok(content),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),

@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 
 use crate::ids::{DocumentId, EnvelopeId, LinkId, TenantId};
 use crate::model::{
-    AccessLink, Contact, EnvelopeAggregate, Event, LinkGuard, PortalSession, Tenant,
+    AccessLink, Contact, EnvelopeAggregate, EnvelopeState, Event, LinkGuard, PortalSession,
+    StoredContent, Tenant,
 };
 use crate::values::{Email, Sha256Digest};
 
@@ -137,6 +138,23 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         document: &DocumentId,
     ) -> Result<Option<EnvelopeAggregate>, StoreError>;
+    /// Records one document's stored bytes, with its events, in one transaction: only while the
+    /// document is still pending and its envelope is still in state `from` (which becomes `to`,
+    /// and the envelope's version is bumped so that a concurrent whole-envelope save sees the
+    /// change). Uploads of different documents of one envelope never conflict with each other;
+    /// [`StoreError::Conflict`] when the document is no longer pending or the envelope left
+    /// `from`.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_upload(
+        &self,
+        tenant: &TenantId,
+        envelope: &EnvelopeId,
+        document: &DocumentId,
+        content: &StoredContent,
+        from: EnvelopeState,
+        to: EnvelopeState,
+        events: &[Event],
+    ) -> Result<(), StoreError>;
     /// Saves a changed envelope if its version is still `envelope.envelope.version`, and bumps
     /// the version; [`StoreError::Conflict`] otherwise. Records the events in the same
     /// transaction.

@@ -97,9 +97,13 @@ digest_type!(
     "sha3-256"
 );
 
-/// An e-mail address: trimmed, one `@`, a non-empty local part and a dotted domain, no spaces
-/// or control characters, at most 254 characters. Compared case-insensitively (stored lower-case)
-/// because that is how every mail system in practice treats them.
+/// An e-mail address, held to the rules the mailer applies when it sends (so that an address
+/// accepted here is never refused later, leaving an invitation retrying for ever): trimmed,
+/// lower-cased and NFC-normalised; no control, bidirectional-override or invisible characters; a
+/// local part that is a valid dot-atom or quoted string (RFC 5321/6531, as `email_address`
+/// checks it for lettre); a dotted domain that converts to ASCII by IDNA. At most 254 characters.
+/// Compared case-insensitively (stored lower-case) because that is how every mail system in
+/// practice treats them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -114,29 +118,66 @@ impl Email {
 impl FromStr for Email {
     type Err = InvalidValue;
     fn from_str(text: &str) -> Result<Self, InvalidValue> {
-        let text = text.trim();
+        use unicode_normalization::UnicodeNormalization as _;
         let bad = |reason: &str| InvalidValue::new("email", reason);
+        let text = text.trim();
+        if text.chars().any(is_hidden_or_control) {
+            return Err(bad(
+                "contains a control, direction-changing or invisible character",
+            ));
+        }
+        let text: String = text.to_lowercase().nfc().collect();
         if text.is_empty() || text.len() > 254 {
             return Err(bad("must be 1 to 254 characters"));
         }
-        if text
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
-        {
-            return Err(bad("contains a character not allowed in an address"));
+        if text.chars().any(|c| c.is_whitespace()) {
+            return Err(bad("contains a space"));
         }
         let (local, domain) = text.rsplit_once('@').ok_or_else(|| bad("needs an @"))?;
-        if local.is_empty() || local.contains('@') {
-            return Err(bad("needs exactly one @ and a local part"));
+        if local.is_empty() || !email_address::EmailAddress::is_valid_local_part(local) {
+            return Err(bad("the part before the @ is not a valid mailbox name"));
         }
-        let labels_ok = domain
+        let ascii_domain =
+            idna::domain_to_ascii(domain).map_err(|_| bad("the domain is not valid"))?;
+        let labels_ok = ascii_domain
             .split('.')
             .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
-        if !domain.contains('.') || !labels_ok {
+        if !ascii_domain.contains('.')
+            || !labels_ok
+            || !email_address::EmailAddress::is_valid_domain(&ascii_domain)
+        {
             return Err(bad("needs a domain such as example.com"));
         }
-        Ok(Self(text.to_lowercase()))
+        Ok(Self(text))
     }
+}
+
+/// Characters that change how text around them is shown without being seen themselves, or are
+/// not text at all: control characters, the bidirectional embeddings, overrides, isolates and
+/// marks, zero-width spaces and joiners, the word joiner and invisible operators, the byte-order
+/// mark, the soft hyphen. In a name or an address they only serve to disguise it
+/// (`invoice\u{202e}fdp.exe` shows as "invoiceexe.pdf").
+pub fn is_hidden_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+        )
 }
 
 impl TryFrom<String> for Email {
@@ -289,7 +330,8 @@ impl FromStr for Language {
     }
 }
 
-/// A document's file name: 1 to 255 characters, no path separators or control characters.
+/// A document's file name: 1 to 255 characters, no path separators, control, bidirectional or
+/// invisible characters (see [`is_hidden_or_control`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DocumentName(String);
@@ -313,13 +355,13 @@ impl FromStr for DocumentName {
         }
         if text
             .chars()
-            .any(|c| c.is_control() || c == '/' || c == '\\')
+            .any(|c| is_hidden_or_control(c) || c == '/' || c == '\\')
             || text == "."
             || text == ".."
         {
             return Err(InvalidValue::new(
                 "document name",
-                "must not contain path separators or control characters",
+                "must not contain path separators, control, direction-changing or invisible characters",
             ));
         }
         Ok(Self(text.to_owned()))
@@ -374,9 +416,28 @@ mod tests {
             "a b@example.com",
             "a@.com",
             "a@b@example.com",
+            // What the mailer refused after the API had accepted them (the probe's addresses).
+            "rtlo\u{202e}@example.com",
+            "zw\u{200b}@example.com",
+            "\u{130}\u{130}\u{130}@example.com",
+            "a\u{2066}b@example.com",
+            "a@exa\u{200d}mple.com",
+            "a..b@example.com",
+            "a@-example.com",
         ] {
             assert!(bad.parse::<Email>().is_err(), "{bad:?} accepted");
         }
+        // Internationalised addresses stay welcome, NFC-normalised.
+        let decomposed = "jose\u{301}@exa\u{301}mple.com"
+            .parse::<Email>()
+            .expect("IDN");
+        assert_eq!(decomposed.as_str(), "jos\u{e9}@ex\u{e1}mple.com");
+        assert!(
+            "\u{5f20}\u{4f1f}@\u{4f8b}\u{5b50}.\u{4e2d}\u{56fd}"
+                .parse::<Email>()
+                .is_ok()
+        );
+        assert!("first.last+tag@sub.example.co.uk".parse::<Email>().is_ok());
     }
 
     #[test]
@@ -399,5 +460,23 @@ mod tests {
         assert!("pay.pdf".parse::<DocumentName>().is_ok());
         assert!("../etc/passwd".parse::<DocumentName>().is_err());
         assert!("".parse::<DocumentName>().is_err());
+    }
+
+    #[test]
+    fn document_names_refuse_disguises() {
+        for disguised in [
+            "invoice\u{202e}fdp.exe",
+            "invoice\u{2067}fdp.exe",
+            "pay\u{200b}slip.pdf",
+            "pay\u{feff}.pdf",
+            "a\u{0}b.pdf",
+        ] {
+            assert!(disguised.parse::<DocumentName>().is_err(), "{disguised:?}");
+        }
+        assert!(
+            "fiche de paie \u{e9}t\u{e9} \u{5e9}\u{5dc}\u{5d5}\u{5dd}.pdf"
+                .parse::<DocumentName>()
+                .is_ok()
+        );
     }
 }

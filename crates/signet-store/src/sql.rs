@@ -811,6 +811,57 @@ macro_rules! sql_store {
                     self.load_envelope(row).await
                 }
 
+                async fn record_upload(
+                    &self,
+                    tenant: &TenantId,
+                    envelope: &EnvelopeId,
+                    document: &DocumentId,
+                    content: &StoredContent,
+                    from: EnvelopeState,
+                    to: EnvelopeState,
+                    events: &[Event],
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await.map_err(unexpected)?;
+                    // The envelope row first, as every whole-envelope save does, so that
+                    // concurrent writers lock in one order.
+                    let moved = sqlx::query(
+                        "UPDATE envelopes SET state = $3, version = version + 1 \
+                         WHERE id = $1 AND tenant_id = $2 AND state = $4",
+                    )
+                    .bind(envelope.to_string())
+                    .bind(tenant.to_upper_hex())
+                    .bind(to.as_str())
+                    .bind(from.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    if moved.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    let stored = sqlx::query(
+                        "UPDATE documents SET status = 'stored', blob_key = $4, size = $5, \
+                         sha256 = $6, sha3_256 = $7, content_type = $8, stored_at = $9 \
+                         WHERE id = $1 AND envelope_id = $2 AND tenant_id = $3 AND status = 'pending'",
+                    )
+                    .bind(document.to_string())
+                    .bind(envelope.to_string())
+                    .bind(tenant.to_upper_hex())
+                    .bind(content.blob.as_str())
+                    .bind(i64::try_from(content.size).map_err(corrupt)?)
+                    .bind(content.sha256.to_hex())
+                    .bind(content.sha3_256.to_hex())
+                    .bind(&content.content_type)
+                    .bind(micros(content.stored_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unexpected)?;
+                    if stored.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    append_events(&mut tx, events).await?;
+                    tx.commit().await.map_err(unexpected)
+                }
+
                 async fn save_envelope(&self, aggregate: &EnvelopeAggregate, events: &[Event], jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
                     let e = &aggregate.envelope;
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;

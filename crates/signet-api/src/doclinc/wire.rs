@@ -1,7 +1,14 @@
 //! doclinc's JSON shapes. Unknown fields are ignored (vendors' clients send extras); the
 //! vendor's `null`s are accepted wherever a field is optional.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Recipients or documents in one transaction, at most (the core says the same; refusing here
+/// stops a body of ten thousand contacts before they are built).
+pub(crate) const MAX_ITEMS: usize = 100;
+use signet_core::service::{
+    MAX_SECRET_ANSWER_CHARS as MAX_ANSWER_CHARS, MAX_SECRET_QUESTION_CHARS as MAX_QUESTION_CHARS,
+};
 
 /// Body of `POST /transactions/cells` and `POST /transactions/secrets`.
 #[derive(Debug, Deserialize)]
@@ -13,9 +20,64 @@ pub(crate) struct CreateTransaction {
     pub link_expiration_days: Option<u32>,
     pub is_link_reusable: Option<bool>,
     pub is_event_notification_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "question")]
     pub secret_question: Option<String>,
+    #[serde(deserialize_with = "at_most_items")]
     pub contacts: Vec<ContactIn>,
+    #[serde(deserialize_with = "at_most_items")]
     pub documents: Vec<DocumentIn>,
+}
+
+/// A list of at most [`MAX_ITEMS`], refused at the first element too many.
+fn at_most_items<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Bounded<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_ITEMS} items")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if items.len() == MAX_ITEMS {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "at most {MAX_ITEMS} items are accepted"
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    deserializer.deserialize_seq(Bounded(std::marker::PhantomData))
+}
+
+/// An optional text of at most `max` characters.
+fn bounded_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    max: usize,
+) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    if let Some(text) = &text
+        && text.chars().count() > max
+    {
+        return Err(serde::de::Error::custom(format_args!(
+            "at most {max} characters are accepted"
+        )));
+    }
+    Ok(text)
+}
+
+fn question<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    bounded_text(deserializer, MAX_QUESTION_CHARS)
+}
+
+fn answer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    bounded_text(deserializer, MAX_ANSWER_CHARS)
 }
 
 /// One recipient.
@@ -26,6 +88,7 @@ pub(crate) struct ContactIn {
     pub recipient_iso_country_code: Option<String>,
     pub recipient_cell: Option<String>,
     pub authentication_method: Option<String>,
+    #[serde(default, deserialize_with = "answer")]
     pub secret_answer: Option<String>,
     pub secret_answer_ref: Option<String>,
 }

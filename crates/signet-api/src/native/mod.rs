@@ -22,6 +22,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/documents/{id}/content", get(download_document))
         .route("/v1/evidence/documents/{digest}", get(document_evidence))
+        // Reads only: a request that carries a body is refused before it is read.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(0))
 }
 
 /// An RFC 9457 problem document.
