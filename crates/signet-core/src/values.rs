@@ -100,8 +100,9 @@ digest_type!(
 /// An e-mail address, held to the rules the mailer applies when it sends (so that an address
 /// accepted here is never refused later, leaving an invitation retrying for ever): trimmed,
 /// lower-cased and NFC-normalised; no control, bidirectional-override or invisible characters; a
-/// local part that is a valid dot-atom or quoted string (RFC 5321/6531, as `email_address`
-/// checks it for lettre); a dotted domain that converts to ASCII by IDNA. At most 254 characters.
+/// local part that is a valid dot-atom (RFC 5321/6531, as `email_address` checks it for lettre;
+/// quoted local parts are refused); a dotted host name that converts to ASCII by IDNA (no address
+/// literals). At most 254 characters.
 /// Compared case-insensitively (stored lower-case) because that is how every mail system in
 /// practice treats them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -130,8 +131,11 @@ impl FromStr for Email {
         if text.is_empty() || text.len() > 254 {
             return Err(bad("must be 1 to 254 characters"));
         }
-        if text.chars().any(|c| c.is_whitespace()) {
-            return Err(bad("contains a space"));
+        if text
+            .chars()
+            .any(|c| c.is_whitespace() || "<>()[],;:\"\\".contains(c))
+        {
+            return Err(bad("contains a character not allowed in an address"));
         }
         let (local, domain) = text.rsplit_once('@').ok_or_else(|| bad("needs an @"))?;
         if local.is_empty() || !email_address::EmailAddress::is_valid_local_part(local) {
@@ -139,9 +143,12 @@ impl FromStr for Email {
         }
         let ascii_domain =
             idna::domain_to_ascii(domain).map_err(|_| bad("the domain is not valid"))?;
-        let labels_ok = ascii_domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+        let labels_ok = ascii_domain.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
         if !ascii_domain.contains('.')
             || !labels_ok
             || !email_address::EmailAddress::is_valid_domain(&ascii_domain)

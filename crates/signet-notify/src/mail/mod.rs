@@ -475,6 +475,46 @@ mod tests {
         assert!(parse("smtp://u:p@localhost:2525").is_ok());
     }
 
+    /// The API validates addresses with `signet_core::values::Email`; whatever it accepts, the
+    /// mailer must be able to address, or the invitation would retry for ever.
+    #[test]
+    fn every_address_the_api_accepts_can_be_mailed() {
+        let from: Mailbox = "noreply@example.com".parse().expect("from");
+        let candidates = [
+            "recipient@example.com",
+            "First.Last+tag@Sub.Example.co.uk",
+            "jos\u{e9}@b\u{fc}ro.example",
+            "jose\u{301}@exa\u{301}mple.com",
+            "\u{5f20}\u{4f1f}@\u{4f8b}\u{5b50}.\u{4e2d}\u{56fd}",
+            "o'brien@example.ie",
+            "rtlo\u{202e}@example.com",
+            "zw\u{200b}@example.com",
+            "\u{130}\u{130}\u{130}@example.com",
+            "a..b@example.com",
+            "\"quoted name\"@example.com",
+            "x@[127.0.0.1]",
+            "a@b.c\u{ff0e}d",
+        ];
+        let mut accepted = 0;
+        for candidate in candidates {
+            let Ok(email) = candidate.parse::<signet_core::values::Email>() else {
+                continue;
+            };
+            accepted += 1;
+            let message = Message {
+                to: email.as_str().to_owned(),
+                subject: "Documents".to_owned(),
+                html: "<p>x</p>".to_owned(),
+                text: "x".to_owned(),
+            };
+            assert!(
+                build_email(&from, &message).is_ok(),
+                "{candidate:?} was accepted by the API as {email} but the mailer refuses it"
+            );
+        }
+        assert!(accepted >= 5, "the ordinary addresses are accepted");
+    }
+
     #[test]
     fn headers_cannot_be_injected() {
         let from: Mailbox = "noreply@example.com".parse().expect("from");
