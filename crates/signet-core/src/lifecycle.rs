@@ -236,6 +236,238 @@ mod tests {
         assert!(next_state(Open, Transition::ReceiveDocument).is_err());
     }
 
+    /// The whole table, cell by cell: what each transition leads to from each state.
+    #[test]
+    fn every_transition_from_every_state() {
+        use Transition::*;
+        let expected = |from: EnvelopeState, t: Transition| -> Option<EnvelopeState> {
+            Some(match (from, t) {
+                (Draft | Uploading, ReceiveDocument) => Uploading,
+                (Draft | Uploading | Open, Confirm) => Open,
+                (Voided, Cancel) => return None,
+                (_, Cancel) => Cancelled,
+                (Draft | Uploading | Open, Expire) => Expired,
+                (Open, Complete) => Completed,
+                (Open | Completed, Void) => Voided,
+                _ => return None,
+            })
+        };
+        for from in ALL_STATES {
+            for t in ALL_TRANSITIONS {
+                match expected(from, t) {
+                    Some(to) => assert_eq!(next_state(from, t), Ok(to), "{from:?} {t:?}"),
+                    None => assert_eq!(
+                        next_state(from, t),
+                        Err(NotAllowed {
+                            from,
+                            transition: t
+                        }),
+                        "{from:?} {t:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
+    }
+
+    fn content(size: u64) -> StoredContent {
+        StoredContent {
+            blob: crate::blob::BlobKey::random(),
+            size,
+            sha256: crate::values::Sha256Digest::from_bytes([1; 32]),
+            sha3_256: crate::values::Sha3Digest::from_bytes([2; 32]),
+            content_type: "application/pdf".into(),
+            stored_at: at(0),
+        }
+    }
+
+    /// A draft envelope with two pending documents, its upload window closing at `at(100)`, its
+    /// links working for 14 days after confirmation.
+    fn draft() -> EnvelopeAggregate {
+        use crate::model::*;
+        let document = |position| Document {
+            id: DocumentId::random(),
+            position,
+            name: "payslip.pdf".parse().expect("a valid name"),
+            content: DocumentContent::Pending,
+            derived_from: None,
+        };
+        EnvelopeAggregate {
+            envelope: Envelope {
+                id: crate::ids::EnvelopeId::random(),
+                tenant_id: crate::ids::TenantId::random(),
+                purpose: Purpose::Deliver,
+                state: Draft,
+                version: 0,
+                sender_language: crate::values::Language::En,
+                participant_language: crate::values::Language::En,
+                links: LinkPolicy {
+                    expiration_days: 14,
+                    reusable: true,
+                },
+                notify_events: false,
+                secret_question: None,
+                created_at: at(0),
+                upload_deadline: at(100),
+                confirmed_at: None,
+                expires_at: None,
+                closed_at: None,
+            },
+            documents: vec![document(0), document(1)],
+            participants: Vec::new(),
+        }
+    }
+
+    fn uploaded(sizes: [u64; 2]) -> EnvelopeAggregate {
+        let mut envelope = draft();
+        for (i, size) in sizes.into_iter().enumerate() {
+            let id = envelope.documents[i].id;
+            envelope
+                .receive_document(id, content(size), at(10))
+                .expect("received");
+        }
+        envelope
+    }
+
+    #[test]
+    fn uploads_are_accepted_until_the_deadline_and_not_after() {
+        let mut envelope = draft();
+        let first = envelope.documents[0].id;
+        assert_eq!(
+            envelope.receive_document(first, content(5), at(100)),
+            Ok(())
+        );
+        assert_eq!(envelope.envelope.state, Uploading);
+        let second = envelope.documents[1].id;
+        assert_eq!(
+            envelope.receive_document(second, content(5), at(101)),
+            Err(ReceiveError::DeadlinePassed)
+        );
+        assert!(envelope.documents[1].stored().is_none());
+    }
+
+    #[test]
+    fn each_document_is_uploaded_once() {
+        let mut envelope = draft();
+        let id = envelope.documents[0].id;
+        envelope
+            .receive_document(id, content(5), at(1))
+            .expect("first");
+        let kept = envelope.documents[0].clone();
+        assert_eq!(
+            envelope.receive_document(id, content(6), at(2)),
+            Err(ReceiveError::AlreadyUploaded)
+        );
+        assert_eq!(envelope.documents[0], kept, "the first upload is kept");
+        assert_eq!(
+            envelope.receive_document(DocumentId::random(), content(1), at(2)),
+            Err(ReceiveError::UnknownDocument)
+        );
+    }
+
+    #[test]
+    fn confirmation_needs_every_document_within_the_plan() {
+        let mut missing = draft();
+        let id = missing.documents[0].id;
+        missing
+            .receive_document(id, content(5), at(1))
+            .expect("one");
+        assert_eq!(
+            missing.confirm(100, at(2)),
+            Err(ConfirmError::MissingDocument(missing.documents[1].id))
+        );
+
+        let mut exact = uploaded([40, 60]);
+        assert_eq!(exact.total_size(), 100);
+        assert_eq!(
+            exact.confirm(100, at(20)),
+            Ok(true),
+            "the limit itself is allowed"
+        );
+        assert_eq!(exact.envelope.state, Open);
+        assert_eq!(exact.envelope.confirmed_at, Some(at(20)));
+        assert_eq!(
+            exact.envelope.expires_at,
+            Some(at(20) + Duration::days(14)),
+            "links work for the policy's days after confirmation"
+        );
+        assert_eq!(exact.confirm(100, at(30)), Ok(false), "twice is a no-op");
+        assert_eq!(exact.envelope.confirmed_at, Some(at(20)));
+
+        let mut over = uploaded([40, 61]);
+        assert_eq!(
+            over.confirm(100, at(20)),
+            Err(ConfirmError::TooLarge {
+                total: 101,
+                limit: 100
+            })
+        );
+        assert_eq!(over.envelope.state, Uploading);
+    }
+
+    #[test]
+    fn links_work_from_confirmation_until_expiry() {
+        let mut envelope = uploaded([1, 1]);
+        assert!(!envelope.links_usable(at(20)), "not before confirmation");
+        envelope.confirm(10, at(20)).expect("confirmed");
+        let end = at(20) + Duration::days(14);
+        assert!(envelope.links_usable(at(21)));
+        assert!(envelope.links_usable(end - Duration::seconds(1)));
+        assert!(!envelope.links_usable(end), "not at the expiry itself");
+        envelope.cancel(at(30)).expect("cancelled");
+        assert!(!envelope.links_usable(at(31)), "not once cancelled");
+    }
+
+    #[test]
+    fn expiry_waits_for_the_links_to_run_out() {
+        let mut envelope = uploaded([1, 1]);
+        envelope.confirm(10, at(20)).expect("confirmed");
+        let end = at(20) + Duration::days(14);
+        assert_eq!(envelope.expire(end - Duration::seconds(1)), Ok(false));
+        assert_eq!(envelope.envelope.state, Open);
+        assert_eq!(envelope.envelope.closed_at, None);
+        assert_eq!(envelope.expire(end), Ok(true));
+        assert_eq!(envelope.envelope.state, Expired);
+        assert_eq!(envelope.envelope.closed_at, Some(end));
+
+        // An envelope never confirmed expires whenever the sweeper finds it.
+        let mut abandoned = draft();
+        assert_eq!(abandoned.expire(at(500)), Ok(true));
+        assert_eq!(abandoned.envelope.state, Expired);
+    }
+
+    #[test]
+    fn cancelling_hands_back_every_stored_blob_once() {
+        let mut envelope = uploaded([3, 4]);
+        let blobs: Vec<_> = envelope
+            .documents
+            .iter()
+            .map(|d| d.stored().expect("stored").blob.clone())
+            .collect();
+        let hashes: Vec<_> = envelope
+            .documents
+            .iter()
+            .map(|d| d.stored().expect("stored").sha256)
+            .collect();
+        assert_eq!(envelope.cancel(at(40)), Ok(blobs));
+        assert_eq!(envelope.envelope.state, Cancelled);
+        assert_eq!(envelope.envelope.closed_at, Some(at(40)));
+        for (doc, sha256) in envelope.documents.iter().zip(hashes) {
+            assert_eq!(
+                doc.content,
+                DocumentContent::Deleted {
+                    sha256: Some(sha256)
+                },
+                "the hash outlives the bytes"
+            );
+        }
+        assert_eq!(envelope.cancel(at(50)), Ok(vec![]), "twice: nothing more");
+        assert_eq!(envelope.envelope.closed_at, Some(at(40)), "closed once");
+    }
+
     proptest! {
         /// Whatever happens, an envelope never returns to draft, and once final it stays final.
         #[test]

@@ -490,7 +490,7 @@ impl Core {
                     };
                     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
                     let candidate = self.code_hmac(&loaded.link.id, &code);
-                    code.len() == 6 && constant_time_eq(&candidate, &issued.hmac)
+                    code.len() == 6 && is_live_code(issued, &candidate, now)
                 }
                 _ => return Err(another_way()),
             };
@@ -732,14 +732,10 @@ impl Core {
         let Some((_, link, guard)) = self.store().link_by_token(&hash).await? else {
             return Ok(false);
         };
-        let now = self.now();
-        Ok(guard.code.is_some_and(|issued| {
-            issued.expires_at > now
-                && constant_time_eq(
-                    &issued.hmac,
-                    &self.code_hmac(&link.id, code.expose_secret()),
-                )
-        }))
+        let candidate = self.code_hmac(&link.id, code.expose_secret());
+        Ok(guard
+            .code
+            .is_some_and(|issued| is_live_code(&issued, &candidate, self.now())))
     }
 
     /// Opens a code sealed in a [`JobKind::SendCode`] job.
@@ -773,6 +769,11 @@ fn release_expired_lock(guard: &mut LinkGuard, now: OffsetDateTime) {
     }
 }
 
+/// Whether `issued` is unexpired at `now` and is the code whose HMAC is `candidate`.
+fn is_live_code(issued: &IssuedCode, candidate: &[u8; 32], now: OffsetDateTime) -> bool {
+    issued.expires_at > now && constant_time_eq(&issued.hmac, candidate)
+}
+
 /// When a session started now ends: after its time to live, never after the link's end.
 fn session_end(
     now: OffsetDateTime,
@@ -796,6 +797,63 @@ fn busy() -> CoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn minute(n: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::minutes(n)
+    }
+
+    #[test]
+    fn a_code_counts_only_while_it_lives_and_only_if_it_matches() {
+        let issued = IssuedCode {
+            hmac: [7; 32],
+            channel: AuthMethod::Sms,
+            expires_at: minute(10),
+        };
+        assert!(is_live_code(&issued, &[7; 32], minute(9)));
+        assert!(!is_live_code(&issued, &[7; 32], minute(10)), "expired");
+        assert!(!is_live_code(&issued, &[8; 32], minute(9)), "another code");
+        assert!(!is_live_code(&issued, &[8; 32], minute(11)));
+    }
+
+    #[test]
+    fn sessions_last_their_time_but_never_past_the_link() {
+        let ttl = Duration::minutes(30);
+        assert_eq!(session_end(minute(0), ttl, None), minute(30));
+        assert_eq!(session_end(minute(0), ttl, Some(minute(60))), minute(30));
+        assert_eq!(
+            session_end(minute(0), ttl, Some(minute(12))),
+            minute(12),
+            "capped at the link's end"
+        );
+    }
+
+    #[test]
+    fn codes_left_count_down_within_the_window_and_reset_after_it() {
+        let settings = PortalSettings::default();
+        let mut guard = LinkGuard::default();
+        assert_eq!(codes_left(&guard, &settings, minute(0)), settings.max_codes);
+        guard.codes_window_start = Some(minute(0));
+        guard.codes_sent = 2;
+        assert_eq!(
+            codes_left(&guard, &settings, minute(1)),
+            settings.max_codes - 2
+        );
+        let window_end = minute(0) + settings.code_window;
+        assert_eq!(
+            codes_left(&guard, &settings, window_end - Duration::seconds(1)),
+            settings.max_codes - 2
+        );
+        assert_eq!(
+            codes_left(&guard, &settings, window_end),
+            settings.max_codes
+        );
+        guard.codes_sent = settings.max_codes + 3;
+        assert_eq!(
+            codes_left(&guard, &settings, minute(1)),
+            0,
+            "never below zero"
+        );
+    }
 
     #[test]
     fn masked_numbers_keep_the_country_and_the_last_two_digits() {

@@ -38,6 +38,7 @@ macro_rules! portal_scenarios {
 }
 
 portal_scenarios!(
+    sessions_end_after_thirty_minutes_and_never_outlive_the_link,
     sms_code_opens_the_documents,
     voice_code_is_read_digit_by_digit,
     secret_answer_ignores_case_and_spaces,
@@ -384,6 +385,72 @@ async fn secret_answer_ignores_case_and_spaces(
         PAYSLIP
     );
     assert!(phone.messages().is_empty(), "no code for secret links");
+    Ok(())
+}
+
+fn secret_body(expiration_days: u32) -> Value {
+    json!({
+        "transactionLanguageRef": "EN",
+        "subjectLanguageRef": "EN",
+        "linkExpirationDays": expiration_days,
+        "isLinkReusable": true,
+        "secretQuestion": "What is your employee number?",
+        "contacts": [{ "recipientEmail": "recipient@example.com", "secretAnswer": "EMP-00142" }],
+        "documents": [{ "name": "payslip.pdf" }]
+    })
+}
+
+/// A session opens the documents for 30 minutes, then sends the recipient back to prove who
+/// they are; a session started near the link's end stops with the link.
+async fn sessions_end_after_thirty_minutes_and_never_outlive_the_link(
+    app: TestApp,
+    _phone: PhoneCapture,
+) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let delivery = deliver(
+        &app,
+        &tenant,
+        "/transactions/secrets",
+        &secret_body(14),
+        &[PAYSLIP.to_vec()],
+    )
+    .await?;
+    let mut recipient = Recipient::new(&delivery.links[0]);
+    let accepted = recipient.post("answer", &[("answer", "EMP-00142")]).await?;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    let href = document_href(&recipient.open().await?.body).expect("a download link");
+    let download = app.url(&href);
+    app.clock.advance(time::Duration::minutes(29));
+    assert_eq!(recipient.get(&download).await?.status(), StatusCode::OK);
+    app.clock.advance(time::Duration::minutes(2));
+    let ended = recipient.get(&download).await?;
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER, "the session ended");
+    assert!(
+        document_href(&recipient.open().await?.body).is_none(),
+        "the page asks for the answer again"
+    );
+
+    // Ten minutes before a one-day link ends, a new session gets those ten minutes only.
+    let short = deliver(
+        &app,
+        &tenant,
+        "/transactions/secrets",
+        &secret_body(1),
+        &[PAYSLIP.to_vec()],
+    )
+    .await?;
+    app.clock
+        .advance(time::Duration::days(1) - time::Duration::minutes(10));
+    let mut late = Recipient::new(&short.links[0]);
+    let accepted = late.post("answer", &[("answer", "EMP-00142")]).await?;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    let cookie = accepted
+        .headers
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.contains("Max-Age=600"), "{cookie}");
     Ok(())
 }
 
