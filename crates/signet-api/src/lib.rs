@@ -9,6 +9,7 @@ mod ledger;
 mod native;
 pub mod pki;
 mod portal;
+pub mod server;
 mod uploads;
 
 use std::sync::Arc;

@@ -3,7 +3,6 @@
 
 mod config;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -452,6 +451,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let limits = config.server_limits(raise_open_file_limit())?;
     let core = open_core(&config).await?;
     let settings = signet_api::ApiSettings {
         trust_forwarded_for: config.trust_forwarded_for,
@@ -470,16 +470,38 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url(), "signet is serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        public_url = %config.public_url(),
+        max_connections = limits.max_connections,
+        "signet is serving"
+    );
+    signet_api::server::serve(listener, app, limits, shutdown_signal()).await?;
     let _ = stop_worker.send(true);
     worker.await?;
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one, as most servers do (the soft default of
+/// 1024 is too low for a public server), and returns the limit now in force (`None`: unlimited).
+fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
+        && maximum > current
+    {
+        let raised = rustix::process::Rlimit {
+            current: Some(maximum),
+            maximum: Some(maximum),
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => return Some(maximum),
+            Err(error) => {
+                tracing::debug!(%error, "cannot raise the open-file limit");
+            }
+        }
+    }
+    limit.current
 }
 
 async fn shutdown_signal() {
