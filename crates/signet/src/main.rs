@@ -2,6 +2,7 @@
 //! directory and configuration as `serve`.
 
 mod config;
+mod metered;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -530,7 +531,7 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let master = load_master_key(config)?;
     let store = signet_store::open(&config.database_url()).await?;
-    let blobs: Arc<dyn BlobStore> = match &config.s3_bucket {
+    let backend: Arc<dyn BlobStore> = match &config.s3_bucket {
         Some(bucket) => {
             let secret = match (
                 &config.s3_secret_access_key,
@@ -560,6 +561,7 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
             master.clone(),
         )?),
     };
+    let blobs: Arc<dyn BlobStore> = Arc::new(metered::MeteredBlobs(backend));
     let settings = CoreSettings {
         public_url: config.public_url(),
         upload_url_ttl: time::Duration::seconds(config.upload_url_ttl_secs),

@@ -1,6 +1,8 @@
-//! A real `signet serve` under connection pressure, configured through its SIGNET_* variables:
+//! A real `signet serve`, configured through its SIGNET_* variables, as an operator runs it:
 //! with `ulimit -n 256`, hundreds of idle and slowloris connections neither exhaust its file
-//! descriptors nor lock a client out, and they are closed by the timeouts.
+//! descriptors nor lock a client out, and they are closed by the timeouts; on a read-only
+//! database it says it is not ready and its worker backs off; every log line of a request
+//! carries the request id.
 //!
 //! Waits are bounded generously (a test fails instead of hanging) but nothing asserts speed.
 
@@ -61,6 +63,23 @@ impl Server {
             log,
             base: format!("http://127.0.0.1:{port}"),
         })
+    }
+
+    /// Runs a `signet` command on the same data directory.
+    fn init(dir: &Path) -> anyhow::Result<()> {
+        let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("init")
+            .env("SIGNET_LOG", "warn")
+            .env_remove("SIGNET_DATABASE_URL")
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
     }
 
     fn log(&self) -> String {
@@ -184,5 +203,81 @@ async fn held_connections_do_not_exhaust_descriptors_or_lock_out_clients() -> an
     assert_eq!(slow_closed, 100);
     let log = server.log();
     assert!(!log.contains("Too many open files"), "{log}");
+    Ok(())
+}
+
+/// Waits until the server's log satisfies `done`.
+async fn wait_for_log(server: &Server, done: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+    let start = Instant::now();
+    loop {
+        let log = server.log();
+        if done(&log) {
+            return Ok(log);
+        }
+        anyhow::ensure!(start.elapsed() < BOUND, "the log never got there:\n{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_database_is_not_ready_and_the_worker_backs_off() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    Server::init(dir.path())?;
+    // Read-only as the kernel would make it for a non-root user of a chmod 444 file (the tests
+    // may run as root, whom chmod does not stop).
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        dir.path().join("data/signet.db").display()
+    );
+    let mut server = Server::start(
+        dir.path(),
+        1024,
+        &[
+            ("SIGNET_DATABASE_URL", &url),
+            ("SIGNET_LOG", "info,tower_http=debug"),
+        ],
+    )?;
+    let http = reqwest::Client::new();
+    server.wait_until_serving(&http).await?;
+
+    // Alive, but not ready: the database takes no writes.
+    let ready = http
+        .get(format!("{}/readyz", server.base))
+        .header("x-request-id", "probe-1")
+        .send()
+        .await?;
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.headers()["x-request-id"], "probe-1");
+    let body: serde_json::Value = ready.json().await?;
+    assert_eq!(body["database"], "failing");
+    assert_eq!(body["blobs"], "ok");
+
+    // The worker fails to claim jobs: one ERROR, then WARNs with doubling pauses (1 s, 2 s,
+    // 4 s, 8 s), where it used to log an ERROR every 500 ms.
+    let log = wait_for_log(&server, |log| log.contains("retry_in_ms=8000")).await?;
+    let worker_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("claiming jobs"))
+        .collect();
+    let errors = worker_lines.iter().filter(|l| l.contains("ERROR")).count();
+    assert_eq!(errors, 1, "{log}");
+    let pauses: Vec<&str> = worker_lines
+        .iter()
+        .filter_map(|l| l.split("retry_in_ms=").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap_or_default())
+        .collect();
+    assert_eq!(pauses[..4], ["1000", "2000", "4000", "8000"], "{log}");
+
+    // Every log line of the probe request carries its id; the not-ready warning among them.
+    let probe_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("route=/readyz"))
+        .collect();
+    assert!(probe_lines.len() >= 2, "{log}");
+    assert!(
+        probe_lines.iter().all(|l| l.contains("request_id=probe-1")),
+        "{log}"
+    );
+    assert!(probe_lines.iter().any(|l| l.contains("not ready")));
     Ok(())
 }
