@@ -293,8 +293,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             });
             shutdown_signal().await;
             let _ = stop.send(true);
-            worker.await?;
-            Ok(())
+            let timeout = std::time::Duration::from_secs(config.shutdown_timeout_secs.max(1));
+            finish_worker(worker, tokio::time::Instant::now() + timeout).await
         }
         Command::Jobs(JobsCommand::List { state, failed }) => {
             let core = open_core(&config).await?;
@@ -463,11 +463,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
     };
     let app = signet_api::app(core.clone(), settings);
-    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(async move {
-        core.run_worker(WorkerSettings::default(), worker_stopped)
-            .await
-    });
+    let drain_timeout = limits.drain_timeout;
+    // One signal stops both: the listener and the worker drain side by side, within one timeout.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let worker =
+        tokio::spawn(async move { core.run_worker(WorkerSettings::default(), stopping).await });
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -477,9 +477,38 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_connections = limits.max_connections,
         "signet is serving"
     );
-    signet_api::server::serve(listener, app, limits, shutdown_signal()).await?;
-    let _ = stop_worker.send(true);
-    worker.await?;
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    let on_signal = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = signalled.set(tokio::time::Instant::now());
+            let _ = stop.send(true);
+        }
+    };
+    signet_api::server::serve(listener, app, limits, on_signal).await?;
+    let deadline = signalled
+        .get()
+        .copied()
+        .unwrap_or_else(tokio::time::Instant::now)
+        + drain_timeout;
+    finish_worker(worker, deadline).await
+}
+
+/// Waits for the worker to finish the jobs it claimed, until `deadline`. Jobs still running
+/// then are abandoned: their lease runs out and a worker (here after a restart, or another
+/// node) runs them again — jobs are idempotent.
+async fn finish_worker(
+    worker: tokio::task::JoinHandle<()>,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout_at(deadline, worker).await {
+        Ok(joined) => joined?,
+        Err(_) => tracing::warn!(
+            "jobs still running at the shutdown timeout: they will be retried after their lease"
+        ),
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 

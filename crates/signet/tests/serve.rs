@@ -2,7 +2,7 @@
 //! with `ulimit -n 256`, hundreds of idle and slowloris connections neither exhaust its file
 //! descriptors nor lock a client out, and they are closed by the timeouts; on a read-only
 //! database it says it is not ready and its worker backs off; every log line of a request
-//! carries the request id.
+//! carries the request id; SIGTERM lets an upload still streaming finish, then exits 0.
 //!
 //! Waits are bounded generously (a test fails instead of hanging) but nothing asserts speed.
 
@@ -65,12 +65,12 @@ impl Server {
         })
     }
 
-    /// Runs a `signet` command on the same data directory.
-    fn init(dir: &Path) -> anyhow::Result<()> {
+    /// Runs a `signet` command on the same data directory; its standard output.
+    fn command(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         let out = Command::new(env!("CARGO_BIN_EXE_signet"))
             .arg("--data-dir")
             .arg(dir.join("data"))
-            .arg("init")
+            .args(args)
             .env("SIGNET_LOG", "warn")
             .env_remove("SIGNET_DATABASE_URL")
             .output()?;
@@ -79,7 +79,29 @@ impl Server {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn init(dir: &Path) -> anyhow::Result<()> {
+        Self::command(dir, &["init"]).map(drop)
+    }
+
+    fn terminate(&self) -> anyhow::Result<()> {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
         Ok(())
+    }
+
+    /// Waits for the process to exit; its status.
+    fn wait_exit(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            anyhow::ensure!(start.elapsed() < BOUND, "signet serve never exited");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn log(&self) -> String {
@@ -279,5 +301,101 @@ async fn a_read_only_database_is_not_ready_and_the_worker_backs_off() -> anyhow:
         "{log}"
     );
     assert!(probe_lines.iter().any(|l| l.contains("not ready")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_upload_in_flight_finish_then_exits_0() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let tenant: serde_json::Value = serde_json::from_str(&Server::command(
+        dir.path(),
+        &["tenant", "create", "--name", "Acme", "--json"],
+    )?)?;
+    let tenant_id = tenant["tenantId"].as_str().unwrap_or_default().to_owned();
+    let api_key = tenant["apiKey"].as_str().unwrap_or_default().to_owned();
+    let mut server = Server::start(dir.path(), 4096, &[("SIGNET_LOG", "info")])?;
+    let http = reqwest::Client::new();
+    server.wait_until_serving(&http).await?;
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = signet_testkit::jwt::hs256(
+        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+        &signet_testkit::jwt::claims(&tenant_id, now, now + 600),
+        api_key.as_bytes(),
+    );
+    let created: serde_json::Value = http
+        .post(format!("{}/transactions/cells", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "transactionType": "send",
+            "transactionLanguageRef": "EN",
+            "subjectLanguageRef": "EN",
+            "linkExpirationDays": 14,
+            "isLinkReusable": true,
+            "isEventNotificationEnabled": false,
+            "contacts": [{
+                "recipientEmail": "recipient@example.com",
+                "recipientIsoCountryCode": "CA",
+                "recipientCell": "8191234567",
+                "authenticationMethod": "sms"
+            }],
+            "documents": [{ "name": "pay-stub.pdf" }]
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let url = created["sendTransaction"]["documents"][0]["url"]
+        .as_str()
+        .unwrap_or_default();
+    let path = url
+        .strip_prefix(&server.base)
+        .ok_or_else(|| anyhow::anyhow!("upload URL {url} is not on {}", server.base))?;
+
+    // An upload of 40 chunks, the first half sent before SIGTERM, the rest after it.
+    let chunk = b"%PDF-1.7 slow upload ".repeat(50);
+    let total = chunk.len() * 40;
+    let mut upload = TcpStream::connect(server.addr()).await?;
+    upload
+        .write_all(
+            format!(
+                "PUT {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/pdf\r\ncontent-length: {total}\r\n\r\n",
+                server.addr()
+            )
+            .as_bytes(),
+        )
+        .await?;
+    for _ in 0..20 {
+        upload.write_all(&chunk).await?;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    server.terminate()?;
+    // The server stops taking connections …
+    let start = Instant::now();
+    while TcpStream::connect(server.addr()).await.is_ok() {
+        anyhow::ensure!(start.elapsed() < BOUND, "still accepting after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // … but the upload it is receiving goes on to the end and is stored whole.
+    for _ in 0..20 {
+        upload.write_all(&chunk).await?;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut response = String::new();
+    tokio::time::timeout(BOUND, upload.read_to_string(&mut response)).await??;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    use sha2::Digest as _;
+    let mut whole = Vec::new();
+    for _ in 0..40 {
+        whole.extend_from_slice(&chunk);
+    }
+    let sha256 = hex::encode(sha2::Sha256::digest(&whole));
+    assert!(response.contains(&sha256), "{response}");
+
+    let status = server.wait_exit()?;
+    let log = server.log();
+    assert!(status.success(), "exited with {status}:\n{log}");
+    assert!(log.contains("job worker stopped"), "{log}");
     Ok(())
 }
