@@ -1,7 +1,8 @@
 //! What an operator's tooling sees, on SQLite + local blobs and on PostgreSQL + S3: `/healthz`
 //! and `/readyz` answer, every response carries a request id (the client's when well-formed),
 //! and a Prometheus scrape after a doclinc flow counts the requests by route template and
-//! status, the job queue, the jobs run and the ledger — and never shows a raw path.
+//! status, the job queue, the jobs run and the ledger — and never shows a raw path. A worker
+//! told to stop finishes the job it is running first.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -9,7 +10,8 @@ use signet_testkit::TestApp;
 
 signet_testkit::on_both!(
     probes_answer_and_requests_carry_ids,
-    a_scrape_after_a_doclinc_flow
+    a_scrape_after_a_doclinc_flow,
+    a_stopped_worker_finishes_the_job_it_runs,
 );
 
 async fn probes_answer_and_requests_carry_ids(app: TestApp) -> anyhow::Result<()> {
@@ -197,5 +199,59 @@ async fn a_scrape_after_a_doclinc_flow(app: TestApp) -> anyhow::Result<()> {
         "{after_jobs}"
     );
     assert!(after_jobs.contains("signet_job_duration_seconds_bucket{"));
+    Ok(())
+}
+
+async fn a_stopped_worker_finishes_the_job_it_runs(app: TestApp) -> anyhow::Result<()> {
+    use signet_core::jobs::{JobKind, JobState, NewJob};
+    // A webhook receiver that holds each delivery until the test lets it answer.
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (release, released) = tokio::sync::watch::channel(false);
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let arrived_tx = arrived_tx.clone();
+            let mut released = released.clone();
+            async move {
+                let _ = arrived_tx.send(());
+                let _ = released.wait_for(|go| *go).await;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let tenant = app.tenant().await?;
+    let tenant_id = tenant.id.parse()?;
+    app.core.set_webhook(&tenant_id, &hook).await?;
+    let job = NewJob::at(
+        JobKind::DeliverWebhook {
+            tenant_id,
+            message_id: "msg_drain".into(),
+            body: "{}".into(),
+        },
+        app.core.now(),
+    );
+    let job_id = job.id.clone();
+    app.core.store().enqueue_jobs(&[job]).await?;
+
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let core = app.core.clone();
+        async move {
+            core.run_worker(signet_core::worker::WorkerSettings::default(), stopping)
+                .await
+        }
+    });
+    let bound = std::time::Duration::from_secs(30);
+    tokio::time::timeout(bound, arrived.recv()).await?;
+    // Stop while the delivery is under way; it still completes and is recorded as done.
+    let _ = stop.send(true);
+    let _ = release.send(true);
+    tokio::time::timeout(bound, worker).await??;
+    let done = app.core.store().jobs_in_state(JobState::Done, 100).await?;
+    assert!(done.iter().any(|j| j.id == job_id), "the delivery was cut");
     Ok(())
 }
