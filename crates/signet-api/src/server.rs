@@ -106,7 +106,18 @@ pub async fn serve(
                     continue;
                 }
                 // The peer gave up before we took the connection: nothing to do.
-                Err(_) => continue,
+                Err(error) if matches!(
+                    error.kind(),
+                    io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::Interrupted
+                ) => continue,
+                // Anything else (out of memory or buffers) may last: do not spin on it.
+                Err(error) => {
+                    tracing::debug!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
         };
         let permit = match registry.slots.clone().try_acquire_owned() {
