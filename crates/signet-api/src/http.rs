@@ -52,7 +52,12 @@ impl<B> MakeSpan<B> for RouteSpan {
             .get::<MatchedPath>()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "<unmatched>".to_owned());
-        tracing::info_span!("request", method = %request.method(), route = %route)
+        let id = request
+            .extensions()
+            .get::<crate::ops::RequestId>()
+            .map(|id| id.0.as_str())
+            .unwrap_or_default();
+        tracing::info_span!("request", method = %request.method(), route = %route, request_id = %id)
     }
 }
 

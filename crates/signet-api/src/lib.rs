@@ -7,8 +7,10 @@ pub mod doclinc;
 mod http;
 mod ledger;
 mod native;
+pub mod ops;
 pub mod pki;
 mod portal;
+pub mod server;
 mod uploads;
 
 use std::sync::Arc;
@@ -61,6 +63,8 @@ impl AppState {
 
 /// The whole HTTP application: every dialect and the upload endpoint.
 pub fn app(core: Core, settings: ApiSettings) -> Router {
+    // Installed before the first request, so that every count is kept.
+    let _ = ops::prometheus();
     let state = AppState {
         core,
         settings: Arc::new(settings),
@@ -73,7 +77,10 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
         .merge(pki::router())
         .merge(portal::router())
         .merge(uploads::router())
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(http::trace_layer())
+        // Probes answer 503 by design while not ready: no ERROR line for each of them.
+        .merge(ops::router().layer(http::trace_layer().on_failure(())))
+        // Outside the trace layer, so that the span carries the request id.
+        .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state)
 }

@@ -291,7 +291,11 @@ impl InstanceSealer {
                 (_, Some(external)) => Some(external.as_ref()),
                 (_, None) => Some(&self.evidence.tsa),
             };
-        signet_pdf::seal::seal(input, output, &sealer, level, source).map_err(|e| match e {
+        let started = std::time::Instant::now();
+        let sealed = signet_pdf::seal::seal(input, output, &sealer, level, source);
+        metrics::histogram!("signet_seal_duration_seconds", "ok" => if sealed.is_ok() { "true" } else { "false" })
+            .record(started.elapsed().as_secs_f64());
+        sealed.map_err(|e| match e {
             SealError::Timestamp(t) => SealFailure::TimestampUnavailable(t.to_string()),
             SealError::Pdf(p) => SealFailure::InvalidDocument(p.to_string()),
             other => SealFailure::Unexpected(anyhow::anyhow!(other.to_string())),

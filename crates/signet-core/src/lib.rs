@@ -17,6 +17,7 @@ pub mod mail;
 pub mod model;
 pub mod phone;
 pub mod portal;
+pub mod readiness;
 pub mod seal;
 pub mod secret;
 pub mod service;

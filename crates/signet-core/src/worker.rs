@@ -32,6 +32,9 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// Jobs claimed at once.
     pub batch: u32,
+    /// The longest pause between attempts while the store keeps failing (the pause doubles
+    /// from twice `poll_interval` up to this).
+    pub max_store_backoff: StdDuration,
 }
 
 impl Default for WorkerSettings {
@@ -41,6 +44,7 @@ impl Default for WorkerSettings {
             poll_interval: StdDuration::from_millis(500),
             lease: Duration::minutes(5),
             batch: 16,
+            max_store_backoff: StdDuration::from_secs(60),
         }
     }
 }
@@ -54,11 +58,29 @@ impl Core {
             .claim_jobs(&settings.name, now, now + settings.lease, settings.batch)
             .await?;
         for job in &jobs {
-            match self.run_job(job).await {
-                Ok(()) => self.store().complete_job(&job.id, self.now()).await?,
+            let kind = job.kind.name();
+            let started = std::time::Instant::now();
+            let outcome = self.run_job(job).await;
+            metrics::histogram!("signet_job_duration_seconds", "kind" => kind)
+                .record(started.elapsed().as_secs_f64());
+            if matches!(job.kind, JobKind::DeliverWebhook { .. }) {
+                let result = if outcome.is_ok() {
+                    "delivered"
+                } else {
+                    "failed"
+                };
+                metrics::counter!("signet_webhook_deliveries_total", "result" => result)
+                    .increment(1);
+            }
+            match outcome {
+                Ok(()) => {
+                    metrics::counter!("signet_jobs_completed_total", "kind" => kind).increment(1);
+                    self.store().complete_job(&job.id, self.now()).await?
+                }
                 Err(error) => {
                     let retry_at = (job.attempts < job.kind.max_attempts())
                         .then(|| self.now() + job.kind.backoff(job.attempts));
+                    metrics::counter!("signet_jobs_failed_total", "kind" => kind, "dead" => if retry_at.is_none() { "true" } else { "false" }).increment(1);
                     tracing::warn!(job = %job.id, kind = job.kind.name(), attempt = job.attempts, dead = retry_at.is_none(), error = %error, "job failed");
                     self.store()
                         .fail_job(&job.id, &error.to_string(), retry_at)
@@ -269,6 +291,7 @@ impl Core {
     ) {
         tracing::info!(worker = %settings.name, "job worker started");
         let mut next_housekeeping = tokio::time::Instant::now();
+        let mut store_failures: u32 = 0;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -284,10 +307,37 @@ impl Core {
                 next_housekeeping += StdDuration::from_secs(3600);
             }
             let ran = match self.run_due_jobs(&settings).await {
-                Ok(ran) => ran,
-                Err(e) => {
-                    tracing::error!(error = %e, "claiming jobs failed");
-                    0
+                Ok(ran) => {
+                    if store_failures > 0 {
+                        tracing::info!(
+                            failures = store_failures,
+                            "the store answers again; jobs resume"
+                        );
+                        store_failures = 0;
+                    }
+                    ran
+                }
+                Err(error) => {
+                    // The store is down or read-only: every attempt would fail the same way, so
+                    // wait longer each time, and say it loudly once rather than every poll.
+                    store_failures = store_failures.saturating_add(1);
+                    metrics::counter!("signet_worker_store_errors_total").increment(1);
+                    let pause = store_backoff(
+                        store_failures,
+                        settings.poll_interval,
+                        settings.max_store_backoff,
+                    );
+                    let retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+                    if store_failures == 1 {
+                        tracing::error!(%error, retry_in_ms, "claiming jobs failed; backing off");
+                    } else {
+                        tracing::warn!(%error, attempt = store_failures, retry_in_ms, "claiming jobs still fails");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
                 }
             };
             if ran == 0 {
@@ -299,5 +349,34 @@ impl Core {
             }
         }
         tracing::info!(worker = %settings.name, "job worker stopped");
+    }
+}
+
+/// The pause after the `failures`-th failure in a row to reach the store: twice the poll
+/// interval, doubling with each failure, never more than `max`.
+pub fn store_backoff(failures: u32, poll_interval: StdDuration, max: StdDuration) -> StdDuration {
+    let factor = 1u32 << failures.clamp(1, 16);
+    poll_interval.saturating_mul(factor).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_backoff_doubles_up_to_its_cap() {
+        let poll = StdDuration::from_millis(500);
+        let max = StdDuration::from_secs(60);
+        let pauses: Vec<u64> = (1..=10)
+            .map(|n| store_backoff(n, poll, max).as_millis() as u64)
+            .collect();
+        assert_eq!(
+            pauses,
+            [
+                1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000
+            ]
+        );
+        // However long the outage, the pause stays capped (no overflow).
+        assert_eq!(store_backoff(u32::MAX, poll, max), max);
     }
 }

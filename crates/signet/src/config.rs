@@ -4,12 +4,14 @@
 //! setting has an obvious variable: `database_url` ↔ `SIGNET_DATABASE_URL`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use signet_api::server::ServerLimits;
 
 /// Every setting. See `signet config example` for the commented list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +72,17 @@ pub struct Config {
     pub allow_private_targets: bool,
     /// An external RFC 3161 time-stamp authority to use instead of the built-in one.
     pub tsa_url: Option<String>,
+    /// Connections open at once; default: derived from the open-file limit (RLIMIT_NOFILE),
+    /// leaving room for the files, database connections and outbound sockets the server needs.
+    pub max_connections: Option<usize>,
+    /// Seconds a request head may take from its first byte to its last.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight.
+    pub idle_timeout_secs: u64,
+    /// Seconds a request body may send nothing before the request fails.
+    pub body_timeout_secs: u64,
+    /// Seconds in-flight requests and jobs get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
     /// Log filter (`info`, `signet=debug,info`, …).
     pub log: String,
     /// Log format: `text` or `json`.
@@ -104,6 +117,11 @@ impl Default for Config {
             sms_url: None,
             sms_token: None,
             auth_lockout_minutes: 30,
+            max_connections: None,
+            header_read_timeout_secs: 15,
+            idle_timeout_secs: 75,
+            body_timeout_secs: 60,
+            shutdown_timeout_secs: 60,
             log: "info".into(),
             log_format: "text".into(),
         }
@@ -186,12 +204,49 @@ impl Config {
             .to_owned()
     }
 
+    /// The HTTP server's connection limits and timeouts. `open_files` is the process's
+    /// open-file limit (`None`: unlimited), from which the default connection cap is derived.
+    pub fn server_limits(&self, open_files: Option<u64>) -> anyhow::Result<ServerLimits> {
+        let secs = |name: &str, value: u64| {
+            anyhow::ensure!(value > 0, "{name} must be at least 1");
+            Ok(Duration::from_secs(value))
+        };
+        let max_connections = match self.max_connections {
+            Some(0) => anyhow::bail!("max_connections must be at least 1"),
+            Some(n) => n,
+            None => default_max_connections(open_files),
+        };
+        Ok(ServerLimits {
+            max_connections,
+            header_read_timeout: secs("header_read_timeout_secs", self.header_read_timeout_secs)?,
+            idle_timeout: secs("idle_timeout_secs", self.idle_timeout_secs)?,
+            body_timeout: secs("body_timeout_secs", self.body_timeout_secs)?,
+            drain_timeout: secs("shutdown_timeout_secs", self.shutdown_timeout_secs)?,
+        })
+    }
+
     /// Where the master key lives.
     pub fn master_key_file(&self) -> PathBuf {
         self.master_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
+}
+
+/// Descriptors kept for everything but client connections: the listener, the runtime's own,
+/// database connections, log output, pooled outbound connections (webhooks, S3, SMTP).
+const RESERVED_FILES: u64 = 64;
+/// The default cap when the open-file limit is very high: an idle connection costs some memory
+/// (buffers, a task), so a huge limit should not mean unbounded connections.
+const MAX_DEFAULT_CONNECTIONS: u64 = 16_384;
+
+/// The connection cap for an open-file limit: each connection may hold its socket and one more
+/// descriptor at once (the file or S3 connection its upload or download streams through), beside
+/// a fixed reserve.
+pub fn default_max_connections(open_files: Option<u64>) -> usize {
+    let open_files = open_files.unwrap_or(u64::MAX);
+    let cap = (open_files.saturating_sub(RESERVED_FILES) / 2).clamp(1, MAX_DEFAULT_CONNECTIONS);
+    usize::try_from(cap).unwrap_or(1)
 }
 
 /// `signet config example`: every setting, commented, with its default.
@@ -258,6 +313,22 @@ allow_private_targets = false
 # An external RFC 3161 time-stamp authority for seals (default: Signet's own, at /v1/tsa).
 # tsa_url = "https://tsa.example.com/tsr"
 
+# HTTP connections. At most max_connections are open at once; at the cap the connection idle
+# the longest is closed to make room (a request in flight is never cut). Default: derived from
+# the open-file limit (ulimit -n, which Signet raises to its hard limit at start):
+# (limit - 64) / 2, at most 16384.
+# max_connections = 1000
+# A request head must arrive within this many seconds of its first byte (slow senders are cut).
+header_read_timeout_secs = 15
+# A connection with no request in flight is closed after this many seconds.
+idle_timeout_secs = 75
+# A request body (an upload) that sends nothing for this many seconds fails; one that keeps
+# sending is never cut, however long it takes.
+body_timeout_secs = 60
+# On SIGTERM (or Ctrl-C) the server stops accepting and lets requests in flight and running jobs
+# finish for at most this many seconds before it exits.
+shutdown_timeout_secs = 60
+
 # Logging: a filter such as "info" or "signet=debug,info", and "text" or "json".
 log = "info"
 log_format = "text"
@@ -266,6 +337,37 @@ log_format = "text"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_room_for_the_servers_own_files() {
+        // `ulimit -n 512`: 224 connections, each with one more file, plus the reserve fit.
+        let cap = default_max_connections(Some(512));
+        assert_eq!(cap, 224);
+        assert!(2 * cap as u64 + RESERVED_FILES <= 512);
+        assert_eq!(default_max_connections(Some(1024)), 480);
+        // Tiny and unlimited limits still give a usable, bounded cap.
+        assert_eq!(default_max_connections(Some(10)), 1);
+        assert_eq!(default_max_connections(None), 16_384);
+        assert_eq!(default_max_connections(Some(1 << 20)), 16_384);
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        let config = Config {
+            idle_timeout_secs: 0,
+            ..Config::default()
+        };
+        assert!(config.server_limits(Some(1024)).is_err());
+        let config = Config {
+            max_connections: Some(0),
+            ..Config::default()
+        };
+        assert!(config.server_limits(Some(1024)).is_err());
+        let limits = Config::default()
+            .server_limits(Some(1024))
+            .expect("defaults");
+        assert_eq!(limits.max_connections, 480);
+    }
 
     #[test]
     fn example_parses_to_the_defaults() {

@@ -2,8 +2,8 @@
 //! directory and configuration as `serve`.
 
 mod config;
+mod metered;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -293,8 +293,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             });
             shutdown_signal().await;
             let _ = stop.send(true);
-            worker.await?;
-            Ok(())
+            let timeout = std::time::Duration::from_secs(config.shutdown_timeout_secs.max(1));
+            finish_worker(worker, tokio::time::Instant::now() + timeout).await
         }
         Command::Jobs(JobsCommand::List { state, failed }) => {
             let core = open_core(&config).await?;
@@ -452,6 +452,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let limits = config.server_limits(raise_open_file_limit())?;
     let core = open_core(&config).await?;
     let settings = signet_api::ApiSettings {
         trust_forwarded_for: config.trust_forwarded_for,
@@ -462,24 +463,75 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
     };
     let app = signet_api::app(core.clone(), settings);
-    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(async move {
-        core.run_worker(WorkerSettings::default(), worker_stopped)
-            .await
-    });
+    let drain_timeout = limits.drain_timeout;
+    // One signal stops both: the listener and the worker drain side by side, within one timeout.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let worker =
+        tokio::spawn(async move { core.run_worker(WorkerSettings::default(), stopping).await });
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url(), "signet is serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    let _ = stop_worker.send(true);
-    worker.await?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        public_url = %config.public_url(),
+        max_connections = limits.max_connections,
+        "signet is serving"
+    );
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    let on_signal = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = signalled.set(tokio::time::Instant::now());
+            let _ = stop.send(true);
+        }
+    };
+    signet_api::server::serve(listener, app, limits, on_signal).await?;
+    let deadline = signalled
+        .get()
+        .copied()
+        .unwrap_or_else(tokio::time::Instant::now)
+        + drain_timeout;
+    finish_worker(worker, deadline).await
+}
+
+/// Waits for the worker to finish the jobs it claimed, until `deadline`. Jobs still running
+/// then are abandoned: their lease runs out and a worker (here after a restart, or another
+/// node) runs them again — jobs are idempotent.
+async fn finish_worker(
+    worker: tokio::task::JoinHandle<()>,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout_at(deadline, worker).await {
+        Ok(joined) => joined?,
+        Err(_) => tracing::warn!(
+            "jobs still running at the shutdown timeout: they will be retried after their lease"
+        ),
+    }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one, as most servers do (the soft default of
+/// 1024 is too low for a public server), and returns the limit now in force (`None`: unlimited).
+fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
+        && maximum > current
+    {
+        let raised = rustix::process::Rlimit {
+            current: Some(maximum),
+            maximum: Some(maximum),
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => return Some(maximum),
+            Err(error) => {
+                tracing::debug!(%error, "cannot raise the open-file limit");
+            }
+        }
+    }
+    limit.current
 }
 
 async fn shutdown_signal() {
@@ -508,7 +560,7 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let master = load_master_key(config)?;
     let store = signet_store::open(&config.database_url()).await?;
-    let blobs: Arc<dyn BlobStore> = match &config.s3_bucket {
+    let backend: Arc<dyn BlobStore> = match &config.s3_bucket {
         Some(bucket) => {
             let secret = match (
                 &config.s3_secret_access_key,
@@ -538,6 +590,7 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
             master.clone(),
         )?),
     };
+    let blobs: Arc<dyn BlobStore> = Arc::new(metered::MeteredBlobs(backend));
     let settings = CoreSettings {
         public_url: config.public_url(),
         upload_url_ttl: time::Duration::seconds(config.upload_url_ttl_secs),
