@@ -322,6 +322,14 @@ async fn doclinc(app: TestApp, _phone: PhoneCapture) -> anyhow::Result<()> {
     .await?;
 
     check(
+        "doclinc_undecodable_path",
+        app.http
+            .post(app.url("/transactions/cell/%FF"))
+            .header("Authorization", tenant.bearer()),
+    )
+    .await?;
+
+    check(
         "doclinc_create_secrets",
         create("/transactions/secrets").json(&secrets_body()),
     )
@@ -416,6 +424,11 @@ async fn uploads(app: TestApp, _phone: PhoneCapture) -> anyhow::Result<()> {
     let bare = app.url(&format!("/uploads/{document}"));
     check("upload_unsigned", app.http.put(&bare).body("x")).await?;
     check(
+        "upload_undecodable_path",
+        app.http.put(app.url("/uploads/%FF?expires=1&signature=x")).body("x"),
+    )
+    .await?;
+    check(
         "upload_bad_query",
         app.http
             .put(format!("{bare}?expires=soon&signature=abc"))
@@ -505,6 +518,7 @@ async fn native_and_ledger(app: TestApp, _phone: PhoneCapture) -> anyhow::Result
     )
     .await?;
     check("native_malformed_id", basic("/v1/documents/xyz/content")).await?;
+    check("native_undecodable_path", basic("/v1/documents/%FF/content")).await?;
     let sha256 = {
         use sha2::Digest as _;
         hex::encode(sha2::Sha256::digest(PAYSLIP))
@@ -689,6 +703,7 @@ async fn portal(app: TestApp, phone: PhoneCapture) -> anyhow::Result<()> {
         http.get(app.url("/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
     )
     .await?;
+    check("portal_undecodable_path", http.get(app.url("/r/%FF"))).await?;
     check("portal_stylesheet", http.get(app.url("/assets/portal.css"))).await?;
 
     // Wrong codes until the link locks.
