@@ -9,6 +9,7 @@ mod ledger;
 mod native;
 pub mod pki;
 mod portal;
+mod rejection;
 mod uploads;
 
 use std::sync::Arc;

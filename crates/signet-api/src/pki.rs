@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use signet_core::Core;
@@ -173,8 +173,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 fn internal(err: anyhow::Error) -> Response {
-    tracing::error!(error = ?err, "PKI request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "unexpected error").into_response()
+    crate::native::NativeError::Core(signet_core::CoreError::Unexpected(err)).into_response()
 }
 
 async fn root(State(state): State<AppState>) -> Response {
@@ -203,14 +202,13 @@ async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Byte
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/timestamp-query") {
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return crate::native::NativeError::UnsupportedMediaType(
             "expected application/timestamp-query",
         )
-            .into_response();
+        .into_response();
     }
     if body.len() > 64 * 1024 {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "time-stamp query too large").into_response();
+        return crate::native::NativeError::TooLarge("time-stamp query too large").into_response();
     }
     match state.evidence().await {
         Ok(e) => {

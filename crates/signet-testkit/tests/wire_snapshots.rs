@@ -425,7 +425,9 @@ async fn uploads(app: TestApp, _phone: PhoneCapture) -> anyhow::Result<()> {
     check("upload_unsigned", app.http.put(&bare).body("x")).await?;
     check(
         "upload_undecodable_path",
-        app.http.put(app.url("/uploads/%FF?expires=1&signature=x")).body("x"),
+        app.http
+            .put(app.url("/uploads/%FF?expires=1&signature=x"))
+            .body("x"),
     )
     .await?;
     check(
@@ -518,7 +520,11 @@ async fn native_and_ledger(app: TestApp, _phone: PhoneCapture) -> anyhow::Result
     )
     .await?;
     check("native_malformed_id", basic("/v1/documents/xyz/content")).await?;
-    check("native_undecodable_path", basic("/v1/documents/%FF/content")).await?;
+    check(
+        "native_undecodable_path",
+        basic("/v1/documents/%FF/content"),
+    )
+    .await?;
     let sha256 = {
         use sha2::Digest as _;
         hex::encode(sha2::Sha256::digest(PAYSLIP))
