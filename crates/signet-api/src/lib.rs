@@ -3,6 +3,7 @@
 //! translate wire formats and credentials into core calls; they hold no business rules and never
 //! reach the store.
 
+mod auth_header;
 pub mod doclinc;
 mod http;
 mod ledger;

@@ -4,7 +4,6 @@
 mod error;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
@@ -76,11 +75,7 @@ impl FromRequestParts<AppState> for NativeCaller {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        let credentials = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+        let credentials = crate::auth_header::credentials(&parts.headers, "Basic")
             .and_then(|b64| {
                 base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
