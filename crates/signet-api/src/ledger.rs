@@ -1,7 +1,8 @@
 //! The transparency log's public endpoints. They carry no tenant data: leaf hashes commit to
-//! event records by their digest only.
+//! event records by their digest only. Errors, unreadable query strings included, are the native
+//! API's problem documents.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use signet_core::CoreError;
 
 use crate::AppState;
-use crate::native::NativeError;
+use crate::native::{NativeError, NativeQuery};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -64,7 +65,7 @@ struct Leaves {
 
 async fn leaves(
     State(state): State<AppState>,
-    Query(range): Query<Range>,
+    NativeQuery(range): NativeQuery<Range>,
 ) -> Result<Json<Leaves>, NativeError> {
     let hashes = state.core.ledger_leaves(range.start, range.end).await?;
     Ok(Json(Leaves {
@@ -108,7 +109,7 @@ fn parse_hash(text: &str) -> Result<[u8; 32], NativeError> {
 
 async fn inclusion(
     State(state): State<AppState>,
-    Query(q): Query<InclusionQuery>,
+    NativeQuery(q): NativeQuery<InclusionQuery>,
 ) -> Result<Json<InclusionOut>, NativeError> {
     let hash = parse_hash(&q.leaf_hash)?;
     Ok(Json(
@@ -131,7 +132,7 @@ struct ConsistencyOut {
 
 async fn consistency(
     State(state): State<AppState>,
-    Query(q): Query<ConsistencyQuery>,
+    NativeQuery(q): NativeQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyOut>, NativeError> {
     let proof = state.core.consistency_proof(q.first, q.second).await?;
     Ok(Json(ConsistencyOut {

@@ -3,6 +3,7 @@
 //! translate wire formats and credentials into core calls; they hold no business rules and never
 //! reach the store.
 
+mod auth_header;
 pub mod doclinc;
 mod http;
 mod ledger;
@@ -11,6 +12,7 @@ pub mod ops;
 pub mod pki;
 mod portal;
 pub mod server;
+mod rejection;
 mod uploads;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use signet_core::Core;
@@ -178,8 +178,7 @@ pub(crate) fn router() -> Router<AppState> {
 const MAX_TIMESTAMP_QUERY_BYTES: usize = 64 * 1024;
 
 fn internal(err: anyhow::Error) -> Response {
-    tracing::error!(error = ?err, "PKI request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "unexpected error").into_response()
+    crate::native::NativeError::Core(signet_core::CoreError::Unexpected(err)).into_response()
 }
 
 async fn root(State(state): State<AppState>) -> Response {
@@ -208,16 +207,15 @@ async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Body
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/timestamp-query") {
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return crate::native::NativeError::UnsupportedMediaType(
             "expected application/timestamp-query",
         )
-            .into_response();
+        .into_response();
     }
     // Refused on the announced length before a byte is read, and cut off while reading when no
     // length was announced: this endpoint needs no credentials.
     let too_large =
-        || (StatusCode::PAYLOAD_TOO_LARGE, "time-stamp query too large").into_response();
+        || crate::native::NativeError::TooLarge("time-stamp query too large").into_response();
     let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

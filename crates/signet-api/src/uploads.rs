@@ -2,6 +2,7 @@
 //! calls hand out (doclinc's presigned upload, and later the other dialects'). The body streams
 //! straight into the blob store; nothing is buffered whole.
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,8 +10,8 @@ use axum::routing::put;
 use axum::{Json, Router};
 use futures::TryStreamExt as _;
 use serde::{Deserialize, Serialize};
-use signet_core::CoreError;
 use signet_core::ids::DocumentId;
+use signet_core::{CoreError, ErrorKind};
 
 use crate::{AppState, ClientIp};
 
@@ -44,22 +45,23 @@ struct UploadError {
 
 async fn upload(
     State(state): State<AppState>,
-    Path(document): Path<String>,
-    Query(signed): Query<Signed>,
+    document: Result<Path<String>, PathRejection>,
+    signed: Result<Query<Signed>, QueryRejection>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    // A URL whose path or query does not even parse was not made by us: the same answer as a
+    // missing signature, in this endpoint's shape.
+    let (Ok(Path(document)), Ok(Query(signed))) = (document, signed) else {
+        return invalid_url();
+    };
     let (Ok(document), Some(expires), Some(signature)) = (
         document.parse::<DocumentId>(),
         signed.expires,
         signed.signature,
     ) else {
-        return error(
-            StatusCode::FORBIDDEN,
-            "invalid_signature",
-            "the upload URL is not valid".into(),
-        );
+        return invalid_url();
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -96,24 +98,42 @@ async fn upload(
     }
 }
 
+fn invalid_url() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "invalid_signature",
+        "the upload URL is not valid".into(),
+    )
+}
+
+/// The status and error code of a core error: the default of its kind, with the codes this
+/// endpoint has always given. An expired URL is refused like a bad signature (403), as signed
+/// URLs of object stores are.
 fn core_error(err: CoreError) -> Response {
     let (status, code) = match &err {
         CoreError::BadSignature => (StatusCode::FORBIDDEN, "invalid_signature"),
         CoreError::Expired => (StatusCode::FORBIDDEN, "expired"),
-        CoreError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         CoreError::AlreadyUploaded => (StatusCode::CONFLICT, "already_uploaded"),
         CoreError::StateConflict(_) => (StatusCode::CONFLICT, "not_accepting_uploads"),
         CoreError::TenantSuspended => (StatusCode::FORBIDDEN, "suspended"),
-        CoreError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-        CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-        _ => {
-            tracing::error!(error = ?err, "upload failed");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "unexpected error".into(),
-            );
-        }
+        other => match other.kind() {
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "bad_request"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ErrorKind::Gone => (StatusCode::GONE, "gone"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            _ => {
+                tracing::error!(error = ?err, "upload failed");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "unexpected error".into(),
+                );
+            }
+        },
     };
     error(status, code, err.to_string())
 }
@@ -127,4 +147,24 @@ fn error(status: StatusCode, code: &'static str, message: String) -> Response {
         }),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_error_has_a_status_of_its_kind() {
+        for err in CoreError::one_of_each() {
+            let unexpected = err.kind() == ErrorKind::Unexpected;
+            let text = err.to_string();
+            let response = core_error(err);
+            assert_eq!(
+                response.status() == StatusCode::INTERNAL_SERVER_ERROR,
+                unexpected,
+                "{text} answered {}",
+                response.status()
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! What a use-case can answer besides success. Dialects map each variant to their vendor's status
-//! code and error body, in one function each.
+//! What a use-case can answer besides success. Each error has a [`ErrorKind`]; dialects take
+//! their default status from the kind and override only what their vendor documents, in one
+//! function each.
 
 use crate::model::Feature;
 use crate::values::InvalidValue;
@@ -54,6 +55,83 @@ pub enum CoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// What kind of failure an error is: the one thing a dialect needs to pick its default status.
+/// Dialects override the default only where their vendor documents something else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The thing does not exist (or is another tenant's).
+    NotFound,
+    /// The request is malformed or a value is invalid.
+    Invalid,
+    /// The thing's current state does not allow the request.
+    Conflict,
+    /// The caller is known but may not do this (suspended tenant, plan, bad URL signature).
+    Forbidden,
+    /// The caller has not proved who they are.
+    Unauthenticated,
+    /// The content is larger than allowed.
+    TooLarge,
+    /// The thing existed but is no longer usable (an expired URL or link).
+    Gone,
+    /// A service the request needs is not available now; retrying later may work.
+    Unavailable,
+    /// Something failed that the caller could not have caused.
+    Unexpected,
+}
+
+impl CoreError {
+    /// The kind of failure, from which every dialect takes its default status.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::NotFound => ErrorKind::NotFound,
+            CoreError::Invalid(_) | CoreError::DuplicatePhone(_) => ErrorKind::Invalid,
+            CoreError::TenantSuspended
+            | CoreError::FeatureNotInPlan(_)
+            | CoreError::BadSignature => ErrorKind::Forbidden,
+            CoreError::TooLarge { .. } => ErrorKind::TooLarge,
+            CoreError::DocumentMissing
+            | CoreError::StateConflict(_)
+            | CoreError::AlreadyUploaded => ErrorKind::Conflict,
+            CoreError::Expired => ErrorKind::Gone,
+            CoreError::Unauthenticated => ErrorKind::Unauthenticated,
+            CoreError::Unexpected(_) => ErrorKind::Unexpected,
+        }
+    }
+
+    /// One error of every variant, for the dialects' tests that each maps to a status of its
+    /// kind. The match below has no wildcard: a new variant does not compile until it is added
+    /// here (and to [`CoreError::kind`]), so no dialect can miss it.
+    #[doc(hidden)]
+    pub fn one_of_each() -> Vec<CoreError> {
+        let mut all = Vec::new();
+        let mut next = Some(CoreError::NotFound);
+        while let Some(error) = next {
+            next = match &error {
+                CoreError::NotFound => Some(CoreError::Invalid("a field is wrong".into())),
+                CoreError::Invalid(_) => Some(CoreError::TenantSuspended),
+                CoreError::TenantSuspended => Some(CoreError::FeatureNotInPlan(Feature::Voice)),
+                CoreError::FeatureNotInPlan(_) => {
+                    Some(CoreError::DuplicatePhone("+33612345678".into()))
+                }
+                CoreError::DuplicatePhone(_) => Some(CoreError::TooLarge { total: 2, limit: 1 }),
+                CoreError::TooLarge { .. } => Some(CoreError::DocumentMissing),
+                CoreError::DocumentMissing => Some(CoreError::StateConflict("conflict".into())),
+                CoreError::StateConflict(_) => Some(CoreError::BadSignature),
+                CoreError::BadSignature => Some(CoreError::Expired),
+                CoreError::Expired => Some(CoreError::AlreadyUploaded),
+                CoreError::AlreadyUploaded => Some(CoreError::Unauthenticated),
+                CoreError::Unauthenticated => {
+                    Some(CoreError::Unexpected(anyhow::anyhow!("a disk failed")))
+                }
+                CoreError::Unexpected(_) => None,
+            };
+            all.push(error);
+        }
+        all
+    }
+}
+
 impl From<InvalidValue> for CoreError {
     fn from(err: InvalidValue) -> Self {
         CoreError::Invalid(err.to_string())
@@ -86,3 +164,33 @@ impl From<crate::blob::BlobError> for CoreError {
 
 /// The result of a use-case.
 pub type CoreResult<T> = Result<T, CoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_is_listed_once_and_only_unexpected_is_unexpected() {
+        let all = CoreError::one_of_each();
+        let mut seen: Vec<std::mem::Discriminant<CoreError>> = Vec::new();
+        for error in &all {
+            let d = std::mem::discriminant(error);
+            assert!(!seen.contains(&d), "{error:?} listed twice");
+            seen.push(d);
+            assert_eq!(
+                error.kind() == ErrorKind::Unexpected,
+                matches!(error, CoreError::Unexpected(_)),
+                "{error:?}"
+            );
+        }
+        assert_eq!(all.len(), 13);
+    }
+
+    #[test]
+    fn store_and_blob_errors_keep_their_kind() {
+        let missing: CoreError = crate::store::StoreError::NotFound.into();
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
+        let big: CoreError = crate::blob::BlobError::TooLarge { limit: 5 }.into();
+        assert_eq!(big.kind(), ErrorKind::TooLarge);
+    }
+}

@@ -26,5 +26,5 @@ pub mod values;
 pub mod webhooks;
 pub mod worker;
 
-pub use error::{CoreError, CoreResult};
+pub use error::{CoreError, CoreResult, ErrorKind};
 pub use service::Core;

@@ -27,12 +27,37 @@ pub enum Transition {
 
 /// A transition that the current state does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {transition:?} an envelope that is {from:?}")]
+#[error("{} is not possible: the envelope {}", transition_words(*.transition), state_words(*.from))]
 pub struct NotAllowed {
     /// The state the envelope was in.
     pub from: EnvelopeState,
     /// What was attempted.
     pub transition: Transition,
+}
+
+/// What was attempted, as a client reads it (the message reaches API clients).
+fn transition_words(transition: Transition) -> &'static str {
+    match transition {
+        Transition::ReceiveDocument => "uploading a document",
+        Transition::Confirm => "confirming",
+        Transition::Cancel => "cancelling",
+        Transition::Expire => "expiring",
+        Transition::Complete => "completing",
+        Transition::Void => "voiding",
+    }
+}
+
+/// Where the envelope stands, as a client reads it.
+fn state_words(state: EnvelopeState) -> &'static str {
+    match state {
+        EnvelopeState::Draft => "is a draft",
+        EnvelopeState::Uploading => "is still waiting for its documents",
+        EnvelopeState::Open => "was already confirmed",
+        EnvelopeState::Completed => "is completed",
+        EnvelopeState::Expired => "has expired",
+        EnvelopeState::Cancelled => "was cancelled",
+        EnvelopeState::Voided => "is void",
+    }
 }
 
 /// The state after `transition`, or why it is not allowed. Confirming an open envelope and

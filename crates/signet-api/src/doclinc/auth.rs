@@ -7,7 +7,6 @@
 //! be given. The HMAC itself and the constant-time comparison come from RustCrypto.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -93,15 +92,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
+        let token = crate::auth_header::credentials(&parts.headers, "Bearer");
         match authenticate(state, token).await {
             Ok((caller, jti)) => Ok(Authenticated(Caller {
                 actor: Actor::Tenant {

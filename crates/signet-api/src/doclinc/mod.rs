@@ -17,7 +17,7 @@ mod error;
 mod wire;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -63,7 +63,29 @@ impl<T: for<'de> serde::Deserialize<'de>> FromRequest<AppState> for DoclincJson<
             .map_err(|_| DoclincError::TooLarge)?;
         serde_json::from_slice(&bytes)
             .map(DoclincJson)
-            .map_err(|e| DoclincError::BadRequest(format!("Invalid JSON: {e}")))
+            .map_err(|e| {
+                DoclincError::BadRequest(format!(
+                    "Invalid JSON: {}",
+                    crate::rejection::json_text(&e)
+                ))
+            })
+    }
+}
+
+/// Path parameters parsed into doclinc's error shape.
+struct DoclincPath<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for DoclincPath<T> {
+    type Rejection = DoclincError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| DoclincPath(value))
+            .map_err(|e| DoclincError::BadRequest(crate::rejection::path_text(&e)))
     }
 }
 
@@ -307,7 +329,7 @@ fn envelope_id(id: &str) -> Result<EnvelopeId, DoclincError> {
 async fn confirm_transaction(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(id): Path<String>,
+    DoclincPath(id): DoclincPath<String>,
 ) -> Result<Response, DoclincError> {
     let id = envelope_id(&id)?;
     let envelope = state.core.confirm(&caller, &id).await?;
@@ -325,7 +347,7 @@ async fn confirm_transaction(
 async fn cancel_transaction(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(id): Path<String>,
+    DoclincPath(id): DoclincPath<String>,
 ) -> Result<Response, DoclincError> {
     let id = envelope_id(&id)?;
     state.core.cancel(&caller, &id).await?;
@@ -335,7 +357,7 @@ async fn cancel_transaction(
 async fn get_contact(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(email): Path<String>,
+    DoclincPath(email): DoclincPath<String>,
 ) -> Result<Response, DoclincError> {
     let email: Email = email
         .parse()

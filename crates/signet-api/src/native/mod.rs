@@ -1,22 +1,60 @@
 //! Signet's own API, under `/v1`. Authentication is HTTP Basic with the tenant id as user name
 //! and the API key as password (`curl -u TENANT:KEY`); errors are RFC 9457 problem documents.
 
-use axum::extract::{FromRequestParts, Path, State};
+mod error;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use signet_core::CoreError;
 use signet_core::crypto::constant_time_eq;
 use signet_core::ids::{DocumentId, TenantId};
 use signet_core::model::Actor;
 use signet_core::service::Caller;
 
+pub(crate) use error::NativeError;
+
 use crate::{AppState, ClientIp};
+
+/// A query string parsed into `T`; one that does not parse answers a problem document.
+pub(crate) struct NativeQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for NativeQuery<T> {
+    type Rejection = NativeError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| NativeQuery(value))
+            .map_err(|e| NativeError::BadRequest(crate::rejection::query_text(&e)))
+    }
+}
+
+/// Path parameters parsed into `T`; a path that does not decode answers a problem document.
+pub(crate) struct NativePath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for NativePath<T> {
+    type Rejection = NativeError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| NativePath(value))
+            .map_err(|e| NativeError::BadRequest(crate::rejection::path_text(&e)))
+    }
+}
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -24,95 +62,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/evidence/documents/{digest}", get(document_evidence))
         // Reads only: a request that carries a body is refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(0))
-}
-
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize)]
-struct Problem {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'static str,
-    status: u16,
-    detail: String,
-}
-
-/// A native API error.
-#[derive(Debug)]
-pub(crate) enum NativeError {
-    Unauthorized,
-    Core(CoreError),
-}
-
-impl From<CoreError> for NativeError {
-    fn from(err: CoreError) -> Self {
-        NativeError::Core(err)
-    }
-}
-
-impl IntoResponse for NativeError {
-    fn into_response(self) -> Response {
-        let (status, slug, title, detail) = match self {
-            NativeError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Unauthorized",
-                "missing or invalid credentials".to_owned(),
-            ),
-            NativeError::Core(err) => match err {
-                CoreError::NotFound => (
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    "Not found",
-                    err.to_string(),
-                ),
-                CoreError::Invalid(_) => (
-                    StatusCode::BAD_REQUEST,
-                    "invalid-request",
-                    "Invalid request",
-                    err.to_string(),
-                ),
-                CoreError::TenantSuspended => (
-                    StatusCode::FORBIDDEN,
-                    "tenant-suspended",
-                    "Tenant suspended",
-                    err.to_string(),
-                ),
-                CoreError::StateConflict(_) => (
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    "Conflict",
-                    err.to_string(),
-                ),
-                other => {
-                    tracing::error!(error = ?other, "native request failed");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "Internal error",
-                        "unexpected error".to_owned(),
-                    )
-                }
-            },
-        };
-        let problem = Problem {
-            kind: format!("https://signet.dev/problems/{slug}"),
-            title,
-            status: status.as_u16(),
-            detail,
-        };
-        let mut response = (status, Json(problem)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"signet\""),
-            );
-        }
-        response
-    }
 }
 
 /// A tenant authenticated with HTTP Basic.
@@ -128,11 +77,7 @@ impl FromRequestParts<AppState> for NativeCaller {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        let credentials = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+        let credentials = crate::auth_header::credentials(&parts.headers, "Basic")
             .and_then(|b64| {
                 base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
@@ -167,7 +112,7 @@ impl FromRequestParts<AppState> for NativeCaller {
 async fn download_document(
     State(state): State<AppState>,
     NativeCaller(caller): NativeCaller,
-    Path(id): Path<String>,
+    NativePath(id): NativePath<String>,
 ) -> Result<Response, NativeError> {
     let id: DocumentId = id
         .parse()
@@ -207,7 +152,7 @@ struct EventOut {
 async fn document_evidence(
     State(state): State<AppState>,
     NativeCaller(caller): NativeCaller,
-    Path(digest): Path<String>,
+    NativePath(digest): NativePath<String>,
 ) -> Result<Json<EvidenceOut>, NativeError> {
     let (documents, head) = state.core.document_evidence(&caller, &digest).await?;
     if documents.is_empty() {

@@ -19,17 +19,17 @@ mod pages;
 use askama::Template as _;
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Form, Path, State};
+use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
-use signet_core::CoreError;
 use signet_core::ids::DocumentId;
 use signet_core::model::AuthMethod;
 use signet_core::portal::{LinkStatus, LinkView, PortalOutcome, Proof, mask_phone};
 use signet_core::values::Language;
+use signet_core::{CoreError, ErrorKind};
 
 use crate::{AppState, ClientIp};
 use pages::{Body, DocRow, Header, Notice, Page, texts};
@@ -83,6 +83,23 @@ async fn stylesheet() -> Response {
         STYLESHEET,
     )
         .into_response()
+}
+
+/// Path parameters; a path that does not decode gets the portal's "not found" page.
+struct PortalPath<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for PortalPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PortalPath(value)),
+            Err(_) => Err(error_page(state, &parts.headers, CoreError::NotFound)),
+        }
+    }
 }
 
 /// Where the portal lives under the public URL: its path, without a trailing slash.
@@ -143,15 +160,26 @@ fn error_page(state: &AppState, headers: &HeaderMap, err: CoreError) -> Response
     );
     let t = texts(language);
     let base = base_path(state);
-    let (status, title, text) = match err {
-        CoreError::NotFound => (StatusCode::NOT_FOUND, t.title_not_found, t.not_found),
-        CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, t.title_error, t.bad_request),
-        other => {
-            tracing::error!(error = %other, "portal request failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, t.title_error, t.error)
-        }
-    };
+    if err.kind() == ErrorKind::Unexpected {
+        tracing::error!(error = %err, "portal request failed");
+    }
+    let (status, title, text) = error_status(err.kind(), t);
     html(status, Page::message(t, base, title, text.to_owned()))
+}
+
+/// The status, title and text of the page for each kind of failure.
+fn error_status(kind: ErrorKind, t: &pages::Texts) -> (StatusCode, &'static str, &'static str) {
+    match kind {
+        ErrorKind::NotFound => (StatusCode::NOT_FOUND, t.title_not_found, t.not_found),
+        ErrorKind::Invalid => (StatusCode::BAD_REQUEST, t.title_error, t.bad_request),
+        ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, t.title_error, t.bad_request),
+        ErrorKind::Gone => (StatusCode::GONE, t.title_expired, t.expired),
+        ErrorKind::Conflict => (StatusCode::CONFLICT, t.title_closed, t.closed),
+        ErrorKind::Forbidden => (StatusCode::FORBIDDEN, t.title_closed, t.closed),
+        ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, t.title_error, t.error),
+        ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, t.title_error, t.error),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, t.title_error, t.error),
+    }
 }
 
 /// The page for a link as it is now, with an optional notice (a wrong code, …).
@@ -270,7 +298,7 @@ fn render_view(
 
 async fn show(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PortalPath(token): PortalPath<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
@@ -283,7 +311,7 @@ async fn show(
 
 async fn send_code(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PortalPath(token): PortalPath<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
@@ -304,7 +332,7 @@ struct ProofForm {
 
 async fn verify_code(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PortalPath(token): PortalPath<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<ProofForm>, FormRejection>,
@@ -314,7 +342,7 @@ async fn verify_code(
 
 async fn verify_answer(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PortalPath(token): PortalPath<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<ProofForm>, FormRejection>,
@@ -344,7 +372,7 @@ async fn check_proof(
 
 async fn open_without_proof(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PortalPath(token): PortalPath<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
@@ -437,7 +465,7 @@ async fn after(
 
 async fn download(
     State(state): State<AppState>,
-    Path((token, document)): Path<(String, String)>,
+    PortalPath((token, document)): PortalPath<(String, String)>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
@@ -468,6 +496,19 @@ mod tests {
             "signet_session=abc; Path=/signet/r/TOKEN; Max-Age=1800; HttpOnly; SameSite=Strict; Secure"
         );
         assert!(!set_session_cookie("/r/T", "abc", 1, false).contains("Secure"));
+    }
+
+    #[test]
+    fn every_core_error_has_a_page_of_its_kind() {
+        let t = texts(Language::En);
+        for err in CoreError::one_of_each() {
+            let (status, _, _) = error_status(err.kind(), t);
+            assert_eq!(
+                status == StatusCode::INTERNAL_SERVER_ERROR,
+                err.kind() == ErrorKind::Unexpected,
+                "{err} answered {status}"
+            );
+        }
     }
 
     #[test]
