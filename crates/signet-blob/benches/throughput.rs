@@ -179,8 +179,35 @@ fn components() {
     }
     std::hint::black_box(&chunk);
     let aead = rate(start);
+
+    let ring_rate = |algorithm: &'static ring::aead::Algorithm| {
+        let key = ring::aead::LessSafeKey::new(
+            ring::aead::UnboundKey::new(algorithm, &[7u8; 32]).unwrap(),
+        );
+        let mut chunk = vec![0u8; PIECE];
+        let start = Instant::now();
+        for (i, piece) in data.chunks(PIECE).enumerate() {
+            chunk.copy_from_slice(piece);
+            let mut nonce = [0u8; 12];
+            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let tag = key
+                .seal_in_place_separate_tag(
+                    ring::aead::Nonce::assume_unique_for_key(nonce),
+                    ring::aead::Aad::from(b"aad"),
+                    &mut chunk,
+                )
+                .unwrap();
+            let _ = std::hint::black_box(tag);
+        }
+        std::hint::black_box(&chunk);
+        rate(start)
+    };
+    let ring_aes = ring_rate(&ring::aead::AES_256_GCM);
+    let ring_chacha = ring_rate(&ring::aead::CHACHA20_POLY1305);
     println!(
-        "one core: sha3-256 {sha3:.0} MB/s, sha-256 {sha256:.0} MB/s, xchacha20-poly1305 {aead:.0} MB/s"
+        "one core: sha3-256 {sha3:.0} MB/s, sha-256 {sha256:.0} MB/s, xchacha20-poly1305 \
+         {aead:.0} MB/s, ring aes-256-gcm {ring_aes:.0} MB/s, ring chacha20-poly1305 \
+         {ring_chacha:.0} MB/s"
     );
 }
 

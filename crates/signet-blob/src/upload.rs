@@ -11,7 +11,7 @@ use signet_core::values::{Sha3Digest, Sha256Digest};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::format::{ChunkSealer, Header};
+use crate::format::{BlobFormat, ChunkSealer, Header};
 use crate::{object_path, unexpected};
 
 /// Size of one multipart part. S3 requires at least 5 MiB for every part but the last.
@@ -33,6 +33,7 @@ struct Digests {
 pub(crate) async fn put(
     store: &dyn ObjectStore,
     master: &MasterKey,
+    format: BlobFormat,
     key: &BlobKey,
     body: ByteStream,
     limit: Option<u64>,
@@ -43,7 +44,7 @@ pub(crate) async fn put(
         .await
         .map_err(|e| unexpected(e, "starting a blob upload"))?;
     let mut writer = Upload::new(upload);
-    let written = match write_body(&mut writer, master, key, body, limit).await {
+    let written = match write_body(&mut writer, master, format, key, body, limit).await {
         Ok(digests) => writer.finish().await.map(|()| digests),
         Err(error) => Err(error),
     };
@@ -64,12 +65,13 @@ pub(crate) async fn put(
 async fn write_body(
     writer: &mut Upload,
     master: &MasterKey,
+    format: BlobFormat,
     key: &BlobKey,
     mut body: ByteStream,
     limit: Option<u64>,
 ) -> Result<Digests, BlobError> {
-    let header = Header::generate(master);
-    let mut sealer = ChunkSealer::new(&header, key);
+    let header = Header::generate(master, format);
+    let mut sealer = ChunkSealer::new(&header, key)?;
     writer.put(Bytes::copy_from_slice(header.encoded())).await?;
 
     let (to_sha3, queue) = mpsc::channel::<Bytes>(HASH_QUEUE);
