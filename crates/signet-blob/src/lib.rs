@@ -73,6 +73,7 @@ mod download;
 mod format;
 mod pool;
 mod upload;
+mod verify;
 
 use std::fmt;
 use std::path::Path as FsPath;
@@ -90,6 +91,7 @@ use signet_core::crypto::MasterKey;
 
 pub use format::{BlobFormat, CHUNK_LEN};
 pub use upload::{PART_LEN, PARTS_IN_FLIGHT};
+pub use verify::{BlobProblem, verify};
 
 /// A [`BlobStore`] that encrypts, hashes and streams blobs into an `object_store` backend.
 pub struct ObjectBlobStore {

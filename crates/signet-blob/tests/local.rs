@@ -719,3 +719,46 @@ async fn damage_in_the_first_chunk_fails_before_the_stream_starts() {
         }
     }
 }
+
+/// `verify` (behind `signet check --blobs`) tells each kind of damage apart, in both formats.
+#[tokio::test]
+async fn verify_reports_missing_damaged_and_mismatched_blobs() {
+    use sha2::Digest as _;
+    use signet_blob::{BlobProblem, verify};
+    use signet_core::values::Sha256Digest;
+    let dir = tempfile::tempdir().unwrap();
+    for format in FORMATS {
+        let data = random_bytes(3 * CHUNK_LEN + 7);
+        let sha256 = Sha256Digest::from_bytes(sha2::Sha256::digest(&data).into());
+        let size = data.len() as u64;
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        verify(&store, &key, size, &sha256).await.unwrap();
+
+        let problem = verify(&store, &key, size + 1, &sha256).await.unwrap_err();
+        assert!(
+            matches!(problem, BlobProblem::WrongSize { expected, found } if expected == size + 1 && found == size),
+            "{problem}"
+        );
+        let other = Sha256Digest::from_bytes([9; 32]);
+        let problem = verify(&store, &key, size, &other).await.unwrap_err();
+        assert!(matches!(problem, BlobProblem::WrongDigest), "{problem}");
+
+        // The third chunk damaged: two chunks read, then the failure.
+        let mut tampered = stored.clone();
+        tampered[segment(format, 2).start + 9] ^= 0x02;
+        std::fs::write(&path, &tampered).unwrap();
+        let problem = verify(&store, &key, size, &sha256).await.unwrap_err();
+        assert!(
+            matches!(problem, BlobProblem::Corrupt { readable } if readable == 2 * CHUNK_LEN as u64),
+            "{problem}"
+        );
+        // The last chunk dropped.
+        std::fs::write(&path, &stored[..segment(format, 3).start]).unwrap();
+        let problem = verify(&store, &key, size, &sha256).await.unwrap_err();
+        assert!(matches!(problem, BlobProblem::Corrupt { .. }), "{problem}");
+
+        std::fs::remove_file(&path).unwrap();
+        let problem = verify(&store, &key, size, &sha256).await.unwrap_err();
+        assert!(matches!(problem, BlobProblem::Missing), "{problem}");
+    }
+}
