@@ -110,7 +110,7 @@ pub(crate) async fn get(
 
 /// The [`BlobError`] behind an error of the plaintext stream: [`BlobError::Corrupt`] for stored
 /// bytes that failed authentication, [`BlobError::Unexpected`] for a failure to read them.
-fn blob_error(error: io::Error) -> BlobError {
+pub(crate) fn blob_error(error: io::Error) -> BlobError {
     let corrupt = error.kind() == io::ErrorKind::InvalidData
         && matches!(
             error.get_ref().and_then(|e| e.downcast_ref::<BlobError>()),

@@ -762,3 +762,63 @@ async fn verify_reports_missing_damaged_and_mismatched_blobs() {
         assert!(matches!(problem, BlobProblem::Missing), "{problem}");
     }
 }
+
+/// A blob stored without its SHA3-256 is the same blob (it reads back, damage is detected), and
+/// `sha3_256_of` computes the digest `put` would have, in both formats and around chunk sizes.
+#[tokio::test]
+async fn sha3_can_be_left_for_later_and_computed_from_the_stored_blob() {
+    use sha3::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    for format in FORMATS {
+        let (store, _raw) = local_pair_writing(dir.path(), format);
+        for size in [0, 1, CHUNK_LEN, 3 * CHUNK_LEN + 11] {
+            let data = random_bytes(size);
+            let key = BlobKey::random();
+            let stored = store
+                .put_deferring_sha3(&key, body(&data), None)
+                .await
+                .unwrap();
+            assert_eq!(stored.key, key);
+            assert_eq!(stored.size, size as u64);
+            let sha256: [u8; 32] = sha2::Sha256::digest(&data).into();
+            assert_eq!(stored.sha256.as_bytes(), &sha256);
+            assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == data);
+
+            let (read, sha3) = signet_blob::sha3_256_of(&store, &key).await.unwrap();
+            let expected: [u8; 32] = sha3::Sha3_256::digest(&data).into();
+            assert_eq!(
+                (read, sha3.as_bytes()),
+                (size as u64, &expected),
+                "{size} bytes"
+            );
+            // The same as what put computes on the way in.
+            let again = BlobKey::random();
+            let put = store.put(&again, body(&data), None).await.unwrap();
+            assert_eq!(put.sha3_256, sha3);
+        }
+        // The limit holds as for put, leaving nothing behind.
+        let key = BlobKey::random();
+        let refused = store
+            .put_deferring_sha3(&key, body(&[1; 10]), Some(9))
+            .await;
+        assert!(
+            matches!(refused, Err(BlobError::TooLarge { limit: 9 })),
+            "{refused:?}"
+        );
+        assert!(matches!(store.get(&key).await, Err(BlobError::NotFound)));
+        // A damaged blob gives no digest.
+        let data = random_bytes(2 * CHUNK_LEN + 3);
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        let mut tampered = stored;
+        tampered[segment(format, 1).start + 1] ^= 1;
+        std::fs::write(&path, tampered).unwrap();
+        assert!(matches!(
+            signet_blob::sha3_256_of(&store, &key).await,
+            Err(BlobError::Corrupt)
+        ));
+        assert!(matches!(
+            signet_blob::sha3_256_of(&store, &BlobKey::random()).await,
+            Err(BlobError::NotFound)
+        ));
+    }
+}
