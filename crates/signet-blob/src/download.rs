@@ -8,7 +8,8 @@
 //! yielded. The first chunk that fails ends the stream with an error, and nothing after it is
 //! yielded (a run stops decrypting at its first failure; later runs are dropped unseen), so a
 //! reader gets exactly what a one-chunk-at-a-time reader would: the chunks before the first bad
-//! one, then the error. A segment counts as the last one (opened with the STREAM last-chunk
+//! one, then the error. `get` itself waits for the first chunk (and its run) to open, so that a
+//! blob damaged at its start fails before anything is returned. A segment counts as the last one (opened with the STREAM last-chunk
 //! flag) only once the stored object is known to end right after it, so a truncated, extended or
 //! reordered object fails as it always did.
 //!
@@ -82,7 +83,7 @@ pub(crate) async fn get(
             Err(e) => return Err(anyhow::Error::new(e).context("reading a blob").into()),
         }
     };
-    let opener = Arc::new(ChunkOpener::new(&header, key));
+    let opener = Arc::new(ChunkOpener::new(&header, key)?);
     let chunks = futures::stream::unfold(stored, |mut stored| async move {
         let segment = stored.next_segment().await?;
         Some((segment, stored))
@@ -95,7 +96,31 @@ pub(crate) async fn get(
     .buffered(JOBS_AHEAD)
     .flat_map(|opened| futures::stream::iter(opened.unwrap_or_else(|failed| vec![Err(failed)])))
     .boxed();
-    Ok(Box::pin(until_first_error(chunks)))
+    // Fused: an empty blob's stream has ended already when it is handed out.
+    let mut chunks = Box::pin(until_first_error(chunks).fuse());
+    // The first chunk is opened before returning too, so that a blob damaged at its start fails
+    // here, while the caller can still answer with an error status instead of a truncated body.
+    let first = match chunks.next().await {
+        None => None,
+        Some(Ok(first)) => Some(Ok(first)),
+        Some(Err(error)) => return Err(blob_error(error)),
+    };
+    Ok(Box::pin(futures::stream::iter(first).chain(chunks)))
+}
+
+/// The [`BlobError`] behind an error of the plaintext stream: [`BlobError::Corrupt`] for stored
+/// bytes that failed authentication, [`BlobError::Unexpected`] for a failure to read them.
+pub(crate) fn blob_error(error: io::Error) -> BlobError {
+    let corrupt = error.kind() == io::ErrorKind::InvalidData
+        && matches!(
+            error.get_ref().and_then(|e| e.downcast_ref::<BlobError>()),
+            Some(BlobError::Corrupt)
+        );
+    if corrupt {
+        BlobError::Corrupt
+    } else {
+        anyhow::Error::new(error).context("reading a blob").into()
+    }
 }
 
 /// Opens consecutive segments, stopping at the first that fails (or the read error in their

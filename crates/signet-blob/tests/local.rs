@@ -12,14 +12,18 @@ use common::*;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use signet_blob::{CHUNK_LEN, ObjectBlobStore};
+use signet_blob::{BlobFormat, CHUNK_LEN, ObjectBlobStore};
 use signet_core::blob::{BlobError, BlobKey, BlobStore};
 use signet_core::crypto::MasterKey;
 
 fn local_pair(dir: &FsPath) -> (ObjectBlobStore, Arc<dyn ObjectStore>) {
+    local_pair_writing(dir, BlobFormat::default())
+}
+
+fn local_pair_writing(dir: &FsPath, format: BlobFormat) -> (ObjectBlobStore, Arc<dyn ObjectStore>) {
     let raw: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(dir).unwrap());
     (
-        ObjectBlobStore::new(raw.clone(), MasterKey::generate()),
+        ObjectBlobStore::new(raw.clone(), MasterKey::generate()).writing(format),
         raw,
     )
 }
@@ -107,9 +111,10 @@ async fn dropped_put_leaves_no_file() {
 /// Stores `data` on a local directory and returns the store, the stored file's path and bytes.
 async fn stored_file(
     dir: &FsPath,
+    format: BlobFormat,
     data: &[u8],
 ) -> (ObjectBlobStore, BlobKey, std::path::PathBuf, Vec<u8>) {
-    let (store, _raw) = local_pair(dir);
+    let (store, _raw) = local_pair_writing(dir, format);
     let key = BlobKey::random();
     store.put(&key, body(data), None).await.unwrap();
     let path = dir.join(key.as_str());
@@ -124,85 +129,102 @@ fn four_chunks() -> Vec<u8> {
 
 #[tokio::test]
 async fn stored_layout_matches_the_documented_format() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = vec![b'A'; 3 * CHUNK_LEN + 100];
-    let (_store, _key, _path, stored) = stored_file(dir.path(), &data).await;
-    assert_eq!(&stored[..9], b"SIGNETBL\x01");
-    assert_eq!(stored.len(), HEADER_LEN + 3 * SEGMENT_LEN + 100 + 16);
-    // The plaintext does not appear at rest.
-    assert!(!stored.windows(64).any(|w| w == &data[..64]));
+    for format in FORMATS {
+        let header_len = header_len(format);
 
-    let (_store, _key, _path, empty) = stored_file(dir.path(), b"").await;
-    assert_eq!(empty.len(), HEADER_LEN + 16);
+        let dir = tempfile::tempdir().unwrap();
+        let data = vec![b'A'; 3 * CHUNK_LEN + 100];
+        let (_store, _key, _path, stored) = stored_file(dir.path(), format, &data).await;
+        assert_eq!(&stored[..8], b"SIGNETBL");
+        assert_eq!(stored[8], format.version());
+        assert_eq!(stored.len(), header_len + 3 * SEGMENT_LEN + 100 + 16);
+        // The plaintext does not appear at rest.
+        assert!(!stored.windows(64).any(|w| w == &data[..64]));
+
+        let (_store, _key, _path, empty) = stored_file(dir.path(), format, b"").await;
+        assert_eq!(empty.len(), header_len + 16);
+    }
 }
 
 #[tokio::test]
 async fn flipped_byte_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = four_chunks();
-    let (store, key, path, stored) = stored_file(dir.path(), &data).await;
-    for offset in [
-        HEADER_LEN + SEGMENT_LEN + 5,     // inside the second chunk
-        HEADER_LEN + 2 * SEGMENT_LEN - 1, // the second chunk's tag
-        stored.len() - 1,                 // the last chunk's tag
-        HEADER_LEN + 3,                   // the first chunk
-        HEADER_LEN - 1,                   // the nonce prefix
-        20,                               // the sealed data key
-    ] {
-        let mut tampered = stored.clone();
-        tampered[offset] ^= 0x01;
-        std::fs::write(&path, &tampered).unwrap();
-        assert_corrupt(&store, &key, &data).await;
+    for format in FORMATS {
+        let header_len = header_len(format);
+
+        let dir = tempfile::tempdir().unwrap();
+        let data = four_chunks();
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        for offset in [
+            header_len + SEGMENT_LEN + 5,     // inside the second chunk
+            header_len + 2 * SEGMENT_LEN - 1, // the second chunk's tag
+            stored.len() - 1,                 // the last chunk's tag
+            header_len + 3,                   // the first chunk
+            header_len - 1,                   // the nonce prefix
+            20,                               // the sealed data key
+        ] {
+            let mut tampered = stored.clone();
+            tampered[offset] ^= 0x01;
+            std::fs::write(&path, &tampered).unwrap();
+            assert_corrupt(&store, &key, &data).await;
+        }
+        // Restored, it reads again: the failures above were due to the tampering alone.
+        std::fs::write(&path, &stored).unwrap();
+        assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == data);
     }
-    // Restored, it reads again: the failures above were due to the tampering alone.
-    std::fs::write(&path, &stored).unwrap();
-    assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == data);
 }
 
 #[tokio::test]
 async fn truncation_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = four_chunks();
-    let (store, key, path, stored) = stored_file(dir.path(), &data).await;
-    for len in [
-        HEADER_LEN + 3 * SEGMENT_LEN, // last chunk dropped
-        HEADER_LEN + SEGMENT_LEN,     // only the first chunk left
-        stored.len() - 1,             // last byte of the tag missing
-        HEADER_LEN + 100,             // cut inside the first chunk
-        HEADER_LEN,                   // no chunk at all
-        50,                           // cut inside the header
-        0,
-    ] {
-        std::fs::write(&path, &stored[..len]).unwrap();
-        assert_corrupt(&store, &key, &data).await;
+    for format in FORMATS {
+        let header_len = header_len(format);
+
+        let dir = tempfile::tempdir().unwrap();
+        let data = four_chunks();
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        for len in [
+            header_len + 3 * SEGMENT_LEN, // last chunk dropped
+            header_len + SEGMENT_LEN,     // only the first chunk left
+            stored.len() - 1,             // last byte of the tag missing
+            header_len + 100,             // cut inside the first chunk
+            header_len,                   // no chunk at all
+            50,                           // cut inside the header
+            0,
+        ] {
+            std::fs::write(&path, &stored[..len]).unwrap();
+            assert_corrupt(&store, &key, &data).await;
+        }
     }
 }
 
 #[tokio::test]
 async fn reordered_or_extended_chunks_are_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = four_chunks();
-    let (store, key, path, stored) = stored_file(dir.path(), &data).await;
-    let segment =
-        |i: usize| &stored[HEADER_LEN + i * SEGMENT_LEN..HEADER_LEN + (i + 1) * SEGMENT_LEN];
+    for format in FORMATS {
+        let header_len = header_len(format);
 
-    let mut swapped = stored[..HEADER_LEN].to_vec();
-    swapped.extend_from_slice(segment(1));
-    swapped.extend_from_slice(segment(0));
-    swapped.extend_from_slice(&stored[HEADER_LEN + 2 * SEGMENT_LEN..]);
-    assert_eq!(swapped.len(), stored.len());
-    std::fs::write(&path, &swapped).unwrap();
-    assert_corrupt(&store, &key, &data).await;
+        let dir = tempfile::tempdir().unwrap();
+        let data = four_chunks();
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        let segment =
+            |i: usize| &stored[header_len + i * SEGMENT_LEN..header_len + (i + 1) * SEGMENT_LEN];
 
-    let mut extended = stored.clone();
-    extended.extend_from_slice(segment(2));
-    std::fs::write(&path, &extended).unwrap();
-    assert_corrupt(&store, &key, &data).await;
+        let mut swapped = stored[..header_len].to_vec();
+        swapped.extend_from_slice(segment(1));
+        swapped.extend_from_slice(segment(0));
+        swapped.extend_from_slice(&stored[header_len + 2 * SEGMENT_LEN..]);
+        assert_eq!(swapped.len(), stored.len());
+        std::fs::write(&path, &swapped).unwrap();
+        assert_corrupt(&store, &key, &data).await;
 
-    let mut one_byte_more = stored.clone();
-    one_byte_more.push(0);
-    std::fs::write(&path, &one_byte_more).unwrap();
-    assert_corrupt(&store, &key, &data).await;
+        let mut extended = stored.clone();
+        extended.extend_from_slice(segment(2));
+        std::fs::write(&path, &extended).unwrap();
+        assert_corrupt(&store, &key, &data).await;
+
+        let mut one_byte_more = stored.clone();
+        one_byte_more.push(0);
+        std::fs::write(&path, &one_byte_more).unwrap();
+        assert_corrupt(&store, &key, &data).await;
+    }
 }
 
 #[tokio::test]
@@ -560,35 +582,44 @@ fn piece_pair(fail_after: Option<usize>) -> (ObjectBlobStore, Arc<dyn ObjectStor
 #[tokio::test]
 async fn local_round_trips_around_chunk_boundaries() {
     let dir = tempfile::tempdir().unwrap();
-    round_trips_of(&local_pair(dir.path()).0, chunk_boundary_sizes()).await;
+    for format in FORMATS {
+        let (store, _raw) = local_pair_writing(dir.path(), format);
+        round_trips_of(&store, chunk_boundary_sizes()).await;
+    }
 }
 
 #[tokio::test]
 async fn pieces_round_trip_around_chunk_boundaries() {
-    let (store, _raw) = piece_pair(None);
-    round_trips_of(&store, chunk_boundary_sizes()).await;
+    for format in FORMATS {
+        let (store, _raw) = piece_pair(None);
+        round_trips_of(&store.writing(format), chunk_boundary_sizes()).await;
+    }
 }
 
 #[tokio::test]
 async fn local_damage_is_detected_with_read_ahead() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, raw) = local_pair(dir.path());
-    damage_is_detected_with_read_ahead(&store, raw.as_ref()).await;
+    for format in FORMATS {
+        let (store, raw) = local_pair_writing(dir.path(), format);
+        damage_is_detected_with_read_ahead(&store, raw.as_ref(), format).await;
+    }
 }
 
 #[tokio::test]
 async fn memory_damage_is_detected_with_read_ahead() {
-    let raw: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let store = ObjectBlobStore::new(raw.clone(), MasterKey::generate());
-    damage_is_detected_with_read_ahead(&store, raw.as_ref()).await;
-    let (store, raw) = piece_pair(None);
-    damage_is_detected_with_read_ahead(&store, raw.as_ref()).await;
+    for format in FORMATS {
+        let raw: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let store = ObjectBlobStore::new(raw.clone(), MasterKey::generate()).writing(format);
+        damage_is_detected_with_read_ahead(&store, raw.as_ref(), format).await;
+        let (store, raw) = piece_pair(None);
+        damage_is_detected_with_read_ahead(&store.writing(format), raw.as_ref(), format).await;
+    }
 }
 
 #[tokio::test]
 async fn read_failure_mid_blob_ends_the_stream_with_that_error() {
     let data = random_bytes(20 * CHUNK_LEN + 5);
-    let fail_after = HEADER_LEN + 12 * SEGMENT_LEN + 300;
+    let fail_after = header_len(BlobFormat::default()) + 12 * SEGMENT_LEN + 300;
     let (store, _raw) = piece_pair(Some(fail_after));
     let key = BlobKey::random();
     store.put(&key, body(&data), None).await.unwrap();
@@ -624,4 +655,170 @@ async fn abandoned_downloads_do_not_hold_up_others() {
     .await
     .expect("a download after abandoned ones finishes");
     assert!(whole.unwrap() == data);
+}
+
+/// Blobs written by the version-1 code itself (commit 0891286, before version 2 existed), kept as
+/// fixed bytes: the reader of today opens them, and not once they are damaged. The master key
+/// was `[0x42; 32]`, the keys are the file names, and the plaintext is `(i * 31) % 251` for each
+/// byte `i` of `CHUNK_LEN + 10` bytes (two chunks), and nothing for `v1-empty`.
+#[tokio::test]
+async fn blobs_written_by_the_version_1_code_still_read() {
+    let fixtures = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["v1-two-chunks", "v1-empty"] {
+        std::fs::copy(fixtures.join(name), dir.path().join(name)).unwrap();
+    }
+    let store = ObjectBlobStore::local(dir.path(), MasterKey::from_bytes([0x42; 32])).unwrap();
+    let expected: Vec<u8> = (0..CHUNK_LEN + 10).map(|i| (i * 31 % 251) as u8).collect();
+    let key = BlobKey::from_stored("v1-two-chunks");
+    assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == expected);
+    let empty = BlobKey::from_stored("v1-empty");
+    assert_eq!(
+        read_all(store.get(&empty).await.unwrap()).await.unwrap(),
+        b""
+    );
+
+    let path = dir.path().join("v1-two-chunks");
+    let stored = std::fs::read(&path).unwrap();
+    assert_eq!(stored[8], 1, "the fixture is a version-1 blob");
+    assert_eq!(stored.len(), 102 + SEGMENT_LEN + 10 + 16);
+    for damage in [
+        // A flipped bit in the second chunk: the first one is yielded, then the error.
+        Box::new(|b: &mut Vec<u8>| b[102 + SEGMENT_LEN + 3] ^= 0x10) as Box<dyn Fn(&mut Vec<u8>)>,
+        // The first chunk's tag: `get` itself fails.
+        Box::new(|b: &mut Vec<u8>| b[102 + SEGMENT_LEN - 1] ^= 0x01),
+        // Truncated at the chunk boundary, and the version byte changed to 2.
+        Box::new(|b: &mut Vec<u8>| b.truncate(102 + SEGMENT_LEN)),
+        Box::new(|b: &mut Vec<u8>| b[8] = 2),
+    ] {
+        let mut tampered = stored.clone();
+        damage(&mut tampered);
+        std::fs::write(&path, &tampered).unwrap();
+        assert_corrupt(&store, &key, &expected).await;
+    }
+}
+
+/// A blob damaged in its first chunk fails at `get`, before any byte could be sent, in both
+/// formats; damage further on fails in the stream, after the chunks before it.
+#[tokio::test]
+async fn damage_in_the_first_chunk_fails_before_the_stream_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in FORMATS {
+        for len in [0, 100, 3 * CHUNK_LEN] {
+            let data = random_bytes(len);
+            let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+            let mut tampered = stored.clone();
+            // The first chunk's last tag byte.
+            let first_tag = header_len(format) + len.min(CHUNK_LEN) + 15;
+            tampered[first_tag] ^= 0x80;
+            std::fs::write(&path, &tampered).unwrap();
+            assert!(
+                matches!(store.get(&key).await, Err(BlobError::Corrupt)),
+                "{format:?}, {len} bytes"
+            );
+        }
+    }
+}
+
+/// `verify` (behind `signet check --blobs`) tells each kind of damage apart, in both formats.
+#[tokio::test]
+async fn verify_reports_missing_damaged_and_mismatched_blobs() {
+    use sha2::Digest as _;
+    use signet_blob::{BlobProblem, verify};
+    use signet_core::values::Sha256Digest;
+    let dir = tempfile::tempdir().unwrap();
+    for format in FORMATS {
+        let data = random_bytes(3 * CHUNK_LEN + 7);
+        let sha256 = Sha256Digest::from_bytes(sha2::Sha256::digest(&data).into());
+        let size = data.len() as u64;
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        verify(&store, &key, size, &sha256).await.unwrap();
+
+        let problem = verify(&store, &key, size + 1, &sha256).await.unwrap_err();
+        assert!(
+            matches!(problem, BlobProblem::WrongSize { expected, found } if expected == size + 1 && found == size),
+            "{problem}"
+        );
+        let other = Sha256Digest::from_bytes([9; 32]);
+        let problem = verify(&store, &key, size, &other).await.unwrap_err();
+        assert!(matches!(problem, BlobProblem::WrongDigest), "{problem}");
+
+        // The third chunk damaged: two chunks read, then the failure.
+        let mut tampered = stored.clone();
+        tampered[segment(format, 2).start + 9] ^= 0x02;
+        std::fs::write(&path, &tampered).unwrap();
+        let problem = verify(&store, &key, size, &sha256).await.unwrap_err();
+        assert!(
+            matches!(problem, BlobProblem::Corrupt { readable } if readable == 2 * CHUNK_LEN as u64),
+            "{problem}"
+        );
+        // The last chunk dropped.
+        std::fs::write(&path, &stored[..segment(format, 3).start]).unwrap();
+        let problem = verify(&store, &key, size, &sha256).await.unwrap_err();
+        assert!(matches!(problem, BlobProblem::Corrupt { .. }), "{problem}");
+
+        std::fs::remove_file(&path).unwrap();
+        let problem = verify(&store, &key, size, &sha256).await.unwrap_err();
+        assert!(matches!(problem, BlobProblem::Missing), "{problem}");
+    }
+}
+
+/// A blob stored without its SHA3-256 is the same blob (it reads back, damage is detected), and
+/// `sha3_256_of` computes the digest `put` would have, in both formats and around chunk sizes.
+#[tokio::test]
+async fn sha3_can_be_left_for_later_and_computed_from_the_stored_blob() {
+    use sha3::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    for format in FORMATS {
+        let (store, _raw) = local_pair_writing(dir.path(), format);
+        for size in [0, 1, CHUNK_LEN, 3 * CHUNK_LEN + 11] {
+            let data = random_bytes(size);
+            let key = BlobKey::random();
+            let stored = store
+                .put_deferring_sha3(&key, body(&data), None)
+                .await
+                .unwrap();
+            assert_eq!(stored.key, key);
+            assert_eq!(stored.size, size as u64);
+            let sha256: [u8; 32] = sha2::Sha256::digest(&data).into();
+            assert_eq!(stored.sha256.as_bytes(), &sha256);
+            assert!(read_all(store.get(&key).await.unwrap()).await.unwrap() == data);
+
+            let (read, sha3) = signet_blob::sha3_256_of(&store, &key).await.unwrap();
+            let expected: [u8; 32] = sha3::Sha3_256::digest(&data).into();
+            assert_eq!(
+                (read, sha3.as_bytes()),
+                (size as u64, &expected),
+                "{size} bytes"
+            );
+            // The same as what put computes on the way in.
+            let again = BlobKey::random();
+            let put = store.put(&again, body(&data), None).await.unwrap();
+            assert_eq!(put.sha3_256, sha3);
+        }
+        // The limit holds as for put, leaving nothing behind.
+        let key = BlobKey::random();
+        let refused = store
+            .put_deferring_sha3(&key, body(&[1; 10]), Some(9))
+            .await;
+        assert!(
+            matches!(refused, Err(BlobError::TooLarge { limit: 9 })),
+            "{refused:?}"
+        );
+        assert!(matches!(store.get(&key).await, Err(BlobError::NotFound)));
+        // A damaged blob gives no digest.
+        let data = random_bytes(2 * CHUNK_LEN + 3);
+        let (store, key, path, stored) = stored_file(dir.path(), format, &data).await;
+        let mut tampered = stored;
+        tampered[segment(format, 1).start + 1] ^= 1;
+        std::fs::write(&path, tampered).unwrap();
+        assert!(matches!(
+            signet_blob::sha3_256_of(&store, &key).await,
+            Err(BlobError::Corrupt)
+        ));
+        assert!(matches!(
+            signet_blob::sha3_256_of(&store, &BlobKey::random()).await,
+            Err(BlobError::NotFound)
+        ));
+    }
 }

@@ -14,10 +14,10 @@ use base64::Engine as _;
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
-use crate::blob::ByteStream;
+use crate::blob::{BlobError, ByteStream};
 use crate::crypto::{constant_time_eq, hmac_sha256};
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{DocumentId, EventId, LinkId};
+use crate::ids::{DocumentId, EventId, LinkId, TenantId};
 use crate::jobs::{JobKind, NewJob};
 use crate::model::*;
 use crate::service::{Core, link_token_hash};
@@ -118,6 +118,27 @@ impl LinkView {
             .iter()
             .filter_map(|d| d.stored().map(|c| (d, c)))
     }
+}
+
+/// A portal download that [`Core::portal_document`] authorised.
+#[derive(Debug)]
+pub struct PortalDownload {
+    /// The tenant the document belongs to (for the operator's logs).
+    pub tenant: TenantId,
+    /// The document.
+    pub document: Document,
+    /// Its stored content.
+    pub content: StoredContent,
+    /// What to record once the whole document was sent.
+    pub retrieval: Retrieval,
+}
+
+/// A document retrieval authorised but not recorded yet (see [`Core::record_retrieval`]).
+#[derive(Debug)]
+#[must_use = "a retrieval counts only once it is recorded"]
+pub struct Retrieval {
+    event: Event,
+    jobs: Vec<NewJob>,
 }
 
 /// The result of an action on the portal.
@@ -666,15 +687,19 @@ impl Core {
         (outcome, None, events)
     }
 
-    /// Streams a document to the participant of an authenticated session, recording the
-    /// retrieval (and telling the tenant by webhook when it asked for events).
+    /// Authorises the participant of an authenticated session to download a stored document.
+    ///
+    /// Nothing is recorded yet: the caller opens the content with [`Core::open_content`] and
+    /// records the retrieval with [`Core::record_retrieval`] only once the whole document has
+    /// been sent, so that a failed, abandoned or `HEAD` download counts as no retrieval (and
+    /// sends no webhook).
     pub async fn portal_document(
         &self,
         token: &str,
         session_token: Option<&str>,
         document: &DocumentId,
         ip: Option<IpAddr>,
-    ) -> CoreResult<(Document, StoredContent, ByteStream)> {
+    ) -> CoreResult<PortalDownload> {
         let loaded = self.load_link(token).await?;
         let now = self.now();
         self.valid_session(&loaded, session_token, now)
@@ -688,7 +713,6 @@ impl Core {
             .cloned()
             .ok_or(CoreError::NotFound)?;
         let content = doc.stored().cloned().ok_or(CoreError::NotFound)?;
-        let stream = self.blobs().get(&content.blob).await?;
         let mut event = self.portal_event(&loaded, EventKind::DocumentRetrieved, ip);
         event.document_id = Some(doc.id);
         event.data = serde_json::json!({ "sha256": content.sha256, "name": doc.name.as_str() });
@@ -709,13 +733,33 @@ impl Core {
                 now,
             )?);
         }
+        Ok(PortalDownload {
+            tenant: loaded.tenant.id,
+            document: doc,
+            content,
+            retrieval: Retrieval { event, jobs },
+        })
+    }
+
+    /// The plaintext of stored content. The blob store authenticates the first chunk before
+    /// answering, so a missing or damaged blob fails here, before a response has started; damage
+    /// further on ends the stream with an error.
+    pub async fn open_content(&self, content: &StoredContent) -> Result<ByteStream, BlobError> {
+        self.blobs().get(&content.blob).await
+    }
+
+    /// Records a retrieval that [`Core::portal_document`] authorised, once the whole document
+    /// was sent; the event is dated now, when the download ended.
+    pub async fn record_retrieval(&self, retrieval: Retrieval) -> CoreResult<()> {
+        let Retrieval { mut event, jobs } = retrieval;
+        event.at = self.now();
         self.store()
             .append_events_with_jobs(&[event], &jobs)
             .await?;
         if !jobs.is_empty() {
             self.wake_worker();
         }
-        Ok((doc, content, stream))
+        Ok(())
     }
 
     /// Whether `code` is still the one waiting on the link with this token hash (a newer code

@@ -273,7 +273,8 @@ impl Core {
         }
     }
 
-    pub(crate) fn blobs(&self) -> &Arc<dyn BlobStore> {
+    /// The blob store (for the operator's command line and tests).
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
         &self.blobs
     }
 

@@ -279,4 +279,12 @@ pub trait Store: Send + Sync + 'static {
     /// Runs the database's own consistency check (SQLite's `integrity_check`, a catalogue read on
     /// PostgreSQL); an error describes what is wrong.
     async fn check_integrity(&self) -> Result<(), StoreError>;
+
+    /// Documents whose content is stored, with their tenant, in id order after `after`, at most
+    /// `limit` of them (`signet check --blobs` walks them all, page by page).
+    async fn stored_documents(
+        &self,
+        after: Option<&DocumentId>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, crate::model::Document)>, StoreError>;
 }

@@ -1174,6 +1174,28 @@ macro_rules! sql_store {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn stored_documents(
+                    &self,
+                    after: Option<&DocumentId>,
+                    limit: u32,
+                ) -> Result<Vec<(TenantId, Document)>, StoreError> {
+                    sqlx::query(&format!(
+                        "SELECT tenant_id, {DOCUMENT_COLUMNS} FROM documents \
+                         WHERE status = 'stored' AND id > $1 ORDER BY id LIMIT $2"
+                    ))
+                    .bind(after.map(ToString::to_string).unwrap_or_default())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(unexpected)?
+                    .iter()
+                    .map(|row| {
+                        let tenant = parse("documents.tenant_id", &get::<String>(row, "tenant_id")?)?;
+                        Ok((tenant, document_from_row(row)?))
+                    })
+                    .collect()
+                }
+
                 async fn check_integrity(&self) -> Result<(), StoreError> {
                     self.integrity_check().await?;
                     let (count, max, size): (i64, Option<i64>, i64) = sqlx::query_as(

@@ -41,7 +41,9 @@ pub struct TestApp {
     pub blobs: Arc<dyn BlobStore>,
     server: tokio::task::JoinHandle<()>,
     _db: TestDatabase,
-    _blob_dir: Option<tempfile::TempDir>,
+    blob_dir: Option<tempfile::TempDir>,
+    /// The S3 bucket itself (PostgreSQL + S3), for [`TestApp::tamper_with_blob`].
+    s3_bucket: Option<Arc<dyn object_store::ObjectStore>>,
 }
 
 impl Drop for TestApp {
@@ -90,6 +92,7 @@ impl TestApp {
             return Ok(None);
         };
         let master = MasterKey::generate();
+        let mut s3_bucket: Option<Arc<dyn object_store::ObjectStore>> = None;
         let (blobs, blob_dir): (Arc<dyn BlobStore>, _) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir()?;
@@ -109,6 +112,16 @@ impl TestApp {
                     .await?
                     .error_for_status()
                     .context("creating the test bucket")?;
+                s3_bucket = Some(Arc::new(
+                    object_store::aws::AmazonS3Builder::new()
+                        .with_bucket_name(&bucket)
+                        .with_endpoint(&endpoint)
+                        .with_region("us-east-1")
+                        .with_access_key_id("test")
+                        .with_secret_access_key("test")
+                        .with_allow_http(true)
+                        .build()?,
+                ));
                 let settings = signet_blob::S3Settings {
                     bucket,
                     endpoint: Some(endpoint),
@@ -177,8 +190,31 @@ impl TestApp {
             blobs,
             server,
             _db: db,
-            _blob_dir: blob_dir,
+            blob_dir,
+            s3_bucket,
         }))
+    }
+
+    /// Changes the stored (encrypted) bytes of a blob behind the blob store's back, as damage at
+    /// rest would: `change` gets the stored object and may edit, cut or extend it.
+    pub async fn tamper_with_blob(
+        &self,
+        key: &signet_core::blob::BlobKey,
+        change: impl FnOnce(&mut Vec<u8>),
+    ) -> anyhow::Result<()> {
+        if let Some(dir) = &self.blob_dir {
+            let path = dir.path().join(key.as_str());
+            let mut stored = std::fs::read(&path)?;
+            change(&mut stored);
+            std::fs::write(&path, stored)?;
+        } else if let Some(bucket) = &self.s3_bucket {
+            use object_store::ObjectStore as _;
+            let path = object_store::path::Path::from(key.as_str());
+            let mut stored = bucket.get(&path).await?.bytes().await?.to_vec();
+            change(&mut stored);
+            bucket.put(&path, stored.into()).await?;
+        }
+        Ok(())
     }
 
     /// An absolute URL for a path on this app.

@@ -269,6 +269,8 @@ async fn each_retrieval_reaches_the_receiver(app: TestApp) -> anyhow::Result<()>
             .send()
             .await?;
         assert_eq!(download.status(), reqwest::StatusCode::OK);
+        // Only a download read to its end is a retrieval.
+        download.bytes().await?;
     }
     app.run_jobs().await?;
     let received = receiver.received.lock().expect("lock").clone();

@@ -404,3 +404,151 @@ fn operator_keys_made_by_openssl_seal_and_verify() {
     );
     assert!(!out.status.success());
 }
+
+/// `signet check --blobs` reads every stored document back: clean, it passes; with one blob
+/// deleted and another damaged by one bit, it names both documents and their tenant and exits
+/// non-zero (issue 13 item 7).
+#[tokio::test]
+async fn check_blobs_names_missing_and_damaged_documents() -> anyhow::Result<()> {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let tenant: serde_json::Value = serde_json::from_str(&ok(&signet(
+        &data,
+        &["tenant", "create", "--name", "Acme", "--json"],
+    )))?;
+    let (id, key) = (
+        tenant["tenantId"].as_str().unwrap_or_default(),
+        tenant["apiKey"].as_str().unwrap_or_default(),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_signet"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("SIGNET_LOG", "warn")
+            .env_remove("SIGNET_DATABASE_URL")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let start = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = signet_testkit::jwt::hs256(
+        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+        &signet_testkit::jwt::claims(id, now, now + 600),
+        key.as_bytes(),
+    );
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{base}/transactions/cells"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "contacts": [{"recipientEmail": "r@example.com", "recipientIsoCountryCode": "CA",
+                          "recipientCell": "8191234567"}],
+            "documents": [{"name": "a.pdf"}, {"name": "b.pdf"}, {"name": "c.pdf"}]
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let documents = created["sendTransaction"]["documents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(documents.len(), 3, "{created}");
+    for (i, document) in documents.iter().enumerate() {
+        let url = document["url"].as_str().unwrap_or_default();
+        http.put(url)
+            .body(vec![b'0' + i as u8; 70_000 + i])
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+
+    let clean = ok(&signet(&data, &["check", "--blobs", "all"]));
+    assert!(
+        clean.contains("3 of 3 stored documents read back, 0 missing"),
+        "{clean}"
+    );
+    // A sample reads some of them, and nothing is wrong with any.
+    ok(&signet(&data, &["check", "--blobs", "50%"]));
+
+    // Blobs are files named by random keys: the largest is c.pdf's, the smallest a.pdf's.
+    let mut blobs: Vec<(u64, PathBuf)> = std::fs::read_dir(data.join("blobs"))?
+        .map(|entry| {
+            let path = entry?.path();
+            Ok((std::fs::metadata(&path)?.len(), path))
+        })
+        .collect::<std::io::Result<_>>()?;
+    blobs.sort();
+    assert_eq!(blobs.len(), 3);
+    std::fs::remove_file(&blobs[0].1)?;
+    let mut damaged = std::fs::read(&blobs[2].1)?;
+    damaged[200] ^= 0x04;
+    std::fs::write(&blobs[2].1, damaged)?;
+
+    let failed = signet(&data, &["check", "--blobs", "all"]);
+    assert!(!failed.status.success(), "check must fail");
+    let report = String::from_utf8_lossy(&failed.stdout);
+    let line_of = |document: &str| {
+        report
+            .lines()
+            .find(|line| {
+                line.to_lowercase().contains(&document.to_lowercase()) && line.contains(id)
+            })
+            .unwrap_or_else(|| panic!("no line names {document} and {id}: {report}"))
+            .to_owned()
+    };
+    assert!(
+        line_of(&document_id(&created, 0)).contains("missing"),
+        "{report}"
+    );
+    assert!(
+        line_of(&document_id(&created, 2)).contains("authentication"),
+        "{report}"
+    );
+    assert!(
+        !report.contains(&document_id(&created, 1)),
+        "b.pdf is intact: {report}"
+    );
+    assert!(
+        report.contains("3 of 3 stored documents read back, 2 missing or damaged"),
+        "{report}"
+    );
+    Ok(())
+}
+
+/// The id of the `index`th document of a doclinc create response, from its upload URL
+/// (`…/uploads/{document}?expires=…`).
+fn document_id(created: &serde_json::Value, index: usize) -> String {
+    let url = created["sendTransaction"]["documents"][index]["url"]
+        .as_str()
+        .unwrap_or_default();
+    let after = url.split("/uploads/").nth(1).unwrap_or_default();
+    after.split('?').next().unwrap_or_default().to_owned()
+}

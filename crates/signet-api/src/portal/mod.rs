@@ -25,9 +25,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
+use signet_core::blob::ByteStream;
 use signet_core::ids::DocumentId;
 use signet_core::model::AuthMethod;
-use signet_core::portal::{LinkStatus, LinkView, PortalOutcome, Proof, mask_phone};
+use signet_core::portal::{
+    LinkStatus, LinkView, PortalDownload, PortalOutcome, Proof, Retrieval, mask_phone,
+};
 use signet_core::values::Language;
 use signet_core::{CoreError, ErrorKind};
 
@@ -473,15 +476,131 @@ async fn download(
         return error_page(&state, &headers, CoreError::NotFound);
     };
     let session = session_cookie(&headers);
-    match state
+    let download = match state
         .core
         .portal_document(&token, session.as_deref(), &document, ip)
         .await
     {
-        Ok((doc, content, stream)) => crate::http::document_response(&doc, &content, stream),
-        Err(CoreError::Unauthenticated) => Redirect::to(&link_path(&state, &token)).into_response(),
-        Err(e) => error_page(&state, &headers, e),
+        Ok(download) => download,
+        Err(CoreError::Unauthenticated) => {
+            return Redirect::to(&link_path(&state, &token)).into_response();
+        }
+        Err(e) => return error_page(&state, &headers, e),
+    };
+    let body = match state.core.open_content(&download.content).await {
+        Ok(body) => body,
+        Err(error) => {
+            // The metadata says the document is stored: a missing or damaged blob is the
+            // operator's to repair (`signet check --blobs` finds the others), not a 404.
+            tracing::error!(
+                document_id = %download.document.id,
+                tenant_id = %download.tenant,
+                %error,
+                "a stored document cannot be read"
+            );
+            return server_error_page(&state, &headers);
+        }
+    };
+    let (document, content) = (download.document.clone(), download.content.clone());
+    let body = Box::pin(recording_body(state, download, body));
+    crate::http::document_response(&document, &content, body)
+}
+
+/// The portal's page for a failure of the server that was already logged.
+fn server_error_page(state: &AppState, headers: &HeaderMap) -> Response {
+    let language = pages::preferred_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let t = texts(language);
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Page::message(t, base_path(state), t.title_error, t.error.to_owned()),
+    )
+}
+
+/// The response body of a download: the document's plaintext, with its retrieval recorded.
+///
+/// The retrieval is recorded, durably, before the chunk that completes the document is handed
+/// to the connection; if that fails, the chunk is not sent. So nobody holds the whole document
+/// without its retrieval on record, and a download that ends short (the stored bytes fail
+/// authentication, the connection drops, a `HEAD` never reads the body) records none.
+fn recording_body(
+    state: AppState,
+    download: PortalDownload,
+    body: ByteStream,
+) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    use futures::StreamExt as _;
+    struct Sending {
+        state: AppState,
+        body: ByteStream,
+        sent: u64,
+        size: u64,
+        document: DocumentId,
+        tenant: signet_core::ids::TenantId,
+        retrieval: Option<Retrieval>,
     }
+    impl Sending {
+        /// Records the retrieval once, when the whole document has been read.
+        async fn record_if_complete(&mut self) -> std::io::Result<()> {
+            if self.sent < self.size {
+                return Ok(());
+            }
+            let Some(retrieval) = self.retrieval.take() else {
+                return Ok(());
+            };
+            self.state
+                .core
+                .record_retrieval(retrieval)
+                .await
+                .map_err(|error| {
+                    tracing::error!(
+                        document_id = %self.document,
+                        tenant_id = %self.tenant,
+                        %error,
+                        "recording a document retrieval failed; the download was cut short"
+                    );
+                    std::io::Error::other("recording the retrieval failed")
+                })
+        }
+    }
+    let sending = Sending {
+        state,
+        body,
+        sent: 0,
+        size: download.content.size,
+        document: download.document.id,
+        tenant: download.tenant,
+        retrieval: Some(download.retrieval),
+    };
+    futures::stream::unfold(Some(sending), |sending| async move {
+        let mut sending = sending?;
+        match sending.body.next().await {
+            Some(Ok(chunk)) => {
+                sending.sent += chunk.len() as u64;
+                match sending.record_if_complete().await {
+                    Ok(()) => Some((Ok(chunk), Some(sending))),
+                    Err(error) => Some((Err(error), None)),
+                }
+            }
+            Some(Err(error)) => {
+                tracing::error!(
+                    document_id = %sending.document,
+                    tenant_id = %sending.tenant,
+                    %error,
+                    sent = sending.sent,
+                    "a stored document failed while being sent"
+                );
+                Some((Err(error), None))
+            }
+            // An empty document completes without a chunk.
+            None => match sending.record_if_complete().await {
+                Ok(()) => None,
+                Err(error) => Some((Err(error), None)),
+            },
+        }
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use object_store::ObjectStore;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sha3::Sha3_256;
-use signet_blob::{CHUNK_LEN, ObjectBlobStore};
+use signet_blob::{BlobFormat, CHUNK_LEN, ObjectBlobStore};
 use signet_core::blob::{BlobError, BlobKey, BlobStore, ByteStream};
 
 /// Random bytes, so that no two chunks of a test body are alike.
@@ -150,7 +150,8 @@ pub fn round_trip_sizes() -> Vec<usize> {
 
 /// One below, at and one above chunk boundaries up to past the chunks decrypted at once (runs of
 /// 8, three runs ahead, local reads of 16 segments), and a stored object that ends exactly where
-/// a local file read ends (the header is 102 bytes, each segment 16 bytes longer than its chunk).
+/// a local file read ends (the header is 102 or 90 bytes, each segment 16 bytes longer than its
+/// chunk).
 pub fn chunk_boundary_sizes() -> Vec<usize> {
     let mut sizes = vec![0, 1];
     for chunks in [1, 2, 8, 9, 17, 25] {
@@ -160,7 +161,7 @@ pub fn chunk_boundary_sizes() -> Vec<usize> {
             chunks * CHUNK_LEN + 1,
         ]);
     }
-    sizes.push(16 * CHUNK_LEN - 102);
+    sizes.extend([16 * CHUNK_LEN - 102, 16 * CHUNK_LEN - 90]);
     sizes
 }
 
@@ -228,21 +229,37 @@ pub async fn delete_and_missing(store: &ObjectBlobStore, raw: &dyn ObjectStore) 
     store.delete(&key).await.unwrap();
 }
 
+/// Every format the store reads, oldest first.
+pub const FORMATS: [BlobFormat; 2] = [BlobFormat::XChaCha20Poly1305, BlobFormat::Aes256Gcm];
+
 /// Header length documented in the crate docs: magic 8 + version 1 + length 2 + sealed key 72 +
-/// nonce prefix 19.
-pub const HEADER_LEN: usize = 102;
+/// nonce prefix (19 in version 1, 7 in version 2).
+pub fn header_len(format: BlobFormat) -> usize {
+    let len = match format {
+        BlobFormat::XChaCha20Poly1305 => 102,
+        _ => 90,
+    };
+    assert_eq!(format.header_len(), len, "{format:?}");
+    len
+}
 /// A full chunk and its 16-byte tag, as stored.
 pub const SEGMENT_LEN: usize = CHUNK_LEN + 16;
 
-/// Stored bytes of segment `i`.
-pub fn segment(i: usize) -> std::ops::Range<usize> {
-    HEADER_LEN + i * SEGMENT_LEN..HEADER_LEN + (i + 1) * SEGMENT_LEN
+/// Stored bytes of segment `i` in a blob of `format`.
+pub fn segment(format: BlobFormat, i: usize) -> std::ops::Range<usize> {
+    let header = header_len(format);
+    header + i * SEGMENT_LEN..header + (i + 1) * SEGMENT_LEN
 }
 
 /// Damage to a blob of 40 full chunks and a short one, far more than are decrypted at once: a
 /// damaged chunk in the middle must end the stream right before it, whatever was decrypted
 /// ahead of it. The stored object is rewritten through `raw`.
-pub async fn damage_is_detected_with_read_ahead(store: &ObjectBlobStore, raw: &dyn ObjectStore) {
+pub async fn damage_is_detected_with_read_ahead(
+    store: &ObjectBlobStore,
+    raw: &dyn ObjectStore,
+    format: BlobFormat,
+) {
+    let segment = |i| segment(format, i);
     let data = random_bytes(40 * CHUNK_LEN + 100);
     let key = BlobKey::random();
     store.put(&key, body(&data), None).await.unwrap();
