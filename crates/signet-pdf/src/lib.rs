@@ -3,6 +3,8 @@
 //! - [`pki`]: an instance PKI (root CA, sealing and TSA certificates, CRL), generated or loaded.
 //! - [`tsa`]: a built-in RFC 3161 time-stamp authority and the [`tsa::TimestampSource`] port.
 //! - [`seal`]: PAdES B-B / B-T / B-LT sealing as incremental updates, in one hashing pass.
+//! - [`stamp`]: a signer's marks (text in any script, typed or drawn signatures, checkmarks,
+//!   images) as an incremental update, at boxes given in fractions of the displayed page.
 //! - [`verify`]: signature verification with a serialisable report.
 //!
 //! The PDF reader is minimal on purpose: it follows the xref chain and loads only the objects
@@ -16,6 +18,7 @@ mod oids;
 pub mod pdf;
 pub mod pki;
 pub mod seal;
+pub mod stamp;
 pub mod tsa;
 pub mod verify;
 

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use crate::cms::{self, DigestAlg, SignedDataSpec};
 use crate::oids;
-use crate::pdf::object::{write_dict, write_object};
+use crate::pdf::object::write_object;
+use crate::pdf::update::Update;
 use crate::pdf::{Dict, Object, PdfError, Reader, SeekSource, XrefKind};
 use crate::pki::{Certificate, PkiError, SigningKey};
 use crate::tsa::{TimestampError, TimestampSource};
@@ -243,7 +244,7 @@ pub fn seal<R: Read + Seek, W: Write>(
         upd.write_dict_obj(plan.root.0, plan.root.1, &catalog);
     }
     let xref_kind = plan.kind;
-    upd.finish(&plan, next, plan.startxref);
+    upd.finish(&plan.trailer, next, plan.startxref);
 
     // ByteRange.
     let total = base + upd.buf.len() as u64;
@@ -371,7 +372,7 @@ pub fn seal<R: Read + Seek, W: Write>(
         upd2.write_dict_obj(dss_num, 0, &dss);
         catalog2.set(b"DSS", Object::Ref(dss_num, 0));
         upd2.write_dict_obj(plan.root.0, plan.root.1, &catalog2);
-        upd2.finish(&plan2, n, upd.xref_offset);
+        upd2.finish(&plan2.trailer, n, upd.xref_offset);
         output.write_all(&upd2.buf).map_err(SealError::Write)?;
         report.dss_certs = certs.len();
         report.dss_crls = sealer.crls.len();
@@ -612,151 +613,4 @@ fn plan_update<S: crate::pdf::Source>(r: &mut Reader<S>) -> Result<Plan, PdfErro
         dss,
         next_num,
     })
-}
-
-/// An incremental update being written.
-struct Update {
-    base: u64,
-    kind: XrefKind,
-    buf: Vec<u8>,
-    offsets: Vec<(u32, u16, u64)>,
-    xref_offset: u64,
-}
-
-impl Update {
-    fn new(base: u64, kind: XrefKind) -> Self {
-        Self {
-            base,
-            kind,
-            buf: Vec::with_capacity(8192),
-            offsets: Vec::new(),
-            xref_offset: 0,
-        }
-    }
-
-    fn begin_obj_gen(&mut self, num: u32, generation: u16) {
-        self.offsets
-            .push((num, generation, self.base + self.buf.len() as u64));
-        self.buf
-            .extend_from_slice(format!("{num} {generation} obj\n").as_bytes());
-    }
-
-    fn begin_obj(&mut self, num: u32) {
-        self.begin_obj_gen(num, 0);
-    }
-
-    fn end_obj(&mut self) {
-        self.buf.extend_from_slice(b"\nendobj\n");
-    }
-
-    fn write_obj(&mut self, num: u32, generation: u16, obj: &Object) {
-        self.begin_obj_gen(num, generation);
-        write_object(&mut self.buf, obj);
-        self.end_obj();
-    }
-
-    fn write_dict_obj(&mut self, num: u32, generation: u16, d: &Dict) {
-        self.begin_obj_gen(num, generation);
-        write_dict(&mut self.buf, d);
-        self.end_obj();
-    }
-
-    fn write_stream_obj(&mut self, num: u32, data: &[u8]) {
-        self.begin_obj(num);
-        self.buf
-            .extend_from_slice(format!("<</Length {}>>\nstream\n", data.len()).as_bytes());
-        self.buf.extend_from_slice(data);
-        self.buf.extend_from_slice(b"\nendstream");
-        self.end_obj();
-    }
-
-    /// Writes the xref section and trailer. `size` is the next free object number.
-    fn finish(&mut self, plan: &Plan, size: u32, prev: u64) {
-        let mut trailer = Dict::default();
-        for key in [&b"Root"[..], b"Info"] {
-            if let Some(v) = plan.trailer.get(key) {
-                trailer.set(key, v.clone());
-            }
-        }
-        let mut new_id = [0u8; 16];
-        // A fresh second /ID element; a failed RNG falls back to the document digest position.
-        if aws_lc_rs::rand::fill(&mut new_id).is_err() {
-            new_id = [0x5a; 16];
-        }
-        let first_id = match plan.trailer.get(b"ID") {
-            Some(Object::Array(a)) => a.first().cloned(),
-            _ => None,
-        }
-        .unwrap_or_else(|| Object::Str(new_id.to_vec()));
-        trailer.set(
-            b"ID",
-            Object::Array(vec![first_id, Object::Str(new_id.to_vec())]),
-        );
-        trailer.set(b"Prev", Object::Int(prev as i64));
-        let mut entries = self.offsets.clone();
-        let xref_at = self.base + self.buf.len() as u64;
-        self.xref_offset = xref_at;
-        match self.kind {
-            XrefKind::Table => {
-                trailer.set(b"Size", Object::Int(i64::from(size)));
-                entries.sort();
-                self.buf.extend_from_slice(b"xref\n");
-                for run in runs(&entries) {
-                    self.buf
-                        .extend_from_slice(format!("{} {}\n", run[0].0, run.len()).as_bytes());
-                    for (_, g, off) in run {
-                        self.buf
-                            .extend_from_slice(format!("{off:010} {g:05} n\r\n").as_bytes());
-                    }
-                }
-                self.buf.extend_from_slice(b"trailer\n");
-                write_dict(&mut self.buf, &trailer);
-                self.buf.push(b'\n');
-            }
-            XrefKind::Stream => {
-                let xref_num = size;
-                entries.push((xref_num, 0, xref_at));
-                entries.sort();
-                let mut data = Vec::new();
-                let mut index = Vec::new();
-                for run in runs(&entries) {
-                    index.push(Object::Int(i64::from(run[0].0)));
-                    index.push(Object::Int(run.len() as i64));
-                    for (_, g, off) in run {
-                        data.push(1);
-                        data.extend_from_slice(&off.to_be_bytes());
-                        data.extend_from_slice(&g.to_be_bytes());
-                    }
-                }
-                trailer.set(b"Type", Object::Name(b"XRef".to_vec()));
-                trailer.set(b"Size", Object::Int(i64::from(size) + 1));
-                trailer.set(b"Index", Object::Array(index));
-                trailer.set(
-                    b"W",
-                    Object::Array(vec![Object::Int(1), Object::Int(8), Object::Int(2)]),
-                );
-                trailer.set(b"Length", Object::Int(data.len() as i64));
-                self.buf
-                    .extend_from_slice(format!("{xref_num} 0 obj\n").as_bytes());
-                write_dict(&mut self.buf, &trailer);
-                self.buf.extend_from_slice(b"\nstream\n");
-                self.buf.extend_from_slice(&data);
-                self.buf.extend_from_slice(b"\nendstream\nendobj\n");
-            }
-        }
-        self.buf
-            .extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
-    }
-}
-
-fn runs(entries: &[(u32, u16, u64)]) -> Vec<&[(u32, u16, u64)]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..=entries.len() {
-        if i == entries.len() || entries[i].0 != entries[i - 1].0 + 1 {
-            out.push(&entries[start..i]);
-            start = i;
-        }
-    }
-    out
 }

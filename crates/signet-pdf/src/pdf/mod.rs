@@ -1,7 +1,9 @@
 //! A minimal PDF reader: finds `startxref`, follows the xref chain (tables and streams) and loads
 //! single objects on demand. It never loads the whole object graph.
 
+pub(crate) mod doc;
 pub(crate) mod object;
+pub(crate) mod update;
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
