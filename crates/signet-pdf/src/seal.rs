@@ -60,6 +60,9 @@ pub enum SealError {
     /// A key or certificate problem.
     #[error(transparent)]
     Pki(#[from] PkiError),
+    /// The named field exists but is not an unsigned signature field (or the name is invalid).
+    #[error("the field {0:?} cannot be signed")]
+    FieldNotSignable(String),
     /// Building the CMS structure failed.
     #[error("building the signature failed: {0}")]
     Cms(String),
@@ -136,11 +139,48 @@ pub struct SealReport {
 /// anything is written.
 pub fn seal<R: Read + Seek, W: Write>(
     input: R,
-    mut output: W,
+    output: W,
     sealer: &Sealer,
     level: Level,
     tsa: Option<&dyn TimestampSource>,
 ) -> Result<SealReport, SealError> {
+    seal_with(input, output, sealer, level, tsa, &SealOptions::default())
+}
+
+/// Options for [`seal_with`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SealOptions {
+    /// The signature field to sign. An existing unsigned signature field of that name (e.g. the
+    /// one [`crate::stamp::stamp`] made, whose widgets then show as the signature) is filled;
+    /// otherwise a new invisible field of that name is made. `None`: a new invisible field
+    /// named `Seal<n>`.
+    pub field_name: Option<String>,
+}
+
+impl SealOptions {
+    /// Options signing the field `name`.
+    pub fn field(name: impl Into<String>) -> Self {
+        Self {
+            field_name: Some(name.into()),
+        }
+    }
+}
+
+/// [`seal`], choosing the signature field (see [`SealOptions`]).
+pub fn seal_with<R: Read + Seek, W: Write>(
+    input: R,
+    mut output: W,
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+    opts: &SealOptions,
+) -> Result<SealReport, SealError> {
+    if let Some(name) = &opts.field_name
+        && (name.is_empty() || name.contains('.') || name.len() > 100)
+    {
+        return Err(SealError::FieldNotSignable(name.clone()));
+    }
     if level != Level::BB && tsa.is_none() {
         return Err(SealError::TimestampRequired(level));
     }
@@ -150,6 +190,17 @@ pub fn seal<R: Read + Seek, W: Write>(
     }
     let mut reader = Reader::open(SeekSource::new(input).map_err(PdfError::Io)?)?;
     let plan = plan_update(&mut reader)?;
+    let existing = match &opts.field_name {
+        Some(name) => {
+            let doc = crate::pdf::doc::Document::load(&mut reader)?;
+            match doc.find_field(&mut reader, name.as_bytes())? {
+                Some((id, d)) if d.name_is(b"FT", b"Sig") && d.get(b"V").is_none() => Some((id, d)),
+                Some(_) => return Err(SealError::FieldNotSignable(name.clone())),
+                None => None,
+            }
+        }
+        None => None,
+    };
     let base = reader.len;
     let mut src = reader.src.into_inner();
 
@@ -164,10 +215,14 @@ pub fn seal<R: Read + Seek, W: Write>(
     if !matches!(tail, b'\n' | b'\r') {
         upd.buf.push(b'\n');
     }
-    let field_name = format!("Seal{}", plan.next_num);
+    let field_name = opts
+        .field_name
+        .clone()
+        .unwrap_or_else(|| format!("Seal{}", plan.next_num));
     let sig_num = plan.next_num;
     let field_num = plan.next_num + 1;
-    let mut next = plan.next_num + 2;
+    // Filling an existing field needs only the signature dictionary.
+    let mut next = plan.next_num + if existing.is_some() { 1 } else { 2 };
 
     // Signature dictionary with placeholders.
     let now = (sealer.clock)();
@@ -189,55 +244,77 @@ pub fn seal<R: Read + Seek, W: Write>(
     upd.end_obj();
     let contents_end = upd.buf.len() - 2 - b"\nendobj\n".len();
 
-    // The field (merged with its invisible widget).
-    let mut field = Dict::default();
-    field.set(b"Type", Object::Name(b"Annot".to_vec()));
-    field.set(b"Subtype", Object::Name(b"Widget".to_vec()));
-    field.set(b"FT", Object::Name(b"Sig".to_vec()));
-    field.set(b"T", Object::Str(field_name.clone().into_bytes()));
-    field.set(b"V", Object::Ref(sig_num, 0));
-    field.set(b"F", Object::Int(132));
-    field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
-    field.set(b"P", Object::Ref(plan.page.0, plan.page.1));
-    upd.write_dict_obj(field_num, 0, &field);
-
-    // Re-written objects: catalog / AcroForm / Fields / page / Annots.
-    let field_ref = Object::Ref(field_num, 0);
     let mut catalog = plan.catalog.clone();
     let mut catalog_dirty = false;
-    match &plan.acroform {
-        AcroForm::Missing => {
-            let af_num = next;
-            next += 1;
-            let mut af = Dict::default();
-            af.set(b"Fields", Object::Array(vec![field_ref.clone()]));
-            af.set(b"SigFlags", Object::Int(3));
-            upd.write_dict_obj(af_num, 0, &af);
-            catalog.set(b"AcroForm", Object::Ref(af_num, 0));
-            catalog_dirty = true;
+    if let Some((id, mut field)) = existing {
+        // Filling the stamped field: only /V changes (and SigFlags if no signature had set it).
+        field.set(b"V", Object::Ref(sig_num, 0));
+        upd.write_dict_obj(id.0, id.1, &field);
+        let needs_flags = |af: &Dict| af.int(b"SigFlags").unwrap_or(0) & 1 == 0;
+        let with_flags = |mut af: Dict| {
+            let flags = af.int(b"SigFlags").unwrap_or(0);
+            af.set(b"SigFlags", Object::Int(flags | 3));
+            af
+        };
+        match &plan.acroform {
+            AcroForm::Direct(af) if needs_flags(af) => {
+                catalog.set(b"AcroForm", Object::Dict(with_flags(af.clone())));
+                catalog_dirty = true;
+            }
+            AcroForm::Indirect(id, af) if needs_flags(af) => {
+                upd.write_dict_obj(id.0, id.1, &with_flags(af.clone()));
+            }
+            _ => {}
         }
-        AcroForm::Direct(af) => {
-            let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
-            catalog.set(b"AcroForm", Object::Dict(af));
-            catalog_dirty = true;
+    } else {
+        // The field (merged with its invisible widget).
+        let mut field = Dict::default();
+        field.set(b"Type", Object::Name(b"Annot".to_vec()));
+        field.set(b"Subtype", Object::Name(b"Widget".to_vec()));
+        field.set(b"FT", Object::Name(b"Sig".to_vec()));
+        field.set(b"T", Object::Str(field_name.clone().into_bytes()));
+        field.set(b"V", Object::Ref(sig_num, 0));
+        field.set(b"F", Object::Int(132));
+        field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
+        field.set(b"P", Object::Ref(plan.page.0, plan.page.1));
+        upd.write_dict_obj(field_num, 0, &field);
+
+        // Re-written objects: catalog / AcroForm / Fields / page / Annots.
+        let field_ref = Object::Ref(field_num, 0);
+        match &plan.acroform {
+            AcroForm::Missing => {
+                let af_num = next;
+                next += 1;
+                let mut af = Dict::default();
+                af.set(b"Fields", Object::Array(vec![field_ref.clone()]));
+                af.set(b"SigFlags", Object::Int(3));
+                upd.write_dict_obj(af_num, 0, &af);
+                catalog.set(b"AcroForm", Object::Ref(af_num, 0));
+                catalog_dirty = true;
+            }
+            AcroForm::Direct(af) => {
+                let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
+                catalog.set(b"AcroForm", Object::Dict(af));
+                catalog_dirty = true;
+            }
+            AcroForm::Indirect(id, af) => {
+                let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
+                upd.write_dict_obj(id.0, id.1, &af);
+            }
         }
-        AcroForm::Indirect(id, af) => {
-            let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
-            upd.write_dict_obj(id.0, id.1, &af);
-        }
-    }
-    match &plan.annots {
-        Annots::Indirect(id, items) => {
-            let mut items = items.clone();
-            items.push(field_ref.clone());
-            upd.write_obj(id.0, id.1, &Object::Array(items));
-        }
-        Annots::Direct(items) => {
-            let mut page = plan.page_dict.clone();
-            let mut items = items.clone();
-            items.push(field_ref.clone());
-            page.set(b"Annots", Object::Array(items));
-            upd.write_dict_obj(plan.page.0, plan.page.1, &page);
+        match &plan.annots {
+            Annots::Indirect(id, items) => {
+                let mut items = items.clone();
+                items.push(field_ref.clone());
+                upd.write_obj(id.0, id.1, &Object::Array(items));
+            }
+            Annots::Direct(items) => {
+                let mut page = plan.page_dict.clone();
+                let mut items = items.clone();
+                items.push(field_ref.clone());
+                page.set(b"Annots", Object::Array(items));
+                upd.write_dict_obj(plan.page.0, plan.page.1, &page);
+            }
         }
     }
     if catalog_dirty {
@@ -464,8 +541,12 @@ fn add_field(mut af: Dict, fields: &Fields, field_ref: &Object, upd: &mut Update
             af.set(b"Fields", Object::Array(items));
         }
     }
-    let flags = af.int(b"SigFlags").unwrap_or(0) | 3;
-    af.set(b"SigFlags", Object::Int(flags));
+    // Once a signature has set SignaturesExist, leave SigFlags alone: changing it after a
+    // signature counts as a modification to validators.
+    let flags = af.int(b"SigFlags").unwrap_or(0);
+    if flags & 1 == 0 {
+        af.set(b"SigFlags", Object::Int(flags | 3));
+    }
     af
 }
 

@@ -9,6 +9,9 @@
 //! afterwards ([`crate::act::sign_act`]) fills that same field, so the signer's marks are the
 //! visible appearance of their signature.
 //!
+//! The widgets carry no /Parent (ISO 32000 asks for one when a field has several widgets):
+//! poppler would otherwise read each widget as a separate, unsigned field.
+//!
 //! Boxes are fractions of the page *as displayed* — after /Rotate (inherited too) and within the
 //! CropBox — and every appearance is drawn upright for the reader and clipped to its box.
 
@@ -279,7 +282,10 @@ pub fn stamp(
         // Print, and locked so that viewers do not let anyone move it.
         w.set(b"F", Object::Int(4 | 128));
         w.set(b"P", Object::Ref(page_ref.0, page_ref.1));
-        w.set(b"Parent", Object::Ref(field_num, 0));
+        // No /Parent, on purpose: poppler (pdfsig, Evince, Okular) takes any kid with a /Parent
+        // for a child *field* (merged with its widget) and then reads /V from the kid, so a
+        // signed field with several widgets shows as several unsigned ones. The field's /Kids
+        // is what pyHanko, Acrobat and poppler walk to find the widgets.
         let mut apd = Dict::default();
         apd.set(b"N", Object::Ref(ap_num, 0));
         w.set(b"AP", Object::Dict(apd));
