@@ -13,6 +13,7 @@ use signet_pdf::pki::{InstancePki, PkiOptions, SignerIdentity};
 use signet_pdf::seal::{Level, seal_bytes};
 use signet_pdf::stamp::{FontLibrary, FracRect, Mark, MarkKind, stamp};
 use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
+use signet_pdf::verify::{ChangeKind, VerifyOptions, verify_pdf};
 
 struct Fixture {
     pki: InstancePki,
@@ -117,6 +118,28 @@ fn check_all_valid(fx: &Fixture, name: &str, pdf: &[u8], count: usize) {
     let path = fx.dir.path().join(format!("{name}.pdf"));
     std::fs::write(&path, pdf).expect("write");
     common::qpdf_check(pdf, fx.dir.path(), name);
+    let report = verify_pdf(
+        pdf,
+        &VerifyOptions {
+            trust_roots: vec![fx.pki.root_cert.clone()],
+            now: time::OffsetDateTime::now_utc(),
+        },
+    )
+    .expect("verify");
+    eprintln!("our verify {name}:\n{}", report.to_text());
+    assert!(report.valid, "{}", report.to_text());
+    assert_eq!(report.signatures.len(), count);
+    for sig in &report.signatures {
+        assert!(sig.digest_matches && sig.signature_valid && sig.trusted);
+        assert!(sig.timestamp.is_some());
+        assert!(
+            sig.later_revisions
+                .iter()
+                .all(|l| l.kind == ChangeKind::SignatureAdded),
+            "{}",
+            report.to_text()
+        );
+    }
     if let Some(p) = tool("pdfsig", None) {
         let (ok, text) = run(Command::new(p).arg("-nocert").arg(&path));
         eprintln!("pdfsig {name}:\n{text}");
@@ -316,5 +339,54 @@ fn signer_certificate_names_the_signer() {
                 time::Duration::hours(2)
             )
             .is_err()
+    );
+}
+
+/// A page-content change after a signer's act is still caught by our verifier, next to the
+/// stamped revisions it accepts.
+#[test]
+fn content_change_after_an_act_is_reported() {
+    let fx = fixture();
+    let input = build_pdf(&[PageSpec::a4()], None, false);
+    let a = stamp_and_sign(
+        &fx,
+        &input,
+        "SignerA",
+        &signer("Anna Smith", "anna@example.org"),
+        &marks_a(),
+    );
+    // Stamping alone after the signature is accepted…
+    let (stamped, _) = stamp(&a, "SignerB", &marks_b(0), &fx.fonts).expect("stamp");
+    let opts = VerifyOptions {
+        trust_roots: vec![fx.pki.root_cert.clone()],
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let report = verify_pdf(&stamped, &opts).expect("verify");
+    assert!(report.valid, "{}", report.to_text());
+    // …but a rewritten content stream (object 6, the page's) is not.
+    let text = String::from_utf8_lossy(&stamped).into_owned();
+    let startxref: usize = text
+        .rsplit("startxref")
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("startxref");
+    let mut out = stamped.clone();
+    let off = out.len();
+    let body = "BT /F1 24 Tf 72 720 Td (Pay 1,000,000 EUR) Tj ET";
+    out.extend_from_slice(
+        format!(
+            "6 0 obj\n<< /Length {} >>\nstream\n{body}\nendstream\nendobj\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n6 1\n{off:010} 00000 n\r\ntrailer\n<< /Size 200 /Root 1 0 R /Prev {startxref} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    let report = verify_pdf(&out, &opts).expect("verify");
+    assert!(!report.valid, "{}", report.to_text());
+    assert_eq!(
+        report.signatures[0].later_revisions.last().map(|l| l.kind),
+        Some(ChangeKind::Other)
     );
 }
