@@ -245,6 +245,22 @@ impl Document {
                 _ => return Err(malformed("page tree node without /Kids")),
             };
             let mut descend = None;
+            // A node whose /Count equals its number of kids usually holds only pages: try the
+            // kid at the index directly, and scan only if it turns out to be a subtree.
+            let node_count = match d.get(b"Count") {
+                Some(Object::Int(c)) => *c,
+                _ => -1,
+            };
+            if node_count == kids.len() as i64
+                && let Some(Object::Ref(kn, kg)) = kids.get(remaining as usize)
+            {
+                let kd = r.resolve_dict(*kn)?;
+                if kd.name_is(b"Type", b"Page") {
+                    node = (*kn, *kg);
+                    remaining = 0;
+                    continue;
+                }
+            }
             for kid in &kids {
                 visited += 1;
                 if visited > 10_000_000 {
