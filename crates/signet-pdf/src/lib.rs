@@ -1,5 +1,6 @@
 //! PAdES sealing and verification of PDF documents for Signet.
 //!
+//! - [`intake`]: refusing, at upload, what cannot be signed (encrypted, unparseable, XFA-only).
 //! - [`pki`]: an instance PKI (root CA, sealing and TSA certificates, CRL), generated or loaded.
 //! - [`tsa`]: a built-in RFC 3161 time-stamp authority and the [`tsa::TimestampSource`] port.
 //! - [`seal`]: PAdES B-B / B-T / B-LT sealing as incremental updates, in one hashing pass.
@@ -15,6 +16,7 @@
 pub mod act;
 mod cms;
 mod der;
+pub mod intake;
 #[allow(dead_code)]
 mod oids;
 pub mod pdf;
