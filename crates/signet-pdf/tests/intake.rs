@@ -127,7 +127,7 @@ fn fix_xref(pdf: Vec<u8>) -> Vec<u8> {
         offsets.push(p + 1);
         n += 1;
     }
-    let mut out = text[..body_end].as_bytes().to_vec();
+    let mut out = text.as_bytes()[..body_end].to_vec();
     let xref = out.len();
     out.extend_from_slice(
         format!("xref\n0 {}\n0000000000 65535 f\r\n", offsets.len() + 1).as_bytes(),
@@ -137,7 +137,7 @@ fn fix_xref(pdf: Vec<u8>) -> Vec<u8> {
     }
     let trailer_at = text.find("trailer").expect("trailer");
     let trailer_end = text.find("startxref").expect("startxref");
-    out.extend_from_slice(text[trailer_at..trailer_end].as_bytes());
+    out.extend_from_slice(&text.as_bytes()[trailer_at..trailer_end]);
     out.extend_from_slice(format!("startxref\n{xref}\n%%EOF\n").as_bytes());
     out
 }
