@@ -62,6 +62,13 @@ pub struct SigningKey {
     pkcs8: Vec<u8>,
 }
 
+impl Drop for SigningKey {
+    fn drop(&mut self) {
+        // The key pair itself is freed (and cleansed) by aws-lc; this copy is ours to wipe.
+        zeroize::Zeroize::zeroize(&mut self.pkcs8);
+    }
+}
+
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKey")
@@ -509,6 +516,104 @@ impl InstancePki {
             vec![self.root_cert.clone()],
             policy_oid,
         )
+    }
+}
+
+/// Who a signer certificate is issued to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerIdentity {
+    /// The signer's name, as the subject's commonName.
+    pub name: String,
+    /// The signer's e-mail address: the subject's emailAddress and an rfc822Name SAN.
+    pub email: String,
+}
+
+/// OID of PKCS#9 emailAddress.
+const EMAIL_ADDRESS: [u64; 7] = [1, 2, 840, 113549, 1, 9, 1];
+
+impl InstancePki {
+    /// Issues a certificate for one signing act: `key` (made for that act), `signer`'s name as
+    /// commonName, their e-mail as emailAddress and rfc822Name SAN, digitalSignature and
+    /// nonRepudiation, valid from five minutes before `now` for `validity`, with the sealing
+    /// certificate's CRL distribution point.
+    pub fn issue_signer_certificate(
+        &self,
+        key: &SigningKey,
+        signer: &SignerIdentity,
+        now: OffsetDateTime,
+        validity: Duration,
+    ) -> Result<Certificate, PkiError> {
+        if signer.name.trim().is_empty() || signer.name.len() > 256 {
+            return Err(PkiError::Generate("signer name empty or too long".into()));
+        }
+        let email = rcgen::string::Ia5String::try_from(signer.email.as_str())
+            .map_err(|_| PkiError::Generate("e-mail address is not ASCII".into()))?;
+        if !signer.email.contains('@') || signer.email.len() > 254 {
+            return Err(PkiError::Generate("not an e-mail address".into()));
+        }
+        let mut dn = DistinguishedName::new();
+        if let Some(org) = self.organization() {
+            dn.push(DnType::OrganizationName, org);
+        }
+        dn.push(DnType::CommonName, signer.name.as_str());
+        dn.push(
+            DnType::CustomDnType(EMAIL_ADDRESS.to_vec()),
+            rcgen::DnValue::Ia5String(email.clone()),
+        );
+        let mut p = CertificateParams::default();
+        p.distinguished_name = dn;
+        p.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email)];
+        p.not_before = now - Duration::minutes(5);
+        p.not_after = now + validity;
+        p.serial_number = Some(random_serial()?);
+        p.use_authority_key_identifier_extension = true;
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        p.crl_distribution_points = self
+            .crl_urls()
+            .into_iter()
+            .map(|u| CrlDistributionPoint { uris: vec![u] })
+            .collect();
+        let cert_der = rustls_pki_types::CertificateDer::from(self.root_cert.der().to_vec());
+        let issuer =
+            Issuer::from_ca_cert_der(&cert_der, self.root_key.rcgen_key()?).map_err(gen_err)?;
+        let cert = p.signed_by(&key.rcgen_key()?, &issuer).map_err(gen_err)?;
+        Certificate::from_der(cert.der())
+    }
+
+    /// The organisation in the root's subject.
+    fn organization(&self) -> Option<String> {
+        let (_, c) = x509_parser::parse_x509_certificate(self.root_cert.der()).ok()?;
+        c.subject()
+            .iter_organization()
+            .next()
+            .and_then(|o| o.as_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// The CRL distribution point URLs of the sealing certificate.
+    fn crl_urls(&self) -> Vec<String> {
+        use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+        let Ok((_, c)) = x509_parser::parse_x509_certificate(self.sealing_cert.der()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for ext in c.extensions() {
+            if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+                for p in points.iter() {
+                    if let Some(DistributionPointName::FullName(names)) = &p.distribution_point {
+                        for n in names {
+                            if let GeneralName::URI(u) = n {
+                                out.push((*u).to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 

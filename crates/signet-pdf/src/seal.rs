@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use crate::cms::{self, DigestAlg, SignedDataSpec};
 use crate::oids;
-use crate::pdf::object::{write_dict, write_object};
+use crate::pdf::object::write_object;
+use crate::pdf::update::Update;
 use crate::pdf::{Dict, Object, PdfError, Reader, SeekSource, XrefKind};
 use crate::pki::{Certificate, PkiError, SigningKey};
 use crate::tsa::{TimestampError, TimestampSource};
@@ -59,6 +60,9 @@ pub enum SealError {
     /// A key or certificate problem.
     #[error(transparent)]
     Pki(#[from] PkiError),
+    /// The named field exists but is not an unsigned signature field (or the name is invalid).
+    #[error("the field {0:?} cannot be signed")]
+    FieldNotSignable(String),
     /// Building the CMS structure failed.
     #[error("building the signature failed: {0}")]
     Cms(String),
@@ -135,11 +139,48 @@ pub struct SealReport {
 /// anything is written.
 pub fn seal<R: Read + Seek, W: Write>(
     input: R,
-    mut output: W,
+    output: W,
     sealer: &Sealer,
     level: Level,
     tsa: Option<&dyn TimestampSource>,
 ) -> Result<SealReport, SealError> {
+    seal_with(input, output, sealer, level, tsa, &SealOptions::default())
+}
+
+/// Options for [`seal_with`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SealOptions {
+    /// The signature field to sign. An existing unsigned signature field of that name (e.g. the
+    /// one [`crate::stamp::stamp`] made, whose widgets then show as the signature) is filled;
+    /// otherwise a new invisible field of that name is made. `None`: a new invisible field
+    /// named `Seal<n>`.
+    pub field_name: Option<String>,
+}
+
+impl SealOptions {
+    /// Options signing the field `name`.
+    pub fn field(name: impl Into<String>) -> Self {
+        Self {
+            field_name: Some(name.into()),
+        }
+    }
+}
+
+/// [`seal`], choosing the signature field (see [`SealOptions`]).
+pub fn seal_with<R: Read + Seek, W: Write>(
+    input: R,
+    mut output: W,
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+    opts: &SealOptions,
+) -> Result<SealReport, SealError> {
+    if let Some(name) = &opts.field_name
+        && (name.is_empty() || name.contains('.') || name.len() > 100)
+    {
+        return Err(SealError::FieldNotSignable(name.clone()));
+    }
     if level != Level::BB && tsa.is_none() {
         return Err(SealError::TimestampRequired(level));
     }
@@ -149,6 +190,17 @@ pub fn seal<R: Read + Seek, W: Write>(
     }
     let mut reader = Reader::open(SeekSource::new(input).map_err(PdfError::Io)?)?;
     let plan = plan_update(&mut reader)?;
+    let existing = match &opts.field_name {
+        Some(name) => {
+            let doc = crate::pdf::doc::Document::load(&mut reader)?;
+            match doc.find_field(&mut reader, name.as_bytes())? {
+                Some((id, d)) if d.name_is(b"FT", b"Sig") && d.get(b"V").is_none() => Some((id, d)),
+                Some(_) => return Err(SealError::FieldNotSignable(name.clone())),
+                None => None,
+            }
+        }
+        None => None,
+    };
     let base = reader.len;
     let mut src = reader.src.into_inner();
 
@@ -163,10 +215,14 @@ pub fn seal<R: Read + Seek, W: Write>(
     if !matches!(tail, b'\n' | b'\r') {
         upd.buf.push(b'\n');
     }
-    let field_name = format!("Seal{}", plan.next_num);
+    let field_name = opts
+        .field_name
+        .clone()
+        .unwrap_or_else(|| format!("Seal{}", plan.next_num));
     let sig_num = plan.next_num;
     let field_num = plan.next_num + 1;
-    let mut next = plan.next_num + 2;
+    // Filling an existing field needs only the signature dictionary.
+    let mut next = plan.next_num + if existing.is_some() { 1 } else { 2 };
 
     // Signature dictionary with placeholders.
     let now = (sealer.clock)();
@@ -188,62 +244,84 @@ pub fn seal<R: Read + Seek, W: Write>(
     upd.end_obj();
     let contents_end = upd.buf.len() - 2 - b"\nendobj\n".len();
 
-    // The field (merged with its invisible widget).
-    let mut field = Dict::default();
-    field.set(b"Type", Object::Name(b"Annot".to_vec()));
-    field.set(b"Subtype", Object::Name(b"Widget".to_vec()));
-    field.set(b"FT", Object::Name(b"Sig".to_vec()));
-    field.set(b"T", Object::Str(field_name.clone().into_bytes()));
-    field.set(b"V", Object::Ref(sig_num, 0));
-    field.set(b"F", Object::Int(132));
-    field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
-    field.set(b"P", Object::Ref(plan.page.0, plan.page.1));
-    upd.write_dict_obj(field_num, 0, &field);
-
-    // Re-written objects: catalog / AcroForm / Fields / page / Annots.
-    let field_ref = Object::Ref(field_num, 0);
     let mut catalog = plan.catalog.clone();
     let mut catalog_dirty = false;
-    match &plan.acroform {
-        AcroForm::Missing => {
-            let af_num = next;
-            next += 1;
-            let mut af = Dict::default();
-            af.set(b"Fields", Object::Array(vec![field_ref.clone()]));
-            af.set(b"SigFlags", Object::Int(3));
-            upd.write_dict_obj(af_num, 0, &af);
-            catalog.set(b"AcroForm", Object::Ref(af_num, 0));
-            catalog_dirty = true;
+    if let Some((id, mut field)) = existing {
+        // Filling the stamped field: only /V changes (and SigFlags if no signature had set it).
+        field.set(b"V", Object::Ref(sig_num, 0));
+        upd.write_dict_obj(id.0, id.1, &field);
+        let needs_flags = |af: &Dict| af.int(b"SigFlags").unwrap_or(0) & 1 == 0;
+        let with_flags = |mut af: Dict| {
+            let flags = af.int(b"SigFlags").unwrap_or(0);
+            af.set(b"SigFlags", Object::Int(flags | 3));
+            af
+        };
+        match &plan.acroform {
+            AcroForm::Direct(af) if needs_flags(af) => {
+                catalog.set(b"AcroForm", Object::Dict(with_flags(af.clone())));
+                catalog_dirty = true;
+            }
+            AcroForm::Indirect(id, af) if needs_flags(af) => {
+                upd.write_dict_obj(id.0, id.1, &with_flags(af.clone()));
+            }
+            _ => {}
         }
-        AcroForm::Direct(af) => {
-            let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
-            catalog.set(b"AcroForm", Object::Dict(af));
-            catalog_dirty = true;
+    } else {
+        // The field (merged with its invisible widget).
+        let mut field = Dict::default();
+        field.set(b"Type", Object::Name(b"Annot".to_vec()));
+        field.set(b"Subtype", Object::Name(b"Widget".to_vec()));
+        field.set(b"FT", Object::Name(b"Sig".to_vec()));
+        field.set(b"T", Object::Str(field_name.clone().into_bytes()));
+        field.set(b"V", Object::Ref(sig_num, 0));
+        field.set(b"F", Object::Int(132));
+        field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
+        field.set(b"P", Object::Ref(plan.page.0, plan.page.1));
+        upd.write_dict_obj(field_num, 0, &field);
+
+        // Re-written objects: catalog / AcroForm / Fields / page / Annots.
+        let field_ref = Object::Ref(field_num, 0);
+        match &plan.acroform {
+            AcroForm::Missing => {
+                let af_num = next;
+                next += 1;
+                let mut af = Dict::default();
+                af.set(b"Fields", Object::Array(vec![field_ref.clone()]));
+                af.set(b"SigFlags", Object::Int(3));
+                upd.write_dict_obj(af_num, 0, &af);
+                catalog.set(b"AcroForm", Object::Ref(af_num, 0));
+                catalog_dirty = true;
+            }
+            AcroForm::Direct(af) => {
+                let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
+                catalog.set(b"AcroForm", Object::Dict(af));
+                catalog_dirty = true;
+            }
+            AcroForm::Indirect(id, af) => {
+                let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
+                upd.write_dict_obj(id.0, id.1, &af);
+            }
         }
-        AcroForm::Indirect(id, af) => {
-            let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
-            upd.write_dict_obj(id.0, id.1, &af);
-        }
-    }
-    match &plan.annots {
-        Annots::Indirect(id, items) => {
-            let mut items = items.clone();
-            items.push(field_ref.clone());
-            upd.write_obj(id.0, id.1, &Object::Array(items));
-        }
-        Annots::Direct(items) => {
-            let mut page = plan.page_dict.clone();
-            let mut items = items.clone();
-            items.push(field_ref.clone());
-            page.set(b"Annots", Object::Array(items));
-            upd.write_dict_obj(plan.page.0, plan.page.1, &page);
+        match &plan.annots {
+            Annots::Indirect(id, items) => {
+                let mut items = items.clone();
+                items.push(field_ref.clone());
+                upd.write_obj(id.0, id.1, &Object::Array(items));
+            }
+            Annots::Direct(items) => {
+                let mut page = plan.page_dict.clone();
+                let mut items = items.clone();
+                items.push(field_ref.clone());
+                page.set(b"Annots", Object::Array(items));
+                upd.write_dict_obj(plan.page.0, plan.page.1, &page);
+            }
         }
     }
     if catalog_dirty {
         upd.write_dict_obj(plan.root.0, plan.root.1, &catalog);
     }
     let xref_kind = plan.kind;
-    upd.finish(&plan, next, plan.startxref);
+    upd.finish(&plan.trailer, next, plan.startxref);
 
     // ByteRange.
     let total = base + upd.buf.len() as u64;
@@ -371,7 +449,7 @@ pub fn seal<R: Read + Seek, W: Write>(
         upd2.write_dict_obj(dss_num, 0, &dss);
         catalog2.set(b"DSS", Object::Ref(dss_num, 0));
         upd2.write_dict_obj(plan.root.0, plan.root.1, &catalog2);
-        upd2.finish(&plan2, n, upd.xref_offset);
+        upd2.finish(&plan2.trailer, n, upd.xref_offset);
         output.write_all(&upd2.buf).map_err(SealError::Write)?;
         report.dss_certs = certs.len();
         report.dss_crls = sealer.crls.len();
@@ -463,8 +541,12 @@ fn add_field(mut af: Dict, fields: &Fields, field_ref: &Object, upd: &mut Update
             af.set(b"Fields", Object::Array(items));
         }
     }
-    let flags = af.int(b"SigFlags").unwrap_or(0) | 3;
-    af.set(b"SigFlags", Object::Int(flags));
+    // Once a signature has set SignaturesExist, leave SigFlags alone: changing it after a
+    // signature counts as a modification to validators.
+    let flags = af.int(b"SigFlags").unwrap_or(0);
+    if flags & 1 == 0 {
+        af.set(b"SigFlags", Object::Int(flags | 3));
+    }
     af
 }
 
@@ -612,151 +694,4 @@ fn plan_update<S: crate::pdf::Source>(r: &mut Reader<S>) -> Result<Plan, PdfErro
         dss,
         next_num,
     })
-}
-
-/// An incremental update being written.
-struct Update {
-    base: u64,
-    kind: XrefKind,
-    buf: Vec<u8>,
-    offsets: Vec<(u32, u16, u64)>,
-    xref_offset: u64,
-}
-
-impl Update {
-    fn new(base: u64, kind: XrefKind) -> Self {
-        Self {
-            base,
-            kind,
-            buf: Vec::with_capacity(8192),
-            offsets: Vec::new(),
-            xref_offset: 0,
-        }
-    }
-
-    fn begin_obj_gen(&mut self, num: u32, generation: u16) {
-        self.offsets
-            .push((num, generation, self.base + self.buf.len() as u64));
-        self.buf
-            .extend_from_slice(format!("{num} {generation} obj\n").as_bytes());
-    }
-
-    fn begin_obj(&mut self, num: u32) {
-        self.begin_obj_gen(num, 0);
-    }
-
-    fn end_obj(&mut self) {
-        self.buf.extend_from_slice(b"\nendobj\n");
-    }
-
-    fn write_obj(&mut self, num: u32, generation: u16, obj: &Object) {
-        self.begin_obj_gen(num, generation);
-        write_object(&mut self.buf, obj);
-        self.end_obj();
-    }
-
-    fn write_dict_obj(&mut self, num: u32, generation: u16, d: &Dict) {
-        self.begin_obj_gen(num, generation);
-        write_dict(&mut self.buf, d);
-        self.end_obj();
-    }
-
-    fn write_stream_obj(&mut self, num: u32, data: &[u8]) {
-        self.begin_obj(num);
-        self.buf
-            .extend_from_slice(format!("<</Length {}>>\nstream\n", data.len()).as_bytes());
-        self.buf.extend_from_slice(data);
-        self.buf.extend_from_slice(b"\nendstream");
-        self.end_obj();
-    }
-
-    /// Writes the xref section and trailer. `size` is the next free object number.
-    fn finish(&mut self, plan: &Plan, size: u32, prev: u64) {
-        let mut trailer = Dict::default();
-        for key in [&b"Root"[..], b"Info"] {
-            if let Some(v) = plan.trailer.get(key) {
-                trailer.set(key, v.clone());
-            }
-        }
-        let mut new_id = [0u8; 16];
-        // A fresh second /ID element; a failed RNG falls back to the document digest position.
-        if aws_lc_rs::rand::fill(&mut new_id).is_err() {
-            new_id = [0x5a; 16];
-        }
-        let first_id = match plan.trailer.get(b"ID") {
-            Some(Object::Array(a)) => a.first().cloned(),
-            _ => None,
-        }
-        .unwrap_or_else(|| Object::Str(new_id.to_vec()));
-        trailer.set(
-            b"ID",
-            Object::Array(vec![first_id, Object::Str(new_id.to_vec())]),
-        );
-        trailer.set(b"Prev", Object::Int(prev as i64));
-        let mut entries = self.offsets.clone();
-        let xref_at = self.base + self.buf.len() as u64;
-        self.xref_offset = xref_at;
-        match self.kind {
-            XrefKind::Table => {
-                trailer.set(b"Size", Object::Int(i64::from(size)));
-                entries.sort();
-                self.buf.extend_from_slice(b"xref\n");
-                for run in runs(&entries) {
-                    self.buf
-                        .extend_from_slice(format!("{} {}\n", run[0].0, run.len()).as_bytes());
-                    for (_, g, off) in run {
-                        self.buf
-                            .extend_from_slice(format!("{off:010} {g:05} n\r\n").as_bytes());
-                    }
-                }
-                self.buf.extend_from_slice(b"trailer\n");
-                write_dict(&mut self.buf, &trailer);
-                self.buf.push(b'\n');
-            }
-            XrefKind::Stream => {
-                let xref_num = size;
-                entries.push((xref_num, 0, xref_at));
-                entries.sort();
-                let mut data = Vec::new();
-                let mut index = Vec::new();
-                for run in runs(&entries) {
-                    index.push(Object::Int(i64::from(run[0].0)));
-                    index.push(Object::Int(run.len() as i64));
-                    for (_, g, off) in run {
-                        data.push(1);
-                        data.extend_from_slice(&off.to_be_bytes());
-                        data.extend_from_slice(&g.to_be_bytes());
-                    }
-                }
-                trailer.set(b"Type", Object::Name(b"XRef".to_vec()));
-                trailer.set(b"Size", Object::Int(i64::from(size) + 1));
-                trailer.set(b"Index", Object::Array(index));
-                trailer.set(
-                    b"W",
-                    Object::Array(vec![Object::Int(1), Object::Int(8), Object::Int(2)]),
-                );
-                trailer.set(b"Length", Object::Int(data.len() as i64));
-                self.buf
-                    .extend_from_slice(format!("{xref_num} 0 obj\n").as_bytes());
-                write_dict(&mut self.buf, &trailer);
-                self.buf.extend_from_slice(b"\nstream\n");
-                self.buf.extend_from_slice(&data);
-                self.buf.extend_from_slice(b"\nendstream\nendobj\n");
-            }
-        }
-        self.buf
-            .extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
-    }
-}
-
-fn runs(entries: &[(u32, u16, u64)]) -> Vec<&[(u32, u16, u64)]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..=entries.len() {
-        if i == entries.len() || entries[i].0 != entries[i - 1].0 + 1 {
-            out.push(&entries[start..i]);
-            start = i;
-        }
-    }
-    out
 }

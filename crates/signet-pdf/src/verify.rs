@@ -711,7 +711,11 @@ fn revocation_status(chain: &[&[u8]], crls: &[Vec<u8>]) -> String {
     }
 }
 
+/// Marks a revision that signed an existing unsigned signature field (not a real PDF key).
+const SIG_FIELD_FILLED: &[u8] = b"\0signature field filled";
+
 const SIGNATURE_KEYS: &[&[u8]] = &[
+    SIG_FIELD_FILLED,
     b"AcroForm",
     b"Annots",
     b"Fields",
@@ -736,6 +740,21 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
     });
     if freed {
         return (ChangeKind::Other, Some("objects were deleted".into()));
+    }
+    // Widgets of signature fields created in this revision (stamped marks): they may join a
+    // page's /Annots.
+    let mut new_widgets: HashSet<u32> = HashSet::new();
+    for num in &nums {
+        if matches!(r.lookup(*num, idx + 1), None | Some(Entry::Free))
+            && let Ok(Object::Dict(d)) = r.resolve_at(*num, idx)
+            && d.name_is(b"FT", b"Sig")
+            && let Some(Object::Array(kids)) = d.get(b"Kids")
+        {
+            new_widgets.extend(kids.iter().filter_map(|k| match k {
+                Object::Ref(n, _) => Some(*n),
+                _ => None,
+            }));
+        }
     }
     let mut changed_keys: HashSet<Vec<u8>> = HashSet::new();
     for num in nums {
@@ -767,8 +786,17 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
             (Object::Dict(b), Object::Dict(a)) => {
                 for (k, v) in &a.0 {
                     if b.get(k) != Some(v) {
+                        // An unsigned signature field (made by stamping) being signed.
+                        if k == b"V"
+                            && b.get(k).is_none()
+                            && b.name_is(b"FT", b"Sig")
+                            && matches!(v, Object::Ref(n, _) if matches!(r.lookup(*n, idx + 1), None | Some(Entry::Free)))
+                        {
+                            changed_keys.insert(SIG_FIELD_FILLED.to_vec());
+                            continue;
+                        }
                         let appended = matches!(k.as_slice(), b"Fields" | b"Annots");
-                        if appended && !appends_only_sig_fields(r, b.get(k), v, idx) {
+                        if appended && !appends_only_sig_fields(r, b.get(k), v, idx, &new_widgets) {
                             return (
                                 ChangeKind::Other,
                                 Some(format!(
@@ -788,7 +816,7 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
             }
             (Object::Array(b), Object::Array(a)) if a.starts_with(b) => {
                 for extra in &a[b.len()..] {
-                    if !is_new_sig_field(r, extra, idx) {
+                    if !is_new_sig_field(r, extra, idx, &new_widgets) {
                         return (
                             ChangeKind::Other,
                             Some(format!(
@@ -824,6 +852,7 @@ fn appends_only_sig_fields(
     before: Option<&Object>,
     after: &Object,
     idx: usize,
+    new_widgets: &HashSet<u32>,
 ) -> bool {
     let before = match before {
         None => Vec::new(),
@@ -845,13 +874,32 @@ fn appends_only_sig_fields(
     after.starts_with(&before)
         && after[before.len()..]
             .iter()
-            .all(|o| is_new_sig_field(r, o, idx))
+            .all(|o| is_new_sig_field(r, o, idx, new_widgets))
 }
 
-fn is_new_sig_field(r: &mut Reader<&[u8]>, obj: &Object, idx: usize) -> bool {
+fn is_new_sig_field(
+    r: &mut Reader<&[u8]>,
+    obj: &Object,
+    idx: usize,
+    new_widgets: &HashSet<u32>,
+) -> bool {
     let Object::Ref(n, _) = obj else { return false };
-    // A signed signature field: sealing never adds empty ones.
-    matches!(r.resolve_at(*n, idx), Ok(Object::Dict(d)) if d.name_is(b"FT", b"Sig") && matches!(d.get(b"V"), Some(Object::Ref(..))))
+    let is_new = matches!(r.lookup(*n, idx + 1), None | Some(Entry::Free));
+    match r.resolve_at(*n, idx) {
+        // A signed signature field, or a new unsigned one holding stamped marks as widgets.
+        Ok(Object::Dict(d)) if d.name_is(b"FT", b"Sig") => {
+            matches!(d.get(b"V"), Some(Object::Ref(..))) || (is_new && d.get(b"V").is_none())
+        }
+        // A widget of a signature field made in this same revision.
+        Ok(Object::Dict(d)) => {
+            is_new
+                && new_widgets.contains(n)
+                && d.name_is(b"Subtype", b"Widget")
+                && d.get(b"FT").is_none()
+                && d.get(b"T").is_none()
+        }
+        _ => false,
+    }
 }
 
 impl VerifyReport {

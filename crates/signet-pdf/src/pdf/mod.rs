@@ -1,7 +1,9 @@
 //! A minimal PDF reader: finds `startxref`, follows the xref chain (tables and streams) and loads
 //! single objects on demand. It never loads the whole object graph.
 
+pub(crate) mod doc;
 pub(crate) mod object;
+pub(crate) mod update;
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -18,9 +20,12 @@ pub enum PdfError {
     /// The file is not a PDF this reader understands.
     #[error("malformed PDF: {0}")]
     Malformed(String),
-    /// A valid PDF feature this library does not support (e.g. encryption).
+    /// A valid PDF feature this library does not support.
     #[error("unsupported PDF: {0}")]
     Unsupported(&'static str),
+    /// The document is encrypted: it cannot be stamped or signed without being rewritten.
+    #[error("the document is encrypted")]
+    Encrypted,
 }
 
 fn bad(msg: impl Into<String>) -> PdfError {
@@ -173,7 +178,7 @@ impl<S: Source> Reader<S> {
             r.sections.push(section);
         }
         if r.trailer().get(b"Encrypt").is_some() {
-            return Err(PdfError::Unsupported("encrypted documents"));
+            return Err(PdfError::Encrypted);
         }
         Ok(r)
     }

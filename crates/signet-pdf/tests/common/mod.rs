@@ -120,3 +120,203 @@ pub fn qpdf_from_classic_to_xref_stream(pdf: &[u8], dir: &Path) -> Option<Vec<u8
     assert!(ok, "qpdf failed: {text}");
     Some(std::fs::read(b).expect("read"))
 }
+
+/// One page of a test document.
+#[derive(Clone, Debug)]
+pub struct PageSpec {
+    pub media: [f64; 4],
+    pub crop: Option<[f64; 4]>,
+    /// /Rotate on the page itself.
+    pub rotate: Option<i32>,
+}
+
+impl PageSpec {
+    pub fn a4() -> Self {
+        Self {
+            media: [0.0, 0.0, 595.0, 842.0],
+            crop: None,
+            rotate: None,
+        }
+    }
+}
+
+/// Writes a classic-xref PDF. Pages are grouped under one intermediate /Pages node carrying
+/// `inherited_rotate` (when set), so that /Rotate can be inherited. With `form`, the document
+/// has an AcroForm with a filled text field (value "Filled before stamping") on page 1.
+pub fn build_pdf(pages: &[PageSpec], inherited_rotate: Option<i32>, form: bool) -> Vec<u8> {
+    // 1 catalog, 2 root Pages, 3 font, 4 inner Pages, then per page: page, content.
+    let first_page = 5;
+    let field_num = first_page + 2 * pages.len();
+    let mut objs: Vec<String> = Vec::new();
+    let acro = if form {
+        format!(
+            " /AcroForm << /Fields [{field_num} 0 R] /DA (/Helv 0 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >> >>"
+        )
+    } else {
+        String::new()
+    };
+    objs.push(format!("<< /Type /Catalog /Pages 2 0 R{acro} >>"));
+    objs.push(format!(
+        "<< /Type /Pages /Kids [4 0 R] /Count {} >>",
+        pages.len()
+    ));
+    objs.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    let kids: Vec<String> = (0..pages.len())
+        .map(|i| format!("{} 0 R", first_page + 2 * i))
+        .collect();
+    let rot = inherited_rotate
+        .map(|r| format!(" /Rotate {r}"))
+        .unwrap_or_default();
+    objs.push(format!(
+        "<< /Type /Pages /Parent 2 0 R /Kids [{}] /Count {}{rot} >>",
+        kids.join(" "),
+        pages.len()
+    ));
+    let r4 = |v: &[f64; 4]| format!("[{} {} {} {}]", v[0], v[1], v[2], v[3]);
+    for (i, p) in pages.iter().enumerate() {
+        let mut extra = String::new();
+        if let Some(c) = &p.crop {
+            extra.push_str(&format!(" /CropBox {}", r4(c)));
+        }
+        if let Some(r) = p.rotate {
+            extra.push_str(&format!(" /Rotate {r}"));
+        }
+        if form && i == 0 {
+            extra.push_str(&format!(" /Annots [{field_num} 0 R]"));
+        }
+        objs.push(format!(
+            "<< /Type /Page /Parent 4 0 R /MediaBox {}{extra} /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            r4(&p.media),
+            first_page + 2 * i + 1
+        ));
+        let x = p.media[0] + 20.0;
+        let y = p.media[1] + 20.0;
+        let text = format!("BT /F1 10 Tf {x} {y} Td (Signet test page {}) Tj ET", i + 1);
+        objs.push(format!(
+            "<< /Length {} >>\nstream\n{text}\nendstream",
+            text.len()
+        ));
+    }
+    if form {
+        let ap_num = field_num + 1;
+        objs.push(format!(
+            "<< /Type /Annot /Subtype /Widget /FT /Tx /T (applicant) /V (Filled before stamping) /Rect [300 20 500 40] /F 4 /P {first_page} 0 R /DA (/Helv 10 Tf 0 g) /AP << /N {ap_num} 0 R >> >>"
+        ));
+        let body = "/Tx BMC BT /Helv 10 Tf 0 g 2 6 Td (Filled before stamping) Tj ET EMC";
+        objs.push(format!(
+            "<< /Type /XObject /Subtype /Form /BBox [0 0 200 20] /Resources << /Font << /Helv 3 0 R >> >> /Length {} >>\nstream\n{body}\nendstream",
+            body.len()
+        ));
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A grey-scale raster of a rendered page.
+pub struct Raster {
+    pub width: usize,
+    pub height: usize,
+    pub gray: Vec<u8>,
+}
+
+/// Renders every page with `pdftoppm -r DPI -gray`, or `None` when pdftoppm is missing.
+pub fn rasterize(pdf: &[u8], dir: &Path, name: &str, dpi: u32) -> Option<Vec<Raster>> {
+    let tool = tool("pdftoppm", None)?;
+    let input = dir.join(format!("{name}.pdf"));
+    std::fs::write(&input, pdf).expect("write");
+    let prefix = dir.join(format!("{name}-r"));
+    let (ok, text) = run(Command::new(tool)
+        .args(["-r", &dpi.to_string(), "-gray", "-png", "-cropbox"])
+        .arg(&input)
+        .arg(&prefix));
+    assert!(ok, "pdftoppm failed: {text}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{name}-r-")) && n.ends_with(".png"))
+        })
+        .collect();
+    // pdftoppm pads page numbers to the same width, so name order is page order.
+    files.sort();
+    Some(
+        files
+            .iter()
+            .map(|f| {
+                let dec = png::Decoder::new(std::io::BufReader::new(
+                    std::fs::File::open(f).expect("open"),
+                ));
+                let mut r = dec.read_info().expect("png");
+                let mut buf = vec![0; r.output_buffer_size().expect("size")];
+                let info = r.next_frame(&mut buf).expect("frame");
+                let ch = match info.color_type {
+                    png::ColorType::Grayscale => 1,
+                    png::ColorType::GrayscaleAlpha => 2,
+                    png::ColorType::Rgb => 3,
+                    _ => 4,
+                };
+                let (w, h) = (info.width as usize, info.height as usize);
+                let mut gray = Vec::with_capacity(w * h);
+                for y in 0..h {
+                    for x in 0..w {
+                        gray.push(buf[y * info.line_size + x * ch]);
+                    }
+                }
+                Raster {
+                    width: w,
+                    height: h,
+                    gray,
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Runs `pdftotext` (raw order off, UTF-8) on the file, or `None` when missing.
+pub fn pdftotext(pdf: &[u8], dir: &Path, name: &str) -> Option<String> {
+    let tool = tool("pdftotext", None)?;
+    let input = dir.join(format!("{name}.pdf"));
+    std::fs::write(&input, pdf).expect("write");
+    let out = Command::new(tool)
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&input)
+        .arg("-")
+        .output()
+        .expect("spawn");
+    assert!(out.status.success(), "pdftotext failed");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `qpdf --check` must pass (skipped when qpdf is missing).
+pub fn qpdf_check(pdf: &[u8], dir: &Path, name: &str) {
+    if let Some(q) = tool("qpdf", None) {
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, pdf).expect("write");
+        let (ok, text) = run(Command::new(q).arg("--check").arg(&path));
+        assert!(
+            ok && !text.contains("ERROR"),
+            "qpdf --check failed for {name}: {text}"
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! A signer's act: stamp (typed signature, name, date, checkmark) + sign (fresh P-256 key, a
+//! certificate from the instance CA, CMS, an RFC 3161 time-stamp from the built-in TSA) on a
+//! 1-page and a 200-page PDF, next to the floor (one SHA-256 pass over the file plus one P-256
+//! signature).
+//!
+//! Run: `cargo bench -p signet-pdf --bench act` (env `SIGNET_BENCH_N` = iterations, default 200).
+#![allow(missing_docs)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use signet_pdf::act::{SigningAct, sign_act};
+use signet_pdf::pki::{InstancePki, PkiOptions, SignerIdentity};
+use signet_pdf::stamp::{FontLibrary, FracRect, Mark, MarkKind, stamp};
+use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
+
+fn b(x: f64, y: f64, w: f64, h: f64) -> FracRect {
+    FracRect {
+        x,
+        y,
+        width: w,
+        height: h,
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("SIGNET_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let pki = InstancePki::generate(&PkiOptions::new(
+        "Bench",
+        "http://127.0.0.1:9/crl",
+        time::OffsetDateTime::now_utc(),
+    ))
+    .expect("pki");
+    let tsa = pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let fonts = FontLibrary::builtin();
+    let act = SigningAct::new(
+        SignerIdentity {
+            name: "Anna Smith".into(),
+            email: "anna@example.org".into(),
+        },
+        "SignerA",
+    );
+    let docs = [
+        ("1-page", common::classic_pdf(1)),
+        ("200-page", common::classic_pdf(200)),
+    ];
+    println!(
+        "signet-pdf act benchmark, N = {n}: stamp 4 marks + sign B-T (fresh P-256 key and certificate)"
+    );
+    for (name, doc) in &docs {
+        let last = if *name == "1-page" { 0 } else { 199 };
+        let marks = vec![
+            Mark::new(
+                last,
+                b(0.1, 0.7, 0.4, 0.08),
+                MarkKind::TypedSignature("Anna Smith".into()),
+            ),
+            Mark::new(
+                last,
+                b(0.1, 0.8, 0.3, 0.04),
+                MarkKind::Name("Anna Smith".into()),
+            ),
+            Mark::new(
+                last,
+                b(0.5, 0.8, 0.2, 0.04),
+                MarkKind::Date("2026-11-30".into()),
+            ),
+            Mark::new(last, b(0.8, 0.8, 0.05, 0.04), MarkKind::Checkmark),
+        ];
+        let once = || {
+            let (stamped, _) = stamp(doc, "SignerA", &marks, &fonts).expect("stamp");
+            let (signed, _) =
+                sign_act(&stamped, &pki, &act, &tsa as &dyn TimestampSource).expect("sign");
+            std::hint::black_box(signed);
+        };
+        once();
+        let t = Instant::now();
+        for _ in 0..n {
+            once();
+        }
+        let per = t.elapsed().as_secs_f64() / n as f64;
+        println!(
+            "  stamp+sign  {name:>8} ({:>7} bytes): {:>8.1} acts/s ({:.3} ms each)",
+            doc.len(),
+            1.0 / per,
+            per * 1e3
+        );
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(stamp(doc, "SignerA", &marks, &fonts).expect("stamp"));
+        }
+        let per_stamp = t.elapsed().as_secs_f64() / n as f64;
+        println!("    of which stamp alone: {:.3} ms", per_stamp * 1e3);
+
+        let key = aws_lc_rs::signature::EcdsaKeyPair::generate(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        )
+        .expect("key");
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let t = Instant::now();
+        for _ in 0..n {
+            let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, doc);
+            std::hint::black_box(key.sign(&rng, d.as_ref()).expect("sign"));
+        }
+        let per = t.elapsed().as_secs_f64() / n as f64;
+        println!(
+            "  floor       {name:>8}: {:>8.1} ops/s ({:.3} ms each: SHA-256 over the file + one P-256 signature)",
+            1.0 / per,
+            per * 1e3
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! The parts of a document that updates touch: catalog, AcroForm and its fields, pages (found by
+//! index through the page tree, with inherited attributes) and their /Annots.
+
+use super::update::Update;
+use super::{Dict, Object, PdfError, Reader, Source, XrefKind};
+
+fn malformed(msg: &str) -> PdfError {
+    PdfError::Malformed(msg.to_owned())
+}
+
+/// How the catalog holds its AcroForm.
+#[derive(Debug, Clone)]
+pub(crate) enum AcroForm {
+    Missing,
+    Direct(Dict),
+    Indirect((u32, u16), Dict),
+}
+
+/// How the AcroForm holds its /Fields.
+#[derive(Debug, Clone)]
+pub(crate) enum Fields {
+    Direct(Vec<Object>),
+    Indirect((u32, u16), Vec<Object>),
+}
+
+impl Fields {
+    pub(crate) fn items(&self) -> &[Object] {
+        match self {
+            Fields::Direct(a) | Fields::Indirect(_, a) => a,
+        }
+    }
+}
+
+/// The document's top-level structure, as of its newest revision.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    pub kind: XrefKind,
+    pub startxref: u64,
+    pub trailer: Dict,
+    pub root: (u32, u16),
+    pub catalog: Dict,
+    pub acroform: AcroForm,
+    pub fields: Fields,
+    pub pages_root: (u32, u16),
+    pub page_count: u32,
+    /// The first object number no revision uses.
+    pub next_num: u32,
+}
+
+/// A field: its reference and dictionary.
+pub(crate) type FieldRef = ((u32, u16), Dict);
+
+/// One page found by index.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub index: u32,
+    pub id: (u32, u16),
+    pub dict: Dict,
+    pub geometry: crate::stamp::geometry::PageGeometry,
+}
+
+pub(crate) fn number(o: &Object) -> Option<f64> {
+    match o {
+        Object::Int(i) => Some(*i as f64),
+        Object::Real(r) => std::str::from_utf8(r).ok()?.parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|v| v.is_finite())
+}
+
+fn rect<S: Source>(r: &mut Reader<S>, o: &Object) -> Result<Option<[f64; 4]>, PdfError> {
+    let Object::Array(a) = r.deref(o)? else {
+        return Ok(None);
+    };
+    if a.len() != 4 {
+        return Ok(None);
+    }
+    let mut v = [0.0; 4];
+    for (i, item) in a.iter().enumerate() {
+        match number(&r.deref(item)?) {
+            Some(n) => v[i] = n,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some([
+        v[0].min(v[2]),
+        v[1].min(v[3]),
+        v[0].max(v[2]),
+        v[1].max(v[3]),
+    ]))
+}
+
+impl Document {
+    pub(crate) fn load<S: Source>(r: &mut Reader<S>) -> Result<Self, PdfError> {
+        let trailer = r.trailer().clone();
+        let Some(Object::Ref(rn, rg)) = trailer.get(b"Root").cloned() else {
+            return Err(malformed("trailer without /Root"));
+        };
+        let size = trailer
+            .int(b"Size")
+            .ok_or_else(|| malformed("trailer without /Size"))?;
+        let max_known = r
+            .sections
+            .iter()
+            .flat_map(|s| s.entries.keys().copied())
+            .max()
+            .unwrap_or(0);
+        let next_num = u32::try_from(size)
+            .map_err(|_| malformed("bad /Size"))?
+            .max(max_known.saturating_add(1));
+        if next_num > u32::MAX - 1_000_000 {
+            return Err(malformed("too many objects"));
+        }
+        let catalog = r.resolve_dict(rn)?;
+        let acroform = match catalog.get(b"AcroForm") {
+            None | Some(Object::Null) => AcroForm::Missing,
+            Some(Object::Dict(d)) => AcroForm::Direct(d.clone()),
+            Some(Object::Ref(n, g)) => match r.resolve(*n)? {
+                Object::Dict(d) => AcroForm::Indirect((*n, *g), d),
+                Object::Null => AcroForm::Missing,
+                _ => return Err(malformed("/AcroForm is not a dictionary")),
+            },
+            Some(_) => return Err(malformed("/AcroForm is not a dictionary")),
+        };
+        let fields = match &acroform {
+            AcroForm::Missing => Fields::Direct(Vec::new()),
+            AcroForm::Direct(d) | AcroForm::Indirect(_, d) => match d.get(b"Fields") {
+                Some(Object::Ref(n, g)) => match r.resolve(*n)? {
+                    Object::Array(a) => Fields::Indirect((*n, *g), a),
+                    _ => return Err(malformed("/Fields is not an array")),
+                },
+                Some(Object::Array(a)) => Fields::Direct(a.clone()),
+                _ => Fields::Direct(Vec::new()),
+            },
+        };
+        let pages_root = match catalog.get(b"Pages") {
+            Some(Object::Ref(n, g)) => (*n, *g),
+            _ => return Err(malformed("catalog without /Pages")),
+        };
+        let root_dict = r.resolve_dict(pages_root.0)?;
+        let page_count = match root_dict.get(b"Count") {
+            Some(o) => match r.deref(&o.clone())? {
+                Object::Int(c) if c >= 0 => u32::try_from(c).unwrap_or(u32::MAX),
+                _ => return Err(malformed("bad page count")),
+            },
+            None if root_dict.get(b"Kids").is_none() => 1,
+            None => return Err(malformed("page tree without /Count")),
+        };
+        Ok(Self {
+            kind: r.kind(),
+            startxref: r.startxref,
+            trailer,
+            root: (rn, rg),
+            catalog,
+            acroform,
+            fields,
+            pages_root,
+            page_count,
+            next_num,
+        })
+    }
+
+    /// The top-level field named `name`, if any: (reference, dictionary).
+    pub(crate) fn find_field<S: Source>(
+        &self,
+        r: &mut Reader<S>,
+        name: &[u8],
+    ) -> Result<Option<FieldRef>, PdfError> {
+        for f in self.fields.items() {
+            let Object::Ref(n, g) = f else { continue };
+            if let Object::Dict(d) = r.resolve(*n)?
+                && matches!(d.get(b"T"), Some(Object::Str(t)) if t == name)
+            {
+                return Ok(Some(((*n, *g), d)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) fn field_exists<S: Source>(
+        &self,
+        r: &mut Reader<S>,
+        name: &[u8],
+    ) -> Result<bool, PdfError> {
+        Ok(self.find_field(r, name)?.is_some())
+    }
+
+    /// Page `index` (0-based), walking the tree with /Count so that only one path is loaded.
+    pub(crate) fn page<S: Source>(
+        &self,
+        r: &mut Reader<S>,
+        index: u32,
+    ) -> Result<Option<Page>, PdfError> {
+        if index >= self.page_count {
+            return Ok(None);
+        }
+        let mut node = self.pages_root;
+        let mut remaining = index;
+        let mut media: Option<[f64; 4]> = None;
+        let mut crop: Option<[f64; 4]> = None;
+        let mut rotate: i64 = 0;
+        let mut visited = 0usize;
+        loop {
+            let d = r.resolve_dict(node.0)?;
+            if let Some(o) = d.get(b"MediaBox") {
+                media = rect(r, &o.clone())?.or(media);
+            }
+            if let Some(o) = d.get(b"CropBox") {
+                crop = rect(r, &o.clone())?.or(crop);
+            }
+            if let Some(o) = d.get(b"Rotate")
+                && let Object::Int(v) = r.deref(&o.clone())?
+            {
+                rotate = v;
+            }
+            let is_leaf = d.name_is(b"Type", b"Page") || d.get(b"Kids").is_none();
+            if is_leaf {
+                if remaining != 0 {
+                    return Ok(None);
+                }
+                let media = media.unwrap_or([0.0, 0.0, 612.0, 792.0]);
+                let mut c = crop.unwrap_or(media);
+                // The CropBox is clipped to the MediaBox.
+                c = [
+                    c[0].max(media[0]),
+                    c[1].max(media[1]),
+                    c[2].min(media[2]),
+                    c[3].min(media[3]),
+                ];
+                if c[2] - c[0] < 1.0 || c[3] - c[1] < 1.0 {
+                    c = media;
+                }
+                return Ok(Some(Page {
+                    index,
+                    id: node,
+                    dict: d,
+                    geometry: crate::stamp::geometry::PageGeometry {
+                        crop: c,
+                        rotate: crate::stamp::geometry::PageGeometry::normalise_rotate(rotate),
+                    },
+                }));
+            }
+            let kids = match r.deref(d.get(b"Kids").unwrap_or(&Object::Null))? {
+                Object::Array(a) => a,
+                _ => return Err(malformed("page tree node without /Kids")),
+            };
+            let mut descend = None;
+            // A node whose /Count equals its number of kids usually holds only pages: try the
+            // kid at the index directly, and scan only if it turns out to be a subtree.
+            let node_count = match d.get(b"Count") {
+                Some(Object::Int(c)) => *c,
+                _ => -1,
+            };
+            if node_count == kids.len() as i64
+                && let Some(Object::Ref(kn, kg)) = kids.get(remaining as usize)
+            {
+                let kd = r.resolve_dict(*kn)?;
+                if kd.name_is(b"Type", b"Page") {
+                    node = (*kn, *kg);
+                    remaining = 0;
+                    continue;
+                }
+            }
+            for kid in &kids {
+                visited += 1;
+                if visited > 10_000_000 {
+                    return Err(malformed("page tree too large"));
+                }
+                let Object::Ref(kn, kg) = kid else {
+                    return Err(malformed("page tree kid is not a reference"));
+                };
+                let kd = r.resolve_dict(*kn)?;
+                let kid_is_leaf = kd.name_is(b"Type", b"Page") || kd.get(b"Kids").is_none();
+                let count = if kid_is_leaf {
+                    1
+                } else {
+                    match kd.get(b"Count") {
+                        Some(o) => match r.deref(&o.clone())? {
+                            Object::Int(c) if c >= 0 => u32::try_from(c).unwrap_or(u32::MAX),
+                            _ => return Err(malformed("bad page count")),
+                        },
+                        None => return Err(malformed("page tree node without /Count")),
+                    }
+                };
+                if remaining < count {
+                    descend = Some((*kn, *kg));
+                    break;
+                }
+                remaining -= count;
+            }
+            node = descend.ok_or_else(|| malformed("page tree shorter than its /Count"))?;
+            if visited > 1 << 24 {
+                return Err(malformed("page tree too deep"));
+            }
+        }
+    }
+
+    /// Appends annotation references to a page's /Annots (rewriting the array object if the
+    /// page holds it by reference, else the page).
+    pub(crate) fn append_annots<S: Source>(
+        &self,
+        r: &mut Reader<S>,
+        page: &Page,
+        new: Vec<Object>,
+        upd: &mut Update,
+    ) -> Result<(), PdfError> {
+        match page.dict.get(b"Annots") {
+            Some(Object::Ref(n, g)) => {
+                let mut items = match r.resolve(*n)? {
+                    Object::Array(a) => a,
+                    _ => Vec::new(),
+                };
+                items.extend(new);
+                upd.write_obj(*n, *g, &Object::Array(items));
+            }
+            other => {
+                let mut items = match other {
+                    Some(Object::Array(a)) => a.clone(),
+                    _ => Vec::new(),
+                };
+                items.extend(new);
+                let mut d = page.dict.clone();
+                d.set(b"Annots", Object::Array(items));
+                upd.write_dict_obj(page.id.0, page.id.1, &d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `field` to the AcroForm's /Fields, creating the AcroForm if missing. With
+    /// `signed`, SigFlags gets SignaturesExist|AppendOnly unless it already has SignaturesExist
+    /// (changing it after a signature would count as a modification). Returns whether the
+    /// caller must rewrite the catalog (`catalog` has been updated).
+    pub(crate) fn add_field<S: Source>(
+        &self,
+        _r: &mut Reader<S>,
+        catalog: &mut Dict,
+        field: Object,
+        alloc: &mut dyn FnMut() -> u32,
+        upd: &mut Update,
+        signed: bool,
+    ) -> Result<bool, PdfError> {
+        let fix_flags = |af: &mut Dict| {
+            let flags = af.int(b"SigFlags").unwrap_or(0);
+            if signed && flags & 1 == 0 {
+                af.set(b"SigFlags", Object::Int(flags | 3));
+            }
+        };
+        match &self.acroform {
+            AcroForm::Missing => {
+                let n = alloc();
+                let mut af = Dict::default();
+                af.set(b"Fields", Object::Array(vec![field]));
+                fix_flags(&mut af);
+                upd.write_dict_obj(n, 0, &af);
+                catalog.set(b"AcroForm", Object::Ref(n, 0));
+                Ok(true)
+            }
+            AcroForm::Direct(af) | AcroForm::Indirect(_, af) => {
+                let mut af = af.clone();
+                let before = af.clone();
+                match &self.fields {
+                    Fields::Indirect(id, items) => {
+                        let mut items = items.clone();
+                        items.push(field);
+                        upd.write_obj(id.0, id.1, &Object::Array(items));
+                    }
+                    Fields::Direct(items) => {
+                        let mut items = items.clone();
+                        items.push(field);
+                        af.set(b"Fields", Object::Array(items));
+                    }
+                }
+                fix_flags(&mut af);
+                if af == before {
+                    return Ok(false);
+                }
+                match &self.acroform {
+                    AcroForm::Indirect(id, _) => {
+                        upd.write_dict_obj(id.0, id.1, &af);
+                        Ok(false)
+                    }
+                    _ => {
+                        catalog.set(b"AcroForm", Object::Dict(af));
+                        Ok(true)
+                    }
+                }
+            }
+        }
+    }
+}

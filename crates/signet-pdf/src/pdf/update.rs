@@ -1,0 +1,164 @@
+//! Writing an incremental update: new object versions appended after the existing bytes, then
+//! a cross-reference section of the same kind as the input's, chained with /Prev.
+
+use super::object::{write_dict, write_object};
+use super::{Dict, Object, XrefKind};
+
+/// An incremental update being written.
+pub(crate) struct Update {
+    /// Length of the input: offsets in `buf` start there.
+    pub base: u64,
+    pub kind: XrefKind,
+    pub buf: Vec<u8>,
+    offsets: Vec<(u32, u16, u64)>,
+    pub xref_offset: u64,
+}
+
+impl Update {
+    pub(crate) fn new(base: u64, kind: XrefKind) -> Self {
+        Self {
+            base,
+            kind,
+            buf: Vec::with_capacity(8192),
+            offsets: Vec::new(),
+            xref_offset: 0,
+        }
+    }
+
+    pub(crate) fn begin_obj_gen(&mut self, num: u32, generation: u16) {
+        self.offsets
+            .push((num, generation, self.base + self.buf.len() as u64));
+        self.buf
+            .extend_from_slice(format!("{num} {generation} obj\n").as_bytes());
+    }
+
+    pub(crate) fn begin_obj(&mut self, num: u32) {
+        self.begin_obj_gen(num, 0);
+    }
+
+    pub(crate) fn end_obj(&mut self) {
+        self.buf.extend_from_slice(b"\nendobj\n");
+    }
+
+    pub(crate) fn write_obj(&mut self, num: u32, generation: u16, obj: &Object) {
+        self.begin_obj_gen(num, generation);
+        write_object(&mut self.buf, obj);
+        self.end_obj();
+    }
+
+    pub(crate) fn write_dict_obj(&mut self, num: u32, generation: u16, d: &Dict) {
+        self.begin_obj_gen(num, generation);
+        write_dict(&mut self.buf, d);
+        self.end_obj();
+    }
+
+    pub(crate) fn write_stream_obj(&mut self, num: u32, data: &[u8]) {
+        self.begin_obj(num);
+        self.buf
+            .extend_from_slice(format!("<</Length {}>>\nstream\n", data.len()).as_bytes());
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\nendstream");
+        self.end_obj();
+    }
+
+    /// Writes a stream object with `dict` (its /Length is set here) and already-encoded `data`.
+    pub(crate) fn write_stream_with(&mut self, num: u32, mut dict: Dict, data: &[u8]) {
+        dict.set(b"Length", Object::Int(data.len() as i64));
+        self.begin_obj(num);
+        write_dict(&mut self.buf, &dict);
+        self.buf.extend_from_slice(b"\nstream\n");
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\nendstream");
+        self.end_obj();
+    }
+
+    /// Writes the xref section and trailer. `size` is the next free object number.
+    pub(crate) fn finish(&mut self, old_trailer: &Dict, size: u32, prev: u64) {
+        let mut trailer = Dict::default();
+        for key in [&b"Root"[..], b"Info"] {
+            if let Some(v) = old_trailer.get(key) {
+                trailer.set(key, v.clone());
+            }
+        }
+        let mut new_id = [0u8; 16];
+        // A fresh second /ID element; a failed RNG falls back to the document digest position.
+        if aws_lc_rs::rand::fill(&mut new_id).is_err() {
+            new_id = [0x5a; 16];
+        }
+        let first_id = match old_trailer.get(b"ID") {
+            Some(Object::Array(a)) => a.first().cloned(),
+            _ => None,
+        }
+        .unwrap_or_else(|| Object::Str(new_id.to_vec()));
+        trailer.set(
+            b"ID",
+            Object::Array(vec![first_id, Object::Str(new_id.to_vec())]),
+        );
+        trailer.set(b"Prev", Object::Int(prev as i64));
+        let mut entries = self.offsets.clone();
+        let xref_at = self.base + self.buf.len() as u64;
+        self.xref_offset = xref_at;
+        match self.kind {
+            XrefKind::Table => {
+                trailer.set(b"Size", Object::Int(i64::from(size)));
+                entries.sort();
+                self.buf.extend_from_slice(b"xref\n");
+                for run in runs(&entries) {
+                    self.buf
+                        .extend_from_slice(format!("{} {}\n", run[0].0, run.len()).as_bytes());
+                    for (_, g, off) in run {
+                        self.buf
+                            .extend_from_slice(format!("{off:010} {g:05} n\r\n").as_bytes());
+                    }
+                }
+                self.buf.extend_from_slice(b"trailer\n");
+                write_dict(&mut self.buf, &trailer);
+                self.buf.push(b'\n');
+            }
+            XrefKind::Stream => {
+                let xref_num = size;
+                entries.push((xref_num, 0, xref_at));
+                entries.sort();
+                let mut data = Vec::new();
+                let mut index = Vec::new();
+                for run in runs(&entries) {
+                    index.push(Object::Int(i64::from(run[0].0)));
+                    index.push(Object::Int(run.len() as i64));
+                    for (_, g, off) in run {
+                        data.push(1);
+                        data.extend_from_slice(&off.to_be_bytes());
+                        data.extend_from_slice(&g.to_be_bytes());
+                    }
+                }
+                trailer.set(b"Type", Object::Name(b"XRef".to_vec()));
+                trailer.set(b"Size", Object::Int(i64::from(size) + 1));
+                trailer.set(b"Index", Object::Array(index));
+                trailer.set(
+                    b"W",
+                    Object::Array(vec![Object::Int(1), Object::Int(8), Object::Int(2)]),
+                );
+                trailer.set(b"Length", Object::Int(data.len() as i64));
+                self.buf
+                    .extend_from_slice(format!("{xref_num} 0 obj\n").as_bytes());
+                write_dict(&mut self.buf, &trailer);
+                self.buf.extend_from_slice(b"\nstream\n");
+                self.buf.extend_from_slice(&data);
+                self.buf.extend_from_slice(b"\nendstream\nendobj\n");
+            }
+        }
+        self.buf
+            .extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+    }
+}
+
+fn runs(entries: &[(u32, u16, u64)]) -> Vec<&[(u32, u16, u64)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=entries.len() {
+        if i == entries.len() || entries[i].0 != entries[i - 1].0 + 1 {
+            out.push(&entries[start..i]);
+            start = i;
+        }
+    }
+    out
+}
