@@ -11,8 +11,8 @@ mod native;
 pub mod ops;
 pub mod pki;
 mod portal;
-pub mod server;
 mod rejection;
+pub mod server;
 mod uploads;
 
 use std::sync::Arc;
