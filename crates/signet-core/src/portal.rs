@@ -519,21 +519,11 @@ impl Core {
                 guard.failed_attempts += 1;
             }
             let (outcome, session, events) = self.verdict(&loaded, &mut guard, correct, now, ip);
-            match self
-                .store()
-                .save_link_guard(
-                    &loaded.tenant.id,
-                    &loaded.link.id,
-                    &guard,
-                    session.as_ref(),
-                    &events,
-                    &[],
-                )
-                .await
+            if self
+                .saved(&loaded, &guard, session.as_ref(), &events)
+                .await?
             {
-                Ok(()) => return Ok(outcome),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                return Ok(outcome);
             }
         }
         Err(busy())
@@ -569,23 +559,14 @@ impl Core {
                 return Ok(PortalOutcome::Busy);
             }
             guard.failed_attempts += 1;
-            match self
-                .store()
-                .save_link_guard(&loaded.tenant.id, &loaded.link.id, &guard, None, &[], &[])
-                .await
-            {
-                Ok(()) => {
-                    counted = true;
-                    break;
-                }
-                Err(StoreError::Conflict) => {
-                    (loaded, guard, _) = match self.load_for_attempt(token).await? {
-                        Ok(attempt) => attempt,
-                        Err(refused) => return Ok(refused),
-                    };
-                }
-                Err(e) => return Err(e.into()),
+            if self.saved(&loaded, &guard, None, &[]).await? {
+                counted = true;
+                break;
             }
+            (loaded, guard, _) = match self.load_for_attempt(token).await? {
+                Ok(attempt) => attempt,
+                Err(refused) => return Ok(refused),
+            };
         }
         if !counted {
             return Err(busy());
@@ -603,24 +584,41 @@ impl Core {
                 Err(refused) => return Ok(refused),
             };
             let (outcome, session, events) = self.verdict(&loaded, &mut guard, correct, now, ip);
-            match self
-                .store()
-                .save_link_guard(
-                    &loaded.tenant.id,
-                    &loaded.link.id,
-                    &guard,
-                    session.as_ref(),
-                    &events,
-                    &[],
-                )
-                .await
+            if self
+                .saved(&loaded, &guard, session.as_ref(), &events)
+                .await?
             {
-                Ok(()) => return Ok(outcome),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                return Ok(outcome);
             }
         }
         Err(busy())
+    }
+
+    /// Saves the link's guard with what an attempt started and recorded; `false` when another
+    /// request saved the guard first, so the attempt must be judged again on the new state.
+    async fn saved(
+        &self,
+        loaded: &Loaded,
+        guard: &LinkGuard,
+        session: Option<&PortalSession>,
+        events: &[Event],
+    ) -> CoreResult<bool> {
+        match self
+            .store()
+            .save_link_guard(
+                &loaded.tenant.id,
+                &loaded.link.id,
+                guard,
+                session,
+                events,
+                &[],
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Applies a verdict to the guard, whose `failed_attempts` already counts this attempt when

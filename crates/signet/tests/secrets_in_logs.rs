@@ -391,7 +391,8 @@ async fn journey(log_format: &str) -> anyhow::Result<(String, Secrets)> {
         (format!("{base}/r/{guessed}"), StatusCode::NOT_FOUND),
         (format!("{base}/r/{short}"), StatusCode::NOT_FOUND),
         (format!("{link}x"), StatusCode::NOT_FOUND),
-        (format!("{link}%FF"), StatusCode::BAD_REQUEST),
+        // A token that does not even decode is as unknown as any other: "not valid".
+        (format!("{link}%FF"), StatusCode::NOT_FOUND),
         (format!("{link}/nothing-here"), StatusCode::NOT_FOUND),
         (format!("{link}/verify"), StatusCode::METHOD_NOT_ALLOWED),
         (
