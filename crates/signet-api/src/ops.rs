@@ -2,12 +2,12 @@
 //! database takes writes and the blob store answers), `/metrics` (Prometheus text), and the
 //! request id given to every request and response and carried by every log line of a request.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, OnceLock};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -87,24 +87,59 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
     request.extensions_mut().insert(RequestId(id.clone()));
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     // The template, never the path: paths carry tokens and ids (secrets, and unbounded labels).
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let mut response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("signet_http_requests_total", &labels).increment(1);
-    metrics::histogram!("signet_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed().as_secs_f64();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (requests, latency) = request_metrics(&method, route, response.status());
+    requests.increment(1);
+    latency.record(elapsed);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// The request counter and latency histogram of one method, route template and status.
+type RequestMetrics = (metrics::Counter, metrics::Histogram);
+
+/// The handles of [`RequestMetrics`], looked up once per label set: building a metrics key
+/// allocates and hashes its labels, which a request should not pay for every time.
+fn request_metrics(method: &Method, route: &str, status: StatusCode) -> RequestMetrics {
+    type ByRoute = HashMap<String, Vec<(Method, StatusCode, RequestMetrics)>>;
+    static HANDLES: OnceLock<RwLock<ByRoute>> = OnceLock::new();
+    let handles = HANDLES.get_or_init(RwLock::default);
+    let find = |by_route: &ByRoute| {
+        by_route.get(route).and_then(|sets| {
+            sets.iter()
+                .find(|(m, s, _)| m == method && *s == status)
+                .map(|(_, _, found)| found.clone())
+        })
+    };
+    if let Some(found) = find(&handles.read().unwrap_or_else(PoisonError::into_inner)) {
+        return found;
+    }
+    let mut by_route = handles.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = find(&by_route) {
+        return found;
+    }
+    let labels = [
+        ("method", method.as_str().to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.as_u16().to_string()),
+    ];
+    let made = (
+        metrics::counter!("signet_http_requests_total", &labels),
+        metrics::histogram!("signet_http_request_duration_seconds", &labels),
+    );
+    by_route
+        .entry(route.to_owned())
+        .or_default()
+        .push((method.clone(), status, made.clone()));
+    made
 }
 
 /// 1 to 128 characters a log line can carry as is: letters, digits, `-`, `_`, `.`, `:`.
