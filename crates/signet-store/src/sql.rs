@@ -742,7 +742,7 @@ macro_rules! sql_store {
                         .map_err(unexpected)?;
                     }
                     append_events(&mut tx, events).await?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -837,7 +837,7 @@ macro_rules! sql_store {
                     write_documents(&mut tx, aggregate, false).await?;
                     write_participants(&mut tx, aggregate, false).await?;
                     append_events(&mut tx, events).await?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -878,7 +878,7 @@ macro_rules! sql_store {
                 async fn append_events_with_jobs(&self, events: &[Event], jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
                     append_events(&mut tx, events).await?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -1051,7 +1051,7 @@ macro_rules! sql_store {
 
                 async fn enqueue_jobs(&self, jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 

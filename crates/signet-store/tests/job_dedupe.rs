@@ -34,9 +34,8 @@ on_both!(
 );
 
 fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .expect("valid nanosecond")
+    // Whole microseconds, as the system clock gives them.
+    signet_core::clock::Clock::now(&signet_core::clock::SystemClock)
 }
 
 fn job(key: &str, at: OffsetDateTime) -> NewJob {
@@ -101,4 +100,50 @@ async fn a_key_is_reused_after_its_job_died(store: Arc<dyn Store>) -> anyhow::Re
     store.complete_job(&second.id, t0).await?;
     assert!(store.replay_job(&first.id, t0).await?);
     Ok(())
+}
+
+/// The store stamps jobs with the injected clock, not the system's: a job enqueued while the
+/// clock shows 2031 was created in 2031.
+async fn jobs_are_stamped_with_the_injected_clock(
+    backend: signet_store::test_support::Backend,
+) -> anyhow::Result<()> {
+    use signet_store::test_support::Backend;
+    use sqlx::Connection as _;
+    let Some(db) = signet_store::test_support::create(backend).await? else {
+        return Ok(());
+    };
+    let at = time::macros::datetime!(2031-01-01 12:00 UTC);
+    let clock = Arc::new(signet_core::clock::ManualClock::new(at));
+    let store = signet_store::open_with_clock(&db.url, clock).await?;
+    let queued = job("stamp", at);
+    store.enqueue_jobs(std::slice::from_ref(&queued)).await?;
+    let query = "SELECT created_at FROM jobs WHERE id = $1";
+    let created: i64 = match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await?;
+            sqlx::query_scalar(query)
+                .bind(&queued.id)
+                .fetch_one(&mut conn)
+                .await?
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await?;
+            sqlx::query_scalar(query)
+                .bind(&queued.id)
+                .fetch_one(&mut conn)
+                .await?
+        }
+    };
+    assert_eq!(i128::from(created), at.unix_timestamp_nanos() / 1000);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_jobs_are_stamped_with_the_injected_clock() -> anyhow::Result<()> {
+    jobs_are_stamped_with_the_injected_clock(signet_store::test_support::Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn postgres_jobs_are_stamped_with_the_injected_clock() -> anyhow::Result<()> {
+    jobs_are_stamped_with_the_injected_clock(signet_store::test_support::Backend::Postgres).await
 }
