@@ -139,7 +139,7 @@ impl InstanceEvidence {
 
     /// A fresh CRL (this update now, next update in 7 days, numbered by the second).
     pub fn current_crl(&self) -> anyhow::Result<Vec<u8>> {
-        let now = time::OffsetDateTime::now_utc();
+        let now = signet_core::clock::Clock::now(&signet_core::clock::SystemClock);
         let number = u64::try_from(now.unix_timestamp()).unwrap_or_default();
         self.pki
             .issue_crl(now, now + Duration::days(7), number)

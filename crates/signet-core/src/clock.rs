@@ -18,6 +18,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     /// Now, to the microsecond: the precision the stores keep, so that a time shown before it
     /// is stored reads the same after.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place where the system time is read"
+    )]
     fn now(&self) -> OffsetDateTime {
         let now = OffsetDateTime::now_utc();
         now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)

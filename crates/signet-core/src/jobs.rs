@@ -109,7 +109,8 @@ pub struct NewJob {
     pub kind: JobKind,
     /// Not before.
     pub run_at: OffsetDateTime,
-    /// Jobs with the same key are enqueued once (the later ones are ignored).
+    /// While a job with this key is pending or running, another job with the key is not
+    /// enqueued (it is dropped); once that job is done or dead, the key can be used again.
     pub dedupe_key: Option<String>,
 }
 
@@ -124,7 +125,7 @@ impl NewJob {
         }
     }
 
-    /// Enqueued once per key.
+    /// Enqueued once per key among the jobs still pending or running.
     pub fn deduplicated(mut self, key: impl Into<String>) -> Self {
         self.dedupe_key = Some(key.into());
         self

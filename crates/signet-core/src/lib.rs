@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod evidence;
 pub mod ids;
+mod job_handlers;
 pub mod jobs;
 pub mod ledger;
 pub mod lifecycle;

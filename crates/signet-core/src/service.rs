@@ -294,12 +294,7 @@ impl Core {
         plan: Plan,
         self_send: bool,
     ) -> CoreResult<(Tenant, ApiKey)> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(CoreError::Invalid(
-                "the tenant name must be 1 to 200 characters".into(),
-            ));
-        }
+        let name = tenant_name(name)?;
         let key = hex::encode_upper(rand::random::<[u8; 32]>());
         let tenant = Tenant {
             id: TenantId::random(),
@@ -321,7 +316,7 @@ impl Core {
     pub async fn update_tenant(&self, id: &TenantId, changes: TenantChanges) -> CoreResult<Tenant> {
         let mut tenant = self.store.tenant(id).await?.ok_or(CoreError::NotFound)?;
         if let Some(name) = changes.name {
-            tenant.name = name;
+            tenant.name = tenant_name(&name)?.to_owned();
         }
         if let Some(features) = changes.features {
             tenant.plan.features = features;
@@ -413,6 +408,14 @@ impl Core {
         let mut participants = Vec::with_capacity(request.participants.len());
         let mut contacts: Vec<Contact> = Vec::new();
         for p in &request.participants {
+            // Until e-mail codes exist, holding the link would be the only proof: refuse rather
+            // than fail open.
+            if p.auth == AuthMethod::Email {
+                return Err(CoreError::Invalid(
+                    "e-mail authentication is not available yet: use sms, voice or a secret question"
+                        .into(),
+                ));
+            }
             if let Some(feature) = p.auth.feature()
                 && !caller.tenant.plan.allows(feature)
             {
@@ -746,6 +749,7 @@ impl Core {
         caller: &Caller,
         id: &EnvelopeId,
     ) -> CoreResult<EnvelopeAggregate> {
+        require_active(&caller.tenant)?;
         self.store
             .envelope(&caller.tenant.id, id)
             .await?
@@ -803,6 +807,7 @@ impl Core {
     /// bytes are deleted — at once, and by a durable job in case this process dies first; their
     /// digests remain as evidence.
     pub async fn cancel(&self, caller: &Caller, id: &EnvelopeId) -> CoreResult<EnvelopeAggregate> {
+        require_active(&caller.tenant)?;
         let mut doomed = Vec::new();
         let (aggregate, _) = self
             .update_envelope(
@@ -946,6 +951,7 @@ impl Core {
         caller: &Caller,
         id: &EnvelopeId,
     ) -> CoreResult<Vec<Event>> {
+        require_active(&caller.tenant)?;
         Ok(self.store.envelope_events(&caller.tenant.id, id).await?)
     }
 }
@@ -974,7 +980,19 @@ pub fn link_token_hash(token: &str) -> Sha256Digest {
     Sha256Digest::from_bytes(Sha256::digest(token.as_bytes()).into())
 }
 
-fn require_active(tenant: &Tenant) -> CoreResult<()> {
+/// A tenant's display name, trimmed: 1 to 200 characters.
+fn tenant_name(name: &str) -> CoreResult<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(CoreError::Invalid(
+            "the tenant name must be 1 to 200 characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// Every call a tenant makes, read or write, is refused while the tenant is suspended.
+pub(crate) fn require_active(tenant: &Tenant) -> CoreResult<()> {
     match tenant.status {
         TenantStatus::Active => Ok(()),
         _ => Err(CoreError::TenantSuspended),

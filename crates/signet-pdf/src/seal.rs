@@ -96,6 +96,7 @@ impl Sealer {
             crls: Vec::new(),
             extra_certs: Vec::new(),
             reserve: 0,
+            #[allow(clippy::disallowed_methods, reason = "the library's default clock")]
             clock: OffsetDateTime::now_utc,
         })
     }

@@ -242,6 +242,8 @@ impl TimeStampAuthority {
             cert,
             chain,
             policy: policy_oid.to_owned(),
+            // signet-pdf is a library of its own: its default clock is the system's.
+            #[allow(clippy::disallowed_methods, reason = "the library's default clock")]
             clock: Arc::new(OffsetDateTime::now_utc),
             millis: false,
         })

@@ -4,6 +4,11 @@
 //! Needs `openssl` on PATH (checks are skipped with a NOTICE otherwise, or fail when `CI=true`);
 //! pyHanko as for `validators.rs` for the RSA seal check.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 mod common;
 
 use std::process::Command;

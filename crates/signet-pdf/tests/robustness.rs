@@ -1,5 +1,10 @@
 //! Malformed input must produce clean errors (or a report saying "invalid"), never a panic.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 mod common;
 
 use signet_pdf::pki::{Certificate, InstancePki, PkiOptions, SigningKey};

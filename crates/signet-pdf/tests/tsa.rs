@@ -4,6 +4,11 @@
 //! Needs `openssl` on PATH for the interoperability checks (skipped with a NOTICE otherwise, or
 //! failing when `CI=true`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

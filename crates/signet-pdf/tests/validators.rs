@@ -5,6 +5,11 @@
 //! - pyHanko: `python3 -m venv .venv && .venv/bin/pip install pyhanko pyhanko-cli
 //!   pyhanko-certvalidator` at the workspace root, or `SIGNET_PYHANKO=/path/to/pyhanko`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 mod common;
 
 use std::path::Path;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use signet_core::clock::{Clock, SystemClock};
 use signet_core::store::Store;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -24,15 +25,29 @@ use sqlx::sqlite::{
 };
 
 /// The store on SQLite.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    clock: Arc<dyn Clock>,
 }
 
 /// The store on PostgreSQL.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
@@ -59,7 +74,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .context("migrating the SQLite database")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            clock: Arc::new(SystemClock),
+        })
     }
 }
 
@@ -76,16 +94,32 @@ impl PostgresStore {
             .run(&pool)
             .await
             .context("migrating the PostgreSQL database")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            clock: Arc::new(SystemClock),
+        })
     }
 }
 
-/// Opens the store a URL names: `sqlite://…` or `postgres://…` / `postgresql://…`.
+/// Opens the store a URL names: `sqlite://…` or `postgres://…` / `postgresql://…`. Times the
+/// store records itself (when a job was enqueued) come from the system clock.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    open_with_clock(url, Arc::new(SystemClock)).await
+}
+
+/// [`open`] with the clock the core uses, so that the times the store records itself follow
+/// it (a test's manual clock).
+pub async fn open_with_clock(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore {
+            clock,
+            ..SqliteStore::open(url).await?
+        }))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::open(url).await?))
+        Ok(Arc::new(PostgresStore {
+            clock,
+            ..PostgresStore::open(url).await?
+        }))
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite:// or postgres://): {url}")
     }

@@ -301,7 +301,8 @@ macro_rules! sql_store {
                     let payload = serde_json::to_string(&job.kind).map_err(corrupt)?;
                     sqlx::query(
                         "INSERT INTO jobs (id, kind, payload, dedupe_key, state, run_at, attempts, max_attempts, created_at) \
-                         VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7) ON CONFLICT DO NOTHING",
+                         VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7) \
+                         ON CONFLICT (dedupe_key) WHERE state IN ('pending', 'running') DO NOTHING",
                     )
                     .bind(&job.id)
                     .bind(job.kind.name())
@@ -741,7 +742,7 @@ macro_rules! sql_store {
                         .map_err(unexpected)?;
                     }
                     append_events(&mut tx, events).await?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -887,7 +888,7 @@ macro_rules! sql_store {
                     write_documents(&mut tx, aggregate, false).await?;
                     write_participants(&mut tx, aggregate, false).await?;
                     append_events(&mut tx, events).await?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -928,7 +929,7 @@ macro_rules! sql_store {
                 async fn append_events_with_jobs(&self, events: &[Event], jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
                     append_events(&mut tx, events).await?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -1101,7 +1102,7 @@ macro_rules! sql_store {
 
                 async fn enqueue_jobs(&self, jobs: &[signet_core::jobs::NewJob]) -> Result<(), StoreError> {
                     let mut tx = self.pool.begin().await.map_err(unexpected)?;
-                    insert_jobs(&mut tx, jobs, OffsetDateTime::now_utc()).await?;
+                    insert_jobs(&mut tx, jobs, self.clock.now()).await?;
                     tx.commit().await.map_err(unexpected)
                 }
 
@@ -1165,7 +1166,12 @@ macro_rules! sql_store {
                 }
 
                 async fn replay_job(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-                    let done = sqlx::query("UPDATE jobs SET state = 'pending', run_at = $2, attempts = 0 WHERE id = $1 AND state = 'dead'")
+                    // Not while another job with its dedupe key is live: that one does the work.
+                    let done = sqlx::query(
+                        "UPDATE jobs SET state = 'pending', run_at = $2, attempts = 0 WHERE id = $1 AND state = 'dead' \
+                         AND NOT EXISTS (SELECT 1 FROM jobs AS live WHERE live.dedupe_key = jobs.dedupe_key \
+                         AND live.state IN ('pending', 'running'))",
+                    )
                         .bind(id)
                         .bind(micros(now))
                         .execute(&self.pool)

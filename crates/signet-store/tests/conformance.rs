@@ -46,9 +46,8 @@ on_both!(
 
 fn now() -> OffsetDateTime {
     // Whole microseconds: what the store keeps.
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .expect("valid nanosecond")
+    // Whole microseconds, as the system clock gives them.
+    signet_core::clock::Clock::now(&signet_core::clock::SystemClock)
 }
 
 fn tenant(name: &str) -> Tenant {

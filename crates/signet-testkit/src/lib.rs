@@ -15,13 +15,12 @@ use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
 use signet_core::Core;
 use signet_core::blob::BlobStore;
-use signet_core::clock::ManualClock;
+use signet_core::clock::{Clock as _, ManualClock, SystemClock};
 use signet_core::crypto::MasterKey;
 use signet_core::model::{Feature, Plan};
 use signet_core::service::CoreSettings;
 pub use signet_store::test_support::Backend;
 use signet_store::test_support::TestDatabase;
-use time::OffsetDateTime;
 
 /// A running Signet for one test.
 pub struct TestApp {
@@ -136,11 +135,11 @@ impl TestApp {
                 )
             }
         };
-        let store = signet_store::open(&db.url).await?;
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let store = signet_store::open_with_clock(&db.url, clock.clone()).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
-        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let core = Core::new(
             store,
             blobs.clone(),

@@ -965,7 +965,7 @@ async fn verify(
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let options = signet_pdf::verify::VerifyOptions {
         trust_roots: roots,
-        now: time::OffsetDateTime::now_utc(),
+        now: signet_core::clock::Clock::now(&signet_core::clock::SystemClock),
     };
     let report = signet_pdf::verify::verify_pdf(&bytes, &options)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;

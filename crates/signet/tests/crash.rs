@@ -2,6 +2,11 @@
 //! cannot be sent (the SMTP relay is down), is killed with SIGKILL while the job waits for its
 //! retry, and after a restart — with the relay up — the e-mail arrives.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

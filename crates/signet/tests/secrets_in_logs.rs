@@ -7,6 +7,11 @@
 //! codes and answers, upload signatures, the tenant's API key and token signatures, and the
 //! document itself.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};

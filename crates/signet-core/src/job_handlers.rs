@@ -1,0 +1,385 @@
+//! One handler per kind of job, in the manner of crates.io's background jobs: each says its
+//! name, how its jobs are de-duplicated, and how one runs. [`handler`] is the only place that
+//! looks at which kind a job is; adding a kind means adding a variant to
+//! [`crate::jobs::JobKind`] and a handler here, and the compiler asks for both.
+
+use async_trait::async_trait;
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{EnvelopeId, EventId, ParticipantId, TenantId};
+use crate::jobs::JobKind;
+use crate::mail::InvitationMail;
+use crate::model::{Actor, AuthMethod, Event, EventKind};
+use crate::phone::{CodeChannel, CodeMessage};
+use crate::service::{Core, mint_link};
+use crate::webhooks::webhook_job;
+
+/// How jobs of a kind are de-duplicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dedupe {
+    /// A job given a key ([`crate::jobs::NewJob::deduplicated`]) is dropped while another job
+    /// with that key is pending or running; after that one is done or dead, the key is free.
+    WhileLive,
+}
+
+/// What a kind of job does.
+#[async_trait]
+pub(crate) trait JobHandler: Send + Sync {
+    /// The kind's stored name (the same as [`JobKind::name`]).
+    fn name(&self) -> &'static str;
+    /// How its jobs are de-duplicated.
+    fn dedupe(&self) -> Dedupe {
+        Dedupe::WhileLive
+    }
+    /// Runs one job. Jobs are retried after an error, so running one twice must do no harm.
+    async fn run(&self, core: &Core) -> CoreResult<()>;
+}
+
+/// The handler of a job.
+pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
+    match kind {
+        JobKind::DeleteBlob { key } => Box::new(DeleteBlob { key }),
+        JobKind::ExpireEnvelope {
+            tenant_id,
+            envelope_id,
+        } => Box::new(ExpireEnvelope {
+            tenant_id,
+            envelope_id,
+        }),
+        JobKind::SendInvitation {
+            tenant_id,
+            envelope_id,
+            participant_id,
+        } => Box::new(SendInvitation {
+            tenant_id,
+            envelope_id,
+            participant_id,
+        }),
+        JobKind::SendCode {
+            tenant_id,
+            envelope_id,
+            participant_id,
+            link_token_hash,
+            channel,
+            sealed_code,
+            expires_at,
+        } => Box::new(SendCode {
+            tenant_id,
+            envelope_id,
+            participant_id,
+            link_token_hash,
+            channel: *channel,
+            sealed_code,
+            expires_at: *expires_at,
+        }),
+        JobKind::DeliverWebhook {
+            tenant_id,
+            message_id,
+            body,
+        } => Box::new(DeliverWebhook {
+            tenant_id,
+            message_id,
+            body,
+        }),
+    }
+}
+
+/// Deletes a blob whose document was cancelled or purged.
+struct DeleteBlob<'a> {
+    key: &'a crate::blob::BlobKey,
+}
+
+#[async_trait]
+impl JobHandler for DeleteBlob<'_> {
+    fn name(&self) -> &'static str {
+        "delete_blob"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        Ok(core.blobs().delete(self.key).await?)
+    }
+}
+
+/// Expires an envelope whose links ran out; nothing when it is not due or no longer open.
+struct ExpireEnvelope<'a> {
+    tenant_id: &'a TenantId,
+    envelope_id: &'a EnvelopeId,
+}
+
+#[async_trait]
+impl JobHandler for ExpireEnvelope<'_> {
+    fn name(&self) -> &'static str {
+        "expire_envelope"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        let (tenant_id, envelope_id) = (*self.tenant_id, *self.envelope_id);
+        let result = core
+            .change_envelope(
+                &tenant_id,
+                &envelope_id,
+                EventKind::EnvelopeExpired,
+                (Actor::System, None),
+                &mut |aggregate, now| match aggregate.expire(now) {
+                    Ok(true) if aggregate.envelope.notify_events => {
+                        let data = serde_json::json!({
+                            "transactionId": aggregate.envelope.id.to_string(),
+                            "recipients": aggregate
+                                .participants
+                                .iter()
+                                .map(|p| p.email.as_str())
+                                .collect::<Vec<_>>(),
+                        });
+                        let job = webhook_job(
+                            tenant_id,
+                            EventKind::EnvelopeExpired,
+                            format!("msg_expired_{envelope_id}"),
+                            data,
+                            now,
+                        )?;
+                        Ok(Some(vec![
+                            job.deduplicated(format!("webhook:expired:{envelope_id}")),
+                        ]))
+                    }
+                    Ok(true) => Ok(Some(Vec::new())),
+                    // Not due, or no longer open (cancelled, completed): nothing to do.
+                    Ok(false) | Err(_) => Ok(None),
+                },
+            )
+            .await;
+        match result {
+            Ok(_) | Err(CoreError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// E-mails a participant a fresh link. A retry after a failed send mints another link; the
+/// unused one dies with the envelope.
+struct SendInvitation<'a> {
+    tenant_id: &'a TenantId,
+    envelope_id: &'a EnvelopeId,
+    participant_id: &'a ParticipantId,
+}
+
+#[async_trait]
+impl JobHandler for SendInvitation<'_> {
+    fn name(&self) -> &'static str {
+        "send_invitation"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        let (tenant_id, envelope_id, participant_id) =
+            (self.tenant_id, self.envelope_id, self.participant_id);
+        let Some(tenant) = core.store().tenant(tenant_id).await? else {
+            return Ok(());
+        };
+        let Some(aggregate) = core.store().envelope(tenant_id, envelope_id).await? else {
+            return Ok(());
+        };
+        let now = core.now();
+        let Some(participant) = aggregate
+            .participants
+            .iter()
+            .find(|p| p.id == *participant_id)
+        else {
+            return Ok(());
+        };
+        if !aggregate.links_usable(now) {
+            return Ok(());
+        }
+        let mail = core.mail_sender().ok_or_else(|| {
+            anyhow::anyhow!("no mail transport configured (set smtp_url and mail_from)")
+        })?;
+        let (link, url) = mint_link(
+            &core.settings().public_url,
+            *envelope_id,
+            *participant_id,
+            now,
+        );
+        core.store().insert_access_links(tenant_id, &[link]).await?;
+        let remaining = aggregate
+            .envelope
+            .expires_at
+            .map(|at| at - now)
+            .unwrap_or_default();
+        let invitation = InvitationMail {
+            to: participant.email.clone(),
+            language: aggregate.envelope.participant_language,
+            sender_name: tenant.name.clone(),
+            document_names: aggregate
+                .documents
+                .iter()
+                .map(|d| d.name.as_str().to_owned())
+                .collect(),
+            link: url,
+            expiry_days: u32::try_from((remaining.whole_hours() + 23) / 24).unwrap_or(0),
+        };
+        mail.send_invitation(&invitation)
+            .await
+            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending the invitation: {e}")))?;
+        let event = Event {
+            id: EventId::random(),
+            tenant_id: *tenant_id,
+            envelope_id: Some(*envelope_id),
+            participant_id: Some(*participant_id),
+            document_id: None,
+            kind: EventKind::InvitationSent,
+            actor: Actor::System,
+            ip: None,
+            at: now,
+            data: serde_json::json!({ "to": participant.email }),
+        };
+        core.store().append_events(&[event]).await?;
+        Ok(())
+    }
+}
+
+/// Sends a one-time code to a participant's phone; nothing once the code has expired or a newer
+/// one replaced it.
+struct SendCode<'a> {
+    tenant_id: &'a TenantId,
+    envelope_id: &'a EnvelopeId,
+    participant_id: &'a ParticipantId,
+    link_token_hash: &'a str,
+    channel: AuthMethod,
+    sealed_code: &'a str,
+    expires_at: time::OffsetDateTime,
+}
+
+#[async_trait]
+impl JobHandler for SendCode<'_> {
+    fn name(&self) -> &'static str {
+        "send_code"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        if core.now() >= self.expires_at {
+            return Ok(());
+        }
+        let code = core.open_job_code(self.sealed_code)?;
+        if !core.code_is_current(self.link_token_hash, &code).await? {
+            return Ok(());
+        }
+        let Some(aggregate) = core
+            .store()
+            .envelope(self.tenant_id, self.envelope_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(phone) = aggregate
+            .participants
+            .iter()
+            .find(|p| p.id == *self.participant_id)
+            .and_then(|p| p.phone.clone())
+        else {
+            return Ok(());
+        };
+        let sender = core
+            .phone_sender()
+            .ok_or_else(|| anyhow::anyhow!("no SMS/voice provider configured (set sms_url)"))?;
+        let message = CodeMessage {
+            to: phone,
+            channel: match self.channel {
+                AuthMethod::Voice => CodeChannel::Voice,
+                _ => CodeChannel::Sms,
+            },
+            code,
+            language: aggregate.envelope.participant_language,
+            valid_minutes: u32::try_from(core.settings().portal.code_ttl.whole_minutes())
+                .unwrap_or(10),
+        };
+        sender
+            .send_code(&message)
+            .await
+            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending the code: {e}")))
+    }
+}
+
+/// Pushes one message to the tenant's webhook; nothing if it has none.
+struct DeliverWebhook<'a> {
+    tenant_id: &'a TenantId,
+    message_id: &'a str,
+    body: &'a str,
+}
+
+#[async_trait]
+impl JobHandler for DeliverWebhook<'_> {
+    fn name(&self) -> &'static str {
+        "deliver_webhook"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        let Some(tenant) = core.store().tenant(self.tenant_id).await? else {
+            return Ok(());
+        };
+        let Some(endpoint) = &tenant.webhook else {
+            return Ok(());
+        };
+        let sender = core
+            .webhook_sender()
+            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
+        let now = core.now();
+        let secrets = core.signing_secrets(endpoint, now)?;
+        sender
+            .send(
+                &endpoint.url,
+                &secrets,
+                self.message_id,
+                now.unix_timestamp(),
+                self.body.as_bytes(),
+            )
+            .await
+            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::BlobKey;
+
+    #[test]
+    fn handlers_carry_the_stored_names_of_their_kinds() {
+        let (tenant_id, envelope_id, participant_id) = (
+            TenantId::random(),
+            EnvelopeId::random(),
+            ParticipantId::random(),
+        );
+        let kinds = [
+            JobKind::DeleteBlob {
+                key: BlobKey::random(),
+            },
+            JobKind::ExpireEnvelope {
+                tenant_id,
+                envelope_id,
+            },
+            JobKind::SendInvitation {
+                tenant_id,
+                envelope_id,
+                participant_id,
+            },
+            JobKind::SendCode {
+                tenant_id,
+                envelope_id,
+                participant_id,
+                link_token_hash: String::new(),
+                channel: AuthMethod::Sms,
+                sealed_code: String::new(),
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            JobKind::DeliverWebhook {
+                tenant_id,
+                message_id: "msg".into(),
+                body: "{}".into(),
+            },
+        ];
+        for kind in &kinds {
+            let handler = handler(kind);
+            assert_eq!(handler.name(), kind.name());
+            assert_eq!(handler.dedupe(), Dedupe::WhileLive);
+        }
+    }
+}
