@@ -413,3 +413,34 @@ fn write_samples() {
         std::fs::write(format!("{dir}/rot{rot}.pdf"), out).expect("write");
     }
 }
+
+/// Damaged inputs give errors, never panics (the fuzz target explores further).
+#[test]
+fn damaged_inputs_fail_cleanly() {
+    let lib = FontLibrary::builtin();
+    let good = build_pdf(&[PageSpec::a4(), PageSpec::a4()], Some(90), true);
+    let (stamped, _) = stamp(&good, "A", &marks_for(1)[..2], &lib).expect("stamp");
+    let marks = [
+        Mark::new(0, b(0.1, 0.1, 0.3, 0.1), MarkKind::Text("Zoë".into())),
+        Mark::new(1, b(0.5, 0.5, 0.3, 0.1), MarkKind::Checkmark),
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for doc in [&good, &stamped] {
+        for cut in (0..doc.len()).step_by(97) {
+            let _ = signet_pdf::intake::inspect(&doc[..cut]);
+            let _ = stamp(&doc[..cut], "B", &marks, &lib);
+        }
+        for _ in 0..300 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut d = doc.clone();
+            let at = (state % d.len() as u64) as usize;
+            d[at] = (state >> 32) as u8;
+            let _ = signet_pdf::intake::inspect(&d);
+            if let Ok((out, _)) = stamp(&d, "B", &marks, &lib) {
+                assert!(out.starts_with(&d));
+            }
+        }
+    }
+}

@@ -37,7 +37,17 @@ fuzz_target!(|data: &[u8]| {
         1 => MarkKind::TypedSignature(text),
         2 => MarkKind::Checkmark,
         3 => MarkKind::Strokes {
-            strokes: vec![doc.chunks(2).take(50).map(|c| (f64::from(c[0]) / 255.0, f64::from(*c.get(1).unwrap_or(&0)) / 255.0)).collect()],
+            strokes: vec![
+                doc.chunks(2)
+                    .take(50)
+                    .map(|c| {
+                        (
+                            f64::from(c[0]) / 255.0,
+                            f64::from(*c.get(1).unwrap_or(&0)) / 255.0,
+                        )
+                    })
+                    .collect(),
+            ],
             width: Some(f(5)),
         },
         _ => MarkKind::Image { png: doc.to_vec() },
