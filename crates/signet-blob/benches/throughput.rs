@@ -208,12 +208,6 @@ fn components() {
     let sha3 = rate(start);
 
     let start = Instant::now();
-    let mut h = keccak_asm::Sha3_256::new();
-    keccak_asm::Digest::update(&mut h, &data);
-    std::hint::black_box(keccak_asm::Digest::finalize(h));
-    let sha3_asm = rate(start);
-
-    let start = Instant::now();
     let mut h = sha2::Sha256::new();
     h.update(&data);
     std::hint::black_box(h.finalize());
@@ -256,7 +250,7 @@ fn components() {
     let ring_aes = ring_rate(&ring::aead::AES_256_GCM);
     let ring_chacha = ring_rate(&ring::aead::CHACHA20_POLY1305);
     println!(
-        "one core: sha3-256 {sha3:.0} MB/s (keccak-asm {sha3_asm:.0} MB/s), sha-256 {sha256:.0} MB/s, xchacha20-poly1305 \
+        "one core: sha3-256 {sha3:.0} MB/s, sha-256 {sha256:.0} MB/s, xchacha20-poly1305 \
          {aead:.0} MB/s, ring aes-256-gcm {ring_aes:.0} MB/s, ring chacha20-poly1305 \
          {ring_chacha:.0} MB/s"
     );
