@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 
 use crate::error::CoreResult;
-use crate::jobs::Job;
+use crate::jobs::{Job, JobKind};
 use crate::service::Core;
 
 /// How old a staging file must be before it counts as abandoned: well beyond the longest upload

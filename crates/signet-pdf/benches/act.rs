@@ -4,6 +4,11 @@
 //! signature).
 //!
 //! Run: `cargo bench -p signet-pdf --bench act` (env `SIGNET_BENCH_N` = iterations, default 200).
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
 #![allow(missing_docs)]
 
 #[path = "../tests/common/mod.rs"]

@@ -32,7 +32,9 @@ pub struct SigningAct {
 }
 
 impl SigningAct {
-    /// An act by `signer` over the field `field_name`, now, with the default validity.
+    /// An act by `signer` over the field `field_name`, now, with the default validity. (A
+    /// library default: a caller with an injected clock sets [`SigningAct::now`] from it.)
+    #[allow(clippy::disallowed_methods)]
     pub fn new(signer: SignerIdentity, field_name: impl Into<String>) -> Self {
         Self {
             signer,

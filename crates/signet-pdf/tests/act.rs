@@ -2,6 +2,11 @@
 //! signature (and an earlier one already in the file) must stay valid for pyHanko, pdfsig and
 //! qpdf.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 mod common;
 
 use std::path::Path;

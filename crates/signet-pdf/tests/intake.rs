@@ -1,5 +1,10 @@
 //! Upload-time checks: what can be signed is described, what cannot is refused with a reason.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks take the real time"
+)]
+
 mod common;
 
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! The operator's command line end to end: every command on one data directory, sealing checked
 //! by `signet verify` and by independent validators (pyHanko, poppler's pdfsig, qpdf).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -456,12 +458,7 @@ async fn check_blobs_names_missing_and_damaged_documents() -> anyhow::Result<()>
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let token = signet_testkit::jwt::hs256(
-        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
-        &signet_testkit::jwt::claims(id, now, now + 600),
-        key.as_bytes(),
-    );
+    let token = common::bearer(id, key);
     let http = reqwest::Client::new();
     let created: serde_json::Value = http
         .post(format!("{base}/transactions/cells"))

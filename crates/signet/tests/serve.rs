@@ -6,6 +6,8 @@
 //!
 //! Waits are bounded generously (a test fails instead of hanging) but nothing asserts speed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -317,12 +319,7 @@ async fn sigterm_lets_an_upload_in_flight_finish_then_exits_0() -> anyhow::Resul
     let http = reqwest::Client::new();
     server.wait_until_serving(&http).await?;
 
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let token = signet_testkit::jwt::hs256(
-        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
-        &signet_testkit::jwt::claims(&tenant_id, now, now + 600),
-        api_key.as_bytes(),
-    );
+    let token = common::bearer(&tenant_id, &api_key);
     let created: serde_json::Value = http
         .post(format!("{}/transactions/cells", server.base))
         .bearer_auth(&token)

@@ -124,6 +124,10 @@ pub fn create_tenant(dir: &Path, extra: &[&str]) -> anyhow::Result<(String, Stri
 }
 
 /// A fresh doclinc bearer token for a tenant.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the server under test reads the system clock too"
+)]
 pub fn bearer(tenant_id: &str, api_key: &str) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     signet_testkit::jwt::hs256(
