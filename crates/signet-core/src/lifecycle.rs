@@ -294,6 +294,31 @@ mod tests {
         }
     }
 
+    /// The refusal reaches API clients as it is: it is written for them.
+    #[test]
+    fn refusals_read_as_sentences_for_clients() {
+        let refusal = |from, transition| NotAllowed { from, transition }.to_string();
+        assert_eq!(
+            refusal(Open, Transition::ReceiveDocument),
+            "uploading a document is not possible: the envelope was already confirmed"
+        );
+        assert_eq!(
+            refusal(Cancelled, Transition::Confirm),
+            "confirming is not possible: the envelope was cancelled"
+        );
+        // Every pair names what was attempted and where the envelope stands, with no Rust names.
+        let mut sentences = std::collections::HashSet::new();
+        for from in ALL_STATES {
+            for transition in ALL_TRANSITIONS {
+                let sentence = refusal(from, transition);
+                assert!(!sentence.contains(&format!("{from:?}")), "{sentence}");
+                assert!(!sentence.contains(&format!("{transition:?}")), "{sentence}");
+                sentences.insert(sentence);
+            }
+        }
+        assert_eq!(sentences.len(), ALL_STATES.len() * ALL_TRANSITIONS.len());
+    }
+
     fn at(seconds: i64) -> OffsetDateTime {
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
     }
