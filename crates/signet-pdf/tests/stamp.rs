@@ -444,3 +444,20 @@ fn damaged_inputs_fail_cleanly() {
         }
     }
 }
+
+/// A /Pages node listed among its own /Kids (found by the `stamp` fuzz target, which then spent
+/// over 15 s walking round it): refused as a malformed page tree.
+#[test]
+fn a_page_tree_with_a_cycle_is_refused() {
+    let doc = include_bytes!("data/page-tree-cycle.pdf");
+    let marks = [Mark::new(
+        0,
+        b(0.1, 0.1, 0.3, 0.1),
+        MarkKind::Text("x".into()),
+    )];
+    let refused = stamp(doc, "A", &marks, &FontLibrary::builtin());
+    match refused {
+        Err(StampError::Pdf(e)) => assert!(e.to_string().contains("cycle"), "{e}"),
+        other => panic!("{:?}", other.map(|(_, report)| report)),
+    }
+}

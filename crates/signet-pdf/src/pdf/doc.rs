@@ -90,6 +90,9 @@ fn rect<S: Source>(r: &mut Reader<S>, o: &Object) -> Result<Option<[f64; 4]>, Pd
     ]))
 }
 
+/// How many levels a page tree may have (real ones have a handful).
+const MAX_PAGE_TREE_DEPTH: usize = 256;
+
 impl Document {
     pub(crate) fn load<S: Source>(r: &mut Reader<S>) -> Result<Self, PdfError> {
         let trailer = r.trailer().clone();
@@ -200,7 +203,13 @@ impl Document {
         let mut crop: Option<[f64; 4]> = None;
         let mut rotate: i64 = 0;
         let mut visited = 0usize;
+        // Each step goes one level down: a node seen again is a cycle (a fuzzed file had a
+        // /Pages node among its own /Kids, and the walk went round it for ever).
+        let mut descended = std::collections::HashSet::new();
         loop {
+            if !descended.insert(node.0) || descended.len() > MAX_PAGE_TREE_DEPTH {
+                return Err(malformed("page tree has a cycle or is too deep"));
+            }
             let d = r.resolve_dict(node.0)?;
             if let Some(o) = d.get(b"MediaBox") {
                 media = rect(r, &o.clone())?.or(media);
