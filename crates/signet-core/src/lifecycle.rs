@@ -219,7 +219,7 @@ impl EnvelopeAggregate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use EnvelopeState::*;
     use proptest::prelude::*;
@@ -336,7 +336,7 @@ mod tests {
 
     /// A draft envelope with two pending documents, its upload window closing at `at(100)`, its
     /// links working for 14 days after confirmation.
-    fn draft() -> EnvelopeAggregate {
+    pub(crate) fn draft() -> EnvelopeAggregate {
         use crate::model::*;
         let document = |position| Document {
             id: DocumentId::random(),

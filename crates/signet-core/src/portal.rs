@@ -857,6 +857,43 @@ mod tests {
         assert!(!is_live_code(&issued, &[8; 32], minute(11)));
     }
 
+    /// What the page shows ("codes left") is the window's count, as the rule computes it.
+    #[test]
+    fn the_view_counts_the_codes_left_in_its_window() {
+        let settings = PortalSettings::default();
+        let guard = LinkGuard {
+            codes_window_start: Some(minute(0)),
+            codes_sent: 2,
+            ..LinkGuard::default()
+        };
+        let participant = Participant {
+            id: crate::ids::ParticipantId::random(),
+            sequence: 0,
+            role: Role::Recipient,
+            email: "recipient@example.com".parse().expect("an address"),
+            phone: None,
+            auth: AuthMethod::Sms,
+            secret_answer_hash: None,
+            authenticated_at: None,
+            completed_at: None,
+        };
+        let view = |now| LinkView {
+            sender_name: "Acme Payroll".into(),
+            envelope: crate::lifecycle::tests::draft(),
+            participant: participant.clone(),
+            guard: guard.clone(),
+            status: LinkStatus::Usable,
+            session: None,
+            now,
+        };
+        assert_eq!(
+            view(minute(1)).codes_left(&settings),
+            settings.max_codes - 2
+        );
+        let after_window = minute(0) + settings.code_window;
+        assert_eq!(view(after_window).codes_left(&settings), settings.max_codes);
+    }
+
     #[test]
     fn sessions_last_their_time_but_never_past_the_link() {
         let ttl = Duration::minutes(30);
