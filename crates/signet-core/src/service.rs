@@ -488,17 +488,17 @@ impl Core {
                                 .await?
                                 .filter(|c| c.secret.is_some())
                                 .ok_or_else(|| {
-                                    CoreError::Invalid("unknown secretAnswerRef".into())
+                                    CoreError::Invalid("unknown secret answer reference".into())
                                 })?;
                             if owner.email != p.email {
                                 return Err(CoreError::Invalid(
-                                    "this secretAnswerRef belongs to another recipient; use the \
+                                    "this secret answer reference belongs to another recipient; use the \
                                      reference from this recipient's own contact"
                                         .into(),
                                 ));
                             }
                             let known = owner.secret.ok_or_else(|| {
-                                CoreError::Invalid("unknown secretAnswerRef".into())
+                                CoreError::Invalid("unknown secret answer reference".into())
                             })?;
                             (known.answer_ref, known.answer_hash)
                         }
