@@ -476,7 +476,7 @@ pub struct CellContact {
 pub struct SecretContact {
     /// The question.
     pub question: String,
-    /// An opaque handle (40 hex) a client passes as `secretAnswerRef` to reuse the answer.
+    /// An opaque handle (40 hex) a client passes back to reuse the answer.
     pub answer_ref: String,
     /// Argon2id PHC string of the answer.
     pub answer_hash: String,
