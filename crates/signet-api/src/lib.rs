@@ -22,6 +22,13 @@ use signet_core::Core;
 
 pub use http::ClientIp;
 
+/// The renderer of tenant webhook bodies the server installs in the core. Only envelopes created
+/// through doclinc ask for event webhooks today, so doclinc's words are used; when another
+/// dialect's envelopes notify, this dispatches on the envelope's dialect.
+pub fn notification_renderer() -> Arc<dyn signet_core::webhooks::NotificationRenderer> {
+    Arc::new(doclinc::DoclincRenderer)
+}
+
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct ApiSettings {

@@ -52,14 +52,14 @@ macro_rules! random_id {
 }
 
 random_id!(
-    /// A tenant: 15 random bytes, shown as 30 upper-case hex digits (the format doclinc uses for
-    /// its `tenantId`, which every dialect can carry).
+    /// A tenant: 15 random bytes, shown as 30 upper-case hex digits (a format every dialect can
+    /// carry as its tenant identifier).
     TenantId,
     15,
     "tenant"
 );
 random_id!(
-    /// An envelope (a doclinc transaction, a signing order, …).
+    /// An envelope (a confidential delivery, a signing order, …).
     EnvelopeId,
     16,
     "envelope"

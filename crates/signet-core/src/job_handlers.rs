@@ -12,7 +12,7 @@ use crate::mail::InvitationMail;
 use crate::model::{Actor, AuthMethod, Event, EventKind};
 use crate::phone::{CodeChannel, CodeMessage};
 use crate::service::{Core, mint_link};
-use crate::webhooks::webhook_job;
+use crate::webhooks::{Notification, webhook_job};
 
 /// How jobs of a kind are de-duplicated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,19 +123,19 @@ impl JobHandler for ExpireEnvelope<'_> {
                 (Actor::System, None),
                 &mut |aggregate, now| match aggregate.expire(now) {
                     Ok(true) if aggregate.envelope.notify_events => {
-                        let data = serde_json::json!({
-                            "transactionId": aggregate.envelope.id.to_string(),
-                            "recipients": aggregate
+                        let notification = Notification::EnvelopeExpired {
+                            envelope: envelope_id,
+                            recipients: aggregate
                                 .participants
                                 .iter()
-                                .map(|p| p.email.as_str())
-                                .collect::<Vec<_>>(),
-                        });
+                                .map(|p| p.email.clone())
+                                .collect(),
+                        };
                         let job = webhook_job(
+                            core.notification_renderer(),
                             tenant_id,
-                            EventKind::EnvelopeExpired,
+                            &notification,
                             format!("msg_expired_{envelope_id}"),
-                            data,
                             now,
                         )?;
                         Ok(Some(vec![

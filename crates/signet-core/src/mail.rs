@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::values::{Email, Language};
 
-/// The e-mail inviting a participant to their documents (the same content as doclinc's banner).
+/// The e-mail inviting a participant to their documents (the same content as the sender's banner).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationMail {
     /// The participant.

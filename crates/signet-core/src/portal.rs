@@ -23,7 +23,7 @@ use crate::model::*;
 use crate::service::{Core, link_token_hash};
 use crate::store::StoreError;
 use crate::values::Phone;
-use crate::webhooks::webhook_job;
+use crate::webhooks::{Notification, webhook_job};
 
 const CODE_KEY_PURPOSE: &str = "portal-code";
 /// Sealing purpose of codes waiting in the job table.
@@ -716,18 +716,18 @@ impl Core {
         event.data = serde_json::json!({ "sha256": content.sha256, "name": doc.name.as_str() });
         let mut jobs = Vec::new();
         if loaded.envelope.envelope.notify_events {
-            let data = serde_json::json!({
-                "transactionId": loaded.envelope.envelope.id.to_string(),
-                "recipient": loaded.participant.email.as_str(),
-                "documentId": doc.id.to_string(),
-                "documentName": doc.name.as_str(),
-            });
+            let notification = Notification::DocumentRetrieved {
+                envelope: loaded.envelope.envelope.id,
+                recipient: loaded.participant.email.clone(),
+                document: doc.id,
+                document_name: doc.name.clone(),
+            };
             let message_id = format!("msg_{}", event.id);
             jobs.push(webhook_job(
+                self.notification_renderer(),
                 loaded.tenant.id,
-                EventKind::DocumentRetrieved,
+                &notification,
                 message_id,
-                data,
                 now,
             )?);
         }

@@ -155,6 +155,7 @@ pub struct Core {
     phone: Option<Arc<dyn crate::phone::PhoneSender>>,
     jobs_waiting: Arc<tokio::sync::Notify>,
     webhooks: Option<Arc<dyn crate::webhooks::WebhookSender>>,
+    renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
@@ -184,6 +185,7 @@ impl Core {
             phone: None,
             jobs_waiting: Arc::new(tokio::sync::Notify::new()),
             webhooks: None,
+            renderer: Arc::new(crate::webhooks::NativeRenderer),
             store,
             blobs,
             clock,
@@ -230,6 +232,19 @@ impl Core {
 
     pub(crate) fn webhook_sender(&self) -> Option<&Arc<dyn crate::webhooks::WebhookSender>> {
         self.webhooks.as_ref()
+    }
+
+    /// Writes webhook bodies with `renderer` (the dialect's words) instead of Signet's own.
+    pub fn with_notification_renderer(
+        mut self,
+        renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
+    ) -> Self {
+        self.renderer = renderer;
+        self
+    }
+
+    pub(crate) fn notification_renderer(&self) -> &dyn crate::webhooks::NotificationRenderer {
+        self.renderer.as_ref()
     }
 
     /// The clock the core uses.

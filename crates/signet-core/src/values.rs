@@ -92,7 +92,7 @@ digest_type!(
     "sha256"
 );
 digest_type!(
-    /// A SHA3-256 digest (the hash Dedoco identifies documents by).
+    /// A SHA3-256 digest (some vendor APIs identify documents by it).
     Sha3Digest,
     "sha3-256"
 );
@@ -207,7 +207,7 @@ impl fmt::Display for Email {
 }
 
 /// A mobile number in E.164 form, together with the country and national number it was built
-/// from (vendor APIs echo those back, e.g. doclinc's contact lookup).
+/// from (vendor APIs echo those back in contact lookups).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Phone {
     e164: String,

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{CoreError, CoreResult};
-use crate::ids::TenantId;
-use crate::model::EventKind;
+use crate::ids::{DocumentId, EnvelopeId, TenantId};
 use crate::service::Core;
+use crate::values::{DocumentName, Email};
 
 const SECRET_PURPOSE: &str = "webhook-secret";
 /// How long a replaced secret keeps signing, so receivers can switch without losing messages.
@@ -78,7 +78,7 @@ pub fn delivery_backoff(failures: u32) -> Option<Duration> {
 /// A message as sent: Standard Webhooks' recommended `{type, timestamp, data}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct WebhookMessage {
-    /// e.g. `transaction.expired`, `document.retrieved`.
+    /// The event's public name, chosen by the renderer (e.g. `envelope.expired`).
     #[serde(rename = "type")]
     pub kind: String,
     /// When the event happened.
@@ -88,30 +88,98 @@ pub struct WebhookMessage {
     pub data: serde_json::Value,
 }
 
-/// The public name of an event kind in webhook messages.
-pub fn message_type(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::EnvelopeExpired => "transaction.expired",
-        EventKind::DocumentRetrieved => "document.retrieved",
-        EventKind::EnvelopeConfirmed => "transaction.confirmed",
-        EventKind::EnvelopeCancelled => "transaction.cancelled",
-        _ => "event",
+/// Something that happened which a tenant asked to be told about, as typed domain data. The core
+/// decides *that* a tenant is notified; the dialect that owns the envelope decides *how* the
+/// message reads, through a [`NotificationRenderer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notification {
+    /// An envelope's links ran out before every participant retrieved everything.
+    EnvelopeExpired {
+        /// The envelope.
+        envelope: EnvelopeId,
+        /// Its participants' addresses, in order.
+        recipients: Vec<Email>,
+    },
+    /// A participant downloaded a document through the portal.
+    DocumentRetrieved {
+        /// The envelope.
+        envelope: EnvelopeId,
+        /// Who downloaded it.
+        recipient: Email,
+        /// The document.
+        document: DocumentId,
+        /// Its file name.
+        document_name: DocumentName,
+    },
+}
+
+/// A notification in a dialect's words: the message `type` and its `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedNotification {
+    /// The message's `type`.
+    pub kind: String,
+    /// The message's `data`.
+    pub data: serde_json::Value,
+}
+
+/// Turns typed notifications into a vendor's webhook bodies. Implemented by each dialect; it must
+/// be deterministic, because the rendered body is stored once and every retry sends it again.
+pub trait NotificationRenderer: Send + Sync + 'static {
+    /// The message for `notification`.
+    fn render(&self, notification: &Notification) -> RenderedNotification;
+}
+
+/// Signet's own message shapes, used where no dialect renderer is installed: `envelope.expired`
+/// and `document.retrieved` with snake-case ids.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NativeRenderer;
+
+impl NotificationRenderer for NativeRenderer {
+    fn render(&self, notification: &Notification) -> RenderedNotification {
+        match notification {
+            Notification::EnvelopeExpired {
+                envelope,
+                recipients,
+            } => RenderedNotification {
+                kind: "envelope.expired".into(),
+                data: serde_json::json!({
+                    "envelope_id": envelope.to_string(),
+                    "recipients": recipients.iter().map(Email::as_str).collect::<Vec<_>>(),
+                }),
+            },
+            Notification::DocumentRetrieved {
+                envelope,
+                recipient,
+                document,
+                document_name,
+            } => RenderedNotification {
+                kind: "document.retrieved".into(),
+                data: serde_json::json!({
+                    "envelope_id": envelope.to_string(),
+                    "recipient": recipient.as_str(),
+                    "document_id": document.to_string(),
+                    "document_name": document_name.as_str(),
+                }),
+            },
+        }
     }
 }
 
-/// A durable job pushing one event to the tenant's webhook. The body is fixed now, so every
-/// retry sends the same message under the same `message_id`.
+/// A durable job pushing one notification to the tenant's webhook. The body is rendered now, so
+/// every retry sends the same message under the same `message_id`.
 pub(crate) fn webhook_job(
-    tenant_id: crate::ids::TenantId,
-    kind: EventKind,
+    renderer: &dyn NotificationRenderer,
+    tenant_id: TenantId,
+    notification: &Notification,
     message_id: String,
-    data: serde_json::Value,
     now: OffsetDateTime,
 ) -> CoreResult<crate::jobs::NewJob> {
+    let rendered = renderer.render(notification);
     let message = WebhookMessage {
-        kind: message_type(kind).into(),
+        kind: rendered.kind,
         timestamp: now,
-        data,
+        data: rendered.data,
     };
     let body = serde_json::to_string(&message).map_err(|e| anyhow::anyhow!(e))?;
     let job = crate::jobs::JobKind::DeliverWebhook {
@@ -190,6 +258,19 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_native_renderer_names_no_vendor_field() {
+        let envelope = EnvelopeId::random();
+        let recipient = "ana@example.com".parse::<Email>().expect("valid address");
+        let rendered = NativeRenderer.render(&Notification::EnvelopeExpired {
+            envelope,
+            recipients: vec![recipient],
+        });
+        assert_eq!(rendered.kind, "envelope.expired");
+        assert_eq!(rendered.data["envelope_id"], envelope.to_string());
+        assert_eq!(rendered.data["recipients"][0], "ana@example.com");
+    }
 
     #[test]
     fn retries_cover_more_than_three_days_then_stop() {

@@ -159,7 +159,9 @@ impl TestApp {
             policy,
             std::time::Duration::from_secs(5),
         );
-        let mut core = core.with_webhook_sender(Arc::new(sender));
+        let mut core = core
+            .with_webhook_sender(Arc::new(sender))
+            .with_notification_renderer(signet_api::notification_renderer());
         if let Some((url, from)) = &options.mail {
             let mail = signet_notify::ports::SmtpMailSender::new(url, from)
                 .map_err(|e| anyhow::anyhow!(e))?;

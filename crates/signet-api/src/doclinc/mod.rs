@@ -14,6 +14,7 @@
 mod auth;
 mod banner;
 mod error;
+mod notifications;
 mod wire;
 
 use axum::body::Body;
@@ -31,6 +32,7 @@ use time::format_description::well_known::Rfc3339;
 
 pub use auth::DoclincSettings;
 pub use error::DoclincError;
+pub use notifications::DoclincRenderer;
 
 use crate::AppState;
 use auth::Authenticated;
