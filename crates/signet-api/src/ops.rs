@@ -198,9 +198,8 @@ async fn scrape(State(state): State<AppState>) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     // Gauges read from the store at scrape time: the queue is shared by every node.
-    let store = state.core.store();
     for (state_name, job_state) in [("pending", JobState::Pending), ("dead", JobState::Dead)] {
-        match store.jobs_in_state(job_state, JOBS_COUNTED).await {
+        match state.core.jobs_in_state(job_state, JOBS_COUNTED).await {
             Ok(jobs) => {
                 let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
                 for job in &jobs {
@@ -223,7 +222,7 @@ async fn scrape(State(state): State<AppState>) -> Response {
             Err(error) => tracing::warn!(%error, "metrics: cannot count jobs"),
         }
     }
-    match store.ledger_size().await {
+    match state.core.ledger_size().await {
         Ok(size) => metrics::gauge!("signet_ledger_leaves").set(size as f64),
         Err(error) => tracing::warn!(%error, "metrics: cannot read the ledger size"),
     }

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod mail;
 pub mod model;
+pub mod operator;
 pub mod phone;
 pub mod portal;
 pub mod readiness;

@@ -252,8 +252,8 @@ impl Core {
         self.clock.now()
     }
 
-    /// The metadata store (for the operator's command line and tests).
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The metadata store: only the core's services reach it.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

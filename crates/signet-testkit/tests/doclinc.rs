@@ -140,8 +140,7 @@ async fn load(
 ) -> anyhow::Result<signet_core::model::EnvelopeAggregate> {
     let tenant_id = tenant.id.parse()?;
     Ok(app
-        .core
-        .store()
+        .store
         .envelope(&tenant_id, &envelope_id(created))
         .await?
         .expect("the envelope exists"))
@@ -216,8 +215,7 @@ async fn vendor_sms_example_end_to_end(app: TestApp) -> anyhow::Result<()> {
 
     // Every action left an event with who, what, when and from where.
     let events = app
-        .core
-        .store()
+        .store
         .envelope_events(&tenant.id.parse()?, &envelope.envelope.id)
         .await?;
     let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
@@ -930,9 +928,9 @@ async fn unexpected_failures_answer_500_without_details(app: TestApp) -> anyhow:
     let tenant = app.tenant().await?;
     // Damage the tenant's sealed API key in the database: the server cannot open it.
     let id = tenant.id.parse()?;
-    let mut stored = app.core.store().tenant(&id).await?.expect("tenant");
+    let mut stored = app.store.tenant(&id).await?.expect("tenant");
     stored.api_key_sealed = vec![0; 40];
-    app.core.store().update_tenant(&stored, &[]).await?;
+    app.store.update_tenant(&stored, &[]).await?;
     let (status, error) = post(&app, &tenant, "/transactions/cells", &vendor_cells_body()).await?;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
@@ -966,8 +964,7 @@ mod jobs {
         let envelope = load(&app, &tenant, &created).await?;
         assert_eq!(envelope.envelope.state, EnvelopeState::Expired);
         let events = app
-            .core
-            .store()
+            .store
             .envelope_events(&tenant.id.parse()?, &envelope.envelope.id)
             .await?;
         assert_eq!(

@@ -285,7 +285,7 @@ async fn tampering_is_detected_by_ledger_verify(app: TestApp) -> anyhow::Result<
     assert!(changed.is_err(), "an altered record is detected");
     app.core.verify_ledger().await?;
     // One byte of a leaf hash.
-    let leaf = app.core.store().ledger_leaves(1, 2).await?[0].leaf_hash;
+    let leaf = app.store.ledger_leaves(1, 2).await?[0].leaf_hash;
     let mut flipped = leaf;
     flipped[31] ^= 1;
     run(format!(

@@ -112,8 +112,7 @@ async fn parallel_uploads_of_one_envelope_all_succeed(app: TestApp) -> anyhow::R
         .parse()?;
     let tenant_id: signet_core::ids::TenantId = tenant.id.parse()?;
     let aggregate = app
-        .core
-        .store()
+        .store
         .envelope(&tenant_id, &id)
         .await?
         .expect("the envelope");

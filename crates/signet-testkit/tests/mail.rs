@@ -133,11 +133,7 @@ async fn each_recipient_is_mailed_a_link_of_their_own(backend: Backend) -> anyho
     );
     // Only the links' hashes are stored, and every send is recorded.
     let id = confirm.rsplit('/').next().unwrap_or_default().parse()?;
-    let events = app
-        .core
-        .store()
-        .envelope_events(&tenant.id.parse()?, &id)
-        .await?;
+    let events = app.store.envelope_events(&tenant.id.parse()?, &id).await?;
     assert_eq!(
         events
             .iter()

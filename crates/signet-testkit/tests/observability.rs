@@ -235,7 +235,7 @@ async fn a_stopped_worker_finishes_the_job_it_runs(app: TestApp) -> anyhow::Resu
         app.core.now(),
     );
     let job_id = job.id.clone();
-    app.core.store().enqueue_jobs(&[job]).await?;
+    app.store.enqueue_jobs(&[job]).await?;
 
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn({
@@ -251,7 +251,7 @@ async fn a_stopped_worker_finishes_the_job_it_runs(app: TestApp) -> anyhow::Resu
     let _ = stop.send(true);
     let _ = release.send(true);
     tokio::time::timeout(bound, worker).await??;
-    let done = app.core.store().jobs_in_state(JobState::Done, 100).await?;
+    let done = app.store.jobs_in_state(JobState::Done, 100).await?;
     assert!(done.iter().any(|j| j.id == job_id), "the delivery was cut");
     Ok(())
 }

@@ -197,8 +197,7 @@ async fn kinds(
     delivery: &Delivery,
 ) -> anyhow::Result<Vec<EventKind>> {
     let events = app
-        .core
-        .store()
+        .store
         .envelope_events(&tenant.id.parse()?, &delivery.transaction_id.parse()?)
         .await?;
     Ok(events.into_iter().map(|e| e.kind).collect())
@@ -875,8 +874,7 @@ async fn damaged_or_missing_blobs_fail_cleanly_and_count_no_retrieval(
         .collect();
     assert_eq!(hrefs.len(), 2, "{}", page.body);
     let envelope = app
-        .core
-        .store()
+        .store
         .envelope(&tenant.id.parse()?, &delivery.transaction_id.parse()?)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the envelope is stored"))?;

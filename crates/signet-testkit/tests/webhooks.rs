@@ -193,8 +193,7 @@ async fn expiry_events_reach_the_receiver_signed_and_after_outages(
     // After the overlap only the new secret is current: rotating now keeps just the last two.
     let third = app.core.set_webhook(&tenant_id, &url).await?;
     let stored = app
-        .core
-        .store()
+        .store
         .tenant(&tenant_id)
         .await?
         .and_then(|t| t.webhook)

@@ -309,7 +309,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let state = if failed { "dead".to_owned() } else { state };
             let state = JobState::parse(&state)
                 .ok_or_else(|| anyhow::anyhow!("--state: pending, running, done or dead"))?;
-            for job in core.store().jobs_in_state(state, 1000).await? {
+            for job in core.jobs_in_state(state, 1000).await? {
                 println!(
                     "{}  {:<16} attempts={:<3} due={}  {}",
                     job.id,
@@ -328,7 +328,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             } else {
                 JobState::Pending
             };
-            for job in core.store().jobs_in_state(state, 1000).await? {
+            for job in core.jobs_in_state(state, 1000).await? {
                 if let JobKind::DeliverWebhook {
                     tenant_id,
                     message_id,
@@ -350,19 +350,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Webhooks(WebhooksCommand::Replay { id }) => {
             let core = open_core(&config).await?;
-            let dead = core.store().jobs_in_state(JobState::Dead, 10_000).await?;
+            let dead = core.jobs_in_state(JobState::Dead, 10_000).await?;
             anyhow::ensure!(
                 dead.iter()
                     .any(|j| j.id == id && matches!(j.kind, JobKind::DeliverWebhook { .. })),
                 "no failed webhook delivery {id}"
             );
-            core.store().replay_job(&id, core.now()).await?;
+            core.replay_job(&id).await?;
             println!("replaying {id}");
             Ok(())
         }
         Command::Jobs(JobsCommand::Replay { id }) => {
             let core = open_core(&config).await?;
-            if core.store().replay_job(&id, core.now()).await? {
+            if core.replay_job(&id).await? {
                 println!("replaying {id}");
                 Ok(())
             } else {
@@ -383,7 +383,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Check { blobs } => {
             let core = open_core(&config).await?;
-            core.store().check_integrity().await?;
+            core.check_store_integrity().await?;
             if let Some(sample) = blobs {
                 check_blobs(&core, sample).await?;
             }
@@ -602,7 +602,7 @@ async fn check_blobs(core: &Core, sample: BlobSample) -> anyhow::Result<()> {
     let (mut stored, mut checked, mut bad) = (0u64, 0u64, 0u64);
     let mut after = None;
     loop {
-        let page = core.store().stored_documents(after.as_ref(), PAGE).await?;
+        let page = core.stored_documents(after.as_ref(), PAGE).await?;
         let Some((_, last)) = page.last() else { break };
         after = Some(last.id);
         for (tenant, document) in page {
@@ -881,7 +881,7 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
             print_tenant(&tenant, json);
         }
         TenantCommand::List { json } => {
-            let tenants = core.store().list_tenants().await?;
+            let tenants = core.tenants().await?;
             if json {
                 let list: Vec<_> = tenants.iter().map(tenant_json).collect();
                 println!("{}", serde_json::Value::Array(list));
