@@ -9,7 +9,7 @@ mod http;
 mod ledger;
 mod native;
 pub mod ops;
-pub mod pki;
+mod pki;
 mod portal;
 mod rejection;
 pub mod server;
@@ -57,14 +57,14 @@ pub struct AppState {
     pub core: Core,
     /// HTTP settings.
     pub settings: Arc<ApiSettings>,
-    evidence: Arc<tokio::sync::OnceCell<Arc<pki::InstanceEvidence>>>,
+    evidence: Arc<tokio::sync::OnceCell<Arc<signet_evidence::InstanceEvidence>>>,
 }
 
 impl AppState {
     /// The instance PKI and TSA, loaded (or made) on first use.
-    pub(crate) async fn evidence(&self) -> anyhow::Result<Arc<pki::InstanceEvidence>> {
+    pub(crate) async fn evidence(&self) -> anyhow::Result<Arc<signet_evidence::InstanceEvidence>> {
         self.evidence
-            .get_or_try_init(|| pki::InstanceEvidence::load(&self.core))
+            .get_or_try_init(|| signet_evidence::InstanceEvidence::load(&self.core))
             .await
             .cloned()
     }

@@ -4,6 +4,8 @@
 
 use async_trait::async_trait;
 
+use crate::blob::{BlobKey, BlobStore, StoredBlob};
+
 /// How much validation material a seal carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -26,14 +28,28 @@ pub enum SealFailure {
     /// The input is not a PDF that can be sealed.
     #[error("cannot seal this document: {0}")]
     InvalidDocument(String),
+    /// The source could not be read or the result could not be stored (retry later).
+    #[error("blob store: {0}")]
+    Blob(#[from] crate::blob::BlobError),
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
 /// Seals PDFs with the instance's identity.
+///
+/// The document comes from the blob store and the sealed version goes back to it as a new blob,
+/// streamed both ways, so that sealing a large file costs disk, not memory.
 #[async_trait]
 pub trait DocumentSealer: Send + Sync + 'static {
-    /// Seals `pdf` at `level`, returning the sealed file (the input plus incremental updates).
-    async fn seal(&self, pdf: Vec<u8>, level: SealLevel) -> Result<Vec<u8>, SealFailure>;
+    /// Reads the blob `source` from `blobs`, seals it at `level` (the input plus incremental
+    /// updates) and stores the result under `target`, answering what was stored. Nothing is
+    /// stored under `target` when sealing fails.
+    async fn seal_blob(
+        &self,
+        blobs: &dyn BlobStore,
+        source: &BlobKey,
+        target: &BlobKey,
+        level: SealLevel,
+    ) -> Result<StoredBlob, SealFailure>;
 }

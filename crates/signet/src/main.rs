@@ -371,7 +371,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Init | Command::Migrate => {
             let core = open_core(&config).await?;
-            signet_api::pki::InstanceEvidence::load(&core).await?;
+            signet_evidence::InstanceEvidence::load(&core).await?;
             core.ledger_signer().await?;
             println!(
                 "database ready at {} (master key: {})",
@@ -412,7 +412,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let core = open_core(&config).await?;
             print!(
                 "{}",
-                signet_api::pki::InstanceEvidence::load(&core)
+                signet_evidence::InstanceEvidence::load(&core)
                     .await?
                     .pki
                     .root_cert
@@ -430,7 +430,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let read = |p: &Path| {
                 std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
             };
-            let operator = signet_api::pki::OperatorSealing {
+            let operator = signet_evidence::OperatorSealing {
                 sealing_key: read(&sealing_key)?,
                 sealing_chain: read(&sealing_chain)?,
                 tsa_key: tsa_key.as_deref().map(read).transpose()?,
@@ -909,8 +909,8 @@ async fn seal(config: &Config, input: &Path, output: &Path, level: &str) -> anyh
         other => anyhow::bail!("--level must be B-B, B-T or B-LT, not {other}"),
     };
     let core = open_core(config).await?;
-    let evidence = signet_api::pki::InstanceEvidence::load(&core).await?;
-    let sealer = signet_api::pki::InstanceSealer::new(evidence, config.tsa_url.as_deref())?;
+    let evidence = signet_evidence::InstanceEvidence::load(&core).await?;
+    let sealer = signet_evidence::InstanceSealer::new(evidence, config.tsa_url.as_deref())?;
     let input = input.to_owned();
     let output = output.to_owned();
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -955,7 +955,7 @@ async fn verify(
         None => {
             let core = open_core(config).await?;
             vec![
-                signet_api::pki::InstanceEvidence::load(&core)
+                signet_evidence::InstanceEvidence::load(&core)
                     .await?
                     .pki
                     .root_cert
