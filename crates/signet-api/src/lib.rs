@@ -5,11 +5,10 @@
 
 mod auth_header;
 pub mod doclinc;
+mod endpoint;
 mod http;
-mod ledger;
 mod native;
 pub mod ops;
-mod pki;
 mod portal;
 mod rejection;
 pub mod server;
@@ -20,7 +19,15 @@ use std::sync::Arc;
 use axum::Router;
 use signet_core::Core;
 
+pub use endpoint::{EndpointInfo, Scope};
 pub use http::ClientIp;
+
+/// Every operation the dialects serve, with what a caller must present.
+pub fn endpoints() -> Vec<EndpointInfo> {
+    endpoint::describe::<doclinc::Endpoint>()
+        .chain(endpoint::describe::<native::Endpoint>())
+        .collect()
+}
 
 /// The renderer of tenant webhook bodies the server installs in the core. Only envelopes created
 /// through doclinc ask for event webhooks today, so doclinc's words are used; when another
@@ -80,10 +87,8 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
         evidence: Arc::default(),
     };
     Router::new()
-        .merge(doclinc::router())
-        .merge(native::router())
-        .merge(ledger::router())
-        .merge(pki::router())
+        .merge(endpoint::router::<doclinc::Endpoint>())
+        .merge(endpoint::router::<native::Endpoint>())
         .merge(portal::router())
         .merge(uploads::router())
         .layer(http::trace_layer())

@@ -17,12 +17,13 @@ mod error;
 mod notifications;
 mod wire;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{MethodRouter, delete, get, post};
 use secrecy::SecretString;
 use signet_core::ids::EnvelopeId;
 use signet_core::model::{AuthMethod, LinkPolicy};
@@ -35,18 +36,65 @@ pub use error::DoclincError;
 pub use notifications::DoclincRenderer;
 
 use crate::AppState;
+use crate::endpoint::Scope;
 use auth::Authenticated;
 use wire::*;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/transactions/cells", post(create_cell_transaction))
-        .route("/transactions/secrets", post(create_secret_transaction))
-        .route(
-            "/transactions/cell/{id}",
-            post(confirm_transaction).delete(cancel_transaction),
-        )
-        .route("/transactions/contacts/{email}", get(get_contact))
+/// Every doclinc operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `POST /transactions/cells`
+    CreateCellTransaction,
+    /// `POST /transactions/secrets`
+    CreateSecretTransaction,
+    /// `POST /transactions/cell/{id}`
+    Confirm,
+    /// `DELETE /transactions/cell/{id}`
+    Cancel,
+    /// `GET /transactions/contacts/{email}`
+    Contact,
+}
+
+impl crate::endpoint::Endpoint for Endpoint {
+    const DIALECT: &'static str = "doclinc";
+    const ALL: &'static [Self] = &[
+        Self::CreateCellTransaction,
+        Self::CreateSecretTransaction,
+        Self::Confirm,
+        Self::Cancel,
+        Self::Contact,
+    ];
+
+    fn method(self) -> Method {
+        match self {
+            Self::Cancel => Method::DELETE,
+            Self::Contact => Method::GET,
+            _ => Method::POST,
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Self::CreateCellTransaction => "/transactions/cells",
+            Self::CreateSecretTransaction => "/transactions/secrets",
+            Self::Confirm | Self::Cancel => "/transactions/cell/{id}",
+            Self::Contact => "/transactions/contacts/{email}",
+        }
+    }
+
+    fn scope(self) -> Scope {
+        Scope::Tenant
+    }
+
+    fn handler(self) -> MethodRouter<AppState> {
+        match self {
+            Self::CreateCellTransaction => post(create_cell_transaction),
+            Self::CreateSecretTransaction => post(create_secret_transaction),
+            Self::Confirm => post(confirm_transaction),
+            Self::Cancel => delete(cancel_transaction),
+            Self::Contact => get(get_contact),
+        }
+    }
 }
 
 /// A JSON body parsed into doclinc's error shape: size-limited, 400 on anything malformed.

@@ -1,186 +1,112 @@
 //! Signet's own API, under `/v1`. Authentication is HTTP Basic with the tenant id as user name
 //! and the API key as password (`curl -u TENANT:KEY`); errors are RFC 9457 problem documents.
+//! The transparency log, the instance PKI and the time-stamp authority are served here too,
+//! without credentials.
 
+mod auth;
+mod documents;
 mod error;
+mod ledger;
+mod pki;
+mod wire;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
-use base64::Engine as _;
-use secrecy::ExposeSecret as _;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use signet_core::CoreError;
-use signet_core::crypto::constant_time_eq;
-use signet_core::ids::{DocumentId, TenantId};
-use signet_core::model::Actor;
-use signet_core::service::Caller;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
 
 pub(crate) use error::NativeError;
+pub(crate) use wire::NativeQuery;
 
-use crate::{AppState, ClientIp};
+use crate::AppState;
+use crate::endpoint::Scope;
 
-/// A query string parsed into `T`; one that does not parse answers a problem document.
-pub(crate) struct NativeQuery<T>(pub T);
-
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for NativeQuery<T> {
-    type Rejection = NativeError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(value)| NativeQuery(value))
-            .map_err(|e| NativeError::BadRequest(crate::rejection::query_text(&e)))
-    }
+/// Every native operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `GET /v1/documents/{id}/content`
+    DocumentContent,
+    /// `GET /v1/evidence/documents/{digest}`
+    DocumentEvidence,
+    /// `GET /v1/ledger/checkpoint`
+    LedgerCheckpoint,
+    /// `GET /v1/ledger/public-key`
+    LedgerPublicKey,
+    /// `GET /v1/ledger/leaves`
+    LedgerLeaves,
+    /// `GET /v1/ledger/proof/inclusion`
+    LedgerInclusion,
+    /// `GET /v1/ledger/proof/consistency`
+    LedgerConsistency,
+    /// `GET /v1/pki/root.pem`
+    PkiRoot,
+    /// `GET /v1/pki/crl`
+    PkiCrl,
+    /// `POST /v1/tsa`
+    Timestamp,
 }
 
-/// Path parameters parsed into `T`; a path that does not decode answers a problem document.
-pub(crate) struct NativePath<T>(pub T);
+impl crate::endpoint::Endpoint for Endpoint {
+    const DIALECT: &'static str = "native";
+    const ALL: &'static [Self] = &[
+        Self::DocumentContent,
+        Self::DocumentEvidence,
+        Self::LedgerCheckpoint,
+        Self::LedgerPublicKey,
+        Self::LedgerLeaves,
+        Self::LedgerInclusion,
+        Self::LedgerConsistency,
+        Self::PkiRoot,
+        Self::PkiCrl,
+        Self::Timestamp,
+    ];
 
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for NativePath<T> {
-    type Rejection = NativeError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(value)| NativePath(value))
-            .map_err(|e| NativeError::BadRequest(crate::rejection::path_text(&e)))
-    }
-}
-
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/documents/{id}/content", get(download_document))
-        .route("/v1/evidence/documents/{digest}", get(document_evidence))
-        // Reads only: a request that carries a body is refused before it is read.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(0))
-}
-
-/// A tenant authenticated with HTTP Basic.
-pub(crate) struct NativeCaller(pub Caller);
-
-impl FromRequestParts<AppState> for NativeCaller {
-    type Rejection = NativeError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
-            .await
-            .unwrap_or(ClientIp(None));
-        let credentials = crate::auth_header::credentials(&parts.headers, "Basic")
-            .and_then(|b64| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .ok()
-            })
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or(NativeError::Unauthorized)?;
-        let (id, key) = credentials
-            .split_once(':')
-            .ok_or(NativeError::Unauthorized)?;
-        let id: TenantId = id.parse().map_err(|_| NativeError::Unauthorized)?;
-        let (tenant, api_key) = state
-            .core
-            .tenant_with_key(&id)
-            .await?
-            .ok_or(NativeError::Unauthorized)?;
-        if !constant_time_eq(api_key.expose_secret().as_bytes(), key.as_bytes()) {
-            return Err(NativeError::Unauthorized);
+    fn method(self) -> Method {
+        match self {
+            Self::Timestamp => Method::POST,
+            _ => Method::GET,
         }
-        Ok(NativeCaller(Caller {
-            actor: Actor::Tenant {
-                tenant_id: tenant.id.to_upper_hex(),
-                dialect: "native".into(),
-                credential: None,
-            },
-            tenant,
-            ip,
-        }))
     }
-}
 
-async fn download_document(
-    State(state): State<AppState>,
-    NativeCaller(caller): NativeCaller,
-    NativePath(id): NativePath<String>,
-) -> Result<Response, NativeError> {
-    let id: DocumentId = id
-        .parse()
-        .map_err(|_| NativeError::Core(CoreError::NotFound))?;
-    let (doc, content, stream) = state.core.document_content(&caller, &id).await?;
-    Ok(crate::http::document_response(&doc, &content, stream))
-}
-
-#[derive(Debug, Serialize)]
-struct EvidenceOut {
-    checkpoint: String,
-    tree_size: u64,
-    root_hash: String,
-    documents: Vec<DocumentEvidenceOut>,
-}
-
-#[derive(Debug, Serialize)]
-struct DocumentEvidenceOut {
-    envelope_id: String,
-    document_id: String,
-    name: String,
-    sha256: Option<String>,
-    sha3_256: Option<String>,
-    hash_chain: Vec<String>,
-    events: Vec<EventOut>,
-}
-
-#[derive(Debug, Serialize)]
-struct EventOut {
-    transaction_hash: String,
-    record: signet_core::model::Event,
-    inclusion_proof: crate::ledger::InclusionOut,
-}
-
-/// `GET /v1/evidence/documents/{sha256 or sha3-256 hex}`: the caller's documents with that hash,
-/// their events, each with its inclusion proof in the returned checkpoint.
-async fn document_evidence(
-    State(state): State<AppState>,
-    NativeCaller(caller): NativeCaller,
-    NativePath(digest): NativePath<String>,
-) -> Result<Json<EvidenceOut>, NativeError> {
-    let (documents, head) = state.core.document_evidence(&caller, &digest).await?;
-    if documents.is_empty() {
-        return Err(NativeError::Core(CoreError::NotFound));
+    fn path(self) -> &'static str {
+        match self {
+            Self::DocumentContent => "/v1/documents/{id}/content",
+            Self::DocumentEvidence => "/v1/evidence/documents/{digest}",
+            Self::LedgerCheckpoint => "/v1/ledger/checkpoint",
+            Self::LedgerPublicKey => "/v1/ledger/public-key",
+            Self::LedgerLeaves => "/v1/ledger/leaves",
+            Self::LedgerInclusion => "/v1/ledger/proof/inclusion",
+            Self::LedgerConsistency => "/v1/ledger/proof/consistency",
+            Self::PkiRoot => "/v1/pki/root.pem",
+            Self::PkiCrl => "/v1/pki/crl",
+            Self::Timestamp => "/v1/tsa",
+        }
     }
-    Ok(Json(EvidenceOut {
-        checkpoint: head.checkpoint,
-        tree_size: head.tree_size,
-        root_hash: crate::ledger::hex0x(&head.root_hash),
-        documents: documents
-            .into_iter()
-            .map(|d| DocumentEvidenceOut {
-                envelope_id: d.envelope_id.to_string(),
-                document_id: d.document_id.to_string(),
-                name: d.name,
-                sha256: d.sha256.map(|h| h.to_hex()),
-                sha3_256: d.sha3_256.map(|h| h.to_hex()),
-                hash_chain: d.hash_chain.iter().map(|h| h.to_hex()).collect(),
-                events: d
-                    .events
-                    .into_iter()
-                    .map(|e| EventOut {
-                        transaction_hash: crate::ledger::hex0x(&e.leaf_hash),
-                        record: e.event,
-                        inclusion_proof: e.proof.into(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }))
+
+    fn scope(self) -> Scope {
+        match self {
+            Self::DocumentContent | Self::DocumentEvidence => Scope::Tenant,
+            _ => Scope::Public,
+        }
+    }
+
+    fn handler(self) -> MethodRouter<AppState> {
+        // Reads refuse a request that carries a body before reading it.
+        let read = |router: MethodRouter<AppState>| {
+            router.layer(tower_http::limit::RequestBodyLimitLayer::new(0))
+        };
+        match self {
+            Self::DocumentContent => read(get(documents::download_document)),
+            Self::DocumentEvidence => read(get(documents::document_evidence)),
+            Self::LedgerCheckpoint => read(get(ledger::checkpoint)),
+            Self::LedgerPublicKey => read(get(ledger::public_key)),
+            Self::LedgerLeaves => read(get(ledger::leaves)),
+            Self::LedgerInclusion => read(get(ledger::inclusion)),
+            Self::LedgerConsistency => read(get(ledger::consistency)),
+            Self::PkiRoot => get(pki::root),
+            Self::PkiCrl => get(pki::crl),
+            Self::Timestamp => {
+                post(pki::timestamp).layer(DefaultBodyLimit::max(pki::MAX_TIMESTAMP_QUERY_BYTES))
+            }
+        }
+    }
 }

@@ -2,29 +2,17 @@
 //! event records by their digest only. Errors, unreadable query strings included, are the native
 //! API's problem documents.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use signet_core::CoreError;
 
+use super::{NativeError, NativeQuery};
 use crate::AppState;
-use crate::native::{NativeError, NativeQuery};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/ledger/checkpoint", get(checkpoint))
-        .route("/v1/ledger/public-key", get(public_key))
-        .route("/v1/ledger/leaves", get(leaves))
-        .route("/v1/ledger/proof/inclusion", get(inclusion))
-        .route("/v1/ledger/proof/consistency", get(consistency))
-        // Reads only: a request that carries a body is refused before it is read.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(0))
-}
-
-pub(crate) fn hex0x(hash: &[u8; 32]) -> String {
+pub(super) fn hex0x(hash: &[u8; 32]) -> String {
     format!("0x{}", hex::encode(hash))
 }
 
@@ -40,11 +28,11 @@ fn text(body: String) -> Response {
         .into_response()
 }
 
-async fn checkpoint(State(state): State<AppState>) -> Result<Response, NativeError> {
+pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, NativeError> {
     Ok(text(state.core.checkpoint().await?.checkpoint))
 }
 
-async fn public_key(State(state): State<AppState>) -> Result<Response, NativeError> {
+pub(super) async fn public_key(State(state): State<AppState>) -> Result<Response, NativeError> {
     Ok(text(format!(
         "{}\n",
         state.core.ledger_verifier_key().await?
@@ -52,18 +40,18 @@ async fn public_key(State(state): State<AppState>) -> Result<Response, NativeErr
 }
 
 #[derive(Debug, Deserialize)]
-struct Range {
+pub(super) struct Range {
     start: u64,
     end: u64,
 }
 
 #[derive(Debug, Serialize)]
-struct Leaves {
+pub(super) struct Leaves {
     start: u64,
     leaf_hashes: Vec<String>,
 }
 
-async fn leaves(
+pub(super) async fn leaves(
     State(state): State<AppState>,
     NativeQuery(range): NativeQuery<Range>,
 ) -> Result<Json<Leaves>, NativeError> {
@@ -75,7 +63,7 @@ async fn leaves(
 }
 
 #[derive(Debug, Deserialize)]
-struct InclusionQuery {
+pub(super) struct InclusionQuery {
     leaf_hash: String,
     tree_size: u64,
 }
@@ -107,7 +95,7 @@ fn parse_hash(text: &str) -> Result<[u8; 32], NativeError> {
         })
 }
 
-async fn inclusion(
+pub(super) async fn inclusion(
     State(state): State<AppState>,
     NativeQuery(q): NativeQuery<InclusionQuery>,
 ) -> Result<Json<InclusionOut>, NativeError> {
@@ -118,19 +106,19 @@ async fn inclusion(
 }
 
 #[derive(Debug, Deserialize)]
-struct ConsistencyQuery {
+pub(super) struct ConsistencyQuery {
     first: u64,
     second: u64,
 }
 
 #[derive(Debug, Serialize)]
-struct ConsistencyOut {
+pub(super) struct ConsistencyOut {
     first: u64,
     second: u64,
     proof: Vec<String>,
 }
 
-async fn consistency(
+pub(super) async fn consistency(
     State(state): State<AppState>,
     NativeQuery(q): NativeQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyOut>, NativeError> {

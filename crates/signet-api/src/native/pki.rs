@@ -1,32 +1,21 @@
 //! What is served from the instance PKI (`signet-evidence`): the root certificate, its CRL and
 //! an RFC 3161 time-stamp authority.
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/pki/root.pem", get(root))
-        .route("/v1/pki/crl", get(crl))
-        .route("/v1/tsa", post(timestamp))
-        .layer(DefaultBodyLimit::max(MAX_TIMESTAMP_QUERY_BYTES))
-}
-
 /// The largest time-stamp query read (a real one is under 200 bytes).
-const MAX_TIMESTAMP_QUERY_BYTES: usize = 64 * 1024;
+pub(super) const MAX_TIMESTAMP_QUERY_BYTES: usize = 64 * 1024;
 
 fn internal(err: anyhow::Error) -> Response {
-    crate::native::NativeError::Core(signet_core::CoreError::Unexpected(err)).into_response()
+    super::NativeError::Core(signet_core::CoreError::Unexpected(err)).into_response()
 }
 
-async fn root(State(state): State<AppState>) -> Response {
+pub(super) async fn root(State(state): State<AppState>) -> Response {
     match state.evidence().await {
         Ok(e) => (
             [(header::CONTENT_TYPE, "application/x-pem-file")],
@@ -37,7 +26,7 @@ async fn root(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn crl(State(state): State<AppState>) -> Response {
+pub(super) async fn crl(State(state): State<AppState>) -> Response {
     match state.evidence().await.and_then(|e| e.current_crl()) {
         Ok(der) => ([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response(),
         Err(err) => internal(err),
@@ -46,21 +35,22 @@ async fn crl(State(state): State<AppState>) -> Response {
 
 /// RFC 3161 over HTTP: `application/timestamp-query` in, `application/timestamp-reply` out.
 /// Malformed queries get a DER rejection reply (status 200, as RFC 3161 §3.4 has it).
-async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(super) async fn timestamp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/timestamp-query") {
-        return crate::native::NativeError::UnsupportedMediaType(
-            "expected application/timestamp-query",
-        )
-        .into_response();
+        return super::NativeError::UnsupportedMediaType("expected application/timestamp-query")
+            .into_response();
     }
     // Refused on the announced length before a byte is read, and cut off while reading when no
     // length was announced: this endpoint needs no credentials.
-    let too_large =
-        || crate::native::NativeError::TooLarge("time-stamp query too large").into_response();
+    let too_large = || super::NativeError::TooLarge("time-stamp query too large").into_response();
     let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
