@@ -1,14 +1,14 @@
 //! The one module that knows there are two databases.
 //!
 //! Every statement of the store is written once, in the SQL both databases share (numbered `$n`
-//! parameters, `ON CONFLICT`, `RETURNING`), and run through the types here: a [`Query`] carries
-//! its text and its arguments as plain values, and a [`Pool`], a [`Tx`] or a [`Row`] hands them
-//! to the SQLite or the PostgreSQL driver of sqlx. That keeps the port code ordinary, non-generic
-//! Rust that rustfmt formats, with no macro: sqlx's own generic-over-database route would put a
-//! dozen `Encode`/`Decode`/`Executor` bounds on every function, and its `Any` driver rewrites
-//! neither placeholders nor types. The price is one `match` per operation of [`Conn`], and arguments
-//! limited to the four kinds the schema uses (text, 64-bit integers, booleans, bytes), each
-//! bound with the same SQL type as before on both databases.
+//! parameters, `ON CONFLICT`, `RETURNING`). A [`Query`] carries its text and its arguments as
+//! plain values; a [`Conn`] (from a [`Pool`] or a [`Tx`]) binds them for the SQLite or the
+//! PostgreSQL driver of sqlx and runs the statement; a [`Row`] reads the answer of either. That
+//! keeps the port code ordinary, non-generic Rust that rustfmt formats, with no macro: sqlx's
+//! own generic-over-database route would put a dozen `Encode`/`Decode`/`Executor` bounds on
+//! every function, and its `Any` driver rewrites neither placeholders nor types. The price is one
+//! `match` per operation of [`Conn`], and arguments limited to the four kinds the schema uses
+//! (text, 64-bit integers, booleans, bytes), each bound as the SQL type of its column.
 
 use std::borrow::Cow;
 
