@@ -1,13 +1,23 @@
-//! Signet's metadata store: the [`signet_core::store::Store`] port on SQLite (the embedded
-//! default, in WAL mode) and on PostgreSQL (for several server processes sharing one database).
+//! Signet's metadata store: the [`signet_core::store`] ports on SQLite (the embedded default, in
+//! WAL mode) and on PostgreSQL (for several server processes sharing one database).
 //!
-//! Both implementations run the same SQL text, generated from one macro: the statements use only
-//! what the two databases share (numbered `$n` parameters, `ON CONFLICT`, `RETURNING`), and each
-//! database keeps its own migrations for its own column types. Times are stored as UTC
-//! microseconds, digests as lower-case hex.
+//! One [`SqlStore`] serves both databases, one file per port (`tenants`, `delivery`, `access`,
+//! `evidence`, `jobs`, `secrets`, `maintenance`), with the envelope aggregate's rows in
+//! `aggregate`. Each statement is written once, in the SQL the two databases share; `db` is the
+//! only module that tells them apart. Each database keeps its own migrations for its own column
+//! types (a test keeps the two schemas equal). Times are stored as UTC microseconds, digests as
+//! lower-case hex.
 
+mod access;
+mod aggregate;
+mod db;
+mod delivery;
+mod evidence;
+mod jobs;
+mod maintenance;
 mod rows;
-mod sql;
+mod secrets;
+mod tenants;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -19,45 +29,37 @@ use std::time::Duration;
 use anyhow::Context as _;
 use signet_core::clock::{Clock, SystemClock};
 use signet_core::store::Store;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-/// The store on SQLite.
+/// The store on SQLite or PostgreSQL.
 #[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct SqlStore {
+    pool: db::Pool,
+    /// Where the times the store records itself (when a job was enqueued) come from.
     clock: Arc<dyn Clock>,
 }
 
-/// The store on PostgreSQL.
-#[derive(Clone)]
-pub struct PostgresStore {
-    pool: PgPool,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for SqliteStore {
+impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").finish_non_exhaustive()
+        let backend = match self.pool {
+            db::Pool::Sqlite(_) => "sqlite",
+            db::Pool::Postgres(_) => "postgres",
+        };
+        f.debug_struct("SqlStore")
+            .field("backend", &backend)
+            .finish_non_exhaustive()
     }
 }
 
-impl std::fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").finish_non_exhaustive()
-    }
-}
-
-impl SqliteStore {
-    /// Opens (creating if missing) the database at a `sqlite://` URL and migrates it.
+impl SqlStore {
+    /// Opens (creating if missing) the SQLite database at a `sqlite://` URL and migrates it.
     ///
     /// One connection is used for everything: SQLite admits one writer at a time anyway, and a
     /// single connection means transactions never fail to upgrade their lock under load.
     /// `synchronous=NORMAL` in WAL mode keeps every committed transaction across a crash of the
     /// process (not across a power cut, which `FULL` would add at a cost per commit).
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
+    pub async fn open_sqlite(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid SQLite URL {url}"))?
             .create_if_missing(true)
@@ -75,15 +77,13 @@ impl SqliteStore {
             .await
             .context("migrating the SQLite database")?;
         Ok(Self {
-            pool,
-            clock: Arc::new(SystemClock),
+            pool: db::Pool::Sqlite(pool),
+            clock,
         })
     }
-}
 
-impl PostgresStore {
     /// Connects to a `postgres://` URL and migrates the database.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
+    pub async fn open_postgres(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -95,8 +95,8 @@ impl PostgresStore {
             .await
             .context("migrating the PostgreSQL database")?;
         Ok(Self {
-            pool,
-            clock: Arc::new(SystemClock),
+            pool: db::Pool::Postgres(pool),
+            clock,
         })
     }
 }
@@ -111,57 +111,10 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 /// it (a test's manual clock).
 pub async fn open_with_clock(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore {
-            clock,
-            ..SqliteStore::open(url).await?
-        }))
+        Ok(Arc::new(SqlStore::open_sqlite(url, clock).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore {
-            clock,
-            ..PostgresStore::open(url).await?
-        }))
+        Ok(Arc::new(SqlStore::open_postgres(url, clock).await?))
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite:// or postgres://): {url}")
-    }
-}
-
-// SQLite has one writer at a time (and Signet uses one connection), so a claim is atomic as is;
-// PostgreSQL lets concurrent workers skip each other's claimed rows.
-sql::sql_store!(SqliteStore, sqlx::Sqlite, "");
-sql::sql_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
-
-#[async_trait::async_trait]
-impl sql::IntegrityCheck for SqliteStore {
-    async fn integrity_check(&self) -> Result<(), signet_core::store::StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(sql::unexpected)?;
-        let problems: Vec<String> = rows
-            .into_iter()
-            .map(|r| r.0)
-            .filter(|r| r != "ok")
-            .collect();
-        let fk: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(sql::unexpected)?;
-        if problems.is_empty() && fk.is_empty() {
-            Ok(())
-        } else {
-            Err(
-                anyhow::anyhow!("integrity check failed: {problems:?}, foreign keys: {fk:?}")
-                    .into(),
-            )
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl sql::IntegrityCheck for PostgresStore {
-    async fn integrity_check(&self) -> Result<(), signet_core::store::StoreError> {
-        // PostgreSQL checks its constraints on every write and its pages with checksums; what is
-        // left to check is the application's own invariant, done for both databases in `sql`.
-        Ok(())
     }
 }

@@ -90,3 +90,27 @@ pub(crate) fn role_from_text(text: &str) -> Result<Role, StoreError> {
 pub(crate) fn auth_from_text(text: &str) -> Result<AuthMethod, StoreError> {
     AuthMethod::parse(text).ok_or_else(|| corrupt(format!("auth = {text:?}")))
 }
+
+/// A 32-byte hash stored as hex.
+pub(crate) fn hash_from_hex(text: &str) -> Result<[u8; 32], StoreError> {
+    hex::decode(text)
+        .map_err(corrupt)?
+        .try_into()
+        .map_err(|_| corrupt("hash length"))
+}
+
+/// A count or size as the `BIGINT` it is stored in.
+pub(crate) fn to_i64<T: TryInto<i64>>(value: T) -> Result<i64, StoreError>
+where
+    T::Error: std::fmt::Display,
+{
+    value.try_into().map_err(corrupt)
+}
+
+/// A stored `BIGINT` as the unsigned count or size it holds.
+pub(crate) fn from_i64<T: TryFrom<i64>>(value: i64) -> Result<T, StoreError>
+where
+    T::Error: std::fmt::Display,
+{
+    T::try_from(value).map_err(corrupt)
+}

@@ -1,0 +1,248 @@
+//! [`DeliveryStore`]: envelopes (through [`crate::aggregate`]), uploads and contacts.
+
+use async_trait::async_trait;
+use signet_core::ids::{DocumentId, EnvelopeId, TenantId};
+use signet_core::jobs::NewJob;
+use signet_core::model::{
+    AccessLink, CellContact, Contact, EnvelopeAggregate, EnvelopeState, Event, SecretContact,
+    StoredContent,
+};
+use signet_core::store::{DeliveryStore, StoreError};
+use signet_core::values::{Email, Phone};
+
+use crate::SqlStore;
+use crate::access::insert_new_links;
+use crate::aggregate::{self, select_envelopes};
+use crate::db::{Query, Row, Tx};
+use crate::evidence::append_events;
+use crate::jobs::insert_jobs;
+use crate::rows::{auth_from_text, from_micros, micros, parse, to_i64};
+
+const CONTACT_COLUMNS: &str = "tenant_id, email, language, cell_e164, cell_country, \
+    cell_national, cell_method, secret_question, secret_ref, secret_hash, updated_at";
+
+fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
+    let cell = match row.get::<Option<String>>("cell_e164")? {
+        Some(e164) => Some(CellContact {
+            phone: Phone::from_stored(
+                e164,
+                row.get::<Option<String>>("cell_country")?
+                    .unwrap_or_default(),
+                row.get::<Option<String>>("cell_national")?
+                    .unwrap_or_default(),
+            ),
+            method: auth_from_text(
+                &row.get::<Option<String>>("cell_method")?
+                    .unwrap_or_default(),
+            )?,
+        }),
+        None => None,
+    };
+    let secret = match (
+        row.get::<Option<String>>("secret_question")?,
+        row.get::<Option<String>>("secret_ref")?,
+        row.get::<Option<String>>("secret_hash")?,
+    ) {
+        (Some(question), Some(answer_ref), Some(answer_hash)) => Some(SecretContact {
+            question,
+            answer_ref,
+            answer_hash,
+        }),
+        _ => None,
+    };
+    Ok(Contact {
+        tenant_id: parse("contacts.tenant_id", &row.get::<String>("tenant_id")?)?,
+        email: parse("contacts.email", &row.get::<String>("email")?)?,
+        language: parse("contacts.language", &row.get::<String>("language")?)?,
+        cell,
+        secret,
+        updated_at: from_micros(row.get("updated_at")?)?,
+    })
+}
+
+/// Creates or replaces the tenant's contacts.
+async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<(), StoreError> {
+    for c in contacts {
+        let cell = c.cell.as_ref();
+        let secret = c.secret.as_ref();
+        let upsert = Query::new(format!(
+            "INSERT INTO contacts ({CONTACT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (tenant_id, email) DO UPDATE SET language = $3, cell_e164 = $4, \
+             cell_country = $5, cell_national = $6, cell_method = $7, secret_question = $8, \
+             secret_ref = $9, secret_hash = $10, updated_at = $11"
+        ))
+        .bind(c.tenant_id.to_upper_hex())
+        .bind(c.email.as_str())
+        .bind(c.language.code())
+        .bind(cell.map(|cell| cell.phone.e164().to_owned()))
+        .bind(cell.map(|cell| cell.phone.iso_country().to_owned()))
+        .bind(cell.map(|cell| cell.phone.national().to_owned()))
+        .bind(cell.map(|cell| cell.method.as_str()))
+        .bind(secret.map(|s| s.question.clone()))
+        .bind(secret.map(|s| s.answer_ref.clone()))
+        .bind(secret.map(|s| s.answer_hash.clone()))
+        .bind(micros(c.updated_at));
+        tx.execute(upsert).await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    async fn one_contact(&self, select: Query) -> Result<Option<Contact>, StoreError> {
+        self.pool
+            .fetch_optional(select)
+            .await?
+            .as_ref()
+            .map(contact_from_row)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for SqlStore {
+    async fn insert_envelope(
+        &self,
+        aggregate: &EnvelopeAggregate,
+        links: &[AccessLink],
+        contacts: &[Contact],
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        aggregate::insert(&mut tx, aggregate).await?;
+        insert_new_links(&mut tx, &aggregate.envelope.tenant_id, links).await?;
+        upsert_contacts(&mut tx, contacts).await?;
+        append_events(&mut tx, events).await?;
+        tx.commit().await
+    }
+
+    async fn envelope(
+        &self,
+        tenant: &TenantId,
+        id: &EnvelopeId,
+    ) -> Result<Option<EnvelopeAggregate>, StoreError> {
+        let select = select_envelopes("id = $1 AND tenant_id = $2")
+            .bind(id.to_string())
+            .bind(tenant.to_upper_hex());
+        aggregate::load_one(&self.pool, select).await
+    }
+
+    async fn envelope_of_document(
+        &self,
+        document: &DocumentId,
+    ) -> Result<Option<EnvelopeAggregate>, StoreError> {
+        // Whatever the tenant (see the port): the document's own row says which envelope.
+        let select = select_envelopes("id = (SELECT envelope_id FROM documents WHERE id = $1)")
+            .bind(document.to_string());
+        aggregate::load_one(&self.pool, select).await
+    }
+
+    async fn tenant_envelope_of_document(
+        &self,
+        tenant: &TenantId,
+        document: &DocumentId,
+    ) -> Result<Option<EnvelopeAggregate>, StoreError> {
+        let select = select_envelopes(
+            "tenant_id = $2 AND id = \
+             (SELECT envelope_id FROM documents WHERE id = $1 AND tenant_id = $2)",
+        )
+        .bind(document.to_string())
+        .bind(tenant.to_upper_hex());
+        aggregate::load_one(&self.pool, select).await
+    }
+
+    async fn envelopes_with_document_hash(
+        &self,
+        tenant: &TenantId,
+        digest_hex: &str,
+    ) -> Result<Vec<EnvelopeAggregate>, StoreError> {
+        let select = select_envelopes(
+            "tenant_id = $1 AND id IN (SELECT envelope_id FROM documents \
+             WHERE tenant_id = $1 AND (sha256 = $2 OR sha3_256 = $2))",
+        )
+        .bind(tenant.to_upper_hex())
+        .bind(digest_hex.to_ascii_lowercase());
+        aggregate::load(&self.pool, select).await
+    }
+
+    async fn record_upload(
+        &self,
+        tenant: &TenantId,
+        envelope: &EnvelopeId,
+        document: &DocumentId,
+        content: &StoredContent,
+        from: EnvelopeState,
+        to: EnvelopeState,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        // The envelope row first, as every whole-envelope save does, so that concurrent writers
+        // lock in one order.
+        let moved = Query::new(
+            "UPDATE envelopes SET state = $3, version = version + 1 \
+             WHERE id = $1 AND tenant_id = $2 AND state = $4",
+        )
+        .bind(envelope.to_string())
+        .bind(tenant.to_upper_hex())
+        .bind(to.as_str())
+        .bind(from.as_str());
+        let stored = Query::new(
+            "UPDATE documents SET status = 'stored', blob_key = $4, size = $5, sha256 = $6, \
+             sha3_256 = $7, content_type = $8, stored_at = $9 \
+             WHERE id = $1 AND envelope_id = $2 AND tenant_id = $3 AND status = 'pending'",
+        )
+        .bind(document.to_string())
+        .bind(envelope.to_string())
+        .bind(tenant.to_upper_hex())
+        .bind(content.blob.as_str())
+        .bind(to_i64(content.size)?)
+        .bind(content.sha256.to_hex())
+        .bind(content.sha3_256.to_hex())
+        .bind(&content.content_type)
+        .bind(micros(content.stored_at));
+        let mut tx = self.pool.begin().await?;
+        if tx.execute(moved).await? == 0 || tx.execute(stored).await? == 0 {
+            return Err(StoreError::Conflict);
+        }
+        append_events(&mut tx, events).await?;
+        tx.commit().await
+    }
+
+    async fn save_envelope(
+        &self,
+        aggregate: &EnvelopeAggregate,
+        events: &[Event],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        aggregate::save(&mut tx, aggregate).await?;
+        append_events(&mut tx, events).await?;
+        insert_jobs(&mut tx, jobs, self.clock.now()).await?;
+        tx.commit().await
+    }
+
+    async fn contact(
+        &self,
+        tenant: &TenantId,
+        email: &Email,
+    ) -> Result<Option<Contact>, StoreError> {
+        let select = Query::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = $1 AND email = $2"
+        ))
+        .bind(tenant.to_upper_hex())
+        .bind(email.as_str());
+        self.one_contact(select).await
+    }
+
+    async fn contact_by_secret_ref(
+        &self,
+        tenant: &TenantId,
+        answer_ref: &str,
+    ) -> Result<Option<Contact>, StoreError> {
+        let select = Query::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = $1 AND secret_ref = $2"
+        ))
+        .bind(tenant.to_upper_hex())
+        .bind(answer_ref);
+        self.one_contact(select).await
+    }
+}
