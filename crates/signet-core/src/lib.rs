@@ -4,29 +4,29 @@
 //!
 //! This crate knows nothing about HTTP or SQL; a CI check keeps it that way.
 
-pub mod blob;
+pub mod access;
 pub mod clock;
 pub mod crypto;
+pub mod delivery;
 pub mod error;
 pub mod evidence;
 pub mod ids;
-mod job_handlers;
 pub mod jobs;
-pub mod ledger;
-pub mod lifecycle;
-pub mod mail;
 pub mod model;
 pub mod operator;
-pub mod phone;
-pub mod portal;
+pub mod ports;
 pub mod readiness;
-pub mod seal;
-pub mod secret;
 pub mod service;
 pub mod store;
+pub mod tenancy;
 pub mod values;
-pub mod webhooks;
-pub mod worker;
+
+// The paths the dialects have used since before the aggregates had folders.
+pub use access::{portal, secret};
+pub use delivery::lifecycle;
+pub use evidence::ledger;
+pub use jobs::worker;
+pub use ports::{blob, mail, phone, seal, webhooks};
 
 pub use error::{CoreError, CoreResult, ErrorKind};
-pub use service::Core;
+pub use ports::Core;

@@ -3,6 +3,9 @@
 //! worker that dies mid-job has its job reclaimed when the lease runs out), retried with
 //! exponential backoff, and idempotent (running one twice does no harm).
 
+mod handlers;
+pub mod worker;
+
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -89,11 +92,11 @@ impl JobKind {
     }
 
     /// How long to wait before attempt `attempt + 1` after `attempt` failed (from 1). Webhooks
-    /// follow [`crate::webhooks::delivery_backoff`] (over three days); other jobs wait 5 s,
+    /// follow [`delivery_backoff`] (over three days); other jobs wait 5 s,
     /// 10 s, 20 s, … doubling, capped at one hour.
     pub fn backoff(&self, attempt: u32) -> Duration {
         if let JobKind::DeliverWebhook { .. } = self {
-            return crate::webhooks::delivery_backoff(attempt).unwrap_or(Duration::hours(10));
+            return delivery_backoff(attempt).unwrap_or(Duration::hours(10));
         }
         let seconds = 5i64.saturating_mul(1i64 << attempt.saturating_sub(1).min(20));
         Duration::seconds(seconds.min(3600))
@@ -186,6 +189,18 @@ pub struct Job {
     pub run_at: OffsetDateTime,
     /// The last failure.
     pub last_error: Option<String>,
+}
+
+/// The wait after the `failures`-th failed attempt, or `None` to dead-letter: 5 s, 5 min,
+/// 30 min, 2 h, 5 h, then 10 h seven times — over three days in all.
+pub fn delivery_backoff(failures: u32) -> Option<Duration> {
+    const SCHEDULE: [i64; 12] = [
+        5, 300, 1800, 7200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000,
+    ];
+    usize::try_from(failures.checked_sub(1)?)
+        .ok()
+        .and_then(|i| SCHEDULE.get(i))
+        .map(|s| Duration::seconds(*s))
 }
 
 #[cfg(test)]

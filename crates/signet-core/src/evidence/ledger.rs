@@ -357,7 +357,7 @@ impl Core {
         caller: &Caller,
         digest_hex: &str,
     ) -> CoreResult<(Vec<DocumentEvidence>, StoredTreeHead)> {
-        crate::service::require_active(&caller.tenant)?;
+        crate::ports::require_active(&caller.tenant)?;
         let digest: Sha256Digest = digest_hex.parse()?;
         let hex = digest.to_hex();
         let head = self.checkpoint().await?;

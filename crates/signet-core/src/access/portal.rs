@@ -14,13 +14,15 @@ use base64::Engine as _;
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
+use crate::access::links::link_token_hash;
+pub use crate::access::settings::PortalSettings;
 use crate::blob::{BlobError, ByteStream};
 use crate::crypto::{constant_time_eq, hmac_sha256};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DocumentId, EventId, LinkId, TenantId};
 use crate::jobs::{JobKind, NewJob};
 use crate::model::*;
-use crate::service::{Core, link_token_hash};
+use crate::ports::Core;
 use crate::store::StoreError;
 use crate::values::Phone;
 use crate::webhooks::{Notification, webhook_job};
@@ -29,36 +31,6 @@ const CODE_KEY_PURPOSE: &str = "portal-code";
 /// Sealing purpose of codes waiting in the job table.
 pub(crate) const CODE_JOB_PURPOSE: &str = "portal-code-job";
 const SAVE_ATTEMPTS: usize = 8;
-
-/// The portal's limits.
-#[derive(Debug, Clone)]
-pub struct PortalSettings {
-    /// How long a one-time code is accepted.
-    pub code_ttl: Duration,
-    /// Wrong codes or answers before the link locks.
-    pub max_failed_attempts: u32,
-    /// How long a locked link refuses attempts.
-    pub lockout: Duration,
-    /// Codes a link may have sent per [`PortalSettings::code_window`].
-    pub max_codes: u32,
-    /// The window over which sent codes are counted.
-    pub code_window: Duration,
-    /// How long an authenticated session lasts (never beyond the link's expiry).
-    pub session_ttl: Duration,
-}
-
-impl Default for PortalSettings {
-    fn default() -> Self {
-        Self {
-            code_ttl: Duration::minutes(10),
-            max_failed_attempts: 5,
-            lockout: Duration::minutes(30),
-            max_codes: 5,
-            code_window: Duration::hours(24),
-            session_ttl: Duration::minutes(30),
-        }
-    }
-}
 
 /// Whether a link can be used now, and if not, why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,13 +5,14 @@
 
 use async_trait::async_trait;
 
+use crate::access::links::mint_link;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{EnvelopeId, EventId, ParticipantId, TenantId};
 use crate::jobs::JobKind;
 use crate::mail::InvitationMail;
 use crate::model::{Actor, AuthMethod, Event, EventKind};
 use crate::phone::{CodeChannel, CodeMessage};
-use crate::service::{Core, mint_link};
+use crate::ports::Core;
 use crate::webhooks::{Notification, webhook_job};
 
 /// How jobs of a kind are de-duplicated.

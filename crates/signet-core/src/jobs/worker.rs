@@ -86,7 +86,7 @@ impl Core {
 
     /// Runs one job with its kind's handler.
     async fn run_job(&self, job: &Job) -> CoreResult<()> {
-        let handler = crate::job_handlers::handler(&job.kind);
+        let handler = crate::jobs::handlers::handler(&job.kind);
         tracing::debug!(job = %job.id, kind = handler.name(), dedupe = ?handler.dedupe(), attempt = job.attempts, "running a job");
         handler.run(self).await
     }

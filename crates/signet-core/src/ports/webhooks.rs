@@ -1,39 +1,17 @@
-//! Tenant webhooks: where a tenant wants its events pushed, the signing secrets (rotated with a
-//! 24-hour overlap), the message shapes, and the port through which they are delivered.
+//! Tenant webhooks, the ports: the typed notifications, the renderer that words them for a
+//! dialect, the message shape and the sender that delivers it.
 //! Delivery itself (Standard Webhooks signing, outbound target checks, HTTP) lives in
 //! `signet-notify`; each message is a durable job retried for more than three days.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use time::{Duration, OffsetDateTime};
+use serde::Serialize;
+use time::OffsetDateTime;
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::ids::{DocumentId, EnvelopeId, TenantId};
-use crate::service::Core;
+pub use crate::jobs::delivery_backoff;
+pub use crate::tenancy::model::{SealedSecret, WebhookEndpoint};
 use crate::values::{DocumentName, Email};
-
-const SECRET_PURPOSE: &str = "webhook-secret";
-/// How long a replaced secret keeps signing, so receivers can switch without losing messages.
-pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
-
-/// A tenant's webhook endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookEndpoint {
-    /// Where messages are POSTed.
-    pub url: String,
-    /// Signing secrets, newest first, sealed under the master key.
-    pub secrets: Vec<SealedSecret>,
-}
-
-/// One signing secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SealedSecret {
-    /// The `whsec_…` string sealed under the master key, hex.
-    pub sealed: String,
-    /// When a replaced secret stops signing (`None` for the current one).
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub retires_at: Option<OffsetDateTime>,
-}
 
 /// Why a delivery attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,18 +39,6 @@ pub trait WebhookSender: Send + Sync + 'static {
         timestamp: i64,
         body: &[u8],
     ) -> Result<(), WebhookFailure>;
-}
-
-/// The wait after the `failures`-th failed attempt, or `None` to dead-letter: 5 s, 5 min,
-/// 30 min, 2 h, 5 h, then 10 h seven times — over three days in all.
-pub fn delivery_backoff(failures: u32) -> Option<Duration> {
-    const SCHEDULE: [i64; 12] = [
-        5, 300, 1800, 7200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000,
-    ];
-    usize::try_from(failures.checked_sub(1)?)
-        .ok()
-        .and_then(|i| SCHEDULE.get(i))
-        .map(|s| Duration::seconds(*s))
 }
 
 /// A message as sent: Standard Webhooks' recommended `{type, timestamp, data}`.
@@ -190,74 +156,10 @@ pub(crate) fn webhook_job(
     Ok(crate::jobs::NewJob::at(job, now))
 }
 
-impl Core {
-    /// Sets a tenant's webhook URL and makes a new signing secret, returned once; the previous
-    /// secret keeps signing for [`ROTATION_OVERLAP`].
-    pub async fn set_webhook(&self, tenant: &TenantId, url: &str) -> CoreResult<String> {
-        let sender = self
-            .webhook_sender()
-            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
-        let url = url.trim();
-        sender
-            .check_target(url)
-            .await
-            .map_err(|reason| CoreError::Invalid(format!("webhook URL refused: {reason}")))?;
-        let mut record = self
-            .store()
-            .tenant(tenant)
-            .await?
-            .ok_or(CoreError::NotFound)?;
-        let now = self.now();
-        let secret = sender.generate_secret();
-        let mut secrets = vec![SealedSecret {
-            sealed: hex::encode(self.master().seal(SECRET_PURPOSE, secret.as_bytes())),
-            retires_at: None,
-        }];
-        if let Some(previous) = &record.webhook {
-            for old in &previous.secrets {
-                let retires_at = old.retires_at.unwrap_or(now + ROTATION_OVERLAP);
-                if retires_at > now {
-                    secrets.push(SealedSecret {
-                        sealed: old.sealed.clone(),
-                        retires_at: Some(retires_at),
-                    });
-                }
-            }
-        }
-        record.webhook = Some(WebhookEndpoint {
-            url: url.to_owned(),
-            secrets,
-        });
-        self.store().update_tenant(&record, &[]).await?;
-        Ok(secret)
-    }
-
-    /// The secrets that sign at `now`, in clear.
-    pub(crate) fn signing_secrets(
-        &self,
-        endpoint: &WebhookEndpoint,
-        now: OffsetDateTime,
-    ) -> CoreResult<Vec<String>> {
-        endpoint
-            .secrets
-            .iter()
-            .filter(|s| s.retires_at.is_none_or(|at| at > now))
-            .map(|s| {
-                let sealed = hex::decode(&s.sealed)
-                    .map_err(|_| anyhow::anyhow!("stored webhook secret is not hex"))?;
-                let plain = self.master().open(SECRET_PURPOSE, &sealed).map_err(|_| {
-                    anyhow::anyhow!("webhook secret does not open with this master key")
-                })?;
-                Ok(String::from_utf8(plain)
-                    .map_err(|_| anyhow::anyhow!("webhook secret is not UTF-8"))?)
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Duration;
 
     #[test]
     fn the_native_renderer_names_no_vendor_field() {

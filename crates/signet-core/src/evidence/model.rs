@@ -1,0 +1,139 @@
+//! Events: every act recorded, with who, when and from where.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ids::{DocumentId, EnvelopeId, EventId, LinkId, ParticipantId, TenantId};
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Actor {
+    /// A tenant, through an API, with the id of the credential it used (e.g. a JWT's jti).
+    Tenant {
+        /// The tenant.
+        tenant_id: String,
+        /// Which dialect it spoke.
+        dialect: String,
+        /// The credential's id, if it has one.
+        credential: Option<String>,
+    },
+    /// A participant, through the portal.
+    Participant {
+        /// The participant.
+        participant_id: String,
+    },
+    /// Someone holding an upload URL.
+    UploadUrl,
+    /// Signet itself (expiry sweeper, jobs).
+    System,
+    /// The operator, through the command line.
+    Operator,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A tenant was created.
+    TenantCreated,
+    /// A tenant's plan or settings changed.
+    TenantUpdated,
+    /// A tenant was suspended.
+    TenantSuspended,
+    /// An envelope was created.
+    EnvelopeCreated,
+    /// A document's bytes were received.
+    DocumentUploaded,
+    /// A participant was e-mailed their link.
+    InvitationSent,
+    /// The sender confirmed the envelope; links now work.
+    EnvelopeConfirmed,
+    /// The sender cancelled the envelope.
+    EnvelopeCancelled,
+    /// The envelope's links expired.
+    EnvelopeExpired,
+    /// A contact's stored details were read.
+    ContactViewed,
+    /// A participant opened their link.
+    LinkOpened,
+    /// An authentication code was sent.
+    CodeSent,
+    /// A participant authenticated.
+    ParticipantAuthenticated,
+    /// A participant failed to authenticate.
+    AuthenticationFailed,
+    /// A link was locked after too many failures.
+    LinkLocked,
+    /// A participant downloaded a document.
+    DocumentRetrieved,
+}
+
+impl EventKind {
+    /// The stored name.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+    }
+}
+
+/// A recorded action. Its canonical JSON is what the transparency log commits to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its id (random, which also keeps the record's hash unguessable).
+    pub id: EventId,
+    /// The tenant it concerns.
+    pub tenant_id: TenantId,
+    /// The envelope it concerns, if any.
+    pub envelope_id: Option<EnvelopeId>,
+    /// The participant it concerns, if any.
+    pub participant_id: Option<ParticipantId>,
+    /// The document it concerns, if any.
+    pub document_id: Option<DocumentId>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it.
+    pub actor: Actor,
+    /// From which address.
+    pub ip: Option<IpAddr>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Details specific to the kind (names, sizes, digests, reasons).
+    pub data: serde_json::Value,
+}
+
+macro_rules! id_serde {
+    ($($name:ident),*) => {$(
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+id_serde!(
+    TenantId,
+    EnvelopeId,
+    DocumentId,
+    ParticipantId,
+    EventId,
+    LinkId
+);
