@@ -1127,6 +1127,17 @@ macro_rules! sql_store {
                         .collect()
                 }
 
+                async fn renew_job_leases(&self, worker: &str, lease_until: OffsetDateTime) -> Result<u64, StoreError> {
+                    // A job another worker took over has that worker's name: it is not renewed.
+                    let done = sqlx::query("UPDATE jobs SET lease_until = $2 WHERE state = 'running' AND worker = $1")
+                        .bind(worker)
+                        .bind(micros(lease_until))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unexpected)?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn complete_job(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
                     sqlx::query("UPDATE jobs SET state = 'done', finished_at = $2, lease_until = NULL WHERE id = $1")
                         .bind(id)
