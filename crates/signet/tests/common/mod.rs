@@ -39,7 +39,11 @@ impl Drop for Server {
 impl Server {
     /// Starts `signet serve` with these extra environment variables.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let port = free_port();
+        Self::start_on(dir, free_port(), env)
+    }
+
+    /// [`Server::start`] on a given port (to restart a node where its clients expect it).
+    pub fn start_on(dir: &Path, port: u16, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let stdout = dir.join("serve.stdout");
         let stderr = dir.join("serve.stderr");
         // Files, not pipes: a chatty server fills a pipe nobody reads and then blocks.
@@ -87,6 +91,13 @@ impl Server {
         }
     }
 
+    /// Kills the process with SIGKILL (no shutdown, no flush) and reaps it.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Everything the server wrote so far.
     pub fn output(&self) -> anyhow::Result<String> {
         Ok(std::fs::read_to_string(&self.stdout)? + &std::fs::read_to_string(&self.stderr)?)
@@ -101,6 +112,30 @@ impl Server {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/PID/status"))
     }
+}
+
+/// Runs a `signet` command on the data directory in `dir` with these environment variables;
+/// its standard output, or an error with its standard error when it fails.
+pub fn signet(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> anyhow::Result<String> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+    command
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .env("SIGNET_LOG", "warn")
+        .env_remove("SIGNET_DATABASE_URL");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "signet {}: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Creates a self-sending tenant with the operator's command line: its id and API key.
