@@ -44,10 +44,38 @@ impl Server {
 
     /// [`Server::start`] on a given port (to restart a node where its clients expect it).
     pub fn start_on(dir: &Path, port: u16, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::spawn(dir, port, None, env)
+    }
+
+    /// [`Server::start`] under `ulimit -n open_files` (through `sh`, so the limit applies first).
+    pub fn start_with_open_files(
+        dir: &Path,
+        open_files: u32,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::spawn(dir, free_port(), Some(open_files), env)
+    }
+
+    fn spawn(
+        dir: &Path,
+        port: u16,
+        open_files: Option<u32>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let stdout = dir.join("serve.stdout");
         let stderr = dir.join("serve.stderr");
         // Files, not pipes: a chatty server fills a pipe nobody reads and then blocks.
-        let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+        let mut command = match open_files {
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$@\""))
+                    .arg("sh")
+                    .arg(env!("CARGO_BIN_EXE_signet"));
+                sh
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_signet")),
+        };
         command
             .arg("--data-dir")
             .arg(dir.join("data"))
@@ -89,6 +117,38 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Sends SIGTERM (a graceful stop).
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
+        Ok(())
+    }
+
+    /// Waits (at most a minute) for the process to exit; its status.
+    pub fn wait_exit(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(60),
+                "signet serve never exited"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server's log (its standard error) so far; empty when there is none yet.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Kills the process with SIGKILL (no shutdown, no flush) and reaps it.
