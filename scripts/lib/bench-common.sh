@@ -4,8 +4,9 @@
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-signet=$root/target/release/signet
-bench=$root/target/release/signet-bench
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+signet=$target_dir/release/signet
+bench=$target_dir/release/signet-bench
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {

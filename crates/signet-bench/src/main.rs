@@ -63,7 +63,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct TenantArgs {
-    /// Signet's base URL, e.g. http://127.0.0.1:8080.
+    /// Signet's base URL, e.g. http://127.0.0.1:8080. `create` takes several, comma-separated
+    /// (one per node): connection N sends to URL N modulo their number.
     #[arg(long)]
     url: String,
     /// The tenantId (30 hex digits).
@@ -130,10 +131,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Create { tenant, load } => {
             let credentials = Arc::new(Credentials::new(&tenant.tenant, &tenant.key));
-            let url = format!("{}/transactions/cells", tenant.url.trim_end_matches('/'));
+            let urls: Vec<String> = tenant
+                .url
+                .split(',')
+                .map(|base| format!("{}/transactions/cells", base.trim().trim_end_matches('/')))
+                .collect();
             let report = load::run(&load_settings(&load), move |client, worker, n| {
                 let request = client
-                    .post(&url)
+                    .post(&urls[worker % urls.len()])
                     .bearer_auth(credentials.token(&format!("bench-{worker}-{n}")))
                     .header("content-type", "application/json")
                     .body(CREATE_BODY);

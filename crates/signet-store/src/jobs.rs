@@ -84,6 +84,20 @@ impl JobStore for SqlStore {
             .collect()
     }
 
+    async fn renew_job_leases(
+        &self,
+        worker: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        // A job another worker took over has that worker's name: it is not renewed.
+        let renew = Query::new(
+            "UPDATE jobs SET lease_until = $2 WHERE state = 'running' AND worker = $1",
+        )
+        .bind(worker)
+        .bind(micros(lease_until));
+        self.pool.execute(renew).await
+    }
+
     async fn complete_job(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let complete = Query::new(
             "UPDATE jobs SET state = 'done', finished_at = $2, lease_until = NULL WHERE id = $1",

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod jwt;
 pub mod phone;
 pub mod smtp;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

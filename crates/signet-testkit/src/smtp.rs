@@ -31,6 +31,7 @@ pub struct SmtpServer {
     pub maildir: PathBuf,
     /// The port it listens on (127.0.0.1).
     pub port: u16,
+    python: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -61,6 +62,7 @@ impl SmtpServer {
             child,
             maildir,
             port,
+            python: python.to_owned(),
             _dir: dir,
         };
         for _ in 0..200 {
@@ -81,4 +83,39 @@ impl SmtpServer {
             .map(|d| d.count())
             .unwrap_or(0)
     }
+
+    /// Every message received so far, parsed by Python's `email` package (an independent MIME
+    /// reader: quoted-printable and encoded headers are undone as a mail client would).
+    pub fn messages(&self) -> anyhow::Result<Vec<ReceivedMail>> {
+        let script = "import sys, json, mailbox\n\
+            out = []\n\
+            for m in mailbox.Maildir(sys.argv[1], create=False):\n    \
+                text = next(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() == 'text/plain')\n    \
+                out.append({'to': m['To'], 'subject': str(m['Subject']), 'text': text})\n\
+            print(json.dumps(out))";
+        if !self.maildir.join("new").exists() {
+            return Ok(Vec::new());
+        }
+        let out = Command::new(&self.python)
+            .args(["-c", script])
+            .arg(&self.maildir)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+}
+
+/// One received e-mail.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedMail {
+    /// The `To` header.
+    pub to: String,
+    /// The decoded `Subject`.
+    pub subject: String,
+    /// The decoded `text/plain` part.
+    pub text: String,
 }

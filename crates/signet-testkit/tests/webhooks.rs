@@ -3,44 +3,15 @@
 //! that fails for a while gets the event once it recovers, rotated secrets overlap, and each
 //! retrieval on the portal is reported with the transaction and the recipient.
 
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use signet_testkit::TestApp;
+use signet_testkit::webhook::WebhookReceiver;
 
 signet_testkit::on_both!(
     expiry_events_reach_the_receiver_signed_and_after_outages,
     each_retrieval_reaches_the_receiver,
 );
-
-#[derive(Clone, Default)]
-struct Receiver {
-    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    status: Arc<AtomicU16>,
-}
-
-async fn start_receiver() -> anyhow::Result<(Receiver, String)> {
-    let receiver = Receiver::default();
-    receiver.status.store(500, Ordering::SeqCst);
-    let state = receiver.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let state = state.clone();
-            async move {
-                let status = state.status.load(Ordering::SeqCst);
-                state.received.lock().expect("lock").push((headers, body));
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/hook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((receiver, url))
-}
 
 /// Verifies one delivery with the `standardwebhooks` PyPI package; `None` when Python is missing
 /// outside CI.
@@ -93,7 +64,8 @@ fn verify_with_python(
 async fn expiry_events_reach_the_receiver_signed_and_after_outages(
     app: TestApp,
 ) -> anyhow::Result<()> {
-    let (receiver, url) = start_receiver().await?;
+    let receiver = WebhookReceiver::start(500).await?;
+    let url = receiver.url().to_owned();
     let tenant = app.tenant().await?;
     let tenant_id = tenant.id.parse()?;
     let first_secret = app.core.set_webhook(&tenant_id, &url).await?;
@@ -140,26 +112,22 @@ async fn expiry_events_reach_the_receiver_signed_and_after_outages(
     assert_ne!(secret, first_secret);
     // The receiver is down: the delivery fails and is retried.
     app.run_jobs().await?;
-    assert_eq!(
-        receiver.received.lock().expect("lock").len(),
-        1,
-        "one failed attempt"
-    );
+    assert_eq!(receiver.received().len(), 1, "one failed attempt");
     app.clock.advance(time::Duration::seconds(4));
     app.run_jobs().await?;
     assert_eq!(
-        receiver.received.lock().expect("lock").len(),
+        receiver.received().len(),
         1,
         "not retried before its backoff"
     );
     // The receiver recovers; the retry arrives.
-    receiver.status.store(204, Ordering::SeqCst);
+    receiver.answer(204);
     app.clock.advance(time::Duration::seconds(2));
     app.run_jobs().await?;
-    let received = receiver.received.lock().expect("lock").clone();
+    let received = receiver.received();
     assert_eq!(received.len(), 2);
-    let (first_headers, _) = &received[0];
-    let (headers, delivered) = &received[1];
+    let first_headers = &received[0].headers;
+    let (headers, delivered) = (&received[1].headers, &received[1].body);
     assert_eq!(
         headers["webhook-id"], first_headers["webhook-id"],
         "the same message id on every attempt"
@@ -215,8 +183,9 @@ async fn expiry_events_reach_the_receiver_signed_and_after_outages(
 }
 
 async fn each_retrieval_reaches_the_receiver(app: TestApp) -> anyhow::Result<()> {
-    let (receiver, url) = start_receiver().await?;
-    receiver.status.store(204, Ordering::SeqCst);
+    let receiver = WebhookReceiver::start(500).await?;
+    let url = receiver.url().to_owned();
+    receiver.answer(204);
     let tenant = app.tenant().await?;
     let secret = app.core.set_webhook(&tenant.id.parse()?, &url).await?;
     let body = json!({
@@ -272,10 +241,14 @@ async fn each_retrieval_reaches_the_receiver(app: TestApp) -> anyhow::Result<()>
         download.bytes().await?;
     }
     app.run_jobs().await?;
-    let received = receiver.received.lock().expect("lock").clone();
+    let received = receiver.received();
     assert_eq!(received.len(), 2, "one event per retrieval");
     let mut names = Vec::new();
-    for (headers, delivered) in &received {
+    for signet_testkit::webhook::Delivered {
+        headers,
+        body: delivered,
+    } in &received
+    {
         let message: Value = serde_json::from_str(delivered)?;
         assert_eq!(message["type"], "document.retrieved");
         assert_eq!(message["data"]["transactionId"], delivery.transaction_id);
@@ -292,6 +265,9 @@ async fn each_retrieval_reaches_the_receiver(app: TestApp) -> anyhow::Result<()>
     }
     names.sort();
     assert_eq!(names, ["a.pdf", "b.txt"]);
-    assert_ne!(received[0].0["webhook-id"], received[1].0["webhook-id"]);
+    assert_ne!(
+        received[0].header("webhook-id"),
+        received[1].header("webhook-id")
+    );
     Ok(())
 }

@@ -7,55 +7,25 @@
     reason = "tests and benchmarks take the real time"
 )]
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::Server;
 use serde_json::{Value, json};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &Path, port: u16, smtp_port: u16) -> Killed {
-    let child = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("SIGNET_LOG", "warn")
-        .env("SIGNET_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("SIGNET_MAIL_FROM", "Signet <no-reply@signet.test>")
-        .env_remove("SIGNET_DATABASE_URL")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start signet");
-    Killed(child)
-}
-
-async fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "port {port} never opened"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// `signet serve` on `dir`'s data directory and `port`, mailing through `smtp_port`.
+fn serve(dir: &std::path::Path, port: u16, smtp_port: u16) -> anyhow::Result<Server> {
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    Server::start_on(
+        dir,
+        port,
+        &[
+            ("SIGNET_LOG", "warn"),
+            ("SIGNET_SMTP_URL", &smtp_url),
+            ("SIGNET_MAIL_FROM", "Signet <no-reply@signet.test>"),
+        ],
+    )
 }
 
 #[tokio::test]
@@ -64,14 +34,12 @@ async fn pending_jobs_survive_sigkill() -> anyhow::Result<()> {
         return Ok(());
     };
     let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let (port, smtp_port) = (free_port(), free_port());
+    let (port, smtp_port) = (common::free_port(), common::free_port());
     let base = format!("http://127.0.0.1:{port}");
-
-    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args([
+    let tenant: serde_json::Value = serde_json::from_str(&common::signet(
+        dir.path(),
+        &[],
+        &[
             "tenant",
             "create",
             "--name",
@@ -79,33 +47,18 @@ async fn pending_jobs_survive_sigkill() -> anyhow::Result<()> {
             "--self-send",
             "false",
             "--json",
-        ])
-        .env_remove("SIGNET_DATABASE_URL")
-        .output()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tenant: Value = serde_json::from_slice(&out.stdout)?;
+        ],
+    )?)?;
     let (id, key) = (
         tenant["tenantId"].as_str().unwrap_or_default(),
         tenant["apiKey"].as_str().unwrap_or_default(),
     );
-    let token = || {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let header = json!({"alg": "HS256", "typ": "JWT"});
-        signet_testkit::jwt::hs256(
-            &header,
-            &signet_testkit::jwt::claims(id, now, now + 600),
-            key.as_bytes(),
-        )
-    };
+    let token = || common::bearer(id, key);
 
     // The relay is down: the invitation job fails and waits for its retry.
-    let server = serve(&data, port, smtp_port);
-    wait_for_port(port).await;
     let http = reqwest::Client::new();
+    let mut server = serve(dir.path(), port, smtp_port)?;
+    server.wait_until_serving(&http).await?;
     let body = json!({
         "contacts": [{"recipientEmail": "r@example.com", "recipientIsoCountryCode": "CA", "recipientCell": "8191234567"}],
         "documents": [{"name": "a.pdf"}]
@@ -135,11 +88,11 @@ async fn pending_jobs_survive_sigkill() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // SIGKILL: no shutdown, no flush.
-    drop(server);
+    server.kill()?;
 
     // The relay comes up and the server restarts: the job runs and the mail arrives.
     let smtp = signet_testkit::smtp::SmtpServer::start(&python, Some(smtp_port)).await?;
-    let _server = serve(&data, port, smtp_port);
+    let _server = serve(dir.path(), port, smtp_port)?;
     let start = Instant::now();
     while smtp.message_count() == 0 && start.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -8,128 +8,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use common::Server;
+
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 const BOUND: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A `signet serve` logging to a file, killed if the test ends early.
-struct Server {
-    child: Child,
-    log: PathBuf,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `signet serve` through `sh`, so that `ulimit` can apply first.
-    fn start(dir: &Path, open_files: u32, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let port = free_port();
-        let log = dir.join("serve.log");
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!("ulimit -n {open_files} && exec \"$@\""))
-            .arg("sh")
-            .arg(env!("CARGO_BIN_EXE_signet"))
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("SIGNET_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("SIGNET_DATABASE_URL")
-            .stdout(std::fs::File::create(dir.join("serve.stdout"))?)
-            .stderr(std::fs::File::create(&log)?);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        Ok(Self {
-            child: command.spawn()?,
-            log,
-            base: format!("http://127.0.0.1:{port}"),
-        })
-    }
-
-    /// Runs a `signet` command on the same data directory; its standard output.
-    fn command(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_signet"))
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .args(args)
-            .env("SIGNET_LOG", "warn")
-            .env_remove("SIGNET_DATABASE_URL")
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    fn init(dir: &Path) -> anyhow::Result<()> {
-        Self::command(dir, &["init"]).map(drop)
-    }
-
-    fn terminate(&self) -> anyhow::Result<()> {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
-        Ok(())
-    }
-
-    /// Waits for the process to exit; its status.
-    fn wait_exit(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            anyhow::ensure!(start.elapsed() < BOUND, "signet serve never exited");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn wait_until_serving(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
-        let start = Instant::now();
-        loop {
-            if let Ok(response) = http.get(format!("{}/healthz", self.base)).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                anyhow::bail!("signet serve exited with {status}:\n{}", self.log());
-            }
-            anyhow::ensure!(start.elapsed() < BOUND, "{} never answered", self.base);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn addr(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-}
 
 /// Waits until the server closes `stream`, reading and discarding what comes.
 async fn closed_by_server(stream: &mut TcpStream) -> bool {
@@ -149,7 +35,7 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 #[tokio::test]
 async fn held_connections_do_not_exhaust_descriptors_or_lock_out_clients() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut server = Server::start(
+    let mut server = Server::start_with_open_files(
         dir.path(),
         256,
         &[
@@ -246,14 +132,14 @@ async fn wait_for_log(server: &Server, done: impl Fn(&str) -> bool) -> anyhow::R
 #[tokio::test]
 async fn a_read_only_database_is_not_ready_and_the_worker_backs_off() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    Server::init(dir.path())?;
+    common::signet(dir.path(), &[], &["init"])?;
     // Read-only as the kernel would make it for a non-root user of a chmod 444 file (the tests
     // may run as root, whom chmod does not stop).
     let url = format!(
         "sqlite://{}?mode=ro",
         dir.path().join("data/signet.db").display()
     );
-    let mut server = Server::start(
+    let mut server = Server::start_with_open_files(
         dir.path(),
         1024,
         &[
@@ -309,13 +195,14 @@ async fn a_read_only_database_is_not_ready_and_the_worker_backs_off() -> anyhow:
 #[tokio::test]
 async fn sigterm_lets_an_upload_in_flight_finish_then_exits_0() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let tenant: serde_json::Value = serde_json::from_str(&Server::command(
+    let tenant: serde_json::Value = serde_json::from_str(&common::signet(
         dir.path(),
+        &[],
         &["tenant", "create", "--name", "Acme", "--json"],
     )?)?;
     let tenant_id = tenant["tenantId"].as_str().unwrap_or_default().to_owned();
     let api_key = tenant["apiKey"].as_str().unwrap_or_default().to_owned();
-    let mut server = Server::start(dir.path(), 4096, &[("SIGNET_LOG", "info")])?;
+    let mut server = Server::start_with_open_files(dir.path(), 4096, &[("SIGNET_LOG", "info")])?;
     let http = reqwest::Client::new();
     server.wait_until_serving(&http).await?;
 

@@ -17,11 +17,14 @@ pub const ABANDONED_UPLOAD_AGE: StdDuration = StdDuration::from_secs(6 * 3600);
 /// How a worker polls.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
-    /// This worker's name (host and process), recorded on the jobs it claims.
+    /// This worker's name, recorded on the jobs it claims; unique among all workers on all
+    /// nodes (its leases are renewed by name).
     pub name: String,
     /// How long to sleep when no job is due.
     pub poll_interval: StdDuration,
-    /// How long a claimed job stays reserved before another worker may take it over.
+    /// How long a claimed job stays reserved before another worker may take it over. The
+    /// worker renews the leases of the jobs it holds every third of this while it runs them,
+    /// so a job outlives it only when the worker dies (or loses the database).
     pub lease: Duration,
     /// Jobs claimed at once.
     pub batch: u32,
@@ -33,9 +36,15 @@ pub struct WorkerSettings {
 impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
-            name: format!("worker-{}", std::process::id()),
+            // Process ids repeat across hosts (every container's is 1), so a random part too.
+            name: format!(
+                "worker-{}-{}",
+                std::process::id(),
+                hex::encode(rand::random::<[u8; 4]>())
+            ),
             poll_interval: StdDuration::from_millis(500),
-            lease: Duration::minutes(5),
+            // Short, because renewed: a node that dies holding jobs delays them by this much.
+            lease: Duration::seconds(30),
             batch: 16,
             max_store_backoff: StdDuration::from_secs(60),
         }
@@ -43,14 +52,38 @@ impl Default for WorkerSettings {
 }
 
 impl Core {
-    /// Claims and runs the jobs due now; returns how many ran.
+    /// Claims and runs the jobs due now; returns how many ran. While they run, their leases are
+    /// renewed, so that no other worker takes over a job this one is still running.
     pub async fn run_due_jobs(&self, settings: &WorkerSettings) -> CoreResult<usize> {
         let now = self.now();
         let jobs = self
             .store()
             .claim_jobs(&settings.name, now, now + settings.lease, settings.batch)
             .await?;
-        for job in &jobs {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let every = StdDuration::try_from(settings.lease / 3)
+            .unwrap_or(StdDuration::from_secs(10))
+            .max(StdDuration::from_millis(100));
+        let mut renewal = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut work = std::pin::pin!(self.run_claimed(&jobs));
+        loop {
+            tokio::select! {
+                done = &mut work => return done.map(|()| jobs.len()),
+                _ = renewal.tick() => {
+                    let until = self.now() + settings.lease;
+                    if let Err(error) = self.store().renew_job_leases(&settings.name, until).await {
+                        tracing::warn!(%error, "renewing job leases failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs claimed jobs one after the other and records each outcome.
+    async fn run_claimed(&self, jobs: &[Job]) -> CoreResult<()> {
+        for job in jobs {
             let kind = job.kind.name();
             let started = std::time::Instant::now();
             let outcome = self.run_job(job).await;
@@ -81,7 +114,7 @@ impl Core {
                 }
             }
         }
-        Ok(jobs.len())
+        Ok(())
     }
 
     /// Runs one job with its kind's handler.

@@ -21,6 +21,14 @@ pub trait JobStore: Send + Sync + 'static {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError>;
+    /// Extends to `lease_until` the lease of every job `worker` still holds (claimed, not yet
+    /// finished, not taken over); how many. A live worker calls this while it runs jobs, so
+    /// leases can be short and a dead worker's jobs are taken over soon.
+    async fn renew_job_leases(
+        &self,
+        worker: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     /// Marks a claimed job done.
     async fn complete_job(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError>;
     /// Records a failure: retried at `retry_at`, or dead-lettered when `None`.

@@ -12,6 +12,7 @@ use crate::now;
 on_both!(
     jobs_are_claimed_once_retried_and_reclaimed,
     concurrent_workers_never_claim_a_job_twice,
+    leases_renewed_by_their_worker_hold_until_it_stops,
 );
 
 async fn jobs_are_claimed_once_retried_and_reclaimed(store: Arc<dyn Store>) -> anyhow::Result<()> {
@@ -144,5 +145,46 @@ async fn concurrent_workers_never_claim_a_job_twice(store: Arc<dyn Store>) -> an
     let unique: std::collections::HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), 60, "every job claimed");
     assert_eq!(unique.len(), 60, "no job claimed twice");
+    Ok(())
+}
+
+async fn leases_renewed_by_their_worker_hold_until_it_stops(
+    store: Arc<dyn Store>,
+) -> anyhow::Result<()> {
+    use signet_core::jobs::{JobKind, NewJob};
+    let t0 = now();
+    let job = |at| {
+        NewJob::at(
+            JobKind::DeleteBlob {
+                key: BlobKey::random(),
+            },
+            at,
+        )
+    };
+    store.enqueue_jobs(&[job(t0), job(t0)]).await?;
+    let lease = Duration::seconds(30);
+    assert_eq!(store.claim_jobs("a", t0, t0 + lease, 1).await?.len(), 1);
+    assert_eq!(store.claim_jobs("b", t0, t0 + lease, 1).await?.len(), 1);
+    // Worker a keeps renewing; b stopped renewing (it died) and its job is taken over.
+    let later = t0 + lease + Duration::seconds(1);
+    assert_eq!(store.renew_job_leases("a", later + lease).await?, 1);
+    let taken = store.claim_jobs("c", later, later + lease, 10).await?;
+    assert_eq!(taken.len(), 1, "only the unrenewed job is taken over");
+    assert_eq!(taken[0].attempts, 2);
+    // The dead worker's name no longer renews the job another worker now runs.
+    assert_eq!(store.renew_job_leases("b", later + lease * 10).await?, 0);
+    assert!(
+        store
+            .claim_jobs(
+                "d",
+                later + lease + Duration::seconds(1),
+                later + lease * 3,
+                10
+            )
+            .await?
+            .len()
+            == 2,
+        "past every lease, both are free again"
+    );
     Ok(())
 }

@@ -39,11 +39,43 @@ impl Drop for Server {
 impl Server {
     /// Starts `signet serve` with these extra environment variables.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let port = free_port();
+        Self::start_on(dir, free_port(), env)
+    }
+
+    /// [`Server::start`] on a given port (to restart a node where its clients expect it).
+    pub fn start_on(dir: &Path, port: u16, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::spawn(dir, port, None, env)
+    }
+
+    /// [`Server::start`] under `ulimit -n open_files` (through `sh`, so the limit applies first).
+    pub fn start_with_open_files(
+        dir: &Path,
+        open_files: u32,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::spawn(dir, free_port(), Some(open_files), env)
+    }
+
+    fn spawn(
+        dir: &Path,
+        port: u16,
+        open_files: Option<u32>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let stdout = dir.join("serve.stdout");
         let stderr = dir.join("serve.stderr");
         // Files, not pipes: a chatty server fills a pipe nobody reads and then blocks.
-        let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+        let mut command = match open_files {
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$@\""))
+                    .arg("sh")
+                    .arg(env!("CARGO_BIN_EXE_signet"));
+                sh
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_signet")),
+        };
         command
             .arg("--data-dir")
             .arg(dir.join("data"))
@@ -87,6 +119,45 @@ impl Server {
         }
     }
 
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Sends SIGTERM (a graceful stop).
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
+        Ok(())
+    }
+
+    /// Waits (at most a minute) for the process to exit; its status.
+    pub fn wait_exit(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(60),
+                "signet serve never exited"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server's log (its standard error) so far; empty when there is none yet.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Kills the process with SIGKILL (no shutdown, no flush) and reaps it.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Everything the server wrote so far.
     pub fn output(&self) -> anyhow::Result<String> {
         Ok(std::fs::read_to_string(&self.stdout)? + &std::fs::read_to_string(&self.stderr)?)
@@ -101,6 +172,30 @@ impl Server {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/PID/status"))
     }
+}
+
+/// Runs a `signet` command on the data directory in `dir` with these environment variables;
+/// its standard output, or an error with its standard error when it fails.
+pub fn signet(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> anyhow::Result<String> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet"));
+    command
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .env("SIGNET_LOG", "warn")
+        .env_remove("SIGNET_DATABASE_URL");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "signet {}: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Creates a self-sending tenant with the operator's command line: its id and API key.
