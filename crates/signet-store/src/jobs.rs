@@ -90,11 +90,10 @@ impl JobStore for SqlStore {
         lease_until: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         // A job another worker took over has that worker's name: it is not renewed.
-        let renew = Query::new(
-            "UPDATE jobs SET lease_until = $2 WHERE state = 'running' AND worker = $1",
-        )
-        .bind(worker)
-        .bind(micros(lease_until));
+        let renew =
+            Query::new("UPDATE jobs SET lease_until = $2 WHERE state = 'running' AND worker = $1")
+                .bind(worker)
+                .bind(micros(lease_until));
         self.pool.execute(renew).await
     }
 

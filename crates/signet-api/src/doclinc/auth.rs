@@ -14,12 +14,11 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use signet_core::crypto::{constant_time_eq, hmac_sha256};
 use signet_core::ids::TenantId;
-use signet_core::model::Actor;
 use signet_core::service::Caller;
 use time::{Duration, OffsetDateTime};
 
 use super::error::DoclincError;
-use crate::{AppState, ClientIp};
+use crate::AppState;
 
 /// Token rules, configurable by the operator.
 #[derive(Debug, Clone)]
@@ -89,20 +88,15 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
-            .await
-            .unwrap_or(ClientIp(None));
+        let ip = crate::auth_header::client_ip(parts, state).await;
         let token = crate::auth_header::credentials(&parts.headers, "Bearer");
         match authenticate(state, token).await {
-            Ok((caller, jti)) => Ok(Authenticated(Caller {
-                actor: Actor::Tenant {
-                    tenant_id: caller.id.to_upper_hex(),
-                    dialect: "doclinc".into(),
-                    credential: Some(jti),
-                },
-                tenant: caller,
+            Ok((tenant, jti)) => Ok(Authenticated(crate::auth_header::tenant_caller(
+                tenant,
+                "doclinc",
+                Some(jti),
                 ip,
-            })),
+            ))),
             Err(AuthFailure::Token(reason)) => {
                 tracing::info!(%reason, ip = ?ip, "doclinc token refused");
                 Err(DoclincError::Unauthorized)

@@ -7,11 +7,10 @@ use base64::Engine as _;
 use secrecy::ExposeSecret as _;
 use signet_core::crypto::constant_time_eq;
 use signet_core::ids::TenantId;
-use signet_core::model::Actor;
 use signet_core::service::Caller;
 
 use super::NativeError;
-use crate::{AppState, ClientIp};
+use crate::AppState;
 
 /// A tenant authenticated with HTTP Basic.
 pub(crate) struct NativeCaller(pub Caller);
@@ -23,9 +22,7 @@ impl FromRequestParts<AppState> for NativeCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
-            .await
-            .unwrap_or(ClientIp(None));
+        let ip = crate::auth_header::client_ip(parts, state).await;
         let credentials = crate::auth_header::credentials(&parts.headers, "Basic")
             .and_then(|b64| {
                 base64::engine::general_purpose::STANDARD
@@ -46,14 +43,8 @@ impl FromRequestParts<AppState> for NativeCaller {
         if !constant_time_eq(api_key.expose_secret().as_bytes(), key.as_bytes()) {
             return Err(NativeError::Unauthorized);
         }
-        Ok(NativeCaller(Caller {
-            actor: Actor::Tenant {
-                tenant_id: tenant.id.to_upper_hex(),
-                dialect: "native".into(),
-                credential: None,
-            },
-            tenant,
-            ip,
-        }))
+        Ok(NativeCaller(crate::auth_header::tenant_caller(
+            tenant, "native", None, ip,
+        )))
     }
 }
