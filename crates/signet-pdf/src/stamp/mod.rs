@@ -16,7 +16,7 @@
 //! CropBox — and every appearance is drawn upright for the reader and clipped to its box.
 
 pub(crate) mod geometry;
-mod text;
+pub(crate) mod text;
 
 use std::io::Write as _;
 
@@ -293,8 +293,68 @@ pub fn stamp(
     }
 
     let embedded = font_set.embed()?;
+    let font_names = write_fonts(&mut upd, &embedded, &font_nums, &mut alloc);
+
+    // The field, its widgets as kids.
+    let mut field = Dict::default();
+    field.set(b"FT", Object::Name(b"Sig".to_vec()));
+    field.set(b"T", Object::Str(field_name.as_bytes().to_vec()));
+    field.set(
+        b"Kids",
+        Object::Array(widgets.iter().map(|(_, n)| Object::Ref(*n, 0)).collect()),
+    );
+    upd.write_dict_obj(field_num, 0, &field);
+
+    // Pages' /Annots.
+    for (slot, page) in pages.iter().enumerate() {
+        let new: Vec<Object> = widgets
+            .iter()
+            .filter(|(p, _)| *p == slot)
+            .map(|(_, n)| Object::Ref(*n, 0))
+            .collect();
+        doc.append_annots(&mut r, page, new, &mut upd)?;
+    }
+    // The form's /Fields.
+    let mut catalog = doc.catalog.clone();
+    let catalog_dirty = doc.add_field(
+        &mut r,
+        &mut catalog,
+        Object::Ref(field_num, 0),
+        &mut alloc,
+        &mut upd,
+        false,
+    )?;
+    if catalog_dirty {
+        upd.write_dict_obj(doc.root.0, doc.root.1, &catalog);
+    }
+    let size = next;
+    upd.finish(&doc.trailer, size, doc.startxref);
+
+    let mut out = Vec::with_capacity(input.len() + upd.buf.len());
+    out.extend_from_slice(input);
+    out.extend_from_slice(&upd.buf);
+    Ok((
+        out,
+        StampReport {
+            field_name: field_name.into(),
+            widgets: widgets.len(),
+            fonts: font_names,
+            xref_kind: doc.kind,
+            input_len: input.len() as u64,
+        },
+    ))
+}
+
+/// Writes the embedded fonts as Type0 fonts over CID fonts, each at its number in `type0_nums`
+/// (the numbers the content streams' resources already refer to). Returns the base font names.
+pub(crate) fn write_fonts(
+    upd: &mut Update,
+    embedded: &[text::EmbeddedFont],
+    type0_nums: &[u32],
+    alloc: &mut dyn FnMut() -> u32,
+) -> Vec<String> {
     let mut font_names = Vec::new();
-    for (font, type0_num) in embedded.iter().zip(&font_nums) {
+    for (font, type0_num) in embedded.iter().zip(type0_nums) {
         let (cid_num, desc_num, file_num, tu_num) = (alloc(), alloc(), alloc(), alloc());
         let mut file = Dict::default();
         file.set(b"Filter", Object::Name(b"FlateDecode".to_vec()));
@@ -366,55 +426,7 @@ pub fn stamp(
         upd.write_dict_obj(*type0_num, 0, &t0);
         font_names.push(font.base_font.clone());
     }
-
-    // The field, its widgets as kids.
-    let mut field = Dict::default();
-    field.set(b"FT", Object::Name(b"Sig".to_vec()));
-    field.set(b"T", Object::Str(field_name.as_bytes().to_vec()));
-    field.set(
-        b"Kids",
-        Object::Array(widgets.iter().map(|(_, n)| Object::Ref(*n, 0)).collect()),
-    );
-    upd.write_dict_obj(field_num, 0, &field);
-
-    // Pages' /Annots.
-    for (slot, page) in pages.iter().enumerate() {
-        let new: Vec<Object> = widgets
-            .iter()
-            .filter(|(p, _)| *p == slot)
-            .map(|(_, n)| Object::Ref(*n, 0))
-            .collect();
-        doc.append_annots(&mut r, page, new, &mut upd)?;
-    }
-    // The form's /Fields.
-    let mut catalog = doc.catalog.clone();
-    let catalog_dirty = doc.add_field(
-        &mut r,
-        &mut catalog,
-        Object::Ref(field_num, 0),
-        &mut alloc,
-        &mut upd,
-        false,
-    )?;
-    if catalog_dirty {
-        upd.write_dict_obj(doc.root.0, doc.root.1, &catalog);
-    }
-    let size = next;
-    upd.finish(&doc.trailer, size, doc.startxref);
-
-    let mut out = Vec::with_capacity(input.len() + upd.buf.len());
-    out.extend_from_slice(input);
-    out.extend_from_slice(&upd.buf);
-    Ok((
-        out,
-        StampReport {
-            field_name: field_name.into(),
-            widgets: widgets.len(),
-            fonts: font_names,
-            xref_kind: doc.kind,
-            input_len: input.len() as u64,
-        },
-    ))
+    font_names
 }
 
 /// A drawn appearance: content stream, the font slots it uses, maybe one image.
@@ -550,7 +562,22 @@ fn text_content(
         .max(0.5);
     let x0 = (w - line.width * size) / 2.0;
     let baseline = (h - line_h * size) / 2.0 - line.descent * size;
-    c.push_str(&format!("q {color} BT\n"));
+    c.push_str(&format!("q {color} "));
+    show_line(c, line, x0, baseline, size, used);
+    c.push_str("Q\n");
+}
+
+/// Shows `line` at font size `size` with its origin at (`x0`, `baseline`), as one BT … ET
+/// block; the font slots it uses are added to `used`.
+pub(crate) fn show_line(
+    c: &mut String,
+    line: &Line,
+    x0: f64,
+    baseline: f64,
+    size: f64,
+    used: &mut Vec<usize>,
+) {
+    c.push_str("BT\n");
     let mut current = usize::MAX;
     for g in &line.glyphs {
         if g.font != current {
@@ -567,7 +594,7 @@ fn text_content(
             g.cid
         ));
     }
-    c.push_str("ET Q\n");
+    c.push_str("ET\n");
 }
 
 fn decode_png(data: &[u8]) -> Result<Image, StampError> {
@@ -626,7 +653,7 @@ fn image_dict(width: u32, height: u32, cs: &[u8]) -> Dict {
     d
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.
     let _ = e.write_all(data);
@@ -645,11 +672,11 @@ pub(crate) fn num(v: f64) -> String {
     }
 }
 
-fn real(v: f64) -> Object {
+pub(crate) fn real(v: f64) -> Object {
     Object::Real(num(v).into_bytes())
 }
 
-fn reals(v: &[f64]) -> Object {
+pub(crate) fn reals(v: &[f64]) -> Object {
     Object::Array(v.iter().map(|x| real(*x)).collect())
 }
 
