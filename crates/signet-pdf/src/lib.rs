@@ -6,6 +6,8 @@
 //! - [`seal`]: PAdES B-B / B-T / B-LT sealing as incremental updates, in one hashing pass.
 //! - [`stamp`]: a signer's marks (text in any script, typed or drawn signatures, checkmarks,
 //!   images) as an incremental update, at boxes given in fractions of the displayed page.
+//! - [`archive`]: the archival seal (PAdES B-LTA): /DSS for every signature, then a document
+//!   time-stamp.
 //! - [`certificate`]: the completion certificate, standalone or appended as pages.
 //! - [`act`]: one signer's PAdES B-T signature, with a key and a certificate made for the act.
 //! - [`verify`]: signature verification with a serialisable report.
@@ -15,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod act;
+pub mod archive;
 pub mod certificate;
 mod cms;
 mod der;

@@ -163,6 +163,23 @@ impl Document {
         })
     }
 
+    /// The catalog's /DSS with its /Certs, /CRLs and /OCSPs arrays resolved, if it has one.
+    pub(crate) fn dss<S: Source>(&self, r: &mut Reader<S>) -> Result<Option<Dict>, PdfError> {
+        let Some(o) = self.catalog.get(b"DSS").cloned() else {
+            return Ok(None);
+        };
+        let Object::Dict(mut d) = r.deref(&o)? else {
+            return Ok(None);
+        };
+        for key in [&b"Certs"[..], b"CRLs", b"OCSPs"] {
+            if let Some(v) = d.get(key).cloned() {
+                let v = r.deref(&v)?;
+                d.set(key, v);
+            }
+        }
+        Ok(Some(d))
+    }
+
     /// The top-level field named `name`, if any: (reference, dictionary).
     pub(crate) fn find_field<S: Source>(
         &self,
