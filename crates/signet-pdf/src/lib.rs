@@ -10,6 +10,7 @@
 //!   time-stamp.
 //! - [`certificate`]: the completion certificate, standalone or appended as pages.
 //! - [`act`]: one signer's PAdES B-T signature, with a key and a certificate made for the act.
+//! - [`render`]: page images (PNG) by `pdftoppm` in a bounded subprocess.
 //! - [`verify`]: signature verification with a serialisable report.
 //!
 //! The PDF reader is minimal on purpose: it follows the xref chain and loads only the objects
@@ -26,6 +27,7 @@ pub mod intake;
 mod oids;
 pub mod pdf;
 pub mod pki;
+pub mod render;
 pub mod seal;
 pub mod stamp;
 pub mod tsa;
