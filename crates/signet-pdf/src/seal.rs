@@ -677,9 +677,9 @@ impl<R: Read + Seek> Prepared<R> {
                 reserved: self.reserve,
             });
         }
-        let hex = hex::encode(blob);
         let at = self.contents_at + 1;
-        self.upd.buf[at..at + hex.len()].copy_from_slice(hex.as_bytes());
+        hex::encode_to_slice(blob, &mut self.upd.buf[at..at + 2 * blob.len()])
+            .map_err(|e| SealError::Cms(e.to_string()))?;
         output.write_all(&self.upd.buf).map_err(SealError::Write)?;
         Ok(self.tail)
     }
