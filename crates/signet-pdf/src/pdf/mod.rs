@@ -275,9 +275,20 @@ impl<S: Source> Reader<S> {
     fn window<T>(
         &mut self,
         off: u64,
+        f: impl FnMut(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T, PdfError> {
+        self.window_from(off, 4096, f)
+    }
+
+    /// Parses with `f` over a window of the input at `off`, starting `size` bytes long and
+    /// growing while `f` finds it truncated.
+    fn window_from<T>(
+        &mut self,
+        off: u64,
+        size: usize,
         mut f: impl FnMut(&[u8]) -> Result<T, ParseError>,
     ) -> Result<T, PdfError> {
-        let mut size = 4096usize;
+        let mut size = size.clamp(64, MAX_WINDOW);
         loop {
             let buf = self.src.read_at(off, size)?;
             let at_end = off + buf.len() as u64 >= self.len;
@@ -298,7 +309,20 @@ impl<S: Source> Reader<S> {
     }
 
     fn read_table(&mut self, off: u64) -> Result<Section, PdfError> {
-        let (entries, trailer) = self.window(off, |buf| {
+        // Size the window from the first subsection's count so that a long table is parsed
+        // once rather than again after each doubling.
+        let head = self.src.read_at(off, 64)?;
+        let mut hl = Lexer::new(&head, 0);
+        let first_count = (|| {
+            hl.expect_keyword(b"xref").ok()?;
+            hl.parse_uint().ok()?;
+            hl.parse_uint().ok()
+        })()
+        .unwrap_or(0);
+        let size = usize::try_from(first_count.saturating_mul(20))
+            .unwrap_or(MAX_WINDOW)
+            .saturating_add(4096);
+        let (entries, trailer) = self.window_from(off, size, |buf| {
             let mut lx = Lexer::new(buf, 0);
             lx.expect_keyword(b"xref")?;
             let mut entries = Entries::default();
