@@ -607,34 +607,41 @@ impl<'a> Composer<'a> {
                 .is_some_and(|p| p.level.is_rtl());
             let mut lines: Vec<String> = Vec::new();
             let mut current = String::new();
+            // Widths add up word by word (each word shaped once); kerning across a space is
+            // ignored, which only matters within a hair of the margin.
+            let mut current_w = 0.0;
+            let space = self.measure("a a")? - 2.0 * self.measure("a")?;
             for word in para.split_whitespace() {
-                if self.measure(word)? > max {
+                let ww = self.measure(word)?;
+                if ww > max {
                     if !current.is_empty() {
                         lines.push(std::mem::take(&mut current));
                     }
                     let mut chunk = String::new();
+                    let mut chunk_w = 0.0;
                     for c in word.chars() {
-                        let mut candidate = chunk.clone();
-                        candidate.push(c);
-                        if !chunk.is_empty() && self.measure(&candidate)? > max {
+                        let cw = self.measure(c.encode_utf8(&mut [0; 4]))?;
+                        if !chunk.is_empty() && chunk_w + cw > max {
                             lines.push(std::mem::take(&mut chunk));
-                            chunk.push(c);
-                        } else {
-                            chunk = candidate;
+                            chunk_w = 0.0;
                         }
+                        chunk.push(c);
+                        chunk_w += cw;
                     }
                     current = chunk;
+                    current_w = chunk_w;
                     continue;
                 }
-                let candidate = if current.is_empty() {
-                    word.to_owned()
-                } else {
-                    format!("{current} {word}")
-                };
-                if !current.is_empty() && self.measure(&candidate)? > max {
+                if current.is_empty() {
+                    current = word.to_owned();
+                    current_w = ww;
+                } else if current_w + space + ww > max {
                     lines.push(std::mem::replace(&mut current, word.to_owned()));
+                    current_w = ww;
                 } else {
-                    current = candidate;
+                    current.push(' ');
+                    current.push_str(word);
+                    current_w += space + ww;
                 }
             }
             lines.push(current);
