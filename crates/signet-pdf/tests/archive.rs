@@ -17,7 +17,7 @@ use common::{run, tool};
 use signet_pdf::act::{SigningAct, sign_act};
 use signet_pdf::archive::{ArchiveMaterial, archive};
 use signet_pdf::certificate::{CertificateInput, Labels, append_certificate};
-use signet_pdf::pki::{InstancePki, PkiOptions, SignerIdentity};
+use signet_pdf::pki::{InstancePki, SignerIdentity};
 use signet_pdf::seal::{Level, SealError, seal_bytes};
 use signet_pdf::stamp::{FontLibrary, FracRect, Mark, MarkKind, stamp};
 use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampError, TimestampSource};
@@ -28,16 +28,8 @@ struct Fixture {
     dir: tempfile::TempDir,
 }
 
-/// The CRL distribution point is a closed port: validation must use what the file carries.
 fn fixture() -> Fixture {
-    let pki = InstancePki::generate(&PkiOptions::new(
-        "Signet Test",
-        "http://127.0.0.1:9/v1/pki/crl",
-        time::OffsetDateTime::now_utc(),
-    ))
-    .expect("pki");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("root.pem"), pki.root_cert.to_pem()).expect("write");
+    let (pki, dir) = common::offline_pki();
     Fixture { pki, dir }
 }
 
@@ -184,14 +176,7 @@ fn archival_seal_covers_every_signature_and_validates_offline() {
 fn sealing_twice_adds_nothing() {
     let fx = fixture();
     let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
-    let sealer = fx.pki.sealer().expect("sealer");
-    let (signed, _) = seal_bytes(
-        &common::classic_pdf(1),
-        &sealer,
-        Level::BT,
-        Some(&tsa as &dyn TimestampSource),
-    )
-    .expect("seal");
+    let signed = common::sealed_bt(&fx.pki, &common::classic_pdf(1));
     let (once, first) =
         archive(&signed, &material(&fx), &tsa as &dyn TimestampSource).expect("archive");
     assert!(!first.already_archived);
@@ -200,13 +185,7 @@ fn sealing_twice_adds_nothing() {
     assert!(second.already_archived);
     assert_eq!(once, twice);
     // A signature after the archival time-stamp is new content: it gets a new archival seal.
-    let (resigned, _) = seal_bytes(
-        &once,
-        &sealer,
-        Level::BT,
-        Some(&tsa as &dyn TimestampSource),
-    )
-    .expect("seal");
+    let resigned = common::sealed_bt(&fx.pki, &once);
     let (_, third) =
         archive(&resigned, &material(&fx), &tsa as &dyn TimestampSource).expect("archive");
     assert!(!third.already_archived);
@@ -219,15 +198,7 @@ fn sealing_twice_adds_nothing() {
 #[test]
 fn no_timestamp_no_seal() {
     let fx = fixture();
-    let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
-    let sealer = fx.pki.sealer().expect("sealer");
-    let (signed, _) = seal_bytes(
-        &common::classic_pdf(1),
-        &sealer,
-        Level::BT,
-        Some(&tsa as &dyn TimestampSource),
-    )
-    .expect("seal");
+    let signed = common::sealed_bt(&fx.pki, &common::classic_pdf(1));
     let err = archive(&signed, &material(&fx), &FailingTsa).expect_err("fails closed");
     assert!(matches!(err, SealError::Timestamp(_)), "{err}");
     assert!(err.is_retryable());
@@ -237,14 +208,7 @@ fn no_timestamp_no_seal() {
 fn missing_revocation_data_is_refused() {
     let fx = fixture();
     let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
-    let sealer = fx.pki.sealer().expect("sealer");
-    let (signed, _) = seal_bytes(
-        &common::classic_pdf(1),
-        &sealer,
-        Level::BT,
-        Some(&tsa as &dyn TimestampSource),
-    )
-    .expect("seal");
+    let signed = common::sealed_bt(&fx.pki, &common::classic_pdf(1));
     let mut m = material(&fx);
     m.crls.clear();
     let err = archive(&signed, &m, &tsa as &dyn TimestampSource).expect_err("no CRL");

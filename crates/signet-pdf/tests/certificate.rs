@@ -16,10 +16,7 @@ use signet_pdf::certificate::{
     CertificateError, CertificateInput, DocumentDigests, Event, Labels, Participant,
     append_certificate, certificate_pdf,
 };
-use signet_pdf::pki::{InstancePki, PkiOptions};
-use signet_pdf::seal::{Level, seal_bytes};
 use signet_pdf::stamp::FontLibrary;
-use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
 use time::macros::datetime;
 
 fn hash(seed: u8) -> [u8; 32] {
@@ -188,16 +185,7 @@ fn a_character_no_font_covers_is_refused() {
 
 #[test]
 fn appended_certificate_keeps_the_signature_and_the_original_pages() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pki = InstancePki::generate(&PkiOptions::new(
-        "Signet Test",
-        "http://127.0.0.1:9/crl",
-        time::OffsetDateTime::now_utc(),
-    ))
-    .expect("pki");
-    std::fs::write(dir.path().join("root.pem"), pki.root_cert.to_pem()).expect("write");
-    let sealer = pki.sealer().expect("sealer");
-    let tsa = pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let (pki, dir) = common::offline_pki();
     let fonts = FontLibrary::builtin();
     let mut i = input(Labels::english(), 50);
     i.participants.truncate(3);
@@ -207,13 +195,7 @@ fn appended_certificate_keeps_the_signature_and_the_original_pages() {
             .map(|p| ("xref-stream", p)),
     );
     for (name, original) in inputs {
-        let (signed, _) = seal_bytes(
-            &original,
-            &sealer,
-            Level::BT,
-            Some(&tsa as &dyn TimestampSource),
-        )
-        .expect("seal");
+        let signed = common::sealed_bt(&pki, &original);
         let (out, report) = append_certificate(&signed, &i, &fonts).expect("append");
         assert!(
             out.starts_with(&signed),

@@ -16,7 +16,7 @@ use common::{run, tool};
 use signet_pdf::act::{SigningAct, sign_act};
 use signet_pdf::archive::{ArchiveMaterial, archive};
 use signet_pdf::certificate::{CertificateInput, Labels, append_certificate};
-use signet_pdf::pki::{InstancePki, PkiOptions, SignerIdentity};
+use signet_pdf::pki::SignerIdentity;
 use signet_pdf::stamp::{FontLibrary, FracRect, Mark, MarkKind, stamp};
 use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
 
@@ -24,13 +24,7 @@ use signet_pdf::tsa::{DEFAULT_TSA_POLICY, TimestampSource};
 /// (added as an incremental update over the plain test document).
 fn pdfa(part: u8, conformance: char) -> Vec<u8> {
     let base = common::classic_pdf(1);
-    let text = String::from_utf8_lossy(&base).into_owned();
-    let startxref: usize = text
-        .rsplit("startxref")
-        .next()
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .expect("startxref");
+    let startxref = common::startxref(&base);
     // classic_pdf(1) has objects 1..=5.
     let xmp = format!(
         r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>{part}</pdfaid:part><pdfaid:conformance>{conformance}</pdfaid:conformance></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#
@@ -91,13 +85,7 @@ fn catalog(pdf: &[u8], dir: &std::path::Path, name: &str) -> Option<String> {
 
 #[test]
 fn pdfa_identification_survives_every_step() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pki = InstancePki::generate(&PkiOptions::new(
-        "Signet Test",
-        "http://127.0.0.1:9/crl",
-        time::OffsetDateTime::now_utc(),
-    ))
-    .expect("pki");
+    let (pki, dir) = common::offline_pki();
     let tsa = pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
     let fonts = FontLibrary::builtin();
     for (part, conf) in [(1, 'B'), (2, 'B')] {
