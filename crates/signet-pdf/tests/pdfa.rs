@@ -129,6 +129,16 @@ fn pdfa_identification_survives_every_step() {
         m.crls = vec![pki.crl.clone()];
         let (sealed, _) = archive(&with_cert, &m, &tsa as &dyn TimestampSource).expect("archive");
         common::qpdf_check(&sealed, dir.path(), &format!("{name}-sealed"));
+        // Every embedded font subset (stamp and certificate) lists its CIDs, as PDF/A-1 asks.
+        let count = |needle: &[u8]| {
+            sealed
+                .windows(needle.len())
+                .filter(|w| *w == needle)
+                .count()
+        };
+        // "/FontDescriptor" stands twice per font: its /Type, and the CID font's reference.
+        assert!(count(b"/CIDSet") >= 2);
+        assert_eq!(2 * count(b"/CIDSet"), count(b"/FontDescriptor"));
         for (step, pdf) in [
             ("stamped", &stamped),
             ("signed", &signed),

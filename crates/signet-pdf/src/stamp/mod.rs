@@ -382,6 +382,16 @@ pub(crate) fn write_fonts(
             if font.cff { b"FontFile3" } else { b"FontFile2" },
             Object::Ref(file_num, 0),
         );
+        // The CIDs the subset holds (PDF/A-1 asks for this set on subset CID fonts): the
+        // subsetter numbers its glyphs from 0 (.notdef) without gaps.
+        let count = usize::from(font.glyph_count.max(1));
+        let mut cid_set = vec![0u8; count.div_ceil(8)];
+        for cid in 0..count {
+            cid_set[cid / 8] |= 0x80 >> (cid % 8);
+        }
+        let cid_set_num = alloc();
+        upd.write_stream_with(cid_set_num, Dict::default(), &cid_set);
+        fd.set(b"CIDSet", Object::Ref(cid_set_num, 0));
         upd.write_dict_obj(desc_num, 0, &fd);
 
         let mut sysinfo = Dict::default();

@@ -308,6 +308,8 @@ pub(crate) struct EmbeddedFont {
     /// The font program (an OpenType file for TrueType outlines, a bare CFF otherwise).
     pub program: Vec<u8>,
     pub to_unicode: Vec<u8>,
+    /// Glyphs in the subset (CIDs 0 to `glyph_count - 1`).
+    pub glyph_count: u16,
     /// The /W array's content.
     pub widths: Vec<(u16, f64)>,
     pub ascent: f64,
@@ -530,6 +532,10 @@ impl<'a> FontSet<'a> {
             .ok_or(StampError::Font("font vanished"))?;
         let subset = subsetter::subset(&face.data, face.index, &used.remapper)
             .map_err(|_| StampError::Font("subsetting failed"))?;
+        // Every glyph of the subset, components of composite glyphs included.
+        let glyph_count = rustybuzz::ttf_parser::Face::parse(&subset, 0)
+            .map(|f| f.number_of_glyphs())
+            .map_err(|_| StampError::Font("subset does not parse"))?;
         let program = if face.cff {
             // Embedded as a bare CID-keyed CFF (FontFile3 /CIDFontType0C), the most widely read
             // form; the subsetter has made it CID-keyed with CID = new glyph id.
@@ -554,6 +560,7 @@ impl<'a> FontSet<'a> {
             cff: face.cff,
             program,
             to_unicode: to_unicode_cmap(&used.to_unicode),
+            glyph_count,
             widths: used.widths.iter().map(|(k, v)| (*k, *v)).collect(),
             ascent: face.ascender,
             descent: face.descender,
