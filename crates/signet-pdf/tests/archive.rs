@@ -33,6 +33,15 @@ fn fixture() -> Fixture {
     Fixture { pki, dir }
 }
 
+/// Our verifier, trusting the fixture's root, now.
+fn our_verify(fx: &Fixture, pdf: &[u8]) -> signet_pdf::verify::VerifyReport {
+    let opts = VerifyOptions {
+        trust_roots: vec![fx.pki.root_cert.clone()],
+        now: time::OffsetDateTime::now_utc(),
+    };
+    verify_pdf(pdf, &opts).expect("verify")
+}
+
 fn material(fx: &Fixture) -> ArchiveMaterial {
     let mut m = ArchiveMaterial::default();
     m.certs = vec![fx.pki.root_cert.clone(), fx.pki.tsa_cert.clone()];
@@ -118,14 +127,7 @@ fn archival_seal_covers_every_signature_and_validates_offline() {
     common::qpdf_check(&sealed, fx.dir.path(), "lta");
 
     // Our verifier: three signatures (two acts, the document time-stamp), all valid offline.
-    let verify = verify_pdf(
-        &sealed,
-        &VerifyOptions {
-            trust_roots: vec![fx.pki.root_cert.clone()],
-            now: time::OffsetDateTime::now_utc(),
-        },
-    )
-    .expect("verify");
+    let verify = our_verify(&fx, &sealed);
     eprintln!("our verify:\n{}", verify.to_text());
     assert_eq!(verify.signatures.len(), 3);
     let ts = verify.signatures.last().expect("doc timestamp");
@@ -233,14 +235,7 @@ fn blt_then_archive_merges_the_dss() {
         archive(&blt, &material(&fx), &tsa as &dyn TimestampSource).expect("archive");
     // Everything was already in the B-LT's /DSS: only the time-stamp is added.
     assert_eq!((report.dss_certs, report.dss_crls), (0, 0), "{report:?}");
-    let verify = verify_pdf(
-        &sealed,
-        &VerifyOptions {
-            trust_roots: vec![fx.pki.root_cert.clone()],
-            now: time::OffsetDateTime::now_utc(),
-        },
-    )
-    .expect("verify");
+    let verify = our_verify(&fx, &sealed);
     assert!(verify.valid, "{}", verify.to_text());
     assert_eq!(
         verify.signatures[0]
