@@ -12,9 +12,12 @@ use time::OffsetDateTime;
 
 use crate::cms::{self, DigestAlg, SignedDataSpec};
 use crate::oids;
+use std::collections::HashSet;
+
+use crate::pdf::doc::{AcroForm, Document};
 use crate::pdf::object::write_object;
 use crate::pdf::update::Update;
-use crate::pdf::{Dict, Object, PdfError, Reader, SeekSource, XrefKind};
+use crate::pdf::{Dict, Object, PdfError, Reader, SeekSource, Source, XrefKind};
 use crate::pki::{Certificate, PkiError, SigningKey};
 use crate::tsa::{TimestampError, TimestampSource};
 
@@ -66,6 +69,14 @@ pub enum SealError {
     /// Building the CMS structure failed.
     #[error("building the signature failed: {0}")]
     Cms(String),
+}
+
+impl SealError {
+    /// Whether trying again later may succeed: the time-stamp authority failed or was
+    /// unreachable (nothing was sealed), or the output could not be written.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SealError::Timestamp(_) | SealError::Write(_))
+    }
 }
 
 /// A sealing identity: key, certificate chain (signer first) and revocation material for B-LT.
@@ -189,169 +200,21 @@ pub fn seal_with<R: Read + Seek, W: Write>(
         // Checked again with the TSA's certificates once the token is in.
         check_revocation_coverage(&dss_certs(sealer, None), &sealer.crls)?;
     }
-    let mut reader = Reader::open(SeekSource::new(input).map_err(PdfError::Io)?)?;
-    let plan = plan_update(&mut reader)?;
-    let existing = match &opts.field_name {
-        Some(name) => {
-            let doc = crate::pdf::doc::Document::load(&mut reader)?;
-            match doc.find_field(&mut reader, name.as_bytes())? {
-                Some((id, d)) if d.name_is(b"FT", b"Sig") && d.get(b"V").is_none() => Some((id, d)),
-                Some(_) => return Err(SealError::FieldNotSignable(name.clone())),
-                None => None,
-            }
-        }
-        None => None,
-    };
-    let base = reader.len;
-    let mut src = reader.src.into_inner();
-
     let reserve = if sealer.reserve > 0 {
         sealer.reserve
     } else {
         let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
         certs + 2048 + if level == Level::BB { 0 } else { 16384 }
     };
-    let mut upd = Update::new(base, plan.kind);
-    let tail = src_tail(&mut src, base)?;
-    if !matches!(tail, b'\n' | b'\r') {
-        upd.buf.push(b'\n');
-    }
-    let field_name = opts
-        .field_name
-        .clone()
-        .unwrap_or_else(|| format!("Seal{}", plan.next_num));
-    let sig_num = plan.next_num;
-    let field_num = plan.next_num + 1;
-    // Filling an existing field needs only the signature dictionary.
-    let mut next = plan.next_num + if existing.is_some() { 1 } else { 2 };
-
-    // Signature dictionary with placeholders.
-    let now = (sealer.clock)();
-    upd.begin_obj(sig_num);
-    upd.buf.extend_from_slice(
-        b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ",
-    );
-    write_object(&mut upd.buf, &Object::Str(pdf_date(now).into_bytes()));
-    upd.buf.extend_from_slice(b" /ByteRange ");
-    let br_at = upd.buf.len();
-    upd.buf
-        .extend_from_slice(b"[0 0000000000 0000000000 0000000000]");
-    upd.buf.extend_from_slice(b" /Contents ");
-    let contents_at = upd.buf.len();
-    upd.buf.push(b'<');
-    upd.buf.extend(std::iter::repeat_n(b'0', reserve * 2));
-    upd.buf.push(b'>');
-    upd.buf.extend_from_slice(b">>");
-    upd.end_obj();
-    let contents_end = upd.buf.len() - 2 - b"\nendobj\n".len();
-
-    let mut catalog = plan.catalog.clone();
-    let mut catalog_dirty = false;
-    if let Some((id, mut field)) = existing {
-        // Filling the stamped field: only /V changes (and SigFlags if no signature had set it).
-        field.set(b"V", Object::Ref(sig_num, 0));
-        upd.write_dict_obj(id.0, id.1, &field);
-        let needs_flags = |af: &Dict| af.int(b"SigFlags").unwrap_or(0) & 1 == 0;
-        let with_flags = |mut af: Dict| {
-            let flags = af.int(b"SigFlags").unwrap_or(0);
-            af.set(b"SigFlags", Object::Int(flags | 3));
-            af
-        };
-        match &plan.acroform {
-            AcroForm::Direct(af) if needs_flags(af) => {
-                catalog.set(b"AcroForm", Object::Dict(with_flags(af.clone())));
-                catalog_dirty = true;
-            }
-            AcroForm::Indirect(id, af) if needs_flags(af) => {
-                upd.write_dict_obj(id.0, id.1, &with_flags(af.clone()));
-            }
-            _ => {}
-        }
-    } else {
-        // The field (merged with its invisible widget).
-        let mut field = Dict::default();
-        field.set(b"Type", Object::Name(b"Annot".to_vec()));
-        field.set(b"Subtype", Object::Name(b"Widget".to_vec()));
-        field.set(b"FT", Object::Name(b"Sig".to_vec()));
-        field.set(b"T", Object::Str(field_name.clone().into_bytes()));
-        field.set(b"V", Object::Ref(sig_num, 0));
-        field.set(b"F", Object::Int(132));
-        field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
-        field.set(b"P", Object::Ref(plan.page.0, plan.page.1));
-        upd.write_dict_obj(field_num, 0, &field);
-
-        // Re-written objects: catalog / AcroForm / Fields / page / Annots.
-        let field_ref = Object::Ref(field_num, 0);
-        match &plan.acroform {
-            AcroForm::Missing => {
-                let af_num = next;
-                next += 1;
-                let mut af = Dict::default();
-                af.set(b"Fields", Object::Array(vec![field_ref.clone()]));
-                af.set(b"SigFlags", Object::Int(3));
-                upd.write_dict_obj(af_num, 0, &af);
-                catalog.set(b"AcroForm", Object::Ref(af_num, 0));
-                catalog_dirty = true;
-            }
-            AcroForm::Direct(af) => {
-                let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
-                catalog.set(b"AcroForm", Object::Dict(af));
-                catalog_dirty = true;
-            }
-            AcroForm::Indirect(id, af) => {
-                let af = add_field(af.clone(), &plan.fields, &field_ref, &mut upd);
-                upd.write_dict_obj(id.0, id.1, &af);
-            }
-        }
-        match &plan.annots {
-            Annots::Indirect(id, items) => {
-                let mut items = items.clone();
-                items.push(field_ref.clone());
-                upd.write_obj(id.0, id.1, &Object::Array(items));
-            }
-            Annots::Direct(items) => {
-                let mut page = plan.page_dict.clone();
-                let mut items = items.clone();
-                items.push(field_ref.clone());
-                page.set(b"Annots", Object::Array(items));
-                upd.write_dict_obj(plan.page.0, plan.page.1, &page);
-            }
-        }
-    }
-    if catalog_dirty {
-        upd.write_dict_obj(plan.root.0, plan.root.1, &catalog);
-    }
-    let xref_kind = plan.kind;
-    upd.finish(&plan.trailer, next, plan.startxref);
-
-    // ByteRange.
-    let total = base + upd.buf.len() as u64;
-    let c_start = base + contents_at as u64;
-    let c_end = base + contents_end as u64;
-    let byte_range = [0, c_start, c_end, total - c_end];
-    let br = format!("[0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]);
-    let placeholder_len = b"[0 0000000000 0000000000 0000000000]".len();
-    if br.len() + 1 > placeholder_len {
-        return Err(PdfError::Unsupported("documents above 9.9 GB").into());
-    }
-    let br = format!("{br:<width$}]", width = placeholder_len - 1);
-    upd.buf[br_at..br_at + placeholder_len].copy_from_slice(br.as_bytes());
-
-    // One pass: stream the input to the output while hashing it.
-    let mut hasher = DigestAlg::Sha256.hasher();
-    src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = src.read(&mut buf).map_err(PdfError::Io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        output.write_all(&buf[..n]).map_err(SealError::Write)?;
-    }
-    hasher.update(&upd.buf[..contents_at]);
-    hasher.update(&upd.buf[contents_end..]);
-    let digest = hasher.finish();
+    let mut prep = Prepared::new(
+        input,
+        SigDict::Cades {
+            signing_time: (sealer.clock)(),
+        },
+        opts.field_name.as_deref(),
+        reserve,
+    )?;
+    let digest = prep.stream(&mut output)?;
 
     // CMS.
     let chain_der: Vec<&[u8]> = sealer.chain.iter().map(Certificate::der).collect();
@@ -390,71 +253,30 @@ pub fn seal_with<R: Read + Seek, W: Write>(
         &unsigned,
     )
     .map_err(cms_err)?;
-    if blob.len() > reserve {
-        return Err(SealError::ContentsTooSmall {
-            needed: blob.len(),
-            reserved: reserve,
-        });
-    }
-    let hex = hex::encode(&blob);
-    upd.buf[contents_at + 1..contents_at + 1 + hex.len()].copy_from_slice(hex.as_bytes());
     if level == Level::BLT {
         check_revocation_coverage(&dss_certs(sealer, token.as_deref()), &sealer.crls)?;
     }
-    output.write_all(&upd.buf).map_err(SealError::Write)?;
-
     let mut report = SealReport {
         level,
-        field_name,
-        byte_range,
+        field_name: prep.field_name.clone(),
+        byte_range: prep.byte_range,
         document_digest: hex::encode(&digest),
-        xref_kind,
+        xref_kind: prep.tail.kind,
         timestamp,
         dss_certs: 0,
         dss_crls: 0,
-        output_len: total,
+        output_len: prep.total,
     };
+    let tail = prep.finish(&mut output, &blob)?;
 
     if level == Level::BLT {
         let certs = dss_certs(sealer, token.as_deref());
-        let mut plan2 = plan.clone();
-        plan2.startxref = upd.xref_offset;
-        plan2.next_num = next + u32::from(plan.kind == XrefKind::Stream);
-        let mut catalog2 = if catalog_dirty {
-            catalog
-        } else {
-            plan.catalog.clone()
-        };
-        let mut upd2 = Update::new(total, plan.kind);
-        let mut n = plan2.next_num;
-        let mut dss = match &plan.dss {
-            Some(d) => d.clone(),
-            None => Dict::default(),
-        };
-        let mut add_streams = |key: &[u8], items: &[Vec<u8>], upd2: &mut Update| {
-            let mut arr = match dss.get(key) {
-                Some(Object::Array(a)) => a.clone(),
-                _ => Vec::new(),
-            };
-            for item in items {
-                upd2.write_stream_obj(n, item);
-                arr.push(Object::Ref(n, 0));
-                n += 1;
-            }
-            dss.set(key, Object::Array(arr));
-        };
-        add_streams(b"Certs", &certs, &mut upd2);
-        add_streams(b"CRLs", &sealer.crls, &mut upd2);
-        let dss_num = n;
-        n += 1;
-        upd2.write_dict_obj(dss_num, 0, &dss);
-        catalog2.set(b"DSS", Object::Ref(dss_num, 0));
-        upd2.write_dict_obj(plan.root.0, plan.root.1, &catalog2);
-        upd2.finish(&plan2.trailer, n, upd.xref_offset);
-        output.write_all(&upd2.buf).map_err(SealError::Write)?;
+        let mut buf = Vec::new();
+        let tail = write_dss(&mut buf, &tail, &certs, &sealer.crls, &[])?;
+        output.write_all(&buf).map_err(SealError::Write)?;
         report.dss_certs = certs.len();
         report.dss_crls = sealer.crls.len();
-        report.output_len = total + upd2.buf.len() as u64;
+        report.output_len = tail.len;
     }
     output.flush().map_err(SealError::Write)?;
     Ok(report)
@@ -488,7 +310,10 @@ fn dss_certs(sealer: &Sealer, token: Option<&[u8]>) -> Vec<Vec<u8>> {
     certs
 }
 
-fn check_revocation_coverage(certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<(), SealError> {
+pub(crate) fn check_revocation_coverage(
+    certs: &[Vec<u8>],
+    crls: &[Vec<u8>],
+) -> Result<(), SealError> {
     let crl_issuers: Vec<Vec<u8>> = crls
         .iter()
         .filter_map(|c| {
@@ -509,13 +334,6 @@ fn check_revocation_coverage(certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<(), 
     Ok(())
 }
 
-fn src_tail<R: Read + Seek>(src: &mut R, len: u64) -> Result<u8, SealError> {
-    src.seek(SeekFrom::Start(len - 1)).map_err(PdfError::Io)?;
-    let mut b = [0u8; 1];
-    src.read_exact(&mut b).map_err(PdfError::Io)?;
-    Ok(b[0])
-}
-
 fn pdf_date(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
@@ -529,170 +347,342 @@ fn pdf_date(t: OffsetDateTime) -> String {
     )
 }
 
-fn add_field(mut af: Dict, fields: &Fields, field_ref: &Object, upd: &mut Update) -> Dict {
-    match fields {
-        Fields::Indirect(id, items) => {
-            let mut items = items.clone();
-            items.push(field_ref.clone());
-            upd.write_obj(id.0, id.1, &Object::Array(items));
-        }
-        Fields::Direct(items) => {
-            let mut items = items.clone();
-            items.push(field_ref.clone());
-            af.set(b"Fields", Object::Array(items));
-        }
+/// The signature dictionary to write.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SigDict {
+    /// A CAdES detached signature (`/Type /Sig`), with `/M`.
+    Cades { signing_time: OffsetDateTime },
+    /// A document time-stamp (`/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`).
+    DocTimestamp,
+}
+
+/// What a follow-on incremental update needs to know about the document as it ends.
+#[derive(Debug, Clone)]
+pub(crate) struct Tail {
+    pub kind: XrefKind,
+    /// The trailer of the original revision (its /Root, /Info and first /ID are kept).
+    pub trailer: Dict,
+    pub root: (u32, u16),
+    /// The catalog as of the last revision.
+    pub catalog: Dict,
+    /// The catalog's /DSS, its arrays resolved.
+    pub dss: Option<Dict>,
+    /// The next free object number.
+    pub next_num: u32,
+    /// Offset of the last cross-reference section.
+    pub startxref: u64,
+    /// Length of the document.
+    pub len: u64,
+}
+
+impl Tail {
+    pub(crate) fn from_document<S: crate::pdf::Source>(
+        r: &mut Reader<S>,
+        doc: &Document,
+        len: u64,
+    ) -> Result<Self, PdfError> {
+        Ok(Self {
+            kind: doc.kind,
+            trailer: doc.trailer.clone(),
+            root: doc.root,
+            catalog: doc.catalog.clone(),
+            dss: doc.dss(r)?,
+            next_num: doc.next_num,
+            startxref: doc.startxref,
+            len,
+        })
     }
-    // Once a signature has set SignaturesExist, leave SigFlags alone: changing it after a
-    // signature counts as a modification to validators.
-    let flags = af.int(b"SigFlags").unwrap_or(0);
-    if flags & 1 == 0 {
-        af.set(b"SigFlags", Object::Int(flags | 3));
-    }
-    af
-}
 
-#[derive(Debug, Clone)]
-enum AcroForm {
-    Missing,
-    Direct(Dict),
-    Indirect((u32, u16), Dict),
-}
-
-#[derive(Debug, Clone)]
-enum Fields {
-    Direct(Vec<Object>),
-    Indirect((u32, u16), Vec<Object>),
-}
-
-#[derive(Debug, Clone)]
-enum Annots {
-    Direct(Vec<Object>),
-    Indirect((u32, u16), Vec<Object>),
-}
-
-/// Everything the update needs from the input.
-#[derive(Debug, Clone)]
-struct Plan {
-    kind: XrefKind,
-    startxref: u64,
-    trailer: Dict,
-    root: (u32, u16),
-    catalog: Dict,
-    acroform: AcroForm,
-    fields: Fields,
-    page: (u32, u16),
-    page_dict: Dict,
-    annots: Annots,
-    dss: Option<Dict>,
-    next_num: u32,
-}
-
-fn malformed(msg: &str) -> PdfError {
-    PdfError::Malformed(msg.to_owned())
-}
-
-fn plan_update<S: crate::pdf::Source>(r: &mut Reader<S>) -> Result<Plan, PdfError> {
-    let trailer = r.trailer().clone();
-    let Some(Object::Ref(rn, rg)) = trailer.get(b"Root").cloned() else {
-        return Err(malformed("trailer without /Root"));
-    };
-    let size = trailer
-        .int(b"Size")
-        .ok_or_else(|| malformed("trailer without /Size"))?;
-    let max_known = r
-        .sections
-        .iter()
-        .flat_map(|s| s.entries.keys().copied())
-        .max()
-        .unwrap_or(0);
-    let next_num = u32::try_from(size)
-        .map_err(|_| malformed("bad /Size"))?
-        .max(max_known.saturating_add(1));
-    if next_num > u32::MAX - 1000 {
-        return Err(malformed("too many objects"));
-    }
-    let catalog = r.resolve_dict(rn)?;
-    let acroform = match catalog.get(b"AcroForm") {
-        None | Some(Object::Null) => AcroForm::Missing,
-        Some(Object::Dict(d)) => AcroForm::Direct(d.clone()),
-        Some(Object::Ref(n, g)) => match r.resolve(*n)? {
-            Object::Dict(d) => AcroForm::Indirect((*n, *g), d),
-            Object::Null => AcroForm::Missing,
-            _ => return Err(malformed("/AcroForm is not a dictionary")),
-        },
-        Some(_) => return Err(malformed("/AcroForm is not a dictionary")),
-    };
-    let fields = match &acroform {
-        AcroForm::Missing => Fields::Direct(Vec::new()),
-        AcroForm::Direct(d) | AcroForm::Indirect(_, d) => match d.get(b"Fields") {
-            Some(Object::Ref(n, g)) => match r.resolve(*n)? {
-                Object::Array(a) => Fields::Indirect((*n, *g), a),
-                _ => return Err(malformed("/Fields is not an array")),
-            },
-            Some(Object::Array(a)) => Fields::Direct(a.clone()),
-            _ => Fields::Direct(Vec::new()),
-        },
-    };
-    // First page.
-    let mut node = match catalog.get(b"Pages") {
-        Some(Object::Ref(n, g)) => (*n, *g),
-        _ => return Err(malformed("catalog without /Pages")),
-    };
-    let mut depth = 0;
-    let page_dict = loop {
-        let d = r.resolve_dict(node.0)?;
-        if d.name_is(b"Type", b"Page") || (d.get(b"Kids").is_none() && d.get(b"Contents").is_some())
-        {
-            break d;
-        }
-        let kids = r.deref(d.get(b"Kids").unwrap_or(&Object::Null))?;
-        node = match kids {
-            Object::Array(a) => match a.first() {
-                Some(Object::Ref(n, g)) => (*n, *g),
-                _ => return Err(malformed("empty page tree")),
-            },
-            _ => return Err(malformed("page tree node without /Kids")),
+    /// The decoded items already in the catalog's /DSS (certificates, CRLs, OCSP responses).
+    pub(crate) fn dss_items<S: crate::pdf::Source>(
+        &self,
+        r: &mut Reader<S>,
+    ) -> Result<HashSet<Vec<u8>>, PdfError> {
+        let mut out = HashSet::new();
+        let Some(dss) = &self.dss else {
+            return Ok(out);
         };
-        depth += 1;
-        if depth > 64 {
-            return Err(malformed("page tree too deep"));
-        }
-    };
-    let annots = match page_dict.get(b"Annots") {
-        Some(Object::Ref(n, g)) => match r.resolve(*n)? {
-            Object::Array(a) => Annots::Indirect((*n, *g), a),
-            _ => Annots::Direct(Vec::new()),
-        },
-        Some(Object::Array(a)) => Annots::Direct(a.clone()),
-        _ => Annots::Direct(Vec::new()),
-    };
-    let dss = match catalog.get(b"DSS") {
-        Some(o) => match r.deref(&o.clone())? {
-            Object::Dict(mut d) => {
-                for key in [&b"Certs"[..], b"CRLs", b"OCSPs"] {
-                    if let Some(v) = d.get(key).cloned() {
-                        let v = r.deref(&v)?;
-                        d.set(key, v);
-                    }
+        for key in [&b"Certs"[..], b"CRLs", b"OCSPs"] {
+            let Some(v) = dss.get(key).cloned() else {
+                continue;
+            };
+            let Object::Array(items) = r.deref(&v)? else {
+                continue;
+            };
+            for item in items {
+                if let Object::Stream(d, raw) = r.deref(&item)? {
+                    out.insert(crate::pdf::decode_stream(&d, &raw)?);
                 }
-                Some(d)
             }
-            _ => None,
-        },
-        None => None,
+        }
+        Ok(out)
+    }
+}
+
+/// Appends a /DSS update (new streams added to the existing /DSS arrays) to `out`, after the
+/// document described by `tail`; returns the new tail.
+pub(crate) fn write_dss(
+    out: &mut Vec<u8>,
+    tail: &Tail,
+    certs: &[Vec<u8>],
+    crls: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+) -> Result<Tail, SealError> {
+    let mut upd = Update::new(tail.len, tail.kind);
+    let mut n = tail.next_num;
+    // The existing /DSS is written again as a new object, its arrays extended.
+    let mut dss = tail.dss.clone().unwrap_or_default();
+    let mut add = |key: &[u8], items: &[Vec<u8>], upd: &mut Update, dss: &mut Dict| {
+        if items.is_empty() {
+            return;
+        }
+        let mut arr = match dss.get(key) {
+            Some(Object::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        for item in items {
+            upd.write_stream_obj(n, item);
+            arr.push(Object::Ref(n, 0));
+            n += 1;
+        }
+        dss.set(key, Object::Array(arr));
     };
-    Ok(Plan {
-        kind: r.kind(),
-        startxref: r.startxref,
-        trailer,
-        root: (rn, rg),
+    add(b"Certs", certs, &mut upd, &mut dss);
+    add(b"CRLs", crls, &mut upd, &mut dss);
+    add(b"OCSPs", ocsps, &mut upd, &mut dss);
+    let dss_num = n;
+    n += 1;
+    upd.write_dict_obj(dss_num, 0, &dss);
+    let mut catalog = tail.catalog.clone();
+    catalog.set(b"DSS", Object::Ref(dss_num, 0));
+    upd.write_dict_obj(tail.root.0, tail.root.1, &catalog);
+    upd.finish(&tail.trailer, n, tail.startxref);
+    out.extend_from_slice(&upd.buf);
+    Ok(Tail {
         catalog,
-        acroform,
-        fields,
-        page: node,
-        page_dict,
-        annots,
-        dss,
-        next_num,
+        dss: Some(dss),
+        next_num: n + u32::from(tail.kind == XrefKind::Stream),
+        startxref: upd.xref_offset,
+        len: tail.len + upd.buf.len() as u64,
+        ..tail.clone()
     })
 }
+
+/// A signature revision written up to its /Contents: the input is then streamed out and
+/// hashed ([`Prepared::stream`]) and the signature filled in ([`Prepared::finish`]).
+pub(crate) struct Prepared<R> {
+    src: R,
+    upd: Update,
+    contents_at: usize,
+    contents_end: usize,
+    reserve: usize,
+    pub field_name: String,
+    pub byte_range: [u64; 4],
+    /// Length of the document with this revision.
+    pub total: u64,
+    /// The document after this revision.
+    pub tail: Tail,
+}
+
+impl<R: Read + Seek> Prepared<R> {
+    /// Plans the revision: a signature dictionary with placeholders, filling the unsigned
+    /// signature field `field_name` if it exists (else a new invisible field on page 1).
+    pub(crate) fn new(
+        input: R,
+        dict: SigDict,
+        field_name: Option<&str>,
+        reserve: usize,
+    ) -> Result<Self, SealError> {
+        let mut r = Reader::open(SeekSource::new(input).map_err(PdfError::Io)?)?;
+        let doc = Document::load(&mut r)?;
+        let existing = match field_name {
+            Some(name) => match doc.find_field(&mut r, name.as_bytes())? {
+                Some((id, d)) if d.name_is(b"FT", b"Sig") && d.get(b"V").is_none() => Some((id, d)),
+                Some(_) => return Err(SealError::FieldNotSignable(name.into())),
+                None => None,
+            },
+            None => None,
+        };
+        let base = r.len;
+        let mut upd = Update::new(base, doc.kind);
+        let last = r.src.read_at(base - 1, 1).map_err(PdfError::Io)?;
+        if !matches!(last.first(), Some(b'\n' | b'\r')) {
+            upd.buf.push(b'\n');
+        }
+        let prefix = match dict {
+            SigDict::DocTimestamp => "Archive",
+            SigDict::Cades { .. } => "Seal",
+        };
+        let field_name = field_name
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{prefix}{}", doc.next_num));
+        let mut next = doc.next_num;
+        let mut alloc = || {
+            let n = next;
+            next += 1;
+            n
+        };
+        let sig_num = alloc();
+
+        // Signature dictionary with placeholders.
+        upd.begin_obj(sig_num);
+        match dict {
+            SigDict::Cades { signing_time } => {
+                upd.buf.extend_from_slice(
+                    b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ",
+                );
+                write_object(
+                    &mut upd.buf,
+                    &Object::Str(pdf_date(signing_time).into_bytes()),
+                );
+            }
+            SigDict::DocTimestamp => upd.buf.extend_from_slice(
+                b"<</Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161",
+            ),
+        }
+        upd.buf.extend_from_slice(b" /ByteRange ");
+        let br_at = upd.buf.len();
+        upd.buf.extend_from_slice(BR_PLACEHOLDER);
+        upd.buf.extend_from_slice(b" /Contents ");
+        let contents_at = upd.buf.len();
+        upd.buf.push(b'<');
+        upd.buf.extend(std::iter::repeat_n(b'0', reserve * 2));
+        upd.buf.push(b'>');
+        upd.buf.extend_from_slice(b">>");
+        upd.end_obj();
+        let contents_end = upd.buf.len() - 2 - b"\nendobj\n".len();
+
+        let mut catalog = doc.catalog.clone();
+        let mut catalog_dirty = false;
+        if let Some((id, mut field)) = existing {
+            // Filling the stamped field: only /V changes (and SigFlags if no signature had
+            // set it).
+            field.set(b"V", Object::Ref(sig_num, 0));
+            upd.write_dict_obj(id.0, id.1, &field);
+            let with_flags = |af: &Dict| {
+                let flags = af.int(b"SigFlags").unwrap_or(0);
+                let mut af = af.clone();
+                af.set(b"SigFlags", Object::Int(flags | 3));
+                (flags & 1 == 0).then_some(af)
+            };
+            match &doc.acroform {
+                AcroForm::Direct(af) => {
+                    if let Some(af) = with_flags(af) {
+                        catalog.set(b"AcroForm", Object::Dict(af));
+                        catalog_dirty = true;
+                    }
+                }
+                AcroForm::Indirect(id, af) => {
+                    if let Some(af) = with_flags(af) {
+                        upd.write_dict_obj(id.0, id.1, &af);
+                    }
+                }
+                AcroForm::Missing => {}
+            }
+        } else {
+            let page = doc
+                .page(&mut r, 0)?
+                .ok_or_else(|| PdfError::Malformed("the document has no pages".into()))?;
+            let field_num = alloc();
+            // The field, merged with its invisible widget.
+            let mut field = Dict::default();
+            field.set(b"Type", Object::Name(b"Annot".to_vec()));
+            field.set(b"Subtype", Object::Name(b"Widget".to_vec()));
+            field.set(b"FT", Object::Name(b"Sig".to_vec()));
+            field.set(b"T", Object::Str(field_name.clone().into_bytes()));
+            field.set(b"V", Object::Ref(sig_num, 0));
+            field.set(b"F", Object::Int(132));
+            field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
+            field.set(b"P", Object::Ref(page.id.0, page.id.1));
+            upd.write_dict_obj(field_num, 0, &field);
+            let field_ref = Object::Ref(field_num, 0);
+            catalog_dirty |= doc.add_field(
+                &mut r,
+                &mut catalog,
+                field_ref.clone(),
+                &mut alloc,
+                &mut upd,
+                true,
+            )?;
+            doc.append_annots(&mut r, &page, vec![field_ref], &mut upd)?;
+        }
+        if catalog_dirty {
+            upd.write_dict_obj(doc.root.0, doc.root.1, &catalog);
+        }
+        let size = next;
+        upd.finish(&doc.trailer, size, doc.startxref);
+
+        // ByteRange.
+        let total = base + upd.buf.len() as u64;
+        let c_start = base + contents_at as u64;
+        let c_end = base + contents_end as u64;
+        let byte_range = [0, c_start, c_end, total - c_end];
+        let br = format!("[0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]);
+        if br.len() + 1 > BR_PLACEHOLDER.len() {
+            return Err(PdfError::Unsupported("documents above 9.9 GB").into());
+        }
+        let br = format!("{br:<width$}]", width = BR_PLACEHOLDER.len() - 1);
+        upd.buf[br_at..br_at + BR_PLACEHOLDER.len()].copy_from_slice(br.as_bytes());
+        let tail = Tail {
+            kind: doc.kind,
+            trailer: doc.trailer.clone(),
+            root: doc.root,
+            catalog,
+            dss: doc.dss(&mut r)?,
+            next_num: size + u32::from(doc.kind == XrefKind::Stream),
+            startxref: upd.xref_offset,
+            len: total,
+        };
+        Ok(Self {
+            src: r.src.into_inner(),
+            upd,
+            contents_at,
+            contents_end,
+            reserve,
+            field_name,
+            byte_range,
+            total,
+            tail,
+        })
+    }
+
+    /// Streams the input to `output` while hashing it with the new revision's signed parts, in
+    /// one pass; returns the SHA-256 digest of the signed byte range.
+    pub(crate) fn stream<W: Write>(&mut self, output: &mut W) -> Result<Vec<u8>, SealError> {
+        let mut hasher = DigestAlg::Sha256.hasher();
+        self.src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = self.src.read(&mut buf).map_err(PdfError::Io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            output.write_all(&buf[..n]).map_err(SealError::Write)?;
+        }
+        hasher.update(&self.upd.buf[..self.contents_at]);
+        hasher.update(&self.upd.buf[self.contents_end..]);
+        Ok(hasher.finish())
+    }
+
+    /// Puts `blob` into /Contents and writes the revision to `output`.
+    pub(crate) fn finish<W: Write>(
+        mut self,
+        output: &mut W,
+        blob: &[u8],
+    ) -> Result<Tail, SealError> {
+        if blob.len() > self.reserve {
+            return Err(SealError::ContentsTooSmall {
+                needed: blob.len(),
+                reserved: self.reserve,
+            });
+        }
+        let at = self.contents_at + 1;
+        hex::encode_to_slice(blob, &mut self.upd.buf[at..at + 2 * blob.len()])
+            .map_err(|e| SealError::Cms(e.to_string()))?;
+        output.write_all(&self.upd.buf).map_err(SealError::Write)?;
+        Ok(self.tail)
+    }
+}
+
+const BR_PLACEHOLDER: &[u8] = b"[0 0000000000 0000000000 0000000000]";

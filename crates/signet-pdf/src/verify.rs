@@ -40,6 +40,9 @@ pub enum ChangeKind {
     DssOnly,
     /// A signature field was added (and possibly validation data).
     SignatureAdded,
+    /// New pages were added after the last page (e.g. the completion certificate), and
+    /// possibly signature fields: the signed pages are unchanged. Reported, not an error.
+    PagesAppended,
     /// Anything else: the content may have been altered.
     Other,
 }
@@ -260,7 +263,7 @@ fn text(o: Option<&Object>) -> Option<String> {
     }
 }
 
-fn collect_sig_fields(
+pub(crate) fn collect_sig_fields(
     r: &mut Reader<&[u8]>,
     items: &[Object],
     prefix: &str,
@@ -459,6 +462,11 @@ fn check_signature(
             .push("the document was modified after signing".into());
     }
 
+    if sig.name_is(b"SubFilter", b"ETSI.RFC3161") {
+        check_document_timestamp(pdf, (a, e1, c, e2), &contents, opts, dss_certs, &mut rep);
+        return rep;
+    }
+
     // CMS.
     let sd = match cms::parse_signed_data(&contents) {
         Ok(sd) => sd,
@@ -543,9 +551,86 @@ fn check_signature(
     rep
 }
 
+/// A document time-stamp (`/SubFilter /ETSI.RFC3161`): /Contents is a time-stamp token whose
+/// message imprint is the digest of the signed byte range.
+fn check_document_timestamp(
+    pdf: &[u8],
+    (a, e1, c, e2): (u64, u64, u64, u64),
+    token: &[u8],
+    opts: &VerifyOptions,
+    dss_certs: &[Vec<u8>],
+    rep: &mut SignatureReport,
+) {
+    let imprint_alg = cms::parse_signed_data(token)
+        .ok()
+        .and_then(|sd| sd.econtent)
+        .and_then(|e| crate::tsa::parse_tst_info(e).ok())
+        .and_then(|i| DigestAlg::from_oid(&i.imprint_alg));
+    let Some(alg) = imprint_alg else {
+        rep.problems
+            .push("unreadable document time-stamp token".into());
+        return;
+    };
+    let mut h = alg.hasher();
+    h.update(&pdf[a as usize..e1 as usize]);
+    h.update(&pdf[c as usize..e2 as usize]);
+    let digest = h.finish();
+    // The imprint is checked against the document digest, not a signature value.
+    let t = match check_timestamp_over(token, &digest, opts, dss_certs) {
+        Ok(t) => t,
+        Err(e) => {
+            rep.problems
+                .push(format!("unreadable document time-stamp: {e}"));
+            return;
+        }
+    };
+    rep.digest_algorithm = Some(alg.name().into());
+    rep.digest_matches = t.imprint_matches;
+    rep.signature_valid = t.signature_valid;
+    rep.trusted = t.trusted;
+    rep.signer = t.tsa.clone();
+    rep.chain = t.chain.clone();
+    rep.chain_error = t.chain_error.clone();
+    if !rep.digest_matches {
+        rep.problems
+            .push("the document digest does not match the time-stamp's imprint".into());
+    }
+    if !(t.signature_valid && t.trusted) {
+        rep.problems
+            .push("the document time-stamp is not valid".into());
+    }
+    rep.valid = rep.byte_range_ok
+        && rep.covers_revision
+        && rep.digest_matches
+        && rep.signature_valid
+        && rep.trusted
+        && !rep.modified_after_signing;
+    rep.timestamp = Some(t);
+}
+
 fn check_timestamp(
     token: &[u8],
     signature: &[u8],
+    opts: &VerifyOptions,
+    dss_certs: &[Vec<u8>],
+) -> Result<TimestampReport, String> {
+    check_timestamp_with(token, signature, None, opts, dss_certs)
+}
+
+/// [`check_timestamp`] for a token whose imprint must equal `digest`.
+fn check_timestamp_over(
+    token: &[u8],
+    digest: &[u8],
+    opts: &VerifyOptions,
+    dss_certs: &[Vec<u8>],
+) -> Result<TimestampReport, String> {
+    check_timestamp_with(token, &[], Some(digest), opts, dss_certs)
+}
+
+fn check_timestamp_with(
+    token: &[u8],
+    signature: &[u8],
+    precomputed: Option<&[u8]>,
     opts: &VerifyOptions,
     dss_certs: &[Vec<u8>],
 ) -> Result<TimestampReport, String> {
@@ -554,7 +639,10 @@ fn check_timestamp(
     let info = crate::tsa::parse_tst_info(econtent).map_err(|e| e.to_string())?;
     let imprint_alg =
         DigestAlg::from_oid(&info.imprint_alg).ok_or("unsupported imprint algorithm")?;
-    let imprint_matches = imprint_alg.digest(signature) == info.imprint;
+    let imprint_matches = match precomputed {
+        Some(d) => d == info.imprint.as_slice(),
+        None => imprint_alg.digest(signature) == info.imprint,
+    };
     let signer = sd.signer_cert();
     let signature_valid = signer.is_some_and(|c| token_signature_ok(&sd, econtent, c));
     let mut rep = TimestampReport {
@@ -714,8 +802,12 @@ fn revocation_status(chain: &[&[u8]], crls: &[Vec<u8>]) -> String {
 /// Marks a revision that signed an existing unsigned signature field (not a real PDF key).
 const SIG_FIELD_FILLED: &[u8] = b"\0signature field filled";
 
+/// Marks a page-tree root that gained pages after its last one.
+const PAGES_APPENDED: &[u8] = b"\0pages appended";
+
 const SIGNATURE_KEYS: &[&[u8]] = &[
     SIG_FIELD_FILLED,
+    PAGES_APPENDED,
     b"AcroForm",
     b"Annots",
     b"Fields",
@@ -725,7 +817,7 @@ const SIGNATURE_KEYS: &[&[u8]] = &[
 ];
 
 /// Classifies the revision whose section is `idx` against the revision before it.
-fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<String>) {
+pub(crate) fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<String>) {
     let nums: Vec<u32> = r.sections[idx]
         .entries
         .iter()
@@ -757,6 +849,10 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
         }
     }
     let mut changed_keys: HashSet<Vec<u8>> = HashSet::new();
+    // The page tree's root, and how many pages were appended to it (checked against /Count).
+    let pages_root = page_tree_root(r, idx);
+    let mut pages_added: i64 = 0;
+    let mut count_delta: i64 = 0;
     for num in nums {
         // Compare with the object as of the previous revision.
         let after = r.resolve_at(num, idx);
@@ -795,6 +891,31 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
                             changed_keys.insert(SIG_FIELD_FILLED.to_vec());
                             continue;
                         }
+                        if pages_root.is_some_and(|(root, _)| root == num) {
+                            match (k.as_slice(), b.get(k), v) {
+                                (b"Count", Some(Object::Int(was)), Object::Int(now)) => {
+                                    count_delta += now - was;
+                                    changed_keys.insert(PAGES_APPENDED.to_vec());
+                                    continue;
+                                }
+                                (b"Kids", Some(Object::Array(was)), Object::Array(now)) => {
+                                    match appended_pages(r, was, now, idx) {
+                                        Some(n) => {
+                                            pages_added += n;
+                                            changed_keys.insert(PAGES_APPENDED.to_vec());
+                                            continue;
+                                        }
+                                        None => {
+                                            return (
+                                                ChangeKind::Other,
+                                                Some("the page tree was changed".into()),
+                                            );
+                                        }
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
                         let appended = matches!(k.as_slice(), b"Fields" | b"Annots");
                         if appended && !appends_only_sig_fields(r, b.get(k), v, idx, &new_widgets) {
                             return (
@@ -811,6 +932,19 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
                 for (k, _) in &b.0 {
                     if a.get(k).is_none() {
                         changed_keys.insert(k.clone());
+                    }
+                }
+            }
+            (Object::Array(b), Object::Array(a))
+                if pages_root.is_some_and(|(_, kids)| kids == Some(num)) =>
+            {
+                match appended_pages(r, b, a, idx) {
+                    Some(n) => {
+                        pages_added += n;
+                        changed_keys.insert(PAGES_APPENDED.to_vec());
+                    }
+                    None => {
+                        return (ChangeKind::Other, Some("the page tree was changed".into()));
                     }
                 }
             }
@@ -831,6 +965,12 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
             _ => return (ChangeKind::Other, Some(format!("object {num} was changed"))),
         }
     }
+    if pages_added != count_delta {
+        return (
+            ChangeKind::Other,
+            Some("/Count does not match the pages added".into()),
+        );
+    }
     if changed_keys.iter().all(|k| k == b"DSS") {
         return (ChangeKind::DssOnly, None);
     }
@@ -843,7 +983,58 @@ fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<S
             Some(format!("/{} was changed", String::from_utf8_lossy(k))),
         );
     }
+    if changed_keys.contains(PAGES_APPENDED) {
+        return (ChangeKind::PagesAppended, None);
+    }
     (ChangeKind::SignatureAdded, None)
+}
+
+/// The page tree root's number as of revision `idx`, and its /Kids array's number when held by
+/// reference.
+fn page_tree_root(r: &mut Reader<&[u8]>, idx: usize) -> Option<(u32, Option<u32>)> {
+    let Some(Object::Ref(root, _)) = r.sections[idx].trailer.get(b"Root").cloned() else {
+        return None;
+    };
+    let Ok(Object::Dict(catalog)) = r.resolve_at(root, idx) else {
+        return None;
+    };
+    let Some(Object::Ref(pages, _)) = catalog.get(b"Pages").cloned() else {
+        return None;
+    };
+    let kids = match r.resolve_at(pages, idx) {
+        Ok(Object::Dict(d)) => match d.get(b"Kids") {
+            Some(Object::Ref(k, _)) => Some(*k),
+            _ => None,
+        },
+        _ => None,
+    };
+    Some((pages, kids))
+}
+
+/// How many pages `after` appends to `before`, if it only appends pages made in revision `idx`
+/// (new objects of /Type /Page without kids of their own).
+fn appended_pages(
+    r: &mut Reader<&[u8]>,
+    before: &[Object],
+    after: &[Object],
+    idx: usize,
+) -> Option<i64> {
+    if !after.starts_with(before) {
+        return None;
+    }
+    for extra in &after[before.len()..] {
+        let Object::Ref(n, _) = extra else {
+            return None;
+        };
+        if !matches!(r.lookup(*n, idx + 1), None | Some(Entry::Free)) {
+            return None;
+        }
+        match r.resolve_at(*n, idx) {
+            Ok(Object::Dict(d)) if d.name_is(b"Type", b"Page") && d.get(b"Kids").is_none() => {}
+            _ => return None,
+        }
+    }
+    Some((after.len() - before.len()) as i64)
 }
 
 /// `after` is `before` plus signature fields (following references in their revisions).

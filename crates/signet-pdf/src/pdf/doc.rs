@@ -43,6 +43,8 @@ pub(crate) struct Document {
     pub fields: Fields,
     pub pages_root: (u32, u16),
     pub page_count: u32,
+    /// The page tree root's dictionary (kept: `page` starts every walk there).
+    pub pages_root_dict: Dict,
     /// The first object number no revision uses.
     pub next_num: u32,
 }
@@ -159,8 +161,26 @@ impl Document {
             fields,
             pages_root,
             page_count,
+            pages_root_dict: root_dict,
             next_num,
         })
+    }
+
+    /// The catalog's /DSS with its /Certs, /CRLs and /OCSPs arrays resolved, if it has one.
+    pub(crate) fn dss<S: Source>(&self, r: &mut Reader<S>) -> Result<Option<Dict>, PdfError> {
+        let Some(o) = self.catalog.get(b"DSS").cloned() else {
+            return Ok(None);
+        };
+        let Object::Dict(mut d) = r.deref(&o)? else {
+            return Ok(None);
+        };
+        for key in [&b"Certs"[..], b"CRLs", b"OCSPs"] {
+            if let Some(v) = d.get(key).cloned() {
+                let v = r.deref(&v)?;
+                d.set(key, v);
+            }
+        }
+        Ok(Some(d))
     }
 
     /// The top-level field named `name`, if any: (reference, dictionary).
@@ -210,7 +230,11 @@ impl Document {
             if !descended.insert(node.0) || descended.len() > MAX_PAGE_TREE_DEPTH {
                 return Err(malformed("page tree has a cycle or is too deep"));
             }
-            let d = r.resolve_dict(node.0)?;
+            let d: std::borrow::Cow<'_, Dict> = if node == self.pages_root {
+                std::borrow::Cow::Borrowed(&self.pages_root_dict)
+            } else {
+                std::borrow::Cow::Owned(r.resolve_dict(node.0)?)
+            };
             if let Some(o) = d.get(b"MediaBox") {
                 media = rect(r, &o.clone())?.or(media);
             }
@@ -242,7 +266,7 @@ impl Document {
                 return Ok(Some(Page {
                     index,
                     id: node,
-                    dict: d,
+                    dict: d.into_owned(),
                     geometry: crate::stamp::geometry::PageGeometry {
                         crop: c,
                         rotate: crate::stamp::geometry::PageGeometry::normalise_rotate(rotate),

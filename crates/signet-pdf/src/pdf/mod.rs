@@ -101,6 +101,62 @@ pub enum XrefKind {
     Stream,
 }
 
+/// A section's entries by object number: a vector sorted once, searched by bisection. (Faster
+/// to build than a hash map for the thousands of entries of a long document, and without a
+/// hash an attacker could aim collisions at.)
+#[derive(Debug, Default)]
+pub(crate) struct Entries {
+    items: Vec<(u32, Entry)>,
+}
+
+impl Entries {
+    fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
+    }
+
+    /// Adds an entry; when a number appears twice, the first one pushed wins.
+    fn push(&mut self, num: u32, e: Entry) {
+        self.items.push((num, e));
+    }
+
+    /// Sorts by number (stably, so the first of duplicates stays first) and drops duplicates.
+    fn finish(&mut self) {
+        if !self.items.is_sorted_by_key(|(n, _)| *n) {
+            self.items.sort_by_key(|(n, _)| *n);
+        }
+        self.items.dedup_by_key(|(n, _)| *n);
+    }
+
+    /// Adds the entries of `other` whose numbers are not here yet.
+    fn add_missing(&mut self, other: Entries) {
+        let before = self.items.len();
+        for (n, e) in other.items {
+            if self.items[..before]
+                .binary_search_by_key(&n, |(k, _)| *k)
+                .is_err()
+            {
+                self.items.push((n, e));
+            }
+        }
+        self.finish();
+    }
+
+    pub(crate) fn get(&self, num: &u32) -> Option<&Entry> {
+        self.items
+            .binary_search_by_key(num, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.items[i].1)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u32, &Entry)> {
+        self.items.iter().map(|(n, e)| (n, e))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &u32> {
+        self.items.iter().map(|(n, _)| n)
+    }
+}
+
 /// One cross-reference section (one revision, hybrid /XRefStm merged in).
 #[derive(Debug)]
 #[allow(dead_code)] // `offset` is read by `verify`
@@ -108,7 +164,7 @@ pub(crate) struct Section {
     pub offset: u64,
     pub kind: XrefKind,
     pub trailer: Dict,
-    pub entries: HashMap<u32, Entry>,
+    pub entries: Entries,
 }
 
 const MAX_SECTIONS: usize = 4096;
@@ -207,9 +263,7 @@ impl<S: Source> Reader<S> {
             if let Some(Object::Int(x)) = s.trailer.get(b"XRefStm") {
                 let x = u64::try_from(*x).map_err(|_| bad("bad /XRefStm"))?;
                 if let Ok(hybrid) = self.read_xref_stream(x) {
-                    for (k, v) in hybrid.entries {
-                        s.entries.entry(k).or_insert(v);
-                    }
+                    s.entries.add_missing(hybrid.entries);
                 }
             }
             Ok(s)
@@ -221,9 +275,20 @@ impl<S: Source> Reader<S> {
     fn window<T>(
         &mut self,
         off: u64,
+        f: impl FnMut(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T, PdfError> {
+        self.window_from(off, 4096, f)
+    }
+
+    /// Parses with `f` over a window of the input at `off`, starting `size` bytes long and
+    /// growing while `f` finds it truncated.
+    fn window_from<T>(
+        &mut self,
+        off: u64,
+        size: usize,
         mut f: impl FnMut(&[u8]) -> Result<T, ParseError>,
     ) -> Result<T, PdfError> {
-        let mut size = 4096usize;
+        let mut size = size.clamp(64, MAX_WINDOW);
         loop {
             let buf = self.src.read_at(off, size)?;
             let at_end = off + buf.len() as u64 >= self.len;
@@ -244,10 +309,23 @@ impl<S: Source> Reader<S> {
     }
 
     fn read_table(&mut self, off: u64) -> Result<Section, PdfError> {
-        let (entries, trailer) = self.window(off, |buf| {
+        // Size the window from the first subsection's count so that a long table is parsed
+        // once rather than again after each doubling.
+        let head = self.src.read_at(off, 64)?;
+        let mut hl = Lexer::new(&head, 0);
+        let first_count = (|| {
+            hl.expect_keyword(b"xref").ok()?;
+            hl.parse_uint().ok()?;
+            hl.parse_uint().ok()
+        })()
+        .unwrap_or(0);
+        let size = usize::try_from(first_count.saturating_mul(20))
+            .unwrap_or(MAX_WINDOW)
+            .saturating_add(4096);
+        let (entries, trailer) = self.window_from(off, size, |buf| {
             let mut lx = Lexer::new(buf, 0);
             lx.expect_keyword(b"xref")?;
-            let mut entries = HashMap::new();
+            let mut entries = Entries::default();
             loop {
                 lx.skip_ws();
                 if buf[lx.pos..].starts_with(b"trailer") {
@@ -259,7 +337,18 @@ impl<S: Source> Reader<S> {
                 if count > 10_000_000 || start > u64::from(u32::MAX) {
                     return Err(ParseError::Syntax("xref subsection too large"));
                 }
+                entries.reserve(count.min(1 << 20) as usize);
                 for i in 0..count {
+                    // Entries are fixed 20-byte lines ("oooooooooo ggggg n" and a two-byte
+                    // end of line): read those directly, and anything else token by token.
+                    lx.skip_ws();
+                    if let Some(e) = buf.get(lx.pos..lx.pos + 20).and_then(fixed_xref_entry) {
+                        let num = u32::try_from(start + i)
+                            .map_err(|_| ParseError::Syntax("object number"))?;
+                        entries.push(num, e);
+                        lx.pos += 20;
+                        continue;
+                    }
                     let o = lx.parse_uint()?;
                     let g = lx.parse_uint()?;
                     let t = lx.token()?;
@@ -270,9 +359,10 @@ impl<S: Source> Reader<S> {
                         b"f" => Entry::Free,
                         _ => return Err(ParseError::Syntax("bad xref entry")),
                     };
-                    entries.entry(num).or_insert(e);
+                    entries.push(num, e);
                 }
             }
+            entries.finish();
             match lx.parse_object()? {
                 Object::Dict(d) => Ok((entries, d)),
                 _ => Err(ParseError::Syntax("trailer is not a dictionary")),
@@ -320,7 +410,7 @@ impl<S: Source> Reader<S> {
         if !index.len().is_multiple_of(2) || index.iter().any(|i| *i < 0) {
             return Err(bad("bad /Index"));
         }
-        let mut entries = HashMap::new();
+        let mut entries = Entries::default();
         let mut rows = data.chunks_exact(row);
         for pair in index.chunks(2) {
             for i in 0..pair[1] {
@@ -344,9 +434,10 @@ impl<S: Source> Reader<S> {
                     ),
                     _ => continue,
                 };
-                entries.entry(num).or_insert(e);
+                entries.push(num, e);
             }
         }
+        entries.finish();
         Ok(Section {
             offset: off,
             kind: XrefKind::Stream,
@@ -553,6 +644,26 @@ impl<S: Source> Reader<S> {
         Lexer::new(&padded, at)
             .parse_object()
             .map_err(|_| bad("bad object in object stream"))
+    }
+}
+
+/// One classic xref entry in its standard 20-byte form, or `None` when it is not in that form.
+fn fixed_xref_entry(line: &[u8]) -> Option<Entry> {
+    if line.len() != 20 || line[10] != b' ' || line[16] != b' ' {
+        return None;
+    }
+    if !object::is_white(line[18]) || !object::is_white(line[19]) {
+        return None;
+    }
+    let offset = object::parse_u64(&line[..10])?;
+    let generation = object::parse_u64(&line[11..16])?;
+    match line[17] {
+        b'n' => Some(Entry::Offset(
+            offset,
+            u16::try_from(generation).unwrap_or(u16::MAX),
+        )),
+        b'f' => Some(Entry::Free),
+        _ => None,
     }
 }
 

@@ -367,10 +367,13 @@ impl<'a> Lexer<'a> {
 }
 
 pub(crate) fn parse_u64(t: &[u8]) -> Option<u64> {
-    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+    if t.is_empty() || t.len() > 19 {
         return None;
     }
-    std::str::from_utf8(t).ok()?.parse().ok()
+    // At most 19 digits: the value fits in a u64 without overflow checks.
+    t.iter().try_fold(0u64, |acc, b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// Serialises an object (streams are written by the caller).

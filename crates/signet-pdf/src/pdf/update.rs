@@ -151,6 +151,36 @@ impl Update {
     }
 }
 
+impl Update {
+    /// Ends a document written from scratch (`base` is the header's length, objects numbered
+    /// 1 to `size - 1` without gaps): a complete classic xref table and a trailer.
+    pub(crate) fn finish_standalone(&mut self, trailer_extra: &Dict, size: u32) {
+        let mut entries = self.offsets.clone();
+        entries.sort();
+        let xref_at = self.base + self.buf.len() as u64;
+        self.xref_offset = xref_at;
+        self.buf
+            .extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f\r\n").as_bytes());
+        let mut expected = 1;
+        for (num, g, off) in entries {
+            // Numbers without an object (none when the caller keeps its promise) are free.
+            while expected < num {
+                self.buf.extend_from_slice(b"0000000000 00000 f\r\n");
+                expected += 1;
+            }
+            self.buf
+                .extend_from_slice(format!("{off:010} {g:05} n\r\n").as_bytes());
+            expected = num + 1;
+        }
+        let mut trailer = trailer_extra.clone();
+        trailer.set(b"Size", Object::Int(i64::from(size)));
+        self.buf.extend_from_slice(b"trailer\n");
+        write_dict(&mut self.buf, &trailer);
+        self.buf
+            .extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    }
+}
+
 fn runs(entries: &[(u32, u16, u64)]) -> Vec<&[(u32, u16, u64)]> {
     let mut out = Vec::new();
     let mut start = 0;

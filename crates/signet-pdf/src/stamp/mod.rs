@@ -16,7 +16,7 @@
 //! CropBox — and every appearance is drawn upright for the reader and clipped to its box.
 
 pub(crate) mod geometry;
-mod text;
+pub(crate) mod text;
 
 use std::io::Write as _;
 
@@ -293,79 +293,7 @@ pub fn stamp(
     }
 
     let embedded = font_set.embed()?;
-    let mut font_names = Vec::new();
-    for (font, type0_num) in embedded.iter().zip(&font_nums) {
-        let (cid_num, desc_num, file_num, tu_num) = (alloc(), alloc(), alloc(), alloc());
-        let mut file = Dict::default();
-        file.set(b"Filter", Object::Name(b"FlateDecode".to_vec()));
-        if font.cff {
-            file.set(b"Subtype", Object::Name(b"CIDFontType0C".to_vec()));
-        } else {
-            file.set(b"Length1", Object::Int(font.program.len() as i64));
-        }
-        upd.write_stream_with(file_num, file, &deflate(&font.program));
-        upd.write_stream_with(tu_num, Dict::default(), &font.to_unicode);
-
-        let name = Object::Name(font.base_font.clone().into_bytes());
-        let mut fd = Dict::default();
-        fd.set(b"Type", Object::Name(b"FontDescriptor".to_vec()));
-        fd.set(b"FontName", name.clone());
-        // Symbolic: the glyphs are addressed by CID, not by a standard encoding.
-        fd.set(b"Flags", Object::Int(4));
-        fd.set(b"FontBBox", reals(&font.bbox));
-        fd.set(b"ItalicAngle", real(font.italic_angle));
-        fd.set(b"Ascent", real(font.ascent));
-        fd.set(b"Descent", real(font.descent));
-        fd.set(b"CapHeight", real(font.cap_height));
-        fd.set(b"StemV", Object::Int(80));
-        fd.set(
-            if font.cff { b"FontFile3" } else { b"FontFile2" },
-            Object::Ref(file_num, 0),
-        );
-        upd.write_dict_obj(desc_num, 0, &fd);
-
-        let mut sysinfo = Dict::default();
-        sysinfo.set(b"Registry", Object::Str(b"Adobe".to_vec()));
-        sysinfo.set(b"Ordering", Object::Str(b"Identity".to_vec()));
-        sysinfo.set(b"Supplement", Object::Int(0));
-        let mut cid = Dict::default();
-        cid.set(b"Type", Object::Name(b"Font".to_vec()));
-        cid.set(
-            b"Subtype",
-            Object::Name(if font.cff {
-                b"CIDFontType0".to_vec()
-            } else {
-                b"CIDFontType2".to_vec()
-            }),
-        );
-        cid.set(b"BaseFont", name.clone());
-        cid.set(b"CIDSystemInfo", Object::Dict(sysinfo));
-        cid.set(b"FontDescriptor", Object::Ref(desc_num, 0));
-        cid.set(b"DW", Object::Int(1000));
-        let mut w = Vec::new();
-        for (c, width) in &font.widths {
-            w.push(Object::Int(i64::from(*c)));
-            w.push(Object::Array(vec![real(*width)]));
-        }
-        cid.set(b"W", Object::Array(w));
-        if !font.cff {
-            cid.set(b"CIDToGIDMap", Object::Name(b"Identity".to_vec()));
-        }
-        upd.write_dict_obj(cid_num, 0, &cid);
-
-        let mut t0 = Dict::default();
-        t0.set(b"Type", Object::Name(b"Font".to_vec()));
-        t0.set(b"Subtype", Object::Name(b"Type0".to_vec()));
-        t0.set(b"BaseFont", name);
-        t0.set(b"Encoding", Object::Name(b"Identity-H".to_vec()));
-        t0.set(
-            b"DescendantFonts",
-            Object::Array(vec![Object::Ref(cid_num, 0)]),
-        );
-        t0.set(b"ToUnicode", Object::Ref(tu_num, 0));
-        upd.write_dict_obj(*type0_num, 0, &t0);
-        font_names.push(font.base_font.clone());
-    }
+    let font_names = write_fonts(&mut upd, &embedded, &font_nums, &mut alloc);
 
     // The field, its widgets as kids.
     let mut field = Dict::default();
@@ -415,6 +343,100 @@ pub fn stamp(
             input_len: input.len() as u64,
         },
     ))
+}
+
+/// Writes the embedded fonts as Type0 fonts over CID fonts, each at its number in `type0_nums`
+/// (the numbers the content streams' resources already refer to). Returns the base font names.
+pub(crate) fn write_fonts(
+    upd: &mut Update,
+    embedded: &[text::EmbeddedFont],
+    type0_nums: &[u32],
+    alloc: &mut dyn FnMut() -> u32,
+) -> Vec<String> {
+    let mut font_names = Vec::new();
+    for (font, type0_num) in embedded.iter().zip(type0_nums) {
+        let (cid_num, desc_num, file_num, tu_num) = (alloc(), alloc(), alloc(), alloc());
+        let mut file = Dict::default();
+        file.set(b"Filter", Object::Name(b"FlateDecode".to_vec()));
+        if font.cff {
+            file.set(b"Subtype", Object::Name(b"CIDFontType0C".to_vec()));
+        } else {
+            file.set(b"Length1", Object::Int(font.program.len() as i64));
+        }
+        upd.write_stream_with(file_num, file, &deflate(&font.program));
+        upd.write_stream_with(tu_num, Dict::default(), &font.to_unicode);
+
+        let name = Object::Name(font.base_font.clone().into_bytes());
+        let mut fd = Dict::default();
+        fd.set(b"Type", Object::Name(b"FontDescriptor".to_vec()));
+        fd.set(b"FontName", name.clone());
+        // Symbolic: the glyphs are addressed by CID, not by a standard encoding.
+        fd.set(b"Flags", Object::Int(4));
+        fd.set(b"FontBBox", reals(&font.bbox));
+        fd.set(b"ItalicAngle", real(font.italic_angle));
+        fd.set(b"Ascent", real(font.ascent));
+        fd.set(b"Descent", real(font.descent));
+        fd.set(b"CapHeight", real(font.cap_height));
+        fd.set(b"StemV", Object::Int(80));
+        fd.set(
+            if font.cff { b"FontFile3" } else { b"FontFile2" },
+            Object::Ref(file_num, 0),
+        );
+        // The CIDs the subset holds (PDF/A-1 asks for this set on subset CID fonts): the
+        // subsetter numbers its glyphs from 0 (.notdef) without gaps.
+        let count = usize::from(font.glyph_count.max(1));
+        let mut cid_set = vec![0u8; count.div_ceil(8)];
+        for cid in 0..count {
+            cid_set[cid / 8] |= 0x80 >> (cid % 8);
+        }
+        let cid_set_num = alloc();
+        upd.write_stream_with(cid_set_num, Dict::default(), &cid_set);
+        fd.set(b"CIDSet", Object::Ref(cid_set_num, 0));
+        upd.write_dict_obj(desc_num, 0, &fd);
+
+        let mut sysinfo = Dict::default();
+        sysinfo.set(b"Registry", Object::Str(b"Adobe".to_vec()));
+        sysinfo.set(b"Ordering", Object::Str(b"Identity".to_vec()));
+        sysinfo.set(b"Supplement", Object::Int(0));
+        let mut cid = Dict::default();
+        cid.set(b"Type", Object::Name(b"Font".to_vec()));
+        cid.set(
+            b"Subtype",
+            Object::Name(if font.cff {
+                b"CIDFontType0".to_vec()
+            } else {
+                b"CIDFontType2".to_vec()
+            }),
+        );
+        cid.set(b"BaseFont", name.clone());
+        cid.set(b"CIDSystemInfo", Object::Dict(sysinfo));
+        cid.set(b"FontDescriptor", Object::Ref(desc_num, 0));
+        cid.set(b"DW", Object::Int(1000));
+        let mut w = Vec::new();
+        for (c, width) in &font.widths {
+            w.push(Object::Int(i64::from(*c)));
+            w.push(Object::Array(vec![real(*width)]));
+        }
+        cid.set(b"W", Object::Array(w));
+        if !font.cff {
+            cid.set(b"CIDToGIDMap", Object::Name(b"Identity".to_vec()));
+        }
+        upd.write_dict_obj(cid_num, 0, &cid);
+
+        let mut t0 = Dict::default();
+        t0.set(b"Type", Object::Name(b"Font".to_vec()));
+        t0.set(b"Subtype", Object::Name(b"Type0".to_vec()));
+        t0.set(b"BaseFont", name);
+        t0.set(b"Encoding", Object::Name(b"Identity-H".to_vec()));
+        t0.set(
+            b"DescendantFonts",
+            Object::Array(vec![Object::Ref(cid_num, 0)]),
+        );
+        t0.set(b"ToUnicode", Object::Ref(tu_num, 0));
+        upd.write_dict_obj(*type0_num, 0, &t0);
+        font_names.push(font.base_font.clone());
+    }
+    font_names
 }
 
 /// A drawn appearance: content stream, the font slots it uses, maybe one image.
@@ -550,7 +572,22 @@ fn text_content(
         .max(0.5);
     let x0 = (w - line.width * size) / 2.0;
     let baseline = (h - line_h * size) / 2.0 - line.descent * size;
-    c.push_str(&format!("q {color} BT\n"));
+    c.push_str(&format!("q {color} "));
+    show_line(c, line, x0, baseline, size, used);
+    c.push_str("Q\n");
+}
+
+/// Shows `line` at font size `size` with its origin at (`x0`, `baseline`), as one BT … ET
+/// block; the font slots it uses are added to `used`.
+pub(crate) fn show_line(
+    c: &mut String,
+    line: &Line,
+    x0: f64,
+    baseline: f64,
+    size: f64,
+    used: &mut Vec<usize>,
+) {
+    c.push_str("BT\n");
     let mut current = usize::MAX;
     for g in &line.glyphs {
         if g.font != current {
@@ -567,7 +604,7 @@ fn text_content(
             g.cid
         ));
     }
-    c.push_str("ET Q\n");
+    c.push_str("ET\n");
 }
 
 fn decode_png(data: &[u8]) -> Result<Image, StampError> {
@@ -626,7 +663,7 @@ fn image_dict(width: u32, height: u32, cs: &[u8]) -> Dict {
     d
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.
     let _ = e.write_all(data);
@@ -645,11 +682,11 @@ pub(crate) fn num(v: f64) -> String {
     }
 }
 
-fn real(v: f64) -> Object {
+pub(crate) fn real(v: f64) -> Object {
     Object::Real(num(v).into_bytes())
 }
 
-fn reals(v: &[f64]) -> Object {
+pub(crate) fn reals(v: &[f64]) -> Object {
     Object::Array(v.iter().map(|x| real(*x)).collect())
 }
 

@@ -104,10 +104,6 @@ impl Face {
             data,
         })
     }
-
-    fn parse(&self) -> Option<rustybuzz::Face<'_>> {
-        rustybuzz::Face::from_slice(&self.data, self.index)
-    }
 }
 
 /// A system font file, loaded on first use.
@@ -234,16 +230,6 @@ impl FontLibrary {
             .copied()
             .chain((0..self.system.len()).map(FontKey::System))
     }
-
-    fn covers(&self, key: FontKey, c: char) -> bool {
-        self.face(key)
-            .and_then(|f| {
-                rustybuzz::ttf_parser::Face::parse(&f.data, f.index)
-                    .ok()
-                    .map(|p| p.glyph_index(c).is_some_and(|g| g.0 != 0))
-            })
-            .unwrap_or(false)
-    }
 }
 
 fn collect_font_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
@@ -301,6 +287,8 @@ pub(crate) struct Line {
 pub(crate) struct FontSet<'a> {
     lib: &'a FontLibrary,
     fonts: Vec<UsedFont>,
+    /// Faces parsed once per act (parsing a face's tables costs more than shaping a word).
+    parsed: Vec<(FontKey, Option<rustybuzz::Face<'a>>)>,
 }
 
 struct UsedFont {
@@ -320,6 +308,8 @@ pub(crate) struct EmbeddedFont {
     /// The font program (an OpenType file for TrueType outlines, a bare CFF otherwise).
     pub program: Vec<u8>,
     pub to_unicode: Vec<u8>,
+    /// Glyphs in the subset (CIDs 0 to `glyph_count - 1`).
+    pub glyph_count: u16,
     /// The /W array's content.
     pub widths: Vec<(u16, f64)>,
     pub ascent: f64,
@@ -340,7 +330,29 @@ impl<'a> FontSet<'a> {
         Self {
             lib,
             fonts: Vec::new(),
+            parsed: Vec::new(),
         }
+    }
+
+    /// The parsed face for `key`, parsed on first use.
+    fn parsed(&mut self, key: FontKey) -> Option<&rustybuzz::Face<'a>> {
+        let i = match self.parsed.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let lib: &'a FontLibrary = self.lib;
+                let face = lib
+                    .face(key)
+                    .and_then(|f| rustybuzz::Face::from_slice(&f.data, f.index));
+                self.parsed.push((key, face));
+                self.parsed.len() - 1
+            }
+        };
+        self.parsed[i].1.as_ref()
+    }
+
+    fn covers(&mut self, key: FontKey, c: char) -> bool {
+        self.parsed(key)
+            .is_some_and(|f| f.glyph_index(c).is_some_and(|g| g.0 != 0))
     }
 
     fn slot(&mut self, key: FontKey) -> usize {
@@ -358,13 +370,14 @@ impl<'a> FontSet<'a> {
 
     /// Picks a font for every character: the current run's font while it covers the character,
     /// else the first font of the chain that does.
-    fn assign_fonts(&self, text: &str, style: Style) -> Result<Vec<FontKey>, StampError> {
+    fn assign_fonts(&mut self, text: &str, style: Style) -> Result<Vec<FontKey>, StampError> {
         let mut out = Vec::with_capacity(text.len());
         let mut current: Option<FontKey> = None;
+        let lib = self.lib;
         for c in text.chars() {
             let key = match current {
-                Some(k) if is_default_ignorable(c) || self.lib.covers(k, c) => k,
-                _ => match self.lib.chain(style).find(|k| self.lib.covers(*k, c)) {
+                Some(k) if is_default_ignorable(c) || self.covers(k, c) => k,
+                _ => match lib.chain(style).find(|k| self.covers(*k, c)) {
                     Some(k) => k,
                     None if is_default_ignorable(c) => current.unwrap_or(FontKey::Sans),
                     None => return Err(StampError::NoFontFor(c)),
@@ -427,8 +440,12 @@ impl<'a> FontSet<'a> {
         let slot = self.slot(key);
         let lib = self.lib;
         let face = lib.face(key).ok_or(StampError::Font("font vanished"))?;
-        let hb = face
-            .parse()
+        self.parsed(key)
+            .ok_or(StampError::Font("font does not parse"))?;
+        let hb = self
+            .parsed
+            .iter()
+            .find_map(|(k, f)| (*k == key).then_some(f.as_ref()).flatten())
             .ok_or(StampError::Font("font does not parse"))?;
         let mut buf = UnicodeBuffer::new();
         buf.push_str(piece);
@@ -441,7 +458,7 @@ impl<'a> FontSet<'a> {
         // One cluster per character where the font allows it, so that each glyph maps back to
         // the characters it shows.
         buf.set_cluster_level(BufferClusterLevel::MonotoneCharacters);
-        let out = rustybuzz::shape(&hb, &[], buf);
+        let out = rustybuzz::shape(hb, &[], buf);
         let infos = out.glyph_infos();
         let positions = out.glyph_positions();
         let mut starts: Vec<usize> = infos.iter().map(|g| g.cluster as usize).collect();
@@ -515,6 +532,10 @@ impl<'a> FontSet<'a> {
             .ok_or(StampError::Font("font vanished"))?;
         let subset = subsetter::subset(&face.data, face.index, &used.remapper)
             .map_err(|_| StampError::Font("subsetting failed"))?;
+        // Every glyph of the subset, components of composite glyphs included.
+        let glyph_count = rustybuzz::ttf_parser::Face::parse(&subset, 0)
+            .map(|f| f.number_of_glyphs())
+            .map_err(|_| StampError::Font("subset does not parse"))?;
         let program = if face.cff {
             // Embedded as a bare CID-keyed CFF (FontFile3 /CIDFontType0C), the most widely read
             // form; the subsetter has made it CID-keyed with CID = new glyph id.
@@ -539,6 +560,7 @@ impl<'a> FontSet<'a> {
             cff: face.cff,
             program,
             to_unicode: to_unicode_cmap(&used.to_unicode),
+            glyph_count,
             widths: used.widths.iter().map(|(k, v)| (*k, *v)).collect(),
             ascent: face.ascender,
             descent: face.descender,
@@ -578,10 +600,11 @@ mod tests {
     fn carried_fonts_parse_and_cover_their_scripts() {
         let lib = FontLibrary::builtin();
         assert!(!lib.sans.cff && lib.script.cff);
+        let mut set = FontSet::new(&lib);
         for c in ['A', 'é', 'Ω', 'Ж', 'ß', '€'] {
-            assert!(lib.covers(FontKey::Sans, c), "{c}");
+            assert!(set.covers(FontKey::Sans, c), "{c}");
         }
-        assert!(lib.covers(FontKey::Script, 'a'));
+        assert!(set.covers(FontKey::Script, 'a'));
     }
 
     #[test]

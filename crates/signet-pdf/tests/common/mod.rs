@@ -46,15 +46,49 @@ pub fn classic_pdf(pages: usize) -> Vec<u8> {
     out
 }
 
-/// Appends a trivial incremental update (a new /Info dictionary) to a classic-xref PDF.
-pub fn with_prior_update(pdf: &[u8]) -> Vec<u8> {
+/// A fresh instance PKI whose CRL distribution point is a closed port (validators must use what
+/// the file carries), and a temporary directory holding its root as `root.pem`.
+#[allow(clippy::disallowed_methods, reason = "tests take the real time")]
+pub fn offline_pki() -> (signet_pdf::pki::InstancePki, tempfile::TempDir) {
+    let pki = signet_pdf::pki::InstancePki::generate(&signet_pdf::pki::PkiOptions::new(
+        "Signet Test",
+        "http://127.0.0.1:9/v1/pki/crl",
+        time::OffsetDateTime::now_utc(),
+    ))
+    .expect("pki");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("root.pem"), pki.root_cert.to_pem()).expect("write");
+    (pki, dir)
+}
+
+/// `pdf` sealed at B-T with the PKI's sealing key and built-in TSA.
+pub fn sealed_bt(pki: &signet_pdf::pki::InstancePki, pdf: &[u8]) -> Vec<u8> {
+    let tsa = pki.tsa(signet_pdf::tsa::DEFAULT_TSA_POLICY).expect("tsa");
+    let sealer = pki.sealer().expect("sealer");
+    signet_pdf::seal::seal_bytes(
+        pdf,
+        &sealer,
+        signet_pdf::seal::Level::BT,
+        Some(&tsa as &dyn signet_pdf::tsa::TimestampSource),
+    )
+    .expect("seal")
+    .0
+}
+
+/// The offset after the last `startxref`.
+pub fn startxref(pdf: &[u8]) -> usize {
     let text = String::from_utf8_lossy(pdf);
-    let startxref: usize = text
-        .rsplit("startxref")
+    text.rsplit("startxref")
         .next()
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
-        .expect("startxref");
+        .expect("startxref")
+}
+
+/// Appends a trivial incremental update (a new /Info dictionary) to a classic-xref PDF.
+pub fn with_prior_update(pdf: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let startxref = startxref(pdf);
     let size: usize = text
         .rsplit("/Size ")
         .next()
