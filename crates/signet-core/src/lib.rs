@@ -22,6 +22,7 @@ pub mod readiness;
 pub mod seal;
 pub mod secret;
 pub mod service;
+pub mod signing;
 pub mod store;
 pub mod values;
 pub mod webhooks;
