@@ -694,6 +694,38 @@ fn rules_and_dates_are_checked() {
 }
 
 #[test]
+fn limits_are_inclusive() {
+    let mut lib = library();
+    let mut d = draft(&lib, Vec::new());
+    d.documents.truncate(1);
+    d.documents.extend((1..MAX_DOCUMENTS).map(|_| {
+        let document = DocumentId::random();
+        lib.pages.insert(document, 1);
+        DraftDocument {
+            document,
+            action: DocumentAction::Sign,
+        }
+    }));
+    d.participants = (0..MAX_PARTICIPANTS)
+        .map(|i| signer(&format!("p{i}"), &[]))
+        .collect();
+    d.fields = (0..MAX_FIELDS)
+        .map(|i| {
+            field(
+                &format!("p{}", i % MAX_PARTICIPANTS),
+                lib.sign,
+                FieldKind::Text,
+                false,
+            )
+        })
+        .collect();
+    let out = open(&lib, d);
+    assert_eq!(out.envelope.documents.len(), MAX_DOCUMENTS);
+    assert_eq!(out.envelope.participants.len(), MAX_PARTICIPANTS);
+    assert_eq!(out.envelope.fields.len(), MAX_FIELDS);
+}
+
+#[test]
 fn draft_errors_read_as_sentences() {
     let lib = library();
     let mut d = draft(&lib, vec![signer("a", &[])]);
