@@ -557,7 +557,8 @@ mod tests {
     fn field_ids_round_trip() {
         let id = FieldId::random();
         assert_eq!(id.to_string().parse::<FieldId>().ok(), Some(id));
-        assert_eq!(id.as_bytes().len(), 16);
+        assert_eq!(hex::encode(id.as_bytes()), id.to_string());
+        assert_eq!(format!("{id:?}"), format!("field:{id}"));
         assert!("abc".parse::<FieldId>().is_err());
         assert!("ab".repeat(15).parse::<FieldId>().is_err());
         let json = serde_json::to_string(&id).expect("serialises");

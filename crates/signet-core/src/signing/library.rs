@@ -322,6 +322,22 @@ mod tests {
     }
 
     #[test]
+    fn media_types_and_kinds_read_back() {
+        let media: MediaType = "image/PNG".parse().expect("valid");
+        assert_eq!(media.to_string(), "image/png");
+        assert_eq!(String::from(media), "image/png");
+        for kind in [
+            VersionKind::Original,
+            VersionKind::Stamped,
+            VersionKind::Signed,
+            VersionKind::Sealed,
+        ] {
+            let json = serde_json::to_value(kind).expect("serialises");
+            assert_eq!(json.as_str(), Some(kind.as_str()));
+        }
+    }
+
+    #[test]
     fn versions_link_back_to_their_source() {
         let first = original(1);
         assert_eq!(first.kind, VersionKind::Original);

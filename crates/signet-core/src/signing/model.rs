@@ -824,6 +824,58 @@ mod tests {
         assert!(long[..2048].parse::<RedirectUrl>().is_ok());
     }
 
+    /// The words stored and shown for each state and method are the ones the wire uses
+    /// (serde), one per variant.
+    #[test]
+    fn stored_words_match_the_serialised_names() {
+        fn check<T: Serialize>(values: &[T], word: impl Fn(&T) -> &'static str) {
+            let mut seen = std::collections::BTreeSet::new();
+            for value in values {
+                let json = serde_json::to_value(value).expect("serialises");
+                assert_eq!(json.as_str(), Some(word(value)));
+                assert!(seen.insert(word(value)), "{} twice", word(value));
+            }
+        }
+        use ParticipantState as P;
+        check(
+            &[
+                P::Waiting,
+                P::Invited,
+                P::Opened,
+                P::Authenticated,
+                P::Signed,
+                P::Declined,
+                P::Released,
+            ],
+            |s| s.as_str(),
+        );
+        check(
+            &[
+                AuthMethod::EmailCode,
+                AuthMethod::SmsCode,
+                AuthMethod::VoiceCode,
+                AuthMethod::None,
+            ],
+            |m| m.as_str(),
+        );
+        check(
+            &[Role::Signer, Role::Approver, Role::Viewer, Role::Copy],
+            |r| r.as_str(),
+        );
+        use EnvelopeStatus as E;
+        check(
+            &[E::Open, E::Completed, E::Declined, E::Voided, E::Expired],
+            |s| s.as_str(),
+        );
+    }
+
+    #[test]
+    fn redirect_urls_keep_their_text() {
+        let url: RedirectUrl = " https://example.com/done ".parse().expect("valid");
+        assert_eq!(url.as_str(), "https://example.com/done");
+        assert_eq!(String::from(url), "https://example.com/done");
+    }
+
     #[test]
     fn auth_policy_gates_each_method() {
         let none = AuthPolicy {
