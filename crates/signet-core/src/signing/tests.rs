@@ -1259,7 +1259,7 @@ fn required_fields_come_before_the_signature() {
 }
 
 #[test]
-fn a_refused_signature_keeps_the_values_it_carried_out() {
+fn a_refused_signature_applies_none_of_its_values() {
     let lib = library();
     let mut d = draft(&lib, vec![signer("a", &[])]);
     d.fields = vec![
