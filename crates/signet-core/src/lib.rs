@@ -17,6 +17,7 @@ pub mod operator;
 pub mod ports;
 pub mod readiness;
 pub mod service;
+pub mod signing;
 pub mod store;
 pub mod tenancy;
 pub mod values;

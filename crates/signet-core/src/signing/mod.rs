@@ -1,0 +1,34 @@
+//! Signing: envelopes that collect signatures, in Signet's own words (the vendor dialects —
+//! Dedoco, Signicat, Signicat Enterprise, MyDocSafe — translate to and from these types).
+//!
+//! Pure rules only, no I/O: the tenant's document [`library`] with its version links, the
+//! envelope [`model`], the [`order`] between participants as a dependency graph, [`fields`]
+//! placed on pages, and the [`lifecycle`] that checks a draft and moves an envelope by one
+//! command at a time, returning effects and events as data.
+
+pub mod fields;
+pub mod library;
+pub mod lifecycle;
+pub mod model;
+pub mod order;
+
+#[cfg(test)]
+mod tests;
+
+pub use fields::{
+    Field, FieldError, FieldId, FieldKind, FieldValue, ImageRef, ImageType, Mark, Rect, check_value,
+};
+pub use library::{
+    FileFacts, LibraryDocument, LibraryError, MediaType, VersionKind, find_in_family, lineage,
+};
+pub use lifecycle::{
+    Act, DraftDocument, DraftError, DraftField, DraftParticipant, DraftProblem, EnvelopeDraft,
+    Refusal, apply, create, may_act_now, waiting_for,
+};
+pub use model::{
+    Actor, AuthMethod, AuthPolicy, Command, CompletionRule, DocumentAction, Effect,
+    EnvelopeDocument, EnvelopeStatus, EventKind, Label, Notice, Origin, Outcome, Participant,
+    ParticipantKey, ParticipantState, PersonName, Reason, RedirectUrl, Redirects, ReminderPolicy,
+    Role, SignEnvelope, SigningEvent, Timer, Title,
+};
+pub use order::{OrderError, group_edges, sequence_edges};
