@@ -275,7 +275,7 @@ pub struct Field {
     /// Whether it must be filled before its participant may sign.
     pub required: bool,
     /// What the participant is asked for (shown as the input's label).
-    pub label: Option<super::model::Label>,
+    pub label: Option<super::text::Label>,
     /// Its value: the sender's prefill, then what the participant filled.
     pub value: Option<FieldValue>,
 }

@@ -1,5 +1,5 @@
 //! A tenant's document library: documents exist on their own before any envelope uses them
-//! (Signicat uploads first, Dedoco names them by SHA3-256, MyDocSafe keeps files in folders).
+//! (some vendor APIs upload documents first, name them by SHA3-256, or keep them in folders).
 //! Each version carries both digests; a stamped, signed or sealed version links to the version
 //! it came from, so that a file's history can be followed back to the original.
 

@@ -1,5 +1,5 @@
-//! Signing: envelopes that collect signatures, in Signet's own words (the vendor dialects —
-//! Dedoco, Signicat, Signicat Enterprise, MyDocSafe — translate to and from these types).
+//! Signing: envelopes that collect signatures, in Signet's own words (the vendor dialects
+//! translate to and from these types).
 //!
 //! Pure rules only, no I/O: the tenant's document [`library`] with its version links, the
 //! envelope [`model`], the [`order`] between participants as a dependency graph, [`fields`]
@@ -11,6 +11,7 @@ pub mod library;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+mod text;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,6 @@
 //! The order between participants, as one dependency graph: each participant names those it
-//! waits for. Sequential groups (parallel inside a group), numbered sequences (Dedoco's
-//! `sequence_number`) and arbitrary "after" edges (Signicat's `subsequentTo`, Enterprise's
-//! `dependsOnTasks`) all become this graph, which must be acyclic and may only wait for
+//! waits for. Sequential groups (parallel inside a group), numbered sequences and
+//! arbitrary "after" edges (every vendor's way of ordering signers) all become this graph, which must be acyclic and may only wait for
 //! participants who act (signers and approvers).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,7 +178,7 @@ pub fn group_edges(
     edges
 }
 
-/// The edges of a numbered sequence (Dedoco's `sequence_number`): participants sharing a number
+/// The edges of a numbered sequence (a vendor's per-signer sequence number): participants sharing a number
 /// act in parallel, after everyone with the next lower number; number 0 means "no sequence"
 /// and waits for nobody (nor is waited for).
 pub fn sequence_edges(
