@@ -95,19 +95,37 @@ pub(crate) fn document_response(
     content: &signet_core::model::StoredContent,
     stream: signet_core::blob::ByteStream,
 ) -> axum::response::Response {
+    file_response(
+        doc.name.as_str(),
+        &content.content_type,
+        content.size,
+        &content.sha256.to_string(),
+        stream,
+    )
+}
+
+/// A stored file sent as an attachment: never rendered in the browser's origin (sandboxed,
+/// no sniffing), never cached, its SHA-256 as the entity tag.
+pub(crate) fn file_response(
+    name: &str,
+    content_type: &str,
+    size: u64,
+    sha256_hex: &str,
+    stream: signet_core::blob::ByteStream,
+) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse as _;
     let headers = [
-        (header::CONTENT_TYPE, content.content_type.clone()),
-        (header::CONTENT_LENGTH, content.size.to_string()),
-        (header::CONTENT_DISPOSITION, attachment(doc.name.as_str())),
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CONTENT_LENGTH, size.to_string()),
+        (header::CONTENT_DISPOSITION, attachment(name)),
         (header::CACHE_CONTROL, "no-store".to_owned()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; sandbox".to_owned(),
         ),
-        (header::ETAG, format!("\"{}\"", content.sha256)),
+        (header::ETAG, format!("\"{sha256_hex}\"")),
     ];
     (headers, axum::body::Body::from_stream(stream)).into_response()
 }

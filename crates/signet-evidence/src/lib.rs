@@ -4,6 +4,10 @@
 //! server process shares it), operator-supplied sealing keys, and the core's sealing port
 //! implemented over `signet-pdf` with the built-in or an external time-stamp authority.
 
+mod inspect;
+
+pub use inspect::PdfInspector;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ mod db;
 mod delivery;
 mod evidence;
 mod jobs;
+mod library;
 mod maintenance;
 mod rows;
 mod secrets;

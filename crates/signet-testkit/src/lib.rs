@@ -165,7 +165,8 @@ impl TestApp {
         );
         let mut core = core
             .with_webhook_sender(Arc::new(sender))
-            .with_notification_renderer(signet_api::notification_renderer());
+            .with_notification_renderer(signet_api::notification_renderer())
+            .with_document_inspector(Arc::new(signet_evidence::PdfInspector));
         if let Some((url, from)) = &options.mail {
             let mail = signet_notify::ports::SmtpMailSender::new(url, from)
                 .map_err(|e| anyhow::anyhow!(e))?;

@@ -19,6 +19,9 @@ pub(super) async fn download_document(
     let id: DocumentId = id
         .parse()
         .map_err(|_| NativeError::Core(CoreError::NotFound))?;
+    if let Some(response) = super::library::content(&state, &caller, &id).await? {
+        return Ok(response);
+    }
     let (doc, content, stream) = state.core.document_content(&caller, &id).await?;
     Ok(crate::http::document_response(&doc, &content, stream))
 }

@@ -7,12 +7,13 @@ mod auth;
 mod documents;
 mod error;
 mod ledger;
+mod library;
 mod pki;
 mod wire;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 pub(crate) use error::NativeError;
 pub(crate) use wire::NativeQuery;
@@ -23,6 +24,12 @@ use crate::endpoint::Scope;
 /// Every native operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Endpoint {
+    /// `POST /v1/documents`
+    UploadDocument,
+    /// `GET /v1/documents/{id}`
+    ShowDocument,
+    /// `DELETE /v1/documents/{id}`
+    DeleteDocument,
     /// `GET /v1/documents/{id}/content`
     DocumentContent,
     /// `GET /v1/evidence/documents/{digest}`
@@ -48,6 +55,9 @@ pub(crate) enum Endpoint {
 impl crate::endpoint::Endpoint for Endpoint {
     const DIALECT: &'static str = "native";
     const ALL: &'static [Self] = &[
+        Self::UploadDocument,
+        Self::ShowDocument,
+        Self::DeleteDocument,
         Self::DocumentContent,
         Self::DocumentEvidence,
         Self::LedgerCheckpoint,
@@ -62,13 +72,16 @@ impl crate::endpoint::Endpoint for Endpoint {
 
     fn method(self) -> Method {
         match self {
-            Self::Timestamp => Method::POST,
+            Self::Timestamp | Self::UploadDocument => Method::POST,
+            Self::DeleteDocument => Method::DELETE,
             _ => Method::GET,
         }
     }
 
     fn path(self) -> &'static str {
         match self {
+            Self::UploadDocument => "/v1/documents",
+            Self::ShowDocument | Self::DeleteDocument => "/v1/documents/{id}",
             Self::DocumentContent => "/v1/documents/{id}/content",
             Self::DocumentEvidence => "/v1/evidence/documents/{digest}",
             Self::LedgerCheckpoint => "/v1/ledger/checkpoint",
@@ -84,7 +97,11 @@ impl crate::endpoint::Endpoint for Endpoint {
 
     fn scope(self) -> Scope {
         match self {
-            Self::DocumentContent | Self::DocumentEvidence => Scope::Tenant,
+            Self::UploadDocument
+            | Self::ShowDocument
+            | Self::DeleteDocument
+            | Self::DocumentContent
+            | Self::DocumentEvidence => Scope::Tenant,
             _ => Scope::Public,
         }
     }
@@ -95,6 +112,10 @@ impl crate::endpoint::Endpoint for Endpoint {
             router.layer(tower_http::limit::RequestBodyLimitLayer::new(0))
         };
         match self {
+            // The body streams into the blob store under the tenant's size limit.
+            Self::UploadDocument => post(library::upload),
+            Self::ShowDocument => read(get(library::show)),
+            Self::DeleteDocument => read(delete(library::delete)),
             Self::DocumentContent => read(get(documents::download_document)),
             Self::DocumentEvidence => read(get(documents::document_evidence)),
             Self::LedgerCheckpoint => read(get(ledger::checkpoint)),

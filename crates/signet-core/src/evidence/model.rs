@@ -71,6 +71,10 @@ pub enum EventKind {
     LinkLocked,
     /// A participant downloaded a document.
     DocumentRetrieved,
+    /// A document was added to the tenant's library.
+    LibraryDocumentStored,
+    /// A library document's bytes were deleted (its digests stay as evidence).
+    LibraryDocumentDeleted,
 }
 
 impl EventKind {

@@ -3,6 +3,7 @@
 //! each aggregate's folder; this file holds only what they share.
 
 pub mod blob;
+pub mod inspect;
 pub mod mail;
 pub mod phone;
 pub mod seal;
@@ -51,6 +52,7 @@ pub struct Core {
     pub(crate) jobs_waiting: Arc<tokio::sync::Notify>,
     pub(crate) webhooks: Option<Arc<dyn crate::webhooks::WebhookSender>>,
     pub(crate) renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
+    pub(crate) inspector: Option<Arc<dyn inspect::DocumentInspector>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -81,6 +83,7 @@ impl Core {
             jobs_waiting: Arc::new(tokio::sync::Notify::new()),
             webhooks: None,
             renderer: Arc::new(crate::webhooks::NativeRenderer),
+            inspector: None,
             store,
             blobs,
             clock,
@@ -135,6 +138,15 @@ impl Core {
         renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
     ) -> Self {
         self.renderer = renderer;
+        self
+    }
+
+    /// Checks uploaded documents for signing with `inspector`.
+    pub fn with_document_inspector(
+        mut self,
+        inspector: Arc<dyn inspect::DocumentInspector>,
+    ) -> Self {
+        self.inspector = Some(inspector);
         self
     }
 

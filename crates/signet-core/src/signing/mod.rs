@@ -11,6 +11,7 @@ pub mod library;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+mod service;
 mod text;
 
 #[cfg(test)]
@@ -33,3 +34,4 @@ pub use model::{
     Role, SignEnvelope, SigningEvent, Timer, Title,
 };
 pub use order::{OrderError, group_edges, sequence_edges};
+pub use service::NewLibraryDocument;

@@ -16,6 +16,7 @@ mod access;
 mod delivery;
 mod evidence;
 mod jobs;
+mod library;
 mod maintenance;
 mod secrets;
 mod tenants;
@@ -24,6 +25,7 @@ pub use access::AccessStore;
 pub use delivery::DeliveryStore;
 pub use evidence::{EvidenceStore, LedgerLeaf, StoredTreeHead};
 pub use jobs::JobStore;
+pub use library::{LibraryStore, StoredLibraryDocument};
 pub use maintenance::MaintenanceStore;
 pub use secrets::SecretStore;
 pub use tenants::TenantStore;
@@ -32,8 +34,8 @@ pub use tenants::TenantStore;
 /// something other than `dyn Store`.
 pub mod ports {
     pub use super::{
-        AccessStore, DeliveryStore, EvidenceStore, JobStore, MaintenanceStore, SecretStore, Store,
-        TenantStore,
+        AccessStore, DeliveryStore, EvidenceStore, JobStore, LibraryStore, MaintenanceStore,
+        SecretStore, Store, TenantStore,
     };
 }
 
@@ -62,6 +64,7 @@ pub trait Store:
     + AccessStore
     + EvidenceStore
     + JobStore
+    + LibraryStore
     + SecretStore
     + MaintenanceStore
 {
@@ -73,6 +76,7 @@ impl<T> Store for T where
         + AccessStore
         + EvidenceStore
         + JobStore
+        + LibraryStore
         + SecretStore
         + MaintenanceStore
         + ?Sized

@@ -1,0 +1,168 @@
+//! The tenant's document library, as use-cases: add a document (streamed into the blob store,
+//! hashed both ways, and — when it claims to be a PDF — checked to be one Signet can have signed),
+//! read it, read its bytes, delete them. Every change is an event in the transparency log.
+
+use std::net::IpAddr;
+
+use super::library::{FileFacts, LibraryDocument, MediaType};
+use crate::blob::{BlobKey, ByteStream};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::DocumentId;
+use crate::inspect::InspectFailure;
+use crate::jobs::{JobKind, NewJob};
+use crate::model::EventKind;
+use crate::ports::{Caller, Core, require_active};
+use crate::store::{StoreError, StoredLibraryDocument};
+use crate::values::DocumentName;
+
+/// The file a tenant adds to its library.
+#[derive(Debug)]
+pub struct NewLibraryDocument {
+    /// Its file name.
+    pub name: DocumentName,
+    /// Its media type, as the client declared it.
+    pub media_type: MediaType,
+    /// Where the request came from.
+    pub ip: Option<IpAddr>,
+}
+
+impl Core {
+    /// Adds a document to the caller's library. A PDF that cannot be signed (encrypted, broken,
+    /// XFA-only, no pages) is refused and nothing is kept; other media types are stored as they
+    /// are, for viewing.
+    pub async fn add_library_document(
+        &self,
+        caller: &Caller,
+        new: NewLibraryDocument,
+        body: ByteStream,
+    ) -> CoreResult<LibraryDocument> {
+        require_active(&caller.tenant)?;
+        let key = BlobKey::random();
+        let stored = self
+            .blobs
+            .put(&key, body, Some(caller.tenant.plan.max_envelope_bytes))
+            .await?;
+        let result = self.keep_library_document(caller, new, &key, stored).await;
+        if result.is_err()
+            && let Err(e) = self.blobs.delete(&key).await
+        {
+            tracing::warn!(error = %e, blob = key.as_str(), "could not delete a refused library document");
+        }
+        result
+    }
+
+    async fn keep_library_document(
+        &self,
+        caller: &Caller,
+        new: NewLibraryDocument,
+        key: &BlobKey,
+        stored: crate::blob::StoredBlob,
+    ) -> CoreResult<LibraryDocument> {
+        let pages = if new.media_type.is_pdf() {
+            let inspector = self
+                .inspector
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no document inspector configured"))?;
+            match inspector.inspect_pdf(self.blobs.as_ref(), key).await {
+                Ok(signable) => Some(signable.pages),
+                Err(InspectFailure::Unsignable(why)) => {
+                    return Err(CoreError::Invalid(format!(
+                        "this PDF cannot be signed: {why}"
+                    )));
+                }
+                Err(InspectFailure::Blob(e)) => return Err(e.into()),
+                Err(InspectFailure::Unexpected(e)) => return Err(CoreError::Unexpected(e)),
+            }
+        } else {
+            None
+        };
+        let now = self.clock.now();
+        let document = LibraryDocument::original(
+            DocumentId::random(),
+            caller.tenant.id,
+            new.name,
+            new.media_type,
+            FileFacts {
+                size: stored.size,
+                sha256: stored.sha256,
+                sha3_256: stored.sha3_256,
+                pages,
+            },
+            now,
+        );
+        let mut event = self.event(
+            caller.tenant.id,
+            EventKind::LibraryDocumentStored,
+            caller.actor.clone(),
+            new.ip,
+        );
+        event.document_id = Some(document.id);
+        event.data = serde_json::json!({
+            "sha256": document.sha256,
+            "sha3_256": document.sha3_256,
+            "size": document.size,
+        });
+        self.store
+            .insert_library_document(&document, key, &[event])
+            .await?;
+        Ok(document)
+    }
+
+    /// The caller's library document (also once its bytes are deleted).
+    pub async fn library_document(
+        &self,
+        caller: &Caller,
+        id: &DocumentId,
+    ) -> CoreResult<StoredLibraryDocument> {
+        require_active(&caller.tenant)?;
+        self.store
+            .library_document(&caller.tenant.id, id)
+            .await?
+            .ok_or(CoreError::NotFound)
+    }
+
+    /// The bytes of the caller's library document; [`CoreError::Expired`] once deleted.
+    pub async fn library_document_content(
+        &self,
+        caller: &Caller,
+        id: &DocumentId,
+    ) -> CoreResult<(LibraryDocument, ByteStream)> {
+        let stored = self.library_document(caller, id).await?;
+        let key = stored.blob.ok_or(CoreError::Expired)?;
+        let stream = self.blobs.get(&key).await?;
+        Ok((stored.document, stream))
+    }
+
+    /// Deletes the bytes of the caller's library document (a job removes the blob); the record
+    /// and its digests stay, as evidence.
+    pub async fn delete_library_document(
+        &self,
+        caller: &Caller,
+        id: &DocumentId,
+        ip: Option<IpAddr>,
+    ) -> CoreResult<()> {
+        let stored = self.library_document(caller, id).await?;
+        let key = stored.blob.ok_or(CoreError::NotFound)?;
+        let now = self.clock.now();
+        let mut event = self.event(
+            caller.tenant.id,
+            EventKind::LibraryDocumentDeleted,
+            caller.actor.clone(),
+            ip,
+        );
+        event.document_id = Some(*id);
+        let job = NewJob::at(JobKind::DeleteBlob { key }, now);
+        match self
+            .store
+            .delete_library_document(&caller.tenant.id, id, now, &[event], &[job])
+            .await
+        {
+            Ok(()) => {
+                self.wake_worker();
+                Ok(())
+            }
+            Err(StoreError::NotFound) => Err(CoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

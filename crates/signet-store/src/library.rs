@@ -1,0 +1,134 @@
+//! [`LibraryStore`]: the tenant's document library.
+
+use async_trait::async_trait;
+use signet_core::blob::BlobKey;
+use signet_core::ids::{DocumentId, TenantId};
+use signet_core::jobs::NewJob;
+use signet_core::model::Event;
+use signet_core::signing::library::{LibraryDocument, VersionKind};
+use signet_core::store::{LibraryStore, StoreError, StoredLibraryDocument};
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::db::{Query, Row};
+use crate::evidence::append_events;
+use crate::jobs::insert_jobs;
+use crate::rows::{corrupt, from_i64, from_micros, micros, parse};
+
+fn kind_from_text(text: &str) -> Result<VersionKind, StoreError> {
+    [
+        VersionKind::Original,
+        VersionKind::Stamped,
+        VersionKind::Signed,
+        VersionKind::Sealed,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == text)
+    .ok_or_else(|| corrupt(format!("library_documents.kind = {text:?}")))
+}
+
+fn document_from_row(row: &Row) -> Result<StoredLibraryDocument, StoreError> {
+    Ok(StoredLibraryDocument {
+        document: LibraryDocument {
+            id: parse("library_documents.id", &row.get::<String>("id")?)?,
+            tenant_id: parse(
+                "library_documents.tenant_id",
+                &row.get::<String>("tenant_id")?,
+            )?,
+            name: parse("library_documents.name", &row.get::<String>("name")?)?,
+            media_type: parse(
+                "library_documents.media_type",
+                &row.get::<String>("media_type")?,
+            )?,
+            size: from_i64(row.get("size")?)?,
+            sha256: parse("library_documents.sha256", &row.get::<String>("sha256")?)?,
+            sha3_256: parse(
+                "library_documents.sha3_256",
+                &row.get::<String>("sha3_256")?,
+            )?,
+            pages: row.get::<Option<i64>>("pages")?.map(from_i64).transpose()?,
+            kind: kind_from_text(&row.get::<String>("kind")?)?,
+            derived_from: row
+                .get::<Option<String>>("derived_from")?
+                .map(|id| parse("library_documents.derived_from", &id))
+                .transpose()?,
+            created_at: from_micros(row.get("created_at")?)?,
+        },
+        blob: row
+            .get::<Option<String>>("blob_key")?
+            .map(BlobKey::from_stored),
+    })
+}
+
+#[async_trait]
+impl LibraryStore for SqlStore {
+    async fn insert_library_document(
+        &self,
+        document: &LibraryDocument,
+        blob: &BlobKey,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let insert = Query::new(
+            "INSERT INTO library_documents (id, tenant_id, name, media_type, size, sha256, \
+             sha3_256, pages, kind, derived_from, blob_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(document.id.to_string())
+        .bind(document.tenant_id.to_upper_hex())
+        .bind(document.name.as_str())
+        .bind(document.media_type.as_str())
+        .bind(i64::try_from(document.size).map_err(corrupt)?)
+        .bind(document.sha256.to_hex())
+        .bind(document.sha3_256.to_hex())
+        .bind(document.pages.map(i64::from))
+        .bind(document.kind.as_str())
+        .bind(document.derived_from.map(|id| id.to_string()))
+        .bind(blob.as_str())
+        .bind(micros(document.created_at));
+        let mut tx = self.pool.begin().await?;
+        tx.execute(insert).await?;
+        append_events(&mut tx, events).await?;
+        tx.commit().await
+    }
+
+    async fn library_document(
+        &self,
+        tenant: &TenantId,
+        id: &DocumentId,
+    ) -> Result<Option<StoredLibraryDocument>, StoreError> {
+        self.pool
+            .fetch_optional(
+                Query::new("SELECT * FROM library_documents WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_upper_hex())
+                    .bind(id.to_string()),
+            )
+            .await?
+            .as_ref()
+            .map(document_from_row)
+            .transpose()
+    }
+
+    async fn delete_library_document(
+        &self,
+        tenant: &TenantId,
+        id: &DocumentId,
+        now: OffsetDateTime,
+        events: &[Event],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError> {
+        let forget = Query::new(
+            "UPDATE library_documents SET blob_key = NULL, deleted_at = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND blob_key IS NOT NULL",
+        )
+        .bind(tenant.to_upper_hex())
+        .bind(id.to_string())
+        .bind(micros(now));
+        let mut tx = self.pool.begin().await?;
+        if tx.execute(forget).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_events(&mut tx, events).await?;
+        insert_jobs(&mut tx, jobs, now).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,259 @@
+//! The tenant's document library through the native API, on both backends: a PDF is stored
+//! with both digests and its page count, read back byte for byte, deleted (the record stays);
+//! a PDF that cannot be signed is refused and nothing is kept; another tenant sees nothing.
+
+use reqwest::StatusCode;
+use sha2::Digest as _;
+use signet_testkit::{TestApp, TestTenant};
+
+signet_testkit::on_both!(
+    a_pdf_is_stored_read_and_deleted,
+    unsignable_pdfs_are_refused_and_nothing_is_kept,
+    another_tenant_sees_nothing,
+);
+
+/// A PDF of `pages` empty pages with a classic cross-reference table, optionally marked
+/// encrypted.
+fn pdf(pages: usize, encrypted: bool) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 3)).collect();
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        ),
+    ];
+    for _ in 0..pages {
+        objects.push("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_owned());
+    }
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n\r\n").as_bytes());
+    }
+    let encrypt = if encrypted {
+        " /Encrypt << /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>"
+    } else {
+        ""
+    };
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R{encrypt} >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+async fn upload(
+    app: &TestApp,
+    tenant: &TestTenant,
+    name: &str,
+    media_type: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(app
+        .http
+        .post(app.url("/v1/documents"))
+        .query(&[("name", name)])
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .header("Content-Type", media_type)
+        .body(body)
+        .send()
+        .await?)
+}
+
+async fn a_pdf_is_stored_read_and_deleted(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let bytes = pdf(3, false);
+    let events_before = app.event_count().await?;
+    let response = upload(
+        &app,
+        &tenant,
+        "contrat de travail.pdf",
+        "application/pdf",
+        bytes.clone(),
+    )
+    .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let created: serde_json::Value = response.json().await?;
+    assert_eq!(created["name"], "contrat de travail.pdf");
+    assert_eq!(created["media_type"], "application/pdf");
+    assert_eq!(created["size"], bytes.len());
+    assert_eq!(created["pages"], 3);
+    assert_eq!(created["kind"], "original");
+    assert_eq!(created["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(
+        created["sha3_256"],
+        hex::encode(sha3::Sha3_256::digest(&bytes))
+    );
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(location, format!("/v1/documents/{id}"));
+    assert_eq!(
+        app.event_count().await?,
+        events_before + 1,
+        "the act is in the log"
+    );
+
+    let shown: serde_json::Value = app
+        .http
+        .get(app.url(&location))
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(shown, created);
+
+    let content = app
+        .http
+        .get(app.url(&format!("{location}/content")))
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .send()
+        .await?;
+    assert_eq!(content.status(), StatusCode::OK);
+    assert_eq!(content.headers()["content-type"], "application/pdf");
+    assert_eq!(content.bytes().await?.as_ref(), bytes.as_slice());
+
+    let deleted = app
+        .http
+        .delete(app.url(&location))
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .send()
+        .await?;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let shown: serde_json::Value = app
+        .http
+        .get(app.url(&location))
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(shown["deleted"], true);
+    assert_eq!(
+        shown["sha256"], created["sha256"],
+        "the digests stay as evidence"
+    );
+    let gone = app
+        .http
+        .get(app.url(&format!("{location}/content")))
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .send()
+        .await?;
+    assert_eq!(gone.status(), StatusCode::GONE);
+    let again = app
+        .http
+        .delete(app.url(&location))
+        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .send()
+        .await?;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+async fn unsignable_pdfs_are_refused_and_nothing_is_kept(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let events_before = app.event_count().await?;
+    for (what, body) in [
+        ("encrypted", pdf(1, true)),
+        ("not a PDF", b"%PDF-1.7\nthis is not a PDF at all".to_vec()),
+        ("no pages", pdf(0, false)),
+    ] {
+        let response = upload(&app, &tenant, "x.pdf", "application/pdf", body).await?;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{what}"
+        );
+        let problem: serde_json::Value = response.json().await?;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("cannot be signed"),
+            "{what}: {problem}"
+        );
+    }
+    for (what, name, media_type) in [
+        ("no media type", "x.pdf", "nonsense"),
+        ("a name with a path", "../x.pdf", "application/pdf"),
+    ] {
+        let response = upload(&app, &tenant, name, media_type, pdf(1, false)).await?;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+    }
+    assert_eq!(
+        app.event_count().await?,
+        events_before,
+        "nothing was recorded"
+    );
+    // A file for viewing only is kept as it is, without a page count.
+    let response = upload(
+        &app,
+        &tenant,
+        "notes.txt",
+        "text/plain; charset=utf-8",
+        b"hello".to_vec(),
+    )
+    .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: serde_json::Value = response.json().await?;
+    assert_eq!(created["media_type"], "text/plain");
+    assert_eq!(created["pages"], serde_json::Value::Null);
+    Ok(())
+}
+
+async fn another_tenant_sees_nothing(app: TestApp) -> anyhow::Result<()> {
+    let owner = app.tenant().await?;
+    let other = app.tenant().await?;
+    let created: serde_json::Value =
+        upload(&app, &owner, "a.pdf", "application/pdf", pdf(1, false))
+            .await?
+            .json()
+            .await?;
+    let location = format!(
+        "/v1/documents/{}",
+        created["id"].as_str().unwrap_or_default()
+    );
+    for path in [location.clone(), format!("{location}/content")] {
+        let response = app
+            .http
+            .get(app.url(&path))
+            .basic_auth(&other.id, Some(&other.api_key))
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let response = app
+        .http
+        .delete(app.url(&location))
+        .basic_auth(&other.id, Some(&other.api_key))
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Still there for its owner.
+    let response = app
+        .http
+        .get(app.url(&format!("{location}/content")))
+        .basic_auth(&owner.id, Some(&owner.api_key))
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    Ok(())
+}
