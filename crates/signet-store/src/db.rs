@@ -27,7 +27,7 @@ pub(crate) fn unexpected(err: sqlx::Error) -> StoreError {
 }
 
 /// One argument of a statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Arg {
     /// `TEXT`, or a NULL of that type.
     Text(Option<String>),
@@ -37,6 +37,14 @@ pub(crate) enum Arg {
     Bool(bool),
     /// `BYTEA` (`BLOB` on SQLite).
     Bytes(Vec<u8>),
+    /// `DOUBLE PRECISION` (`REAL` on SQLite).
+    Real(f64),
+}
+
+impl From<f64> for Arg {
+    fn from(value: f64) -> Self {
+        Arg::Real(value)
+    }
 }
 
 impl From<String> for Arg {
@@ -131,6 +139,7 @@ where
     Option<i64>: Encode<'q, DB> + Type<DB>,
     bool: Encode<'q, DB> + Type<DB>,
     &'q [u8]: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
 {
     let mut prepared = sqlx::query(&query.sql);
     for arg in &query.args {
@@ -139,6 +148,7 @@ where
             Arg::Int(value) => prepared.bind(*value),
             Arg::Bool(value) => prepared.bind(*value),
             Arg::Bytes(value) => prepared.bind(value.as_slice()),
+            Arg::Real(value) => prepared.bind(*value),
         };
     }
     prepared

@@ -18,6 +18,7 @@ mod library;
 mod maintenance;
 mod rows;
 mod secrets;
+mod signing;
 mod tenants;
 
 #[cfg(feature = "test-support")]

@@ -19,6 +19,7 @@ mod jobs;
 mod library;
 mod maintenance;
 mod secrets;
+mod signing;
 mod tenants;
 
 pub use access::AccessStore;
@@ -28,6 +29,7 @@ pub use jobs::JobStore;
 pub use library::{LibraryStore, StoredLibraryDocument};
 pub use maintenance::MaintenanceStore;
 pub use secrets::SecretStore;
+pub use signing::{SigningStore, StoredSignEnvelope};
 pub use tenants::TenantStore;
 
 /// Every port trait, for `use signet_core::store::ports::*;` where their methods are called on
@@ -35,7 +37,7 @@ pub use tenants::TenantStore;
 pub mod ports {
     pub use super::{
         AccessStore, DeliveryStore, EvidenceStore, JobStore, LibraryStore, MaintenanceStore,
-        SecretStore, Store, TenantStore,
+        SecretStore, SigningStore, Store, TenantStore,
     };
 }
 
@@ -65,6 +67,7 @@ pub trait Store:
     + EvidenceStore
     + JobStore
     + LibraryStore
+    + SigningStore
     + SecretStore
     + MaintenanceStore
 {
@@ -77,6 +80,7 @@ impl<T> Store for T where
         + EvidenceStore
         + JobStore
         + LibraryStore
+        + SigningStore
         + SecretStore
         + MaintenanceStore
         + ?Sized

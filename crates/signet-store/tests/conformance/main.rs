@@ -48,6 +48,7 @@ mod evidence;
 mod jobs;
 mod maintenance;
 mod secrets;
+mod signing;
 mod tenants;
 
 /// A store on a new, empty database; `None` when PostgreSQL is not available outside CI.
