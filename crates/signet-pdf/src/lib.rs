@@ -28,6 +28,7 @@ mod oids;
 pub mod pdf;
 pub mod pki;
 pub mod render;
+pub mod sample;
 pub mod seal;
 pub mod stamp;
 pub mod tsa;
