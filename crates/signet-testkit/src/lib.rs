@@ -229,6 +229,18 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// A native API request to `path` with `tenant`'s HTTP Basic credentials.
+    pub fn native(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        tenant: &TestTenant,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .basic_auth(&tenant.id, Some(&tenant.api_key))
+    }
+
     /// Creates a tenant with every feature, self-send mode and a 10 MiB limit.
     pub async fn tenant(&self) -> anyhow::Result<TestTenant> {
         self.tenant_with(&Feature::ALL, 10 * 1024 * 1024, true)

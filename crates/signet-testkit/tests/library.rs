@@ -2,7 +2,7 @@
 //! with both digests and its page count, read back byte for byte, deleted (the record stays);
 //! a PDF that cannot be signed is refused and nothing is kept; another tenant sees nothing.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use sha2::Digest as _;
 use signet_testkit::{TestApp, TestTenant};
 
@@ -30,10 +30,8 @@ async fn upload(
     body: Vec<u8>,
 ) -> anyhow::Result<reqwest::Response> {
     Ok(app
-        .http
-        .post(app.url("/v1/documents"))
+        .native(Method::POST, "/v1/documents", tenant)
         .query(&[("name", name)])
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
         .header("Content-Type", media_type)
         .body(body)
         .send()
@@ -79,9 +77,7 @@ async fn a_pdf_is_stored_read_and_deleted(app: TestApp) -> anyhow::Result<()> {
     );
 
     let shown: serde_json::Value = app
-        .http
-        .get(app.url(&location))
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .native(Method::GET, &location, &tenant)
         .send()
         .await?
         .json()
@@ -89,9 +85,7 @@ async fn a_pdf_is_stored_read_and_deleted(app: TestApp) -> anyhow::Result<()> {
     assert_eq!(shown, created);
 
     let content = app
-        .http
-        .get(app.url(&format!("{location}/content")))
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .native(Method::GET, &format!("{location}/content"), &tenant)
         .send()
         .await?;
     assert_eq!(content.status(), StatusCode::OK);
@@ -99,16 +93,12 @@ async fn a_pdf_is_stored_read_and_deleted(app: TestApp) -> anyhow::Result<()> {
     assert_eq!(content.bytes().await?.as_ref(), bytes.as_slice());
 
     let deleted = app
-        .http
-        .delete(app.url(&location))
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .native(Method::DELETE, &location, &tenant)
         .send()
         .await?;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let shown: serde_json::Value = app
-        .http
-        .get(app.url(&location))
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .native(Method::GET, &location, &tenant)
         .send()
         .await?
         .json()
@@ -119,16 +109,12 @@ async fn a_pdf_is_stored_read_and_deleted(app: TestApp) -> anyhow::Result<()> {
         "the digests stay as evidence"
     );
     let gone = app
-        .http
-        .get(app.url(&format!("{location}/content")))
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .native(Method::GET, &format!("{location}/content"), &tenant)
         .send()
         .await?;
     assert_eq!(gone.status(), StatusCode::GONE);
     let again = app
-        .http
-        .delete(app.url(&location))
-        .basic_auth(&tenant.id, Some(&tenant.api_key))
+        .native(Method::DELETE, &location, &tenant)
         .send()
         .await?;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
@@ -200,26 +186,14 @@ async fn another_tenant_sees_nothing(app: TestApp) -> anyhow::Result<()> {
         created["id"].as_str().unwrap_or_default()
     );
     for path in [location.clone(), format!("{location}/content")] {
-        let response = app
-            .http
-            .get(app.url(&path))
-            .basic_auth(&other.id, Some(&other.api_key))
-            .send()
-            .await?;
+        let response = app.native(Method::GET, &path, &other).send().await?;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let response = app
-        .http
-        .delete(app.url(&location))
-        .basic_auth(&other.id, Some(&other.api_key))
-        .send()
-        .await?;
+    let response = app.native(Method::DELETE, &location, &other).send().await?;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // Still there for its owner.
     let response = app
-        .http
-        .get(app.url(&format!("{location}/content")))
-        .basic_auth(&owner.id, Some(&owner.api_key))
+        .native(Method::GET, &format!("{location}/content"), &owner)
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::OK);
