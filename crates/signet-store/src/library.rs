@@ -5,8 +5,8 @@ use signet_core::blob::BlobKey;
 use signet_core::ids::{DocumentId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::Event;
-use signet_core::signing::library::{LibraryDocument, VersionKind};
-use signet_core::store::{LibraryStore, StoreError, StoredLibraryDocument};
+use signet_core::signing::library::{LibraryDocument, StoredLibraryDocument, VersionKind};
+use signet_core::store::{LibraryStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::SqlStore;

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use signet_core::CoreError;
 use signet_core::ids::DocumentId;
 use signet_core::signing::NewLibraryDocument;
-use signet_core::signing::library::{LibraryDocument, MediaType};
-use signet_core::store::StoredLibraryDocument;
+use signet_core::signing::library::{LibraryDocument, MediaType, StoredLibraryDocument};
 use signet_core::values::DocumentName;
 use time::format_description::well_known::Rfc3339;
 

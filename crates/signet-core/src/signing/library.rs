@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::blob::BlobKey;
 use crate::ids::{DocumentId, TenantId};
 use crate::values::{DocumentName, InvalidValue, Sha3Digest, Sha256Digest};
 
@@ -264,6 +265,15 @@ pub fn find_in_family<'a>(
     documents.iter().find(|d| {
         &d.sha3_256 == sha3_256 && lineage(documents, d.id).last().map(|r| r.id) == Some(root)
     })
+}
+
+/// A library document as kept: its facts and where its bytes are (`None` once deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLibraryDocument {
+    /// The document.
+    pub document: LibraryDocument,
+    /// The blob holding its bytes; `None` once deleted.
+    pub blob: Option<BlobKey>,
 }
 
 #[cfg(test)]

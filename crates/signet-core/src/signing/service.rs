@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use super::library::StoredLibraryDocument;
 use super::library::{FileFacts, LibraryDocument, MediaType};
 use crate::blob::{BlobKey, ByteStream};
 use crate::error::{CoreError, CoreResult};
@@ -12,7 +13,7 @@ use crate::inspect::InspectFailure;
 use crate::jobs::{JobKind, NewJob};
 use crate::model::EventKind;
 use crate::ports::{Caller, Core, require_active};
-use crate::store::{StoreError, StoredLibraryDocument};
+use crate::store::StoreError;
 use crate::values::DocumentName;
 
 /// The file a tenant adds to its library.

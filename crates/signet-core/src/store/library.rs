@@ -8,16 +8,7 @@ use super::StoreError;
 use crate::blob::BlobKey;
 use crate::ids::{DocumentId, TenantId};
 use crate::model::Event;
-use crate::signing::library::LibraryDocument;
-
-/// A library document as stored: its facts and where its bytes are (`None` once deleted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredLibraryDocument {
-    /// The document.
-    pub document: LibraryDocument,
-    /// The blob holding its bytes; `None` once deleted.
-    pub blob: Option<BlobKey>,
-}
+use crate::signing::library::{LibraryDocument, StoredLibraryDocument};
 
 /// Library storage.
 #[async_trait]
