@@ -47,6 +47,9 @@ pub enum CoreError {
     /// A single-use upload URL was used again.
     #[error("the document was already uploaded")]
     AlreadyUploaded,
+    /// A document's content was deleted; its record and digests remain.
+    #[error("the document's content was deleted")]
+    ContentDeleted,
     /// The caller has not proved who they are (no session, or it ended).
     #[error("authentication required")]
     Unauthenticated,
@@ -93,7 +96,7 @@ impl CoreError {
             CoreError::DocumentMissing
             | CoreError::StateConflict(_)
             | CoreError::AlreadyUploaded => ErrorKind::Conflict,
-            CoreError::Expired => ErrorKind::Gone,
+            CoreError::Expired | CoreError::ContentDeleted => ErrorKind::Gone,
             CoreError::Unauthenticated => ErrorKind::Unauthenticated,
             CoreError::Unexpected(_) => ErrorKind::Unexpected,
         }
@@ -120,7 +123,8 @@ impl CoreError {
                 CoreError::StateConflict(_) => Some(CoreError::BadSignature),
                 CoreError::BadSignature => Some(CoreError::Expired),
                 CoreError::Expired => Some(CoreError::AlreadyUploaded),
-                CoreError::AlreadyUploaded => Some(CoreError::Unauthenticated),
+                CoreError::AlreadyUploaded => Some(CoreError::ContentDeleted),
+                CoreError::ContentDeleted => Some(CoreError::Unauthenticated),
                 CoreError::Unauthenticated => {
                     Some(CoreError::Unexpected(anyhow::anyhow!("a disk failed")))
                 }
@@ -183,7 +187,7 @@ mod tests {
                 "{error:?}"
             );
         }
-        assert_eq!(all.len(), 13);
+        assert_eq!(all.len(), 14);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! What clients see, frozen: every doclinc, native (`/v1/...`), ledger (`/v1/ledger/...`),
+//! What clients see, frozen: every doclinc, native (`/v1/...`, the document library included),
+//! ledger (`/v1/ledger/...`),
 //! upload and portal response and error shape, recorded as `insta` snapshots (status, the headers
 //! clients and browsers act on, and the body). Ids, tokens, hashes, signatures and times are
 //! redacted by filters so that only the shape is compared; a change of shape shows as a snapshot
@@ -41,7 +42,7 @@ macro_rules! scenarios {
     };
 }
 
-scenarios!(doclinc, uploads, native_and_ledger, portal);
+scenarios!(doclinc, uploads, native_and_ledger, portal, library);
 
 async fn spawn(backend: Backend) -> anyhow::Result<Option<(TestApp, PhoneCapture)>> {
     let phone = PhoneCapture::start().await?;
@@ -760,5 +761,76 @@ async fn portal(app: TestApp, phone: PhoneCapture) -> anyhow::Result<()> {
     check("portal_cancelled", http.get(&secret_link)).await?;
     app.clock.advance(time::Duration::days(15));
     check("portal_expired", http.get(&link)).await?;
+    Ok(())
+}
+
+async fn library(app: TestApp, _phone: PhoneCapture) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let native = |method: reqwest::Method, path: &str| app.native(method, path, &tenant);
+    let upload = |name: &str, media_type: &str, body: Vec<u8>| {
+        native(reqwest::Method::POST, "/v1/documents")
+            .query(&[("name", name)])
+            .header("Content-Type", media_type)
+            .body(body)
+    };
+    let created = check(
+        "library_created",
+        upload(
+            "contract.pdf",
+            "application/pdf",
+            signet_pdf::sample::blank(2),
+        ),
+    )
+    .await?;
+    let location = created["headers"]["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    check("library_shown", native(reqwest::Method::GET, &location)).await?;
+    check(
+        "library_content",
+        native(reqwest::Method::GET, &format!("{location}/content")),
+    )
+    .await?;
+    check(
+        "library_unsignable_pdf",
+        upload("broken.pdf", "application/pdf", b"%PDF-1.7 broken".to_vec()),
+    )
+    .await?;
+    check(
+        "library_bad_media_type",
+        upload("contract.pdf", "pdf", signet_pdf::sample::blank(1)),
+    )
+    .await?;
+    check(
+        "library_missing_name",
+        native(reqwest::Method::POST, "/v1/documents")
+            .header("Content-Type", "application/pdf")
+            .body(signet_pdf::sample::blank(1)),
+    )
+    .await?;
+    check(
+        "library_not_found",
+        native(
+            reqwest::Method::GET,
+            &format!("/v1/documents/{}", "0".repeat(32)),
+        ),
+    )
+    .await?;
+    check(
+        "library_deleted",
+        native(reqwest::Method::DELETE, &location),
+    )
+    .await?;
+    check(
+        "library_shown_deleted",
+        native(reqwest::Method::GET, &location),
+    )
+    .await?;
+    check(
+        "library_content_gone",
+        native(reqwest::Method::GET, &format!("{location}/content")),
+    )
+    .await?;
     Ok(())
 }

@@ -122,14 +122,14 @@ impl Core {
             .ok_or(CoreError::NotFound)
     }
 
-    /// The bytes of the caller's library document; [`CoreError::Expired`] once deleted.
+    /// The bytes of the caller's library document; [`CoreError::ContentDeleted`] once deleted.
     pub async fn library_document_content(
         &self,
         caller: &Caller,
         id: &DocumentId,
     ) -> CoreResult<(LibraryDocument, ByteStream)> {
         let stored = self.library_document(caller, id).await?;
-        let key = stored.blob.ok_or(CoreError::Expired)?;
+        let key = stored.blob.ok_or(CoreError::ContentDeleted)?;
         let stream = self.blobs.get(&key).await?;
         Ok((stored.document, stream))
     }
