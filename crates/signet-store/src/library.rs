@@ -6,7 +6,7 @@ use signet_core::ids::{DocumentId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::Event;
 use signet_core::signing::library::{LibraryDocument, StoredLibraryDocument, VersionKind};
-use signet_core::store::{LibraryStore, StoreError};
+use signet_core::store::{IdempotencyRecord, LibraryStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::SqlStore;
@@ -66,6 +66,7 @@ impl LibraryStore for SqlStore {
         &self,
         document: &LibraryDocument,
         blob: &BlobKey,
+        idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
     ) -> Result<(), StoreError> {
         let insert = Query::new(
@@ -86,9 +87,49 @@ impl LibraryStore for SqlStore {
         .bind(blob.as_str())
         .bind(micros(document.created_at));
         let mut tx = self.pool.begin().await?;
+        if let Some(record) = idempotency {
+            // First, so that a taken key stores nothing.
+            tx.execute(
+                Query::new(
+                    "INSERT INTO idempotency_keys (tenant_id, operation, idempotency_key, \
+                     request_digest, resource_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(document.tenant_id.to_upper_hex())
+                .bind(record.operation)
+                .bind(record.key.as_str())
+                .bind(record.request_digest.as_str())
+                .bind(document.id.to_string())
+                .bind(micros(document.created_at)),
+            )
+            .await?;
+        }
         tx.execute(insert).await?;
         append_events(&mut tx, events).await?;
         tx.commit().await
+    }
+
+    async fn idempotent_resource(
+        &self,
+        tenant: &TenantId,
+        operation: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let Some(row) = self
+            .pool
+            .fetch_optional(
+                Query::new(
+                    "SELECT request_digest, resource_id FROM idempotency_keys \
+                     WHERE tenant_id = $1 AND operation = $2 AND idempotency_key = $3",
+                )
+                .bind(tenant.to_upper_hex())
+                .bind(operation)
+                .bind(key),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((row.get("request_digest")?, row.get("resource_id")?)))
     }
 
     async fn library_document(

@@ -10,6 +10,7 @@ signet_testkit::on_both!(
     a_pdf_is_stored_read_and_deleted,
     unsignable_pdfs_are_refused_and_nothing_is_kept,
     another_tenant_sees_nothing,
+    an_idempotency_key_makes_a_repeat_answer_the_same_document,
 );
 
 /// A PDF of `pages` empty pages, optionally marked encrypted.
@@ -197,5 +198,67 @@ async fn another_tenant_sees_nothing(app: TestApp) -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::OK);
+    Ok(())
+}
+
+async fn an_idempotency_key_makes_a_repeat_answer_the_same_document(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let keyed = |key: &str, body: Vec<u8>| {
+        app.native(Method::POST, "/v1/documents", &tenant)
+            .query(&[("name", "offer.pdf")])
+            .header("Content-Type", "application/pdf")
+            .header("Idempotency-Key", key)
+            .body(body)
+    };
+    let events_before = app.event_count().await?;
+    let first = keyed("order-42", pdf(1, false)).send().await?;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: serde_json::Value = first.json().await?;
+    let again = keyed("order-42", pdf(1, false)).send().await?;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let again: serde_json::Value = again.json().await?;
+    assert_eq!(
+        again, first,
+        "the repeat answers the first request's document"
+    );
+    assert_eq!(app.event_count().await?, events_before + 1, "stored once");
+
+    let different = keyed("order-42", pdf(2, false)).send().await?;
+    assert_eq!(different.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        different.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        app.event_count().await?,
+        events_before + 1,
+        "nothing more stored"
+    );
+
+    // Another key, or none, makes another document.
+    let other: serde_json::Value = keyed("order-43", pdf(1, false))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_ne!(other["id"], first["id"]);
+    let bad = keyed("with space", pdf(1, false)).send().await?;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // Keys are the tenant's own: another tenant's same key is another request.
+    let stranger = app.tenant().await?;
+    let theirs = app
+        .native(Method::POST, "/v1/documents", &stranger)
+        .query(&[("name", "offer.pdf")])
+        .header("Content-Type", "application/pdf")
+        .header("Idempotency-Key", "order-42")
+        .body(pdf(1, false))
+        .send()
+        .await?;
+    assert_eq!(theirs.status(), StatusCode::CREATED);
+    let theirs: serde_json::Value = theirs.json().await?;
+    assert_ne!(theirs["id"], first["id"]);
     Ok(())
 }

@@ -70,7 +70,8 @@ fn document_id(id: &str) -> Result<DocumentId, NativeError> {
         .map_err(|_| NativeError::Core(CoreError::NotFound))
 }
 
-/// `POST /v1/documents?name=…`: stores the body (streamed, never held whole) → 201.
+/// `POST /v1/documents?name=…`: stores the body (streamed, never held whole) → 201. With an
+/// `Idempotency-Key`, a repeat of the same request answers the same document.
 pub(super) async fn upload(
     State(state): State<AppState>,
     NativeCaller(caller): NativeCaller,
@@ -85,6 +86,14 @@ pub(super) async fn upload(
         .ok_or_else(|| invalid("Content-Type", "required (e.g. application/pdf)"))?
         .parse()
         .map_err(|e| invalid("Content-Type", e))?;
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| invalid("Idempotency-Key", "visible ASCII characters only"))
+        })
+        .transpose()?;
     let ip = caller.ip;
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let document = state
@@ -95,6 +104,7 @@ pub(super) async fn upload(
                 name,
                 media_type,
                 ip,
+                idempotency_key,
             },
             Box::pin(stream),
         )

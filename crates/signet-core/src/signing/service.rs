@@ -13,7 +13,7 @@ use crate::inspect::InspectFailure;
 use crate::jobs::{JobKind, NewJob};
 use crate::model::EventKind;
 use crate::ports::{Caller, Core, require_active};
-use crate::store::StoreError;
+use crate::store::{IdempotencyRecord, StoreError};
 use crate::values::DocumentName;
 
 /// The file a tenant adds to its library.
@@ -25,6 +25,37 @@ pub struct NewLibraryDocument {
     pub media_type: MediaType,
     /// Where the request came from.
     pub ip: Option<IpAddr>,
+    /// The client's `Idempotency-Key`: a repeat of the same request answers the document the
+    /// first one made; the same key with a different request is refused.
+    pub idempotency_key: Option<String>,
+}
+
+/// The operation name idempotency keys of library uploads are kept under.
+const UPLOAD_OPERATION: &str = "library.upload";
+/// The longest idempotency key accepted.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+fn checked_idempotency_key(key: String) -> CoreResult<String> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_CHARS
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(CoreError::Invalid(format!(
+            "Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+        )));
+    }
+    Ok(key)
+}
+
+/// What identifies an upload request: its name, media type and bytes.
+fn upload_digest(name: &DocumentName, media_type: &MediaType, sha256: &str) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for part in [name.as_str(), media_type.as_str(), sha256] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(hasher.finalize())
 }
 
 impl Core {
@@ -38,18 +69,78 @@ impl Core {
         body: ByteStream,
     ) -> CoreResult<LibraryDocument> {
         require_active(&caller.tenant)?;
+        let idempotency_key = new
+            .idempotency_key
+            .clone()
+            .map(checked_idempotency_key)
+            .transpose()?;
         let key = BlobKey::random();
         let stored = self
             .blobs
             .put(&key, body, Some(caller.tenant.plan.max_envelope_bytes))
             .await?;
-        let result = self.keep_library_document(caller, new, &key, stored).await;
-        if result.is_err()
+        let record = idempotency_key.map(|idempotency_key| IdempotencyRecord {
+            operation: UPLOAD_OPERATION,
+            key: idempotency_key,
+            request_digest: upload_digest(&new.name, &new.media_type, &stored.sha256.to_hex()),
+        });
+        // `(document, whether this request stored it)`.
+        let outcome = match &record {
+            None => self
+                .keep_library_document(caller, new, &key, stored, None)
+                .await
+                .map(|document| (document, true)),
+            Some(record) => match self.replayed_upload(caller, record).await {
+                Ok(Some(existing)) => Ok((existing, false)),
+                Ok(None) => match self
+                    .keep_library_document(caller, new, &key, stored, Some(record))
+                    .await
+                {
+                    Ok(document) => Ok((document, true)),
+                    // A concurrent request with the same key stored first: answer as its repeat.
+                    Err(CoreError::StateConflict(_)) => self
+                        .replayed_upload(caller, record)
+                        .await
+                        .and_then(|found| {
+                            found.ok_or_else(|| anyhow::anyhow!("idempotency key lost").into())
+                        })
+                        .map(|document| (document, false)),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
+        };
+        if !matches!(outcome, Ok((_, true)))
             && let Err(e) = self.blobs.delete(&key).await
         {
-            tracing::warn!(error = %e, blob = key.as_str(), "could not delete a refused library document");
+            tracing::warn!(error = %e, blob = key.as_str(), "could not delete the blob of a refused or repeated upload");
         }
-        result
+        outcome.map(|(document, _)| document)
+    }
+
+    /// The document a request with the same idempotency key made, if any; a conflict when the
+    /// key was used for a different request.
+    async fn replayed_upload(
+        &self,
+        caller: &Caller,
+        record: &IdempotencyRecord,
+    ) -> CoreResult<Option<LibraryDocument>> {
+        let Some((digest, id)) = self
+            .store
+            .idempotent_resource(&caller.tenant.id, record.operation, &record.key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if digest != record.request_digest {
+            return Err(CoreError::StateConflict(
+                "this Idempotency-Key was already used for a different request".into(),
+            ));
+        }
+        let id: DocumentId = id
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored idempotent resource id {id:?} is not an id"))?;
+        Ok(Some(self.library_document(caller, &id).await?.document))
     }
 
     async fn keep_library_document(
@@ -58,6 +149,7 @@ impl Core {
         new: NewLibraryDocument,
         key: &BlobKey,
         stored: crate::blob::StoredBlob,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> CoreResult<LibraryDocument> {
         let pages = if new.media_type.is_pdf() {
             let inspector = self
@@ -103,10 +195,17 @@ impl Core {
             "sha3_256": document.sha3_256,
             "size": document.size,
         });
-        self.store
-            .insert_library_document(&document, key, &[event])
-            .await?;
-        Ok(document)
+        match self
+            .store
+            .insert_library_document(&document, key, idempotency, &[event])
+            .await
+        {
+            Ok(()) => Ok(document),
+            Err(StoreError::Duplicate) if idempotency.is_some() => Err(CoreError::StateConflict(
+                "this Idempotency-Key is being used by another request".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The caller's library document (also once its bytes are deleted).

@@ -10,16 +10,37 @@ use crate::ids::{DocumentId, TenantId};
 use crate::model::Event;
 use crate::signing::library::{LibraryDocument, StoredLibraryDocument};
 
+/// An `Idempotency-Key` kept with the resource its first request made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The operation (`library.upload`, …): keys are per tenant and operation.
+    pub operation: &'static str,
+    /// The client's key.
+    pub key: String,
+    /// SHA-256 (hex) of what identifies the request.
+    pub request_digest: String,
+}
+
 /// Library storage.
 #[async_trait]
 pub trait LibraryStore: Send + Sync + 'static {
-    /// Stores a new document with the events recording it, in one transaction.
+    /// Stores a new document with the events recording it, and the idempotency key of the
+    /// request that made it, in one transaction; [`StoreError::Duplicate`] when the key is
+    /// already taken (nothing is stored then).
     async fn insert_library_document(
         &self,
         document: &LibraryDocument,
         blob: &BlobKey,
+        idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
     ) -> Result<(), StoreError>;
+    /// The request digest and resource id kept for `key` of `operation`, if any.
+    async fn idempotent_resource(
+        &self,
+        tenant: &TenantId,
+        operation: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, StoreError>;
     /// The tenant's document, deleted or not.
     async fn library_document(
         &self,

@@ -26,7 +26,7 @@ pub use access::AccessStore;
 pub use delivery::DeliveryStore;
 pub use evidence::{EvidenceStore, LedgerLeaf, StoredTreeHead};
 pub use jobs::JobStore;
-pub use library::LibraryStore;
+pub use library::{IdempotencyRecord, LibraryStore};
 pub use maintenance::MaintenanceStore;
 pub use secrets::SecretStore;
 pub use signing::{SigningStore, StoredSignEnvelope};

@@ -48,7 +48,7 @@ async fn seeded(store: &Arc<dyn Store>) -> anyhow::Result<Seeded> {
             now(),
         );
         store
-            .insert_library_document(&document, &BlobKey::random(), &[])
+            .insert_library_document(&document, &BlobKey::random(), None, &[])
             .await?;
         pages.insert(document.id, count);
         ids.push(document.id);
