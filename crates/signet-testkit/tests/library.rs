@@ -11,6 +11,7 @@ signet_testkit::on_both!(
     unsignable_pdfs_are_refused_and_nothing_is_kept,
     another_tenant_sees_nothing,
     an_idempotency_key_makes_a_repeat_answer_the_same_document,
+    concurrent_repeats_of_one_key_store_one_document,
 );
 
 /// A PDF of `pages` empty pages, optionally marked encrypted.
@@ -260,5 +261,33 @@ async fn an_idempotency_key_makes_a_repeat_answer_the_same_document(
     assert_eq!(theirs.status(), StatusCode::CREATED);
     let theirs: serde_json::Value = theirs.json().await?;
     assert_ne!(theirs["id"], first["id"]);
+    Ok(())
+}
+
+async fn concurrent_repeats_of_one_key_store_one_document(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let events_before = app.event_count().await?;
+    let send = || {
+        app.native(Method::POST, "/v1/documents", &tenant)
+            .query(&[("name", "offer.pdf")])
+            .header("Content-Type", "application/pdf")
+            .header("Idempotency-Key", "burst-1")
+            .body(pdf(2, false))
+            .send()
+    };
+    let answers = futures::future::join_all((0..8).map(|_| send())).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for answer in answers {
+        let answer = answer?;
+        assert_eq!(answer.status(), StatusCode::CREATED);
+        let body: serde_json::Value = answer.json().await?;
+        ids.insert(body["id"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        ids.len(),
+        1,
+        "every repeat answers the one document: {ids:?}"
+    );
+    assert_eq!(app.event_count().await?, events_before + 1, "stored once");
     Ok(())
 }
