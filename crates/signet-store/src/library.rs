@@ -5,7 +5,7 @@ use signet_core::blob::BlobKey;
 use signet_core::ids::{DocumentId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::Event;
-use signet_core::signing::library::{LibraryDocument, StoredLibraryDocument, VersionKind};
+use signet_core::signing::library::{LibraryDocument, StoredLibraryDocument};
 use signet_core::store::{IdempotencyRecord, LibraryStore, StoreError};
 use time::OffsetDateTime;
 
@@ -13,19 +13,7 @@ use crate::SqlStore;
 use crate::db::{Query, Row};
 use crate::evidence::append_events;
 use crate::jobs::insert_jobs;
-use crate::rows::{corrupt, from_i64, from_micros, micros, parse};
-
-fn kind_from_text(text: &str) -> Result<VersionKind, StoreError> {
-    [
-        VersionKind::Original,
-        VersionKind::Stamped,
-        VersionKind::Signed,
-        VersionKind::Sealed,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == text)
-    .ok_or_else(|| corrupt(format!("library_documents.kind = {text:?}")))
-}
+use crate::rows::{corrupt, from_i64, from_micros, from_word, micros, parse};
 
 fn document_from_row(row: &Row) -> Result<StoredLibraryDocument, StoreError> {
     Ok(StoredLibraryDocument {
@@ -47,7 +35,7 @@ fn document_from_row(row: &Row) -> Result<StoredLibraryDocument, StoreError> {
                 &row.get::<String>("sha3_256")?,
             )?,
             pages: row.get::<Option<i64>>("pages")?.map(from_i64).transpose()?,
-            kind: kind_from_text(&row.get::<String>("kind")?)?,
+            kind: from_word("library_documents.kind", &row.get::<String>("kind")?)?,
             derived_from: row
                 .get::<Option<String>>("derived_from")?
                 .map(|id| parse("library_documents.derived_from", &id))

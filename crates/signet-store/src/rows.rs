@@ -1,5 +1,7 @@
 //! Conversions between column values and core types.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use signet_core::model::{AuthMethod, Feature, Purpose, Role, TenantStatus};
 use signet_core::store::StoreError;
 use time::OffsetDateTime;
@@ -113,4 +115,18 @@ where
     T::Error: std::fmt::Display,
 {
     T::try_from(value).map_err(corrupt)
+}
+
+/// The word a unit enum serialises to (`signer`, `email_code`, …): the stored form of the
+/// signing model's enumerations.
+pub(crate) fn word<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(value).map_err(corrupt)? {
+        serde_json::Value::String(text) => Ok(text),
+        other => Err(corrupt(format!("not a word: {other}"))),
+    }
+}
+
+pub(crate) fn from_word<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| corrupt(format!("{column} = {text:?}")))
 }

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use signet_core::ids::{EnvelopeId, ParticipantId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::Event;
@@ -24,21 +22,7 @@ use crate::SqlStore;
 use crate::db::{Query, Row, Tx};
 use crate::evidence::append_events;
 use crate::jobs::insert_jobs;
-use crate::rows::{corrupt, from_i64, from_micros, micros, parse};
-
-/// The word a unit enum serialises to (`signer`, `email_code`, …): the stored form of the
-/// signing model's enumerations.
-fn word<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    match serde_json::to_value(value).map_err(corrupt)? {
-        serde_json::Value::String(text) => Ok(text),
-        other => Err(corrupt(format!("not a word: {other}"))),
-    }
-}
-
-fn from_word<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| corrupt(format!("{column} = {text:?}")))
-}
+use crate::rows::{corrupt, from_i64, from_micros, from_word, micros, parse, word};
 
 fn at(value: Option<OffsetDateTime>) -> Option<i64> {
     value.map(micros)
@@ -222,20 +206,17 @@ fn bind_field_value(query: Query, field: &Field) -> Result<Query, StoreError> {
     Ok(query.bind(field.id.to_string()).bind(value))
 }
 
-fn participant_from_row(row: &Row) -> Result<(Participant, i64), StoreError> {
-    let phone = row.get::<Option<String>>("phone_e164")?.map(|e164| {
-        Phone::from_stored(
+fn participant_from_row(row: &Row) -> Result<Participant, StoreError> {
+    let phone = match row.get::<Option<String>>("phone_e164")? {
+        Some(e164) => Some(Phone::from_stored(
             e164,
-            row.get::<Option<String>>("phone_country")
-                .ok()
-                .flatten()
+            row.get::<Option<String>>("phone_country")?
                 .unwrap_or_default(),
-            row.get::<Option<String>>("phone_national")
-                .ok()
-                .flatten()
+            row.get::<Option<String>>("phone_national")?
                 .unwrap_or_default(),
-        )
-    });
+        )),
+        None => None,
+    };
     let participant = Participant {
         id: parse("sign_participants.id", &row.get::<String>("id")?)?,
         key: parse(
@@ -267,7 +248,7 @@ fn participant_from_row(row: &Row) -> Result<(Participant, i64), StoreError> {
             .map(|r| parse("sign_participants.decline_reason", &r))
             .transpose()?,
     };
-    Ok((participant, row.get("position")?))
+    Ok(participant)
 }
 
 fn field_from_row(row: &Row) -> Result<Field, StoreError> {
@@ -367,7 +348,7 @@ impl SigningStore for SqlStore {
             )
             .await?
             .iter()
-            .map(|row| participant_from_row(row).map(|(p, _)| p))
+            .map(participant_from_row)
             .collect::<Result<Vec<_>, StoreError>>()?;
         let keys: HashMap<String, ParticipantKey> = participants
             .iter()

@@ -90,25 +90,10 @@ impl Core {
                 .keep_library_document(caller, new, &key, stored, None)
                 .await
                 .map(|document| (document, true)),
-            Some(record) => match self.replayed_upload(caller, record).await {
-                Ok(Some(existing)) => Ok((existing, false)),
-                Ok(None) => match self
-                    .keep_library_document(caller, new, &key, stored, Some(record))
+            Some(record) => {
+                self.keep_idempotently(caller, new, &key, stored, record)
                     .await
-                {
-                    Ok(document) => Ok((document, true)),
-                    // A concurrent request with the same key stored first: answer as its repeat.
-                    Err(CoreError::StateConflict(_)) => self
-                        .replayed_upload(caller, record)
-                        .await
-                        .and_then(|found| {
-                            found.ok_or_else(|| anyhow::anyhow!("idempotency key lost").into())
-                        })
-                        .map(|document| (document, false)),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
+            }
         };
         if !matches!(outcome, Ok((_, true)))
             && let Err(e) = self.blobs.delete(&key).await
@@ -116,6 +101,36 @@ impl Core {
             tracing::warn!(error = %e, blob = key.as_str(), "could not delete the blob of a refused or repeated upload");
         }
         outcome.map(|(document, _)| document)
+    }
+
+    /// Stores the upload under `record`'s key, or answers the document an earlier request with
+    /// that key stored: `(document, whether this request stored it)`.
+    async fn keep_idempotently(
+        &self,
+        caller: &Caller,
+        new: NewLibraryDocument,
+        key: &BlobKey,
+        stored: crate::blob::StoredBlob,
+        record: &IdempotencyRecord,
+    ) -> CoreResult<(LibraryDocument, bool)> {
+        if let Some(existing) = self.replayed_upload(caller, record).await? {
+            return Ok((existing, false));
+        }
+        match self
+            .keep_library_document(caller, new, key, stored, Some(record))
+            .await
+        {
+            Ok(document) => Ok((document, true)),
+            // A concurrent request with the same key stored first: answer as its repeat.
+            Err(CoreError::StateConflict(_)) => {
+                let winner = self
+                    .replayed_upload(caller, record)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("idempotency key lost"))?;
+                Ok((winner, false))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The document a request with the same idempotency key made, if any; a conflict when the
