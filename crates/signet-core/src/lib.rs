@@ -27,7 +27,7 @@ pub use access::{portal, secret};
 pub use delivery::lifecycle;
 pub use evidence::ledger;
 pub use jobs::worker;
-pub use ports::{blob, inspect, mail, phone, seal, webhooks};
+pub use ports::{blob, inspect, mail, phone, seal, signature, webhooks};
 
 pub use error::{CoreError, CoreResult, ErrorKind};
 pub use ports::Core;

@@ -42,4 +42,14 @@ pub trait DocumentInspector: Send + Sync + 'static {
         blobs: &dyn BlobStore,
         key: &BlobKey,
     ) -> Result<Signable, InspectFailure>;
+
+    /// Renders page `page` (from 1) of the PDF stored under `key` as a PNG `width_px` pixels
+    /// wide, as the page is displayed (rotation and crop box applied), for the signer's review.
+    async fn render_page(
+        &self,
+        blobs: &dyn BlobStore,
+        key: &BlobKey,
+        page: u32,
+        width_px: u32,
+    ) -> Result<Vec<u8>, InspectFailure>;
 }

@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod mail;
 pub mod phone;
 pub mod seal;
+pub mod signature;
 pub mod webhooks;
 
 use std::net::IpAddr;
@@ -53,6 +54,7 @@ pub struct Core {
     pub(crate) webhooks: Option<Arc<dyn crate::webhooks::WebhookSender>>,
     pub(crate) renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
     pub(crate) inspector: Option<Arc<dyn inspect::DocumentInspector>>,
+    pub(crate) signatures: Option<Arc<dyn signature::SignatureMaker>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -84,6 +86,7 @@ impl Core {
             webhooks: None,
             renderer: Arc::new(crate::webhooks::NativeRenderer),
             inspector: None,
+            signatures: None,
             store,
             blobs,
             clock,
@@ -147,6 +150,12 @@ impl Core {
         inspector: Arc<dyn inspect::DocumentInspector>,
     ) -> Self {
         self.inspector = Some(inspector);
+        self
+    }
+
+    /// Makes participants' signatures and completion seals with `maker`.
+    pub fn with_signature_maker(mut self, maker: Arc<dyn signature::SignatureMaker>) -> Self {
+        self.signatures = Some(maker);
         self
     }
 
