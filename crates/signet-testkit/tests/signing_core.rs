@@ -405,7 +405,8 @@ async fn void_ends_it_and_a_second_void_is_refused(app: TestApp) -> anyhow::Resu
     let result = app.core.sign_envelope_result(&caller, &id, None).await;
     assert!(
         matches!(result, Err(CoreError::StateConflict(_))),
-        "{result:?}"
+        "{:?}",
+        result.as_ref().err()
     );
     Ok(())
 }

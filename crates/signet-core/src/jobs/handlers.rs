@@ -15,27 +15,7 @@ use crate::phone::{CodeChannel, CodeMessage};
 use crate::ports::Core;
 use crate::webhooks::{Notification, webhook_job};
 
-/// How jobs of a kind are de-duplicated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Dedupe {
-    /// A job given a key ([`crate::jobs::NewJob::deduplicated`]) is dropped while another job
-    /// with that key is pending or running; after that one is done or dead, the key is free.
-    WhileLive,
-}
-
-/// What a kind of job does.
-#[async_trait]
-pub(crate) trait JobHandler: Send + Sync {
-    /// The kind's stored name (the same as [`JobKind::name`]).
-    fn name(&self) -> &'static str;
-    /// How its jobs are de-duplicated.
-    fn dedupe(&self) -> Dedupe {
-        Dedupe::WhileLive
-    }
-    /// Runs one job. Jobs are retried after an error, so running one twice must do no harm.
-    async fn run(&self, core: &Core) -> CoreResult<()>;
-}
+pub(crate) use super::handler::JobHandler;
 
 /// The handler of a job.
 pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
@@ -345,6 +325,7 @@ impl JobHandler for DeliverWebhook<'_> {
 mod tests {
     use super::*;
     use crate::blob::BlobKey;
+    use crate::jobs::handler::Dedupe;
 
     #[test]
     fn handlers_carry_the_stored_names_of_their_kinds() {

@@ -3,7 +3,8 @@
 //! worker that dies mid-job has its job reclaimed when the lease runs out), retried with
 //! exponential backoff, and idempotent (running one twice does no harm).
 
-pub(crate) mod handlers;
+pub(crate) mod handler;
+mod handlers;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};

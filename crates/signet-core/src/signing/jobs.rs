@@ -19,7 +19,7 @@ use super::versions::{SignVersion, SignVersionKind, current_version};
 use crate::blob::BlobKey;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DocumentId, EnvelopeId, EventId, ParticipantId, TenantId};
-use crate::jobs::handlers::JobHandler;
+use crate::jobs::handler::JobHandler;
 use crate::jobs::{JobKind, SigningMailJob, SigningTimerJob};
 use crate::mail::{SigningMail, SigningMailKind};
 use crate::model::{Actor, Event, EventKind};
