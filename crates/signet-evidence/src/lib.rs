@@ -149,6 +149,20 @@ impl InstanceEvidence {
             .map_err(|e| anyhow::anyhow!("issuing the CRL: {e}"))
     }
 
+    /// CRLs for an archival seal: the instance root's (it issues every signer certificate and
+    /// the built-in TSA's), fresh, plus the operator's for their own chains.
+    pub fn archive_crls(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut crls = vec![self.current_crl()?];
+        if let Some(operator) = &self.operator {
+            for crl in &operator.crls {
+                crls.push(
+                    signet_pdf::pki::crl_from_pem(crl).map_err(|e| anyhow::anyhow!("CRL: {e}"))?,
+                );
+            }
+        }
+        Ok(crls)
+    }
+
     /// A sealer with the operator's sealing key when one was imported, else the instance's,
     /// carrying the CRLs for B-LT.
     pub fn sealer(&self) -> anyhow::Result<Sealer> {

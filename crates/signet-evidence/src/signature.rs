@@ -105,15 +105,14 @@ impl InstanceSignatureMaker {
 
     /// Seals a signed document at PAdES B-LTA (blocking: call from a blocking thread).
     pub fn finish_bytes(&self, pdf: &[u8]) -> Result<Vec<u8>, SealFailure> {
-        // One CRL for the whole call, whatever the number of signatures: every signer
-        // certificate and the built-in TSA's are issued by the instance root.
-        let sealer = self.evidence.sealer()?;
+        // One CRL of the instance root for the whole call, whatever the number of signatures:
+        // it issues every signer certificate (and the built-in TSA's).
         let mut material = ArchiveMaterial::default();
         material.certs = vec![
             self.evidence.pki.root_cert.clone(),
             self.evidence.tsa.certificate().clone(),
         ];
-        material.crls = sealer.crls.clone();
+        material.crls = self.evidence.archive_crls()?;
         let tsa = timestamp_source(&self.evidence, self.external_tsa.as_deref())?;
         let started = std::time::Instant::now();
         let sealed = signet_pdf::archive::archive(pdf, &material, tsa.get());
