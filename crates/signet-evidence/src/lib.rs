@@ -5,8 +5,10 @@
 //! implemented over `signet-pdf` with the built-in or an external time-stamp authority.
 
 mod inspect;
+mod signature;
 
 pub use inspect::PdfInspector;
+pub use signature::InstanceSignatureMaker;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -147,6 +149,20 @@ impl InstanceEvidence {
             .map_err(|e| anyhow::anyhow!("issuing the CRL: {e}"))
     }
 
+    /// CRLs for an archival seal: the instance root's (it issues every signer certificate and
+    /// the built-in TSA's), fresh, plus the operator's for their own chains.
+    pub fn archive_crls(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut crls = vec![self.current_crl()?];
+        if let Some(operator) = &self.operator {
+            for crl in &operator.crls {
+                crls.push(
+                    signet_pdf::pki::crl_from_pem(crl).map_err(|e| anyhow::anyhow!("CRL: {e}"))?,
+                );
+            }
+        }
+        Ok(crls)
+    }
+
     /// A sealer with the operator's sealing key when one was imported, else the instance's,
     /// carrying the CRLs for B-LT.
     pub fn sealer(&self) -> anyhow::Result<Sealer> {
@@ -184,16 +200,9 @@ const EXTERNAL_TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 impl InstanceSealer {
     /// A sealer using `tsa_url` when given, the built-in TSA otherwise.
     pub fn new(evidence: Arc<InstanceEvidence>, tsa_url: Option<&str>) -> anyhow::Result<Self> {
-        let external_tsa = tsa_url.map(str::trim).map(str::to_owned);
-        if let Some(url) = &external_tsa {
-            anyhow::ensure!(
-                url.starts_with("http://") || url.starts_with("https://"),
-                "external TSA: {url} is not an http(s) URL"
-            );
-        }
         Ok(Self {
             evidence,
-            external_tsa,
+            external_tsa: check_tsa_url(tsa_url)?,
         })
     }
 
@@ -205,34 +214,79 @@ impl InstanceSealer {
         output: W,
         level: SealLevel,
     ) -> Result<signet_pdf::seal::SealReport, SealFailure> {
-        use signet_pdf::seal::{Level, SealError};
+        use signet_pdf::seal::Level;
         let level = match level {
             SealLevel::Basic => Level::BB,
             SealLevel::Timestamped => Level::BT,
             _ => Level::BLT,
         };
         let sealer = self.evidence.sealer()?;
-        let external = match (level, &self.external_tsa) {
-            (Level::BB, _) | (_, None) => None,
-            (_, Some(url)) => Some(
-                signet_pdf::tsa::HttpTimestampSource::new(url.as_str(), EXTERNAL_TSA_TIMEOUT)
-                    .map_err(|e| SealFailure::TimestampUnavailable(e.to_string()))?,
-            ),
+        let tsa = match level {
+            Level::BB => None,
+            _ => Some(timestamp_source(
+                &self.evidence,
+                self.external_tsa.as_deref(),
+            )?),
         };
-        let source: Option<&dyn signet_pdf::tsa::TimestampSource> = match (level, &external) {
-            (Level::BB, _) => None,
-            (_, Some(external)) => Some(external),
-            (_, None) => Some(&self.evidence.tsa),
-        };
+        let source = tsa.as_ref().map(TsaChoice::get);
         let started = std::time::Instant::now();
         let sealed = signet_pdf::seal::seal(input, output, &sealer, level, source);
         metrics::histogram!("signet_seal_duration_seconds", "ok" => if sealed.is_ok() { "true" } else { "false" })
             .record(started.elapsed().as_secs_f64());
-        sealed.map_err(|e| match e {
-            SealError::Timestamp(t) => SealFailure::TimestampUnavailable(t.to_string()),
-            SealError::Pdf(p) => SealFailure::InvalidDocument(p.to_string()),
-            other => SealFailure::Unexpected(anyhow::anyhow!(other.to_string())),
-        })
+        sealed.map_err(seal_failure)
+    }
+}
+
+/// The external TSA's URL, checked, when one is configured.
+fn check_tsa_url(tsa_url: Option<&str>) -> anyhow::Result<Option<String>> {
+    let external_tsa = tsa_url.map(str::trim).map(str::to_owned);
+    if let Some(url) = &external_tsa {
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "external TSA: {url} is not an http(s) URL"
+        );
+    }
+    Ok(external_tsa)
+}
+
+/// Where time-stamps come from for one operation.
+enum TsaChoice<'a> {
+    BuiltIn(&'a TimeStampAuthority),
+    External(signet_pdf::tsa::HttpTimestampSource),
+}
+
+impl TsaChoice<'_> {
+    fn get(&self) -> &dyn signet_pdf::tsa::TimestampSource {
+        match self {
+            TsaChoice::BuiltIn(tsa) => *tsa,
+            TsaChoice::External(http) => http,
+        }
+    }
+}
+
+/// The external TSA at `external` when given, else the instance's own. Call on a blocking
+/// thread: the external client is a blocking one, which takes the runtime down when made or
+/// dropped on an async worker thread.
+fn timestamp_source<'a>(
+    evidence: &'a InstanceEvidence,
+    external: Option<&str>,
+) -> Result<TsaChoice<'a>, SealFailure> {
+    Ok(match external {
+        None => TsaChoice::BuiltIn(&evidence.tsa),
+        Some(url) => TsaChoice::External(
+            signet_pdf::tsa::HttpTimestampSource::new(url, EXTERNAL_TSA_TIMEOUT)
+                .map_err(|e| SealFailure::TimestampUnavailable(e.to_string()))?,
+        ),
+    })
+}
+
+/// A sealing error in the core's words: no time-stamp is retryable, a bad document is not.
+fn seal_failure(e: signet_pdf::seal::SealError) -> SealFailure {
+    use signet_pdf::seal::SealError;
+    match e {
+        SealError::Timestamp(t) => SealFailure::TimestampUnavailable(t.to_string()),
+        SealError::Pdf(p) => SealFailure::InvalidDocument(p.to_string()),
+        other => SealFailure::Unexpected(anyhow::anyhow!(other.to_string())),
     }
 }
 

@@ -5,9 +5,11 @@
 //! The same pages come either as a document of their own ([`certificate_pdf`]) or appended to
 //! the signed document as an incremental update ([`append_certificate`]): new page objects are
 //! added after the original pages and the page tree's root is rewritten in the new revision, so
-//! the original bytes stay an exact prefix and every signature over them keeps verifying. (Pages
-//! added after a signature are reported by pyHanko as a modification outside form filling: the
-//! signatures stay intact; the archival seal, applied afterwards, covers the certificate.)
+//! the original bytes stay an exact prefix and every signature over them keeps verifying
+//! cryptographically. But pyHanko (0.29) judges pages added after a signature an illegal
+//! modification (`EXTENDED_WITH_OTHER,ILLEGAL_MODIFICATIONS`) and fails that signature, so
+//! Signet itself serves the certificate as a document of its own; appending is for callers who
+//! accept that.
 //!
 //! All words come from the caller ([`Labels`], with English and French defaults), so the
 //! certificate is in the envelope's language; text in any script is shaped and embedded with the
@@ -450,6 +452,156 @@ pub fn append_certificate(
     ))
 }
 
+/// A piece of a paragraph that is never broken unless it is longer than a line: a word, or one
+/// Chinese or Japanese character (those scripts break between any two characters) with the
+/// punctuation that may not begin a line.
+#[derive(Debug, PartialEq)]
+struct BreakUnit<'a> {
+    text: &'a str,
+    /// Whether white space separated it from the unit before.
+    space_before: bool,
+}
+
+/// Splits `para` into [`BreakUnit`]s: at white space, and around every ideograph, kana and
+/// CJK symbol (a simplified UAX #14: no break before closing punctuation, the prolonged sound
+/// mark or small kana; Korean, written with spaces, breaks at spaces like Latin).
+fn break_units(para: &str) -> Vec<BreakUnit<'_>> {
+    let mut units: Vec<BreakUnit<'_>> = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut space_before = false;
+    let mut previous_cjk = false;
+    let mut previous_opens = false;
+    for (i, c) in para.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                units.push(BreakUnit {
+                    text: &para[s..i],
+                    space_before,
+                });
+            }
+            space_before = !units.is_empty();
+            previous_cjk = false;
+            previous_opens = false;
+            continue;
+        }
+        let cjk = breaks_around(c);
+        let glue = no_break_before(c) || previous_opens;
+        if let Some(s) = start
+            && !glue
+            && (cjk || previous_cjk)
+        {
+            units.push(BreakUnit {
+                text: &para[s..i],
+                space_before,
+            });
+            space_before = false;
+            start = None;
+        }
+        if start.is_none() {
+            start = Some(i);
+        }
+        previous_cjk = cjk;
+        previous_opens = matches!(
+            c,
+            '「' | '『'
+                | '（'
+                | '【'
+                | '〔'
+                | '〈'
+                | '《'
+                | '［'
+                | '｛'
+                | '〘'
+                | '〖'
+                | '('
+                | '['
+        );
+    }
+    if let Some(s) = start {
+        units.push(BreakUnit {
+            text: &para[s..],
+            space_before,
+        });
+    }
+    units
+}
+
+/// Characters a line may break before and after: CJK ideographs, kana, CJK symbols and
+/// punctuation, full-width forms.
+fn breaks_around(c: char) -> bool {
+    matches!(u32::from(c),
+        0x2E80..=0x2FFF     // radicals, ideographic description
+        | 0x3000..=0x303F   // CJK symbols and punctuation
+        | 0x3040..=0x30FF   // hiragana, katakana
+        | 0x3100..=0x312F   // bopomofo
+        | 0x31F0..=0x31FF   // katakana extensions
+        | 0x3400..=0x4DBF   // ideographs extension A
+        | 0x4E00..=0x9FFF   // unified ideographs
+        | 0xF900..=0xFAFF   // compatibility ideographs
+        | 0xFF00..=0xFFEF   // half- and full-width forms
+        | 0x20000..=0x3FFFF // ideographs extensions B onwards
+    )
+}
+
+/// Characters that may not begin a line (Japanese kinsoku, Chinese closing punctuation): they
+/// stay with the character before.
+fn no_break_before(c: char) -> bool {
+    matches!(
+        c,
+        '、' | '。'
+            | '，'
+            | '．'
+            | '：'
+            | '；'
+            | '？'
+            | '！'
+            | '）'
+            | '」'
+            | '』'
+            | '】'
+            | '〕'
+            | '〉'
+            | '》'
+            | '］'
+            | '｝'
+            | '〙'
+            | '〗'
+            | 'ー'
+            | '々'
+            | '〻'
+            | 'ぁ'
+            | 'ぃ'
+            | 'ぅ'
+            | 'ぇ'
+            | 'ぉ'
+            | 'っ'
+            | 'ゃ'
+            | 'ゅ'
+            | 'ょ'
+            | 'ゎ'
+            | 'ァ'
+            | 'ィ'
+            | 'ゥ'
+            | 'ェ'
+            | 'ォ'
+            | 'ッ'
+            | 'ャ'
+            | 'ュ'
+            | 'ョ'
+            | 'ヮ'
+            | 'ヵ'
+            | 'ヶ'
+            | '・'
+            | ','
+            | '.'
+            | ')'
+            | ':'
+            | ';'
+            | '!'
+            | '?'
+    )
+}
+
 /// A PDF text string: PDFDocEncoding-compatible ASCII as is, anything else as UTF-16BE.
 fn text_string(s: &str) -> Object {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
@@ -590,8 +742,9 @@ impl<'a> Composer<'a> {
         }
     }
 
-    /// Breaks `text` into lines at most `width` wide at `size`: at spaces, and inside a word
-    /// (a hash, a URL) that is wider than a line by itself. Newlines start new lines.
+    /// Breaks `text` into lines at most `width` wide at `size`: at spaces, between Chinese or
+    /// Japanese characters, and inside a word (a hash, a URL) that is wider than a line by
+    /// itself. Newlines start new lines.
     fn wrap(
         &mut self,
         text: &str,
@@ -605,47 +758,7 @@ impl<'a> Composer<'a> {
                 .paragraphs
                 .first()
                 .is_some_and(|p| p.level.is_rtl());
-            let mut lines: Vec<String> = Vec::new();
-            let mut current = String::new();
-            // Widths add up word by word (each word shaped once); kerning across a space is
-            // ignored, which only matters within a hair of the margin.
-            let mut current_w = 0.0;
-            let space = self.measure("a a")? - 2.0 * self.measure("a")?;
-            for word in para.split_whitespace() {
-                let ww = self.measure(word)?;
-                if ww > max {
-                    if !current.is_empty() {
-                        lines.push(std::mem::take(&mut current));
-                    }
-                    let mut chunk = String::new();
-                    let mut chunk_w = 0.0;
-                    for c in word.chars() {
-                        let cw = self.measure(c.encode_utf8(&mut [0; 4]))?;
-                        if !chunk.is_empty() && chunk_w + cw > max {
-                            lines.push(std::mem::take(&mut chunk));
-                            chunk_w = 0.0;
-                        }
-                        chunk.push(c);
-                        chunk_w += cw;
-                    }
-                    current = chunk;
-                    current_w = chunk_w;
-                    continue;
-                }
-                if current.is_empty() {
-                    current = word.to_owned();
-                    current_w = ww;
-                } else if current_w + space + ww > max {
-                    lines.push(std::mem::replace(&mut current, word.to_owned()));
-                    current_w = ww;
-                } else {
-                    current.push(' ');
-                    current.push_str(word);
-                    current_w += space + ww;
-                }
-            }
-            lines.push(current);
-            for l in lines {
+            for l in self.break_lines(para, max)? {
                 let line = match self.fonts.layout(&l, Style::Sans) {
                     Ok(line) => Some(line),
                     Err(StampError::EmptyText) => None,
@@ -655,6 +768,56 @@ impl<'a> Composer<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// The lines of one paragraph, each at most `max` wide at font size 1.
+    fn break_lines(&mut self, para: &str, max: f64) -> Result<Vec<String>, CertificateError> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut current = String::new();
+        // Widths add up unit by unit (each unit shaped once); kerning across a break is
+        // ignored, which only matters within a hair of the margin.
+        let mut current_w = 0.0;
+        let space = self.measure("a a")? - 2.0 * self.measure("a")?;
+        for unit in break_units(para) {
+            let uw = self.measure(unit.text)?;
+            let gap = if unit.space_before { space } else { 0.0 };
+            if uw > max {
+                // Longer than a line: hard-broken, the first piece filling the current line.
+                let mut chunk = std::mem::take(&mut current);
+                let mut chunk_w = current_w;
+                if !chunk.is_empty() && unit.space_before {
+                    chunk.push(' ');
+                    chunk_w += space;
+                }
+                for c in unit.text.chars() {
+                    let cw = self.measure(c.encode_utf8(&mut [0; 4]))?;
+                    if !chunk.is_empty() && chunk_w + cw > max {
+                        lines.push(std::mem::take(&mut chunk).trim_end().to_owned());
+                        chunk_w = 0.0;
+                    }
+                    chunk.push(c);
+                    chunk_w += cw;
+                }
+                current = chunk;
+                current_w = chunk_w;
+                continue;
+            }
+            if current.is_empty() {
+                current = unit.text.to_owned();
+                current_w = uw;
+            } else if current_w + gap + uw > max {
+                lines.push(std::mem::replace(&mut current, unit.text.to_owned()));
+                current_w = uw;
+            } else {
+                if unit.space_before {
+                    current.push(' ');
+                }
+                current.push_str(unit.text);
+                current_w += gap + uw;
+            }
+        }
+        lines.push(current);
+        Ok(lines)
     }
 
     /// Draws a line with its baseline at `y`, from `x` (or ending at `x + width` when it reads
@@ -888,4 +1051,119 @@ fn compose<'a>(
         fonts: c.fonts,
         pages: c.pages,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(para: &str) -> Vec<(&str, bool)> {
+        break_units(para)
+            .into_iter()
+            .map(|u| (u.text, u.space_before))
+            .collect()
+    }
+
+    #[test]
+    fn latin_breaks_at_spaces_only() {
+        assert_eq!(
+            texts("  Anna  Smith-Jones, ok. "),
+            vec![("Anna", false), ("Smith-Jones,", true), ("ok.", true)]
+        );
+    }
+
+    #[test]
+    fn chinese_and_japanese_break_between_characters_but_not_before_closing_marks() {
+        assert_eq!(
+            texts("契約書。確認"),
+            vec![
+                ("契", false),
+                ("約", false),
+                ("書。", false),
+                ("確", false),
+                ("認", false)
+            ]
+        );
+        assert_eq!(
+            texts("「サイン」ください"),
+            vec![
+                ("「サ", false),
+                ("イ", false),
+                ("ン」", false),
+                ("く", false),
+                ("だ", false),
+                ("さ", false),
+                ("い", false)
+            ]
+        );
+        // Latin next to CJK: a break between them, none inside the Latin word.
+        assert_eq!(
+            texts("PDF文書 v2"),
+            vec![("PDF", false), ("文", false), ("書", false), ("v2", true)]
+        );
+        // Korean keeps its words.
+        assert_eq!(texts("서명 완료"), vec![("서명", false), ("완료", true)]);
+    }
+
+    /// Lines of `text` broken at `width` points (10 pt), with their widths in points.
+    fn wrapped(fonts: &FontLibrary, text: &str, width: f64) -> Vec<(String, f64)> {
+        let mut c = Composer {
+            fonts: FontSet::new(fonts),
+            pages: Vec::new(),
+            y: TOP,
+            running_head: String::new(),
+        };
+        let lines = c.break_lines(text, width / 10.0).expect("break");
+        lines
+            .into_iter()
+            .map(|l| {
+                let w = c.measure(&l).expect("measure") * 10.0;
+                (l, w)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_words_and_cjk_wrap_within_the_width() {
+        let fonts = FontLibrary::with_system_fonts();
+        let width = 150.0;
+        // A word longer than a line fills the current line first, then breaks anywhere.
+        let word = "x".repeat(120);
+        let lines = wrapped(&fonts, &format!("Hash: {word} end"), width);
+        assert!(lines.len() >= 3, "{lines:?}");
+        assert!(lines[0].0.starts_with("Hash: x"), "{lines:?}");
+        for (text, w) in &lines {
+            assert!(*w <= width + 0.01, "{text:?} is {w} wide");
+        }
+        assert_eq!(
+            lines
+                .iter()
+                .map(|(t, _)| t.replace(' ', ""))
+                .collect::<String>(),
+            format!("Hash:{word}end")
+        );
+        // Chinese without spaces fills every line but the last, and loses no character.
+        let chinese =
+            "本合同由双方于签署之日起生效，任何一方不得擅自变更或解除合同内容。".repeat(3);
+        if FontSet::new(&fonts).layout("合", Style::Sans).is_ok() {
+            let lines = wrapped(&fonts, &chinese, width);
+            assert!(lines.len() >= 3, "{lines:?}");
+            for (text, w) in &lines {
+                assert!(*w <= width + 0.01, "{text:?} is {w} wide");
+                assert!(
+                    !text.starts_with('，') && !text.starts_with('。'),
+                    "{text:?}"
+                );
+            }
+            for (text, w) in &lines[..lines.len() - 1] {
+                assert!(*w > width - 25.0, "{text:?} ({w}) leaves a line half empty");
+            }
+            assert_eq!(
+                lines.iter().map(|(t, _)| t.as_str()).collect::<String>(),
+                chinese
+            );
+        } else {
+            eprintln!("NOTICE: no CJK font installed; the Chinese case is skipped");
+        }
+    }
 }

@@ -524,7 +524,8 @@ impl InstancePki {
 pub struct SignerIdentity {
     /// The signer's name, as the subject's commonName.
     pub name: String,
-    /// The signer's e-mail address: the subject's emailAddress and an rfc822Name SAN.
+    /// The signer's e-mail address: the subject's emailAddress and an rfc822Name SAN. Empty
+    /// for a signer without one: the certificate then names them by commonName only.
     pub email: String,
 }
 
@@ -533,9 +534,9 @@ const EMAIL_ADDRESS: [u64; 7] = [1, 2, 840, 113549, 1, 9, 1];
 
 impl InstancePki {
     /// Issues a certificate for one signing act: `key` (made for that act), `signer`'s name as
-    /// commonName, their e-mail as emailAddress and rfc822Name SAN, digitalSignature and
-    /// nonRepudiation, valid from five minutes before `now` for `validity`, with the sealing
-    /// certificate's CRL distribution point.
+    /// commonName, their e-mail (when not empty) as emailAddress and rfc822Name SAN,
+    /// digitalSignature and nonRepudiation, valid from five minutes before `now` for
+    /// `validity`, with the sealing certificate's CRL distribution point.
     pub fn issue_signer_certificate(
         &self,
         key: &SigningKey,
@@ -546,23 +547,33 @@ impl InstancePki {
         if signer.name.trim().is_empty() || signer.name.len() > 256 {
             return Err(PkiError::Generate("signer name empty or too long".into()));
         }
-        let email = rcgen::string::Ia5String::try_from(signer.email.as_str())
-            .map_err(|_| PkiError::Generate("e-mail address is not ASCII".into()))?;
-        if !signer.email.contains('@') || signer.email.len() > 254 {
-            return Err(PkiError::Generate("not an e-mail address".into()));
-        }
+        // A signer may have no e-mail address (reached by phone only): then the subject is
+        // their name alone and there is no SAN, rather than an empty or made-up address.
+        let email = if signer.email.is_empty() {
+            None
+        } else {
+            if !signer.email.contains('@') || signer.email.len() > 254 {
+                return Err(PkiError::Generate("not an e-mail address".into()));
+            }
+            Some(
+                rcgen::string::Ia5String::try_from(signer.email.as_str())
+                    .map_err(|_| PkiError::Generate("e-mail address is not ASCII".into()))?,
+            )
+        };
         let mut dn = DistinguishedName::new();
         if let Some(org) = self.organization() {
             dn.push(DnType::OrganizationName, org);
         }
         dn.push(DnType::CommonName, signer.name.as_str());
-        dn.push(
-            DnType::CustomDnType(EMAIL_ADDRESS.to_vec()),
-            rcgen::DnValue::Ia5String(email.clone()),
-        );
         let mut p = CertificateParams::default();
+        if let Some(email) = email {
+            dn.push(
+                DnType::CustomDnType(EMAIL_ADDRESS.to_vec()),
+                rcgen::DnValue::Ia5String(email.clone()),
+            );
+            p.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email)];
+        }
         p.distinguished_name = dn;
-        p.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email)];
         p.not_before = now - Duration::minutes(5);
         p.not_after = now + validity;
         p.serial_number = Some(random_serial()?);

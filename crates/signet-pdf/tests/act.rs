@@ -334,6 +334,24 @@ fn signer_certificate_names_the_signer() {
         "{text}"
     );
     assert!(text.contains("127.0.0.1"), "CRL distribution point: {text}");
+    // A signer without an e-mail address: named by commonName alone, no SAN.
+    let no_mail = fx
+        .pki
+        .issue_signer_certificate(
+            &key,
+            &signer("Phone Only", ""),
+            now,
+            time::Duration::hours(2),
+        )
+        .expect("a certificate without e-mail");
+    std::fs::write(&path, no_mail.to_pem()).expect("write");
+    let (ok, text) = run(Command::new(tool("openssl", None).expect("openssl"))
+        .args(["x509", "-noout", "-text", "-nameopt", "utf8", "-in"])
+        .arg(&path));
+    assert!(ok, "{text}");
+    assert!(text.contains("Phone Only"), "{text}");
+    assert!(!text.contains("emailAddress"), "{text}");
+    assert!(!text.contains("Subject Alternative Name"), "{text}");
     // Refused: a non-ASCII e-mail address cannot go into an IA5String.
     assert!(
         fx.pki

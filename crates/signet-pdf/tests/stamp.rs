@@ -377,6 +377,25 @@ fn refusals_are_typed() {
         stamp(&input, "S", &bad_png, &lib),
         Err(StampError::Image(_))
     ));
+    for not_usable in [
+        b"not a jpeg".to_vec(),
+        // SOI then straight to the scan: no frame header.
+        vec![0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02],
+        // A CMYK frame (4 components) is refused rather than shown in the wrong colours.
+        vec![
+            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 8, 0, 10, 0, 10, 4, 0, 0, 0, 0, 0,
+        ],
+    ] {
+        let jpeg = [Mark::new(
+            0,
+            b(0.1, 0.1, 0.3, 0.1),
+            MarkKind::Jpeg { jpeg: not_usable },
+        )];
+        assert!(
+            matches!(stamp(&input, "S", &jpeg, &lib), Err(StampError::Image(_))),
+            "a broken JPEG is refused"
+        );
+    }
     let empty = [Mark::new(
         0,
         b(0.1, 0.1, 0.3, 0.1),
@@ -389,6 +408,47 @@ fn refusals_are_typed() {
         stamp(&input, "S", &empty, &lib),
         Err(StampError::BadStrokes(0))
     ));
+}
+
+/// A JPEG (here made by pdftoppm from a page with a dark band) is embedded as it is — its bytes
+/// are in the output unchanged — and shows inside its box only.
+#[test]
+fn a_jpeg_mark_is_embedded_as_is_and_lands_in_its_box() {
+    let Some(pdftoppm) = common::tool("pdftoppm", None) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let band = "0.1 0.1 0.4 rg 0 200 595 442 re f";
+    let source = signet_pdf::sample::classic(
+        &[
+            "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_owned(),
+            format!("<< /Length {} >>\nstream\n{band}\nendstream", band.len()),
+        ],
+        "",
+    );
+    let path = dir.path().join("band.pdf");
+    std::fs::write(&path, &source).expect("write");
+    let (ok, text) = common::run(
+        std::process::Command::new(pdftoppm)
+            .args(["-r", "12", "-jpeg", "-singlefile"])
+            .arg(&path)
+            .arg(dir.path().join("band")),
+    );
+    assert!(ok, "{text}");
+    let jpeg = std::fs::read(dir.path().join("band.jpg")).expect("jpeg");
+    let marks = [Mark::new(
+        0,
+        b(0.2, 0.3, 0.3, 0.3),
+        MarkKind::Jpeg { jpeg: jpeg.clone() },
+    )];
+    let input = build_pdf(&[PageSpec::a4()], None, false);
+    let out = stamp_and_check("jpeg", &input, &marks);
+    assert!(
+        out.windows(jpeg.len()).any(|w| w == jpeg.as_slice()),
+        "the JPEG is embedded byte for byte"
+    );
 }
 
 /// Writes sample outputs for a person to look at: `SIGNET_STAMP_SAMPLES=dir cargo test ...`.

@@ -167,6 +167,10 @@ impl TestApp {
             .with_webhook_sender(Arc::new(sender))
             .with_notification_renderer(signet_api::notification_renderer())
             .with_document_inspector(Arc::new(signet_evidence::PdfInspector));
+        let evidence = signet_evidence::InstanceEvidence::load(&core).await?;
+        core = core.with_signature_maker(Arc::new(signet_evidence::InstanceSignatureMaker::new(
+            evidence, None,
+        )?));
         if let Some((url, from)) = &options.mail {
             let mail = signet_notify::ports::SmtpMailSender::new(url, from)
                 .map_err(|e| anyhow::anyhow!(e))?;

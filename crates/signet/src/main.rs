@@ -293,7 +293,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => serve(config).await,
         Command::Worker => {
-            let core = open_core(&config).await?;
+            let core = with_signatures(open_core(&config).await?, &config).await?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let worker = tokio::spawn({
                 let core = core.clone();
@@ -464,7 +464,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let limits = config.server_limits(raise_open_file_limit())?;
-    let core = open_core(&config).await?;
+    let core = with_signatures(open_core(&config).await?, &config).await?;
     let settings = signet_api::ApiSettings {
         trust_forwarded_for: config.trust_forwarded_for,
         max_json_bytes: config.max_json_bytes,
@@ -719,6 +719,14 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
         (None, None) => Ok(core),
         _ => anyhow::bail!("set both smtp_url and mail_from (SIGNET_SMTP_URL, SIGNET_MAIL_FROM)"),
     }
+}
+
+/// The core with the signature maker attached (signer acts, certificates, archival seals): only
+/// the processes that run jobs or serve signers need the instance PKI loaded.
+async fn with_signatures(core: Core, config: &Config) -> anyhow::Result<Core> {
+    let evidence = signet_evidence::InstanceEvidence::load(&core).await?;
+    let maker = signet_evidence::InstanceSignatureMaker::new(evidence, config.tsa_url.as_deref())?;
+    Ok(core.with_signature_maker(Arc::new(maker)))
 }
 
 fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {

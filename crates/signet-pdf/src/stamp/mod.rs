@@ -58,6 +58,12 @@ pub enum MarkKind {
         /// The PNG file.
         png: Vec<u8>,
     },
+    /// A JPEG image (baseline or progressive, greyscale or RGB), embedded as it is (PDF reads
+    /// JPEG natively: no decoding, no quality loss) and fitted into the box like a PNG.
+    Jpeg {
+        /// The JPEG file.
+        jpeg: Vec<u8>,
+    },
 }
 
 /// One mark: what, on which page (0-based), where.
@@ -253,11 +259,16 @@ pub fn stamp(
                 b"DeviceRGB"
             };
             let mut d = image_dict(img.width, img.height, cs);
-            d.set(b"Filter", Object::Name(b"FlateDecode".to_vec()));
             if let Some(n) = smask {
                 d.set(b"SMask", Object::Ref(n, 0));
             }
-            upd.write_stream_with(img_num, d, &deflate(&img.pixels));
+            if img.jpeg {
+                d.set(b"Filter", Object::Name(b"DCTDecode".to_vec()));
+                upd.write_stream_with(img_num, d, &img.pixels);
+            } else {
+                d.set(b"Filter", Object::Name(b"FlateDecode".to_vec()));
+                upd.write_stream_with(img_num, d, &deflate(&img.pixels));
+            }
             let mut x = Dict::default();
             x.set(b"Im0", Object::Ref(img_num, 0));
             resources.set(b"XObject", Object::Dict(x));
@@ -450,8 +461,10 @@ struct Image {
     width: u32,
     height: u32,
     gray: bool,
+    /// Raw samples, or the JPEG file itself when `jpeg`.
     pixels: Vec<u8>,
     alpha: Option<Vec<u8>>,
+    jpeg: bool,
 }
 
 fn draw(
@@ -533,20 +546,21 @@ fn draw(
             }
             c.push_str("Q\n");
         }
-        MarkKind::Image { png } => {
-            let img = decode_png(png)?;
-            let (iw, ih) = (f64::from(img.width), f64::from(img.height));
-            let scale = (w / iw).min(h / ih);
-            let (dw, dh) = (iw * scale, ih * scale);
-            c.push_str(&format!(
-                "q {} 0 0 {} {} {} cm /Im0 Do Q\n",
-                num(dw),
-                num(dh),
-                num((w - dw) / 2.0),
-                num((h - dh) / 2.0)
-            ));
-            image = Some(img);
-        }
+        MarkKind::Image { png } => image = Some(decode_png(png)?),
+        MarkKind::Jpeg { jpeg } => image = Some(jpeg_image(jpeg)?),
+    }
+    if let Some(img) = &image {
+        // Fitted into the box, keeping its aspect ratio, centred.
+        let (iw, ih) = (f64::from(img.width), f64::from(img.height));
+        let scale = (w / iw).min(h / ih);
+        let (dw, dh) = (iw * scale, ih * scale);
+        c.push_str(&format!(
+            "q {} 0 0 {} {} {} cm /Im0 Do Q\n",
+            num(dw),
+            num(dh),
+            num((w - dw) / 2.0),
+            num((h - dh) / 2.0)
+        ));
     }
     Ok(Appearance {
         content: c.into_bytes(),
@@ -649,7 +663,72 @@ fn decode_png(data: &[u8]) -> Result<Image, StampError> {
         gray,
         pixels,
         alpha,
+        jpeg: false,
     })
+}
+
+/// A JPEG file as an image to embed as it is: only its frame header is read (size and colour
+/// components), the data stays compressed. CMYK and other component counts are refused, since
+/// their colour depends on Adobe markers viewers read differently.
+fn jpeg_image(data: &[u8]) -> Result<Image, StampError> {
+    let bad = |why: &str| StampError::Image(format!("JPEG: {why}"));
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Err(bad("not a JPEG file"));
+    }
+    let mut at = 2;
+    loop {
+        // Markers may be preceded by fill bytes (0xFF).
+        while data.get(at) == Some(&0xFF) && data.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (Some(0xFF), Some(&marker)) = (data.get(at), data.get(at + 1)) else {
+            return Err(bad("no frame header"));
+        };
+        at += 2;
+        if matches!(marker, 0x01 | 0xD0..=0xD7) {
+            continue;
+        }
+        if marker == 0xD9 || marker == 0xDA {
+            return Err(bad("no frame header before the image data"));
+        }
+        let len = data
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or_else(|| bad("truncated"))?;
+        if len < 2 {
+            return Err(bad("bad segment length"));
+        }
+        // SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let seg = data.get(at + 2..at + len).ok_or_else(|| bad("truncated"))?;
+            if seg.len() < 6 {
+                return Err(bad("short frame header"));
+            }
+            if seg[0] != 8 {
+                return Err(bad("only 8 bits per sample are supported"));
+            }
+            let height = u32::from(u16::from_be_bytes([seg[1], seg[2]]));
+            let width = u32::from(u16::from_be_bytes([seg[3], seg[4]]));
+            let gray = match seg[5] {
+                1 => true,
+                3 => false,
+                n => return Err(bad(&format!("{n} colour components (only grey or RGB)"))),
+            };
+            if width == 0 || height == 0 || u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS
+            {
+                return Err(StampError::Image(format!("{width}×{height} pixels")));
+            }
+            return Ok(Image {
+                width,
+                height,
+                gray,
+                pixels: data.to_vec(),
+                alpha: None,
+                jpeg: true,
+            });
+        }
+        at += len;
+    }
 }
 
 fn image_dict(width: u32, height: u32, cs: &[u8]) -> Dict {
