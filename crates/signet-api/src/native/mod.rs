@@ -8,6 +8,9 @@ mod documents;
 mod error;
 mod ledger;
 mod library;
+mod openapi;
+#[allow(dead_code)] // TEMP: used by the envelope endpoints once the core's land.
+mod pagination;
 mod pki;
 mod wire;
 
@@ -50,6 +53,10 @@ pub(crate) enum Endpoint {
     PkiCrl,
     /// `POST /v1/tsa`
     Timestamp,
+    /// `GET /v1/openapi.json`
+    OpenApiDocument,
+    /// `GET /v1/docs`
+    ApiDocs,
 }
 
 impl crate::endpoint::Endpoint for Endpoint {
@@ -68,6 +75,8 @@ impl crate::endpoint::Endpoint for Endpoint {
         Self::PkiRoot,
         Self::PkiCrl,
         Self::Timestamp,
+        Self::OpenApiDocument,
+        Self::ApiDocs,
     ];
 
     fn method(self) -> Method {
@@ -92,6 +101,8 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::PkiRoot => "/v1/pki/root.pem",
             Self::PkiCrl => "/v1/pki/crl",
             Self::Timestamp => "/v1/tsa",
+            Self::OpenApiDocument => "/v1/openapi.json",
+            Self::ApiDocs => "/v1/docs",
         }
     }
 
@@ -128,6 +139,8 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::Timestamp => {
                 post(pki::timestamp).layer(DefaultBodyLimit::max(pki::MAX_TIMESTAMP_QUERY_BYTES))
             }
+            Self::OpenApiDocument => read(get(openapi::openapi_json)),
+            Self::ApiDocs => read(get(openapi::docs)),
         }
     }
 }
