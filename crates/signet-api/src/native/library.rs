@@ -31,7 +31,7 @@ pub(super) struct UploadQuery {
 
 /// A library document as the native API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct LibraryDocumentOut {
+pub(crate) struct LibraryDocumentOut {
     /// Its id.
     id: String,
     /// The file name.
@@ -57,7 +57,7 @@ pub(super) struct LibraryDocumentOut {
 }
 
 impl LibraryDocumentOut {
-    fn new(document: &LibraryDocument, deleted: bool) -> Self {
+    pub(crate) fn new(document: &LibraryDocument, deleted: bool) -> Self {
         Self {
             id: document.id.to_string(),
             name: document.name.as_str().to_owned(),

@@ -5,11 +5,11 @@
 
 mod auth;
 mod documents;
+mod envelopes;
 mod error;
 mod ledger;
 mod library;
 mod openapi;
-#[allow(dead_code)] // TEMP: used by the envelope endpoints once the core's land.
 mod pagination;
 mod pki;
 mod wire;
@@ -53,6 +53,22 @@ pub(crate) enum Endpoint {
     PkiCrl,
     /// `POST /v1/tsa`
     Timestamp,
+    /// `POST /v1/envelopes`
+    CreateEnvelope,
+    /// `GET /v1/envelopes`
+    ListEnvelopes,
+    /// `GET /v1/envelopes/{id}`
+    ShowEnvelope,
+    /// `POST /v1/envelopes/{id}/void`
+    VoidEnvelope,
+    /// `POST /v1/envelopes/{id}/remind`
+    RemindEnvelope,
+    /// `GET /v1/envelopes/{id}/events`
+    EnvelopeEvents,
+    /// `GET /v1/envelopes/{id}/result`
+    EnvelopeResult,
+    /// `GET /v1/envelopes/{id}/certificate`
+    EnvelopeCertificate,
     /// `GET /v1/openapi.json`
     OpenApiDocument,
     /// `GET /v1/docs`
@@ -75,13 +91,25 @@ impl crate::endpoint::Endpoint for Endpoint {
         Self::PkiRoot,
         Self::PkiCrl,
         Self::Timestamp,
+        Self::CreateEnvelope,
+        Self::ListEnvelopes,
+        Self::ShowEnvelope,
+        Self::VoidEnvelope,
+        Self::RemindEnvelope,
+        Self::EnvelopeEvents,
+        Self::EnvelopeResult,
+        Self::EnvelopeCertificate,
         Self::OpenApiDocument,
         Self::ApiDocs,
     ];
 
     fn method(self) -> Method {
         match self {
-            Self::Timestamp | Self::UploadDocument => Method::POST,
+            Self::Timestamp
+            | Self::UploadDocument
+            | Self::CreateEnvelope
+            | Self::VoidEnvelope
+            | Self::RemindEnvelope => Method::POST,
             Self::DeleteDocument => Method::DELETE,
             _ => Method::GET,
         }
@@ -101,6 +129,13 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::PkiRoot => "/v1/pki/root.pem",
             Self::PkiCrl => "/v1/pki/crl",
             Self::Timestamp => "/v1/tsa",
+            Self::CreateEnvelope | Self::ListEnvelopes => "/v1/envelopes",
+            Self::ShowEnvelope => "/v1/envelopes/{id}",
+            Self::VoidEnvelope => "/v1/envelopes/{id}/void",
+            Self::RemindEnvelope => "/v1/envelopes/{id}/remind",
+            Self::EnvelopeEvents => "/v1/envelopes/{id}/events",
+            Self::EnvelopeResult => "/v1/envelopes/{id}/result",
+            Self::EnvelopeCertificate => "/v1/envelopes/{id}/certificate",
             Self::OpenApiDocument => "/v1/openapi.json",
             Self::ApiDocs => "/v1/docs",
         }
@@ -112,7 +147,15 @@ impl crate::endpoint::Endpoint for Endpoint {
             | Self::ShowDocument
             | Self::DeleteDocument
             | Self::DocumentContent
-            | Self::DocumentEvidence => Scope::Tenant,
+            | Self::DocumentEvidence
+            | Self::CreateEnvelope
+            | Self::ListEnvelopes
+            | Self::ShowEnvelope
+            | Self::VoidEnvelope
+            | Self::RemindEnvelope
+            | Self::EnvelopeEvents
+            | Self::EnvelopeResult
+            | Self::EnvelopeCertificate => Scope::Tenant,
             _ => Scope::Public,
         }
     }
@@ -139,6 +182,16 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::Timestamp => {
                 post(pki::timestamp).layer(DefaultBodyLimit::max(pki::MAX_TIMESTAMP_QUERY_BYTES))
             }
+            // JSON bodies are read (size-limited) by the handlers' extractor.
+            Self::CreateEnvelope => post(envelopes::create),
+            Self::ListEnvelopes => read(get(envelopes::list)),
+            Self::ShowEnvelope => read(get(envelopes::show)),
+            Self::VoidEnvelope => post(envelopes::void),
+            // No body is needed; an empty JSON object is tolerated (some clients always send one).
+            Self::RemindEnvelope => post(envelopes::remind).layer(DefaultBodyLimit::max(1024)),
+            Self::EnvelopeEvents => read(get(envelopes::events)),
+            Self::EnvelopeResult => read(get(envelopes::result)),
+            Self::EnvelopeCertificate => read(get(envelopes::certificate)),
             Self::OpenApiDocument => read(get(openapi::openapi_json)),
             Self::ApiDocs => read(get(openapi::docs)),
         }

@@ -48,7 +48,6 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for NativePath<T> {
 /// A JSON body parsed into `T`: read up to the configured size (a larger one answers 413),
 /// refused with 415 when it says it is something else than JSON, and with a 400 problem saying
 /// where when it is not JSON or not the expected JSON. Never a panic, whatever the bytes.
-#[allow(dead_code)] // TEMP: used by the envelope endpoints once the core's land.
 pub(crate) struct NativeJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for NativeJson<T> {
@@ -74,12 +73,28 @@ impl<T: DeserializeOwned> FromRequest<AppState> for NativeJson<T> {
         let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
             .map_err(|_| NativeError::TooLarge("the JSON body is too large"))?;
-        serde_json::from_slice(&bytes).map(NativeJson).map_err(|e| {
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let message = crate::rejection::json_text(e.inner());
+            // A syntax error, or a type error at the top, has no member to name.
+            if path == "." || e.inner().is_syntax() || e.inner().is_eof() {
+                NativeError::BadRequest(format!("the body is not the expected JSON: {message}"))
+            } else {
+                NativeError::InvalidField {
+                    field: path,
+                    message,
+                }
+            }
+        })?;
+        // Trailing bytes after the value are as malformed as a missing brace.
+        deserializer.end().map_err(|e| {
             NativeError::BadRequest(format!(
                 "the body is not the expected JSON: {}",
                 crate::rejection::json_text(&e)
             ))
-        })
+        })?;
+        Ok(NativeJson(value))
     }
 }
 
