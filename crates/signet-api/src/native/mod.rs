@@ -187,8 +187,8 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::ListEnvelopes => read(get(envelopes::list)),
             Self::ShowEnvelope => read(get(envelopes::show)),
             Self::VoidEnvelope => post(envelopes::void),
-            // No body is needed; an empty JSON object is tolerated (some clients always send one).
-            Self::RemindEnvelope => post(envelopes::remind).layer(DefaultBodyLimit::max(1024)),
+            // No body is read: some clients always send `{}`, which is ignored.
+            Self::RemindEnvelope => post(envelopes::remind),
             Self::EnvelopeEvents => read(get(envelopes::events)),
             Self::EnvelopeResult => read(get(envelopes::result)),
             Self::EnvelopeCertificate => read(get(envelopes::certificate)),

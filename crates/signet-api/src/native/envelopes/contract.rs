@@ -21,14 +21,31 @@ pub struct EnvelopeView {
     pub envelope: SignEnvelope,
     pub signing_urls: Vec<(ParticipantId, String)>,
     pub current: Vec<LibraryDocument>,
+    pub versions: Vec<SignVersion>,
     pub results: Vec<LibraryDocument>,
     pub certificate: Option<LibraryDocument>,
 }
 
 pub struct RecordedSigningEvent {
-    pub seq: u64,
     pub leaf_hash: [u8; 32],
     pub event: SigningEvent,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SignVersionKind {
+    Signed,
+    Sealed,
+    Certificate,
+}
+
+pub struct SignVersion {
+    pub version: DocumentId,
+    pub envelope: EnvelopeId,
+    pub document: Option<DocumentId>,
+    pub derived_from: Option<DocumentId>,
+    pub kind: SignVersionKind,
+    pub participant: Option<ParticipantId>,
+    pub created_at: time::OffsetDateTime,
 }
 
 fn later<T>() -> CoreResult<T> {
@@ -78,7 +95,7 @@ pub(crate) trait Contract {
         caller: &Caller,
         id: &EnvelopeId,
     ) -> CoreResult<(LibraryDocument, ByteStream)>;
-    fn signing_url(&self, participant: ParticipantId) -> String;
+    fn signing_url(&self, participant: &ParticipantId) -> String;
 }
 
 impl Contract for Core {
@@ -140,7 +157,7 @@ impl Contract for Core {
     ) -> CoreResult<(LibraryDocument, ByteStream)> {
         later()
     }
-    fn signing_url(&self, _: ParticipantId) -> String {
+    fn signing_url(&self, _: &ParticipantId) -> String {
         String::new()
     }
 }

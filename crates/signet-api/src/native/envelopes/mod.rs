@@ -49,9 +49,10 @@ fn view_out(state: &AppState, view: &EnvelopeView) -> EnvelopeOut {
                 .iter()
                 .find(|(id, _)| *id == p.id)
                 .map(|(_, url)| url.clone())
-                .unwrap_or_else(|| state.core.signing_url(p.id))
+                .unwrap_or_else(|| state.core.signing_url(&p.id))
         },
         &view.current,
+        &view.versions,
         &view.results,
         view.certificate.as_ref(),
     )
@@ -318,31 +319,35 @@ pub(super) async fn events(
     NativeQuery(query): NativeQuery<EventsQuery>,
 ) -> Result<Json<EnvelopeEventsOut>, NativeError> {
     let page = PageRequest::parse(query.cursor.as_deref(), query.limit)?;
-    let after: Option<u64> = page
-        .after
-        .as_deref()
-        .map(|seq| {
-            seq.parse().map_err(|_| NativeError::InvalidField {
+    // An event's place in the envelope's history is its cursor: the history only grows.
+    let first: usize = match page.after.as_deref() {
+        None => 0,
+        Some(seq) => seq
+            .parse::<usize>()
+            .map_err(|_| NativeError::InvalidField {
                 field: "cursor".into(),
                 message: "is not a cursor this API gave out".into(),
-            })
-        })
-        .transpose()?;
+            })?
+            .saturating_add(1),
+    };
     let id = envelope_id(&id)?;
     let view = state.core.sign_envelope(&caller, &id).await?;
-    let recorded: Vec<RecordedSigningEvent> = state
+    let recorded: Vec<(usize, RecordedSigningEvent)> = state
         .core
         .sign_envelope_events(&caller, &id)
         .await?
         .into_iter()
-        .filter(|e| after.is_none_or(|after| e.seq > after))
+        .enumerate()
+        .skip(first)
         .take(page.fetch() as usize)
         .collect();
-    let (recorded, next_cursor) = page.page(recorded, |e| e.seq.to_string());
+    let (recorded, next_cursor) = page.page(recorded, |(seq, _)| seq.to_string());
     Ok(Json(EnvelopeEventsOut {
         items: recorded
             .iter()
-            .map(|e| EnvelopeEventOut::new(&view.envelope, e.seq, &e.leaf_hash, &e.event))
+            .map(|(seq, e)| {
+                EnvelopeEventOut::new(&view.envelope, *seq as u64, &e.leaf_hash, &e.event)
+            })
             .collect(),
         next_cursor,
     }))

@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::super::NativeError;
 use super::super::library::LibraryDocumentOut;
+use super::contract::{SignVersion, SignVersionKind};
 
 fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> NativeError {
     NativeError::InvalidField {
@@ -589,6 +590,33 @@ pub(crate) struct DocumentOut {
     pages: u32,
     /// Its current version: the latest signed or sealed one, else the original.
     current: Option<LibraryDocumentOut>,
+    /// Every version the envelope made of it, oldest first.
+    versions: Vec<VersionOut>,
+}
+
+/// A version an envelope made of one of its documents.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct VersionOut {
+    /// The library document holding it (`GET /v1/documents/{id}/content`).
+    id: String,
+    /// `signed` (one participant's act) or `sealed` (the archival seal at completion).
+    kind: VersionKindWire,
+    /// The version it was made from.
+    derived_from: Option<String>,
+    /// Whose act, for a signed version (their key).
+    participant: Option<String>,
+    /// When it was made.
+    created_at: String,
+}
+
+/// What made a version.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum VersionKindWire {
+    /// A participant's marks and signature.
+    Signed,
+    /// The archival seal.
+    Sealed,
 }
 
 fn role_wire(role: Role) -> RoleWire {
@@ -635,6 +663,7 @@ impl EnvelopeOut {
         envelope: &SignEnvelope,
         signing_url: impl Fn(&Participant) -> String,
         current: &[LibraryDocument],
+        versions: &[SignVersion],
         results: &[LibraryDocument],
         certificate: Option<&LibraryDocument>,
     ) -> Self {
@@ -673,6 +702,29 @@ impl EnvelopeOut {
                     },
                     pages: d.pages,
                     current: current.get(i).map(|c| LibraryDocumentOut::new(c, false)),
+                    versions: versions
+                        .iter()
+                        .filter(|v| v.document == Some(d.document))
+                        .filter_map(|v| {
+                            let kind = match v.kind {
+                                SignVersionKind::Signed => VersionKindWire::Signed,
+                                SignVersionKind::Sealed => VersionKindWire::Sealed,
+                                _ => return None,
+                            };
+                            Some(VersionOut {
+                                id: v.version.to_string(),
+                                kind,
+                                derived_from: v.derived_from.map(|id| id.to_string()),
+                                participant: v.participant.map(|id| {
+                                    envelope
+                                        .participant(id)
+                                        .map(|p| p.key.as_str().to_owned())
+                                        .unwrap_or_else(|| id.to_string())
+                                }),
+                                created_at: rfc3339(v.created_at),
+                            })
+                        })
+                        .collect(),
                 })
                 .collect(),
             results: results
