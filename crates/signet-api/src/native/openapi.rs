@@ -283,6 +283,11 @@ fn schema_text(schema: &Value) -> (String, Option<String>) {
         let anchor = format!("schema-{name}");
         return (name, Some(anchor));
     }
+    // OpenAPI 3.1 writes an optional value as `"type": ["string", "null"]`.
+    if let Some(kinds) = schema.get("type").and_then(Value::as_array) {
+        let words: Vec<&str> = kinds.iter().filter_map(Value::as_str).collect();
+        return (words.join(" | "), None);
+    }
     match (schema.get("type"), schema.get("format")) {
         (Some(kind), None) if kind.is_string() => (text(kind), None),
         (Some(kind), Some(format)) if kind.is_string() => {
