@@ -894,3 +894,157 @@ pub(crate) fn envelope_id(text: &str) -> Result<EnvelopeId, NativeError> {
     text.parse()
         .map_err(|_| NativeError::Core(signet_core::CoreError::NotFound))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body() -> serde_json::Value {
+        let doc = "0123456789abcdef0123456789abcdef";
+        json!({
+            "title": "Contract",
+            "documents": [{ "id": doc, "action": "sign" }],
+            "participants": [
+                { "key": "a", "name": "Alice", "email": "a@example.com", "role": "signer", "auth": "email" },
+                { "key": "b", "name": "Bob", "phone": "+33612345678", "role": "approver", "auth": "sms",
+                  "after": ["a"], "language": "fr" }
+            ],
+            "fields": [
+                { "participant": "a", "document": doc, "page": 1, "x": 0.1, "y": 0.2,
+                  "width": 0.3, "height": 0.05, "type": "checkbox", "value": true },
+                { "participant": "a", "document": doc, "page": 1, "x": 0.1, "y": 0.3,
+                  "width": 0.3, "height": 0.05, "type": "date", "value": "2026-12-01", "required": false }
+            ],
+            "completion": { "min_signers": 1 },
+            "reminders": { "every_days": 2, "max": 3 }
+        })
+    }
+
+    fn draft(value: serde_json::Value) -> Result<EnvelopeDraft, NativeError> {
+        let parsed: CreateEnvelopeIn = serde_json::from_value(value).expect("parses");
+        parsed.into_draft()
+    }
+
+    fn field_of(err: NativeError) -> String {
+        match err {
+            NativeError::InvalidField { field, .. } => field,
+            other => panic!("not a field problem: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_becomes_the_cores_draft() {
+        let draft = draft(body()).expect("valid");
+        assert_eq!(draft.title.as_str(), "Contract");
+        assert_eq!(draft.language, Language::En);
+        assert_eq!(draft.participants[1].role, Role::Approver);
+        assert_eq!(draft.participants[1].auth, AuthMethod::SmsCode);
+        assert_eq!(
+            draft.participants[1].phone.as_ref().map(|p| p.e164()),
+            Some("+33612345678")
+        );
+        assert_eq!(
+            draft.participants[1]
+                .phone
+                .as_ref()
+                .map(|p| p.iso_country()),
+            Some("FR")
+        );
+        assert_eq!(draft.participants[1].language, Some(Language::Fr));
+        assert_eq!(draft.participants[1].after[0].as_str(), "a");
+        assert_eq!(draft.fields[0].value, Some(FieldValue::Checkbox(true)));
+        assert!(draft.fields[0].required, "required unless said otherwise");
+        assert!(!draft.fields[1].required);
+        assert!(matches!(draft.fields[1].value, Some(FieldValue::Date(_))));
+        assert_eq!(draft.completion, CompletionRule::AtLeast { min_signers: 1 });
+        assert_eq!(
+            draft.reminders,
+            Some(ReminderPolicy {
+                every_days: 2,
+                max: 3
+            })
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_member() {
+        for (pointer, value, field) in [
+            ("/title", json!(""), "title"),
+            ("/language", json!("xx"), "language"),
+            ("/expires_at", json!("soon"), "expires_at"),
+            ("/documents/0/id", json!("nope"), "documents[0].id"),
+            ("/participants/0/key", json!(""), "participants[0].key"),
+            ("/participants/0/email", json!("@"), "participants[0].email"),
+            (
+                "/participants/1/phone",
+                json!("0612345678"),
+                "participants[1].phone",
+            ),
+            (
+                "/participants/1/phone",
+                json!("+999"),
+                "participants[1].phone",
+            ),
+            (
+                "/participants/1/after",
+                json!(["", "a"]),
+                "participants[1].after[0]",
+            ),
+            ("/fields/1/document", json!("zz"), "fields[1].document"),
+            ("/fields/0/value", json!("yes"), "fields[0].value"),
+            ("/fields/1/value", json!("01/12/2026"), "fields[1].value"),
+            ("/fields/1/value", json!(false), "fields[1].value"),
+            (
+                "/redirects",
+                json!({ "success": "javascript:alert(1)" }),
+                "redirects.success",
+            ),
+        ] {
+            let mut value_body = body();
+            let (parent, member) = pointer.rsplit_once('/').expect("a pointer");
+            match value_body.pointer_mut(parent) {
+                Some(serde_json::Value::Object(map)) => {
+                    map.insert(member.to_owned(), value);
+                }
+                _ => panic!("{pointer}"),
+            }
+            let err = draft(value_body).expect_err(pointer);
+            assert_eq!(field_of(err), field, "{pointer}");
+        }
+    }
+
+    #[test]
+    fn the_wire_words_are_the_contract() {
+        for (word, _) in [
+            ("signer", RoleWire::Signer),
+            ("approver", RoleWire::Approver),
+            ("viewer", RoleWire::Viewer),
+            ("copy", RoleWire::Copy),
+        ] {
+            assert!(
+                serde_json::from_value::<RoleWire>(json!(word)).is_ok(),
+                "{word}"
+            );
+        }
+        for word in ["email", "sms", "voice", "none"] {
+            assert!(
+                serde_json::from_value::<AuthWire>(json!(word)).is_ok(),
+                "{word}"
+            );
+        }
+        for word in ["signature", "initials", "name", "date", "text", "checkbox"] {
+            assert!(
+                serde_json::from_value::<FieldTypeWire>(json!(word)).is_ok(),
+                "{word}"
+            );
+        }
+        for word in ["sign", "view"] {
+            assert!(
+                serde_json::from_value::<ActionWire>(json!(word)).is_ok(),
+                "{word}"
+            );
+        }
+        assert!(serde_json::from_value::<AuthWire>(json!("email_code")).is_err());
+    }
+}
