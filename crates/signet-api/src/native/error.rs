@@ -101,7 +101,8 @@ impl IntoResponse for NativeError {
                 "Invalid request",
                 detail,
             ),
-            NativeError::InvalidField { field: at, message } => {
+            NativeError::InvalidField { field: at, message }
+            | NativeError::Core(CoreError::InvalidField { field: at, message }) => {
                 let detail = format!("{at}: {message}");
                 field = Some(at);
                 (

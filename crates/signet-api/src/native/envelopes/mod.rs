@@ -3,7 +3,6 @@
 //! `GET /v1/envelopes/{id}/events`, `GET /v1/envelopes/{id}/result[?document=]` and
 //! `GET /v1/envelopes/{id}/certificate`. Translation only: the rules are the core's.
 
-mod contract;
 pub(super) mod wire;
 
 use axum::Json;
@@ -13,11 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use signet_core::CoreError;
 use signet_core::ids::DocumentId;
-use signet_core::signing::{Origin, Reason};
-
-use self::contract::{
-    Contract as _, EnvelopeView, NewSignEnvelope, RecordedSigningEvent, is_refusal,
-};
+use signet_core::signing::{EnvelopeView, NewSignEnvelope, Origin, Reason, RecordedSigningEvent};
 
 use self::wire::{
     CreateEnvelopeIn, EnvelopeEventOut, EnvelopeEventsOut, EnvelopeListOut, EnvelopeOut,
@@ -244,7 +239,7 @@ pub(super) async fn void(
         Ok(view) => Ok(Json(view_out(&state, &view))),
         // The core keeps no idempotency record for voids: a repeat under a key that finds the
         // envelope voided for the same reason is answered as the first request was.
-        Err(e) if key.is_some() && is_refusal(&e) => {
+        Err(e @ CoreError::Refused(_)) if key.is_some() => {
             let view = state.core.sign_envelope(&caller, &id).await?;
             if view.envelope.void_reason.as_ref() == Some(&reason) {
                 Ok(Json(view_out(&state, &view)))

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::super::NativeError;
 use super::super::library::LibraryDocumentOut;
-use super::contract::{SignVersion, SignVersionKind};
+use signet_core::signing::{SignVersion, SignVersionKind};
 
 fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> NativeError {
     NativeError::InvalidField {
