@@ -18,6 +18,7 @@ signet_testkit::on_both!(
     remind_and_result_before_completion,
     a_list_pages_with_a_cursor,
     an_idempotency_key_replays_and_refuses_a_different_body,
+    two_of_three_signed_completes_and_shows_through_the_api,
 );
 
 async fn upload_pdf(app: &TestApp, tenant: &TestTenant, pages: usize) -> anyhow::Result<String> {
@@ -728,5 +729,142 @@ async fn an_idempotency_key_replays_and_refuses_a_different_body(
     };
     assert_eq!(void().send().await?.status(), StatusCode::OK);
     assert_eq!(void().send().await?.status(), StatusCode::OK);
+    Ok(())
+}
+
+/// The token at the end of a signing URL.
+fn token_of(url: &str) -> String {
+    url.rsplit("/sign/").next().unwrap_or_default().to_owned()
+}
+
+async fn two_of_three_signed_completes_and_shows_through_the_api(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    use signet_core::signing::{Command, FieldValue, Mark, Origin};
+    let tenant = app.tenant().await?;
+    let document = upload_pdf(&app, &tenant, 2).await?;
+    let mut body = envelope_body(&document);
+    body["completion"] = json!({ "min_signers": 2 });
+    for p in body["participants"].as_array_mut().into_iter().flatten() {
+        p["auth"] = json!("none");
+    }
+    let created: Value = create(&app, &tenant, &body).send().await?.json().await?;
+    assert_eq!(created["completion"]["min_signers"], 2);
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let participant = |key: &str| {
+        created["participants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["key"] == key)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // The employee and the witness sign through their links (the signer's app does this).
+    let origin = Origin::default();
+    for key in ["employee", "witness"] {
+        let token = token_of(participant(key)["signing_url"].as_str().unwrap_or_default());
+        let (envelope, me) = app.core.participant_envelope(&token).await?;
+        let values: Vec<_> = envelope
+            .fields_of(me)
+            .filter(|f| f.required)
+            .map(|f| {
+                (
+                    f.id,
+                    FieldValue::Mark(Mark::Typed {
+                        text: key.to_owned(),
+                    }),
+                )
+            })
+            .collect();
+        app.core
+            .act_as_participant(&token, |participant| Command::Open { participant }, &origin)
+            .await?;
+        app.core
+            .act_as_participant(
+                &token,
+                |participant| Command::Authenticate { participant },
+                &origin,
+            )
+            .await?;
+        app.core
+            .act_as_participant(
+                &token,
+                |participant| Command::Sign {
+                    participant,
+                    values: values.clone(),
+                    consent: true,
+                },
+                &origin,
+            )
+            .await?;
+    }
+    let shown = check(
+        "envelope_completed",
+        app.native(Method::GET, &format!("/v1/envelopes/{id}"), &tenant),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(shown["state"], "completed");
+    assert_eq!(shown["completion"]["signed"], 2);
+    assert_eq!(state_of(&shown, "employee"), "signed");
+    assert_eq!(state_of(&shown, "witness"), "signed");
+    assert_eq!(
+        state_of(&shown, "manager"),
+        "released",
+        "two of three were enough"
+    );
+    let events: Value = app
+        .native(
+            Method::GET,
+            &format!("/v1/envelopes/{id}/events?limit=200"),
+            &tenant,
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["opened", "authenticated", "signed", "released", "completed"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let signed_by: Vec<&str> = events["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["kind"] == "signed")
+        .filter_map(|e| e["participant"].as_str())
+        .collect();
+    assert_eq!(signed_by, ["employee", "witness"]);
+    // Completed but not sealed yet (sealing is a job): the result still answers 409.
+    let response = app
+        .native(Method::GET, &format!("/v1/envelopes/{id}/result"), &tenant)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    // A completed envelope is final: it can no longer be voided or reminded.
+    let response = app
+        .native(Method::POST, &format!("/v1/envelopes/{id}/void"), &tenant)
+        .json(&json!({ "reason": "too late" }))
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let response = app
+        .native(Method::POST, &format!("/v1/envelopes/{id}/remind"), &tenant)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let completed: Value = app
+        .native(Method::GET, "/v1/envelopes?state=completed", &tenant)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(completed["items"][0]["id"], id.as_str());
     Ok(())
 }
