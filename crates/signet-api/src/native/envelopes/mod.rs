@@ -204,6 +204,8 @@ pub(super) async fn show(
     operation_id = "voidEnvelope",
     tag = "envelopes",
     summary = "Void an open envelope",
+    description = "With an `Idempotency-Key`, a repeat of the request (same reason) after the \
+                   envelope was voided answers the voided envelope instead of 409.",
     params(("id" = String, Path, description = "The envelope's id"), super::openapi::IdempotencyKey),
     request_body = VoidIn,
     responses(
@@ -257,7 +259,10 @@ pub(super) async fn void(
     operation_id = "remindEnvelope",
     tag = "envelopes",
     summary = "Remind the participants whose turn it is",
-    params(("id" = String, Path, description = "The envelope's id"), super::openapi::IdempotencyKey),
+    description = "Each participant is reminded at most the reminder policy's `max` times (3 \
+                   without a policy). An `Idempotency-Key` is accepted but not remembered yet: \
+                   a repeat reminds again, within that limit.",
+    params(("id" = String, Path, description = "The envelope's id")),
     responses(
         (status = 200, description = "Reminders queued", body = EnvelopeOut),
         (status = 404, description = "No such envelope of the caller's",
