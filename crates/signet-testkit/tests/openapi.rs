@@ -2,7 +2,8 @@
 //! credentials, every `/v1` operation the server lists is in the document (so a new route
 //! without documentation fails here), and the document is frozen as an `insta` snapshot
 //! (`snapshots/openapi_document.snap`): any change to an operation or a wire type shows as a diff
-//! to review with `cargo insta review`.
+//! to review with `cargo insta review`. An independent validator (`openapi-spec-validator`,
+//! PyPI) checks that the document is valid OpenAPI 3.1.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -137,5 +138,41 @@ async fn the_docs_page_is_self_contained_and_complete() -> anyhow::Result<()> {
     // The same page without credentials and from a browser: nothing asks for a login.
     let again = app.http.get(app.url("/v1/docs")).send().await?;
     assert_eq!(again.status(), StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_independent_validator_accepts_the_document() -> anyhow::Result<()> {
+    let Some(python) = signet_testkit::smtp::venv_python_with("openapi_spec_validator") else {
+        return Ok(());
+    };
+    let Some(app) = app().await? else {
+        return Ok(());
+    };
+    let text = app
+        .http
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, text)?;
+    let script = "import json, sys\n\
+                  from openapi_spec_validator import validate, OpenAPIV31SpecValidator\n\
+                  validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)\n\
+                  print('valid')";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(&path)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
     Ok(())
 }
