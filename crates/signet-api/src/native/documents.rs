@@ -11,6 +11,26 @@ use super::auth::NativeCaller;
 use super::wire::{DocumentEvidenceOut, EventOut, EvidenceOut, NativePath};
 use crate::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/v1/documents/{id}/content",
+    operation_id = "downloadDocument",
+    tag = "documents",
+    summary = "Download a document's bytes",
+    description = "A library document, or a document of a delivery envelope, as an attachment; \
+                   its SHA-256 is the entity tag.",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The bytes, with the document's media type",
+            content(("application/pdf"), ("application/octet-stream"))),
+        (status = 404, description = "No such document of the caller's",
+            body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The bytes were deleted",
+            body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("basic" = []))
+)]
+/// `GET /v1/documents/{id}/content`.
 pub(super) async fn download_document(
     State(state): State<AppState>,
     NativeCaller(caller): NativeCaller,
@@ -26,6 +46,23 @@ pub(super) async fn download_document(
     Ok(crate::http::document_response(&doc, &content, stream))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/evidence/documents/{digest}",
+    operation_id = "documentEvidence",
+    tag = "evidence",
+    summary = "Evidence of a document by its hash",
+    params(("digest" = String, Path, description = "SHA-256 or SHA3-256 of the document, hex")),
+    responses(
+        (status = 200, description = "The caller's documents with that hash and their events, \
+                                       each with an inclusion proof", body = EvidenceOut),
+        (status = 400, description = "Not a digest",
+            body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No document of the caller's has that hash",
+            body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("basic" = []))
+)]
 /// `GET /v1/evidence/documents/{sha256 or sha3-256 hex}`: the caller's documents with that hash,
 /// their events, each with its inclusion proof in the returned checkpoint.
 pub(super) async fn document_evidence(

@@ -8,14 +8,22 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use signet_core::{CoreError, ErrorKind};
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize)]
-struct Problem {
+/// An RFC 9457 problem document (`application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem {
+    /// A URI naming the kind of problem, e.g. `https://signet.dev/problems/invalid-request`.
     #[serde(rename = "type")]
     kind: String,
+    /// A short summary of the kind of problem.
     title: &'static str,
+    /// The HTTP status code.
     status: u16,
+    /// What went wrong with this request, for a human.
     detail: String,
+    /// The request member at fault, as a path into the request body (`participants[1].after`)
+    /// or the name of a header or query parameter, when the problem is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 /// A native API error.
@@ -25,6 +33,13 @@ pub(crate) enum NativeError {
     Unauthorized,
     /// The request could not be read (query string, path); the text is for the client.
     BadRequest(String),
+    /// One member of the request is wrong: its path (`participants[1].email`) and what is wrong.
+    InvalidField {
+        /// Where in the request.
+        field: String,
+        /// What is wrong, for the client.
+        message: String,
+    },
     /// The body's media type is not the one the endpoint takes.
     UnsupportedMediaType(&'static str),
     /// The body is larger than the endpoint takes.
@@ -72,6 +87,7 @@ fn kind_problem(kind: ErrorKind) -> (StatusCode, &'static str, &'static str) {
 
 impl IntoResponse for NativeError {
     fn into_response(self) -> Response {
+        let mut field = None;
         let (status, slug, title, detail) = match self {
             NativeError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -85,6 +101,17 @@ impl IntoResponse for NativeError {
                 "Invalid request",
                 detail,
             ),
+            NativeError::InvalidField { field: at, message }
+            | NativeError::Core(CoreError::InvalidField { field: at, message }) => {
+                let detail = format!("{at}: {message}");
+                field = Some(at);
+                (
+                    StatusCode::BAD_REQUEST,
+                    "invalid-request",
+                    "Invalid request",
+                    detail,
+                )
+            }
             NativeError::UnsupportedMediaType(detail) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -119,6 +146,7 @@ impl IntoResponse for NativeError {
             title,
             status: status.as_u16(),
             detail,
+            field,
         };
         let mut response = (status, Json(problem)).into_response();
         response.headers_mut().insert(

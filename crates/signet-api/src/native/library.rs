@@ -22,29 +22,42 @@ use super::wire::{NativePath, NativeQuery};
 use crate::AppState;
 
 /// The query of an upload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct UploadQuery {
+    /// The file name (no path), e.g. `contract.pdf`.
     name: String,
 }
 
 /// A library document as the native API shows it.
-#[derive(Debug, Serialize)]
-pub(super) struct LibraryDocumentOut {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct LibraryDocumentOut {
+    /// Its id.
     id: String,
+    /// The file name.
     name: String,
+    /// Size in bytes.
     size: u64,
+    /// SHA-256 of the bytes, lower-case hex.
     sha256: String,
+    /// SHA3-256 of the bytes, lower-case hex.
     sha3_256: String,
+    /// The media type, e.g. `application/pdf`.
     media_type: String,
+    /// Number of pages of a PDF; `null` for other files (kept for viewing only).
     pages: Option<u32>,
+    /// `original`, or the kind of derived version (stamped, signed, sealed, …).
     kind: &'static str,
+    /// The version it was derived from.
     derived_from: Option<String>,
+    /// When it was stored (RFC 3339).
     created_at: String,
+    /// Whether its bytes were deleted (the record and digests stay as evidence).
     deleted: bool,
 }
 
 impl LibraryDocumentOut {
-    fn new(document: &LibraryDocument, deleted: bool) -> Self {
+    pub(crate) fn new(document: &LibraryDocument, deleted: bool) -> Self {
         Self {
             id: document.id.to_string(),
             name: document.name.as_str().to_owned(),
@@ -70,6 +83,30 @@ fn document_id(id: &str) -> Result<DocumentId, NativeError> {
         .map_err(|_| NativeError::Core(CoreError::NotFound))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/documents",
+    operation_id = "uploadDocument",
+    tag = "documents",
+    summary = "Add a document to the library",
+    params(UploadQuery, super::openapi::IdempotencyKey),
+    request_body(
+        description = "The file's bytes; `Content-Type` gives its media type. A PDF must be one \
+                       that can be signed (not encrypted, with pages).",
+        content(("application/pdf"), ("application/octet-stream"))
+    ),
+    responses(
+        (status = 201, description = "Stored", body = LibraryDocumentOut,
+            headers(("Location" = String, description = "The document's URL"))),
+        (status = 400, description = "A bad name or media type, or a PDF that cannot be signed",
+            body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for a different request",
+            body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the plan allows",
+            body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("basic" = []))
+)]
 /// `POST /v1/documents?name=…`: stores the body (streamed, never held whole) → 201. With an
 /// `Idempotency-Key`, a repeat of the same request answers the same document.
 pub(super) async fn upload(
@@ -86,14 +123,7 @@ pub(super) async fn upload(
         .ok_or_else(|| invalid("Content-Type", "required (e.g. application/pdf)"))?
         .parse()
         .map_err(|e| invalid("Content-Type", e))?;
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str()
-                .map(str::to_owned)
-                .map_err(|_| invalid("Idempotency-Key", "visible ASCII characters only"))
-        })
-        .transpose()?;
+    let idempotency_key = super::wire::idempotency_key(&headers)?;
     let ip = caller.ip;
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let document = state
@@ -118,6 +148,20 @@ pub(super) async fn upload(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/documents/{id}",
+    operation_id = "showDocument",
+    tag = "documents",
+    summary = "Show a library document",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The document", body = LibraryDocumentOut),
+        (status = 404, description = "No such document of the caller's",
+            body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("basic" = []))
+)]
 /// `GET /v1/documents/{id}`.
 pub(super) async fn show(
     State(state): State<AppState>,
@@ -131,6 +175,21 @@ pub(super) async fn show(
     Ok(Json(LibraryDocumentOut::new(&document, blob.is_none())))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/documents/{id}",
+    operation_id = "deleteDocument",
+    tag = "documents",
+    summary = "Delete a library document's bytes",
+    description = "The bytes are deleted; the record and its digests stay as evidence.",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such document, or already deleted",
+            body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("basic" = []))
+)]
 /// `DELETE /v1/documents/{id}`: deletes the bytes; the record and its digests stay → 204.
 pub(super) async fn delete(
     State(state): State<AppState>,

@@ -5,9 +5,12 @@
 
 mod auth;
 mod documents;
+mod envelopes;
 mod error;
 mod ledger;
 mod library;
+mod openapi;
+mod pagination;
 mod pki;
 mod wire;
 
@@ -50,6 +53,26 @@ pub(crate) enum Endpoint {
     PkiCrl,
     /// `POST /v1/tsa`
     Timestamp,
+    /// `POST /v1/envelopes`
+    CreateEnvelope,
+    /// `GET /v1/envelopes`
+    ListEnvelopes,
+    /// `GET /v1/envelopes/{id}`
+    ShowEnvelope,
+    /// `POST /v1/envelopes/{id}/void`
+    VoidEnvelope,
+    /// `POST /v1/envelopes/{id}/remind`
+    RemindEnvelope,
+    /// `GET /v1/envelopes/{id}/events`
+    EnvelopeEvents,
+    /// `GET /v1/envelopes/{id}/result`
+    EnvelopeResult,
+    /// `GET /v1/envelopes/{id}/certificate`
+    EnvelopeCertificate,
+    /// `GET /v1/openapi.json`
+    OpenApiDocument,
+    /// `GET /v1/docs`
+    ApiDocs,
 }
 
 impl crate::endpoint::Endpoint for Endpoint {
@@ -68,11 +91,25 @@ impl crate::endpoint::Endpoint for Endpoint {
         Self::PkiRoot,
         Self::PkiCrl,
         Self::Timestamp,
+        Self::CreateEnvelope,
+        Self::ListEnvelopes,
+        Self::ShowEnvelope,
+        Self::VoidEnvelope,
+        Self::RemindEnvelope,
+        Self::EnvelopeEvents,
+        Self::EnvelopeResult,
+        Self::EnvelopeCertificate,
+        Self::OpenApiDocument,
+        Self::ApiDocs,
     ];
 
     fn method(self) -> Method {
         match self {
-            Self::Timestamp | Self::UploadDocument => Method::POST,
+            Self::Timestamp
+            | Self::UploadDocument
+            | Self::CreateEnvelope
+            | Self::VoidEnvelope
+            | Self::RemindEnvelope => Method::POST,
             Self::DeleteDocument => Method::DELETE,
             _ => Method::GET,
         }
@@ -92,6 +129,15 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::PkiRoot => "/v1/pki/root.pem",
             Self::PkiCrl => "/v1/pki/crl",
             Self::Timestamp => "/v1/tsa",
+            Self::CreateEnvelope | Self::ListEnvelopes => "/v1/envelopes",
+            Self::ShowEnvelope => "/v1/envelopes/{id}",
+            Self::VoidEnvelope => "/v1/envelopes/{id}/void",
+            Self::RemindEnvelope => "/v1/envelopes/{id}/remind",
+            Self::EnvelopeEvents => "/v1/envelopes/{id}/events",
+            Self::EnvelopeResult => "/v1/envelopes/{id}/result",
+            Self::EnvelopeCertificate => "/v1/envelopes/{id}/certificate",
+            Self::OpenApiDocument => "/v1/openapi.json",
+            Self::ApiDocs => "/v1/docs",
         }
     }
 
@@ -101,7 +147,15 @@ impl crate::endpoint::Endpoint for Endpoint {
             | Self::ShowDocument
             | Self::DeleteDocument
             | Self::DocumentContent
-            | Self::DocumentEvidence => Scope::Tenant,
+            | Self::DocumentEvidence
+            | Self::CreateEnvelope
+            | Self::ListEnvelopes
+            | Self::ShowEnvelope
+            | Self::VoidEnvelope
+            | Self::RemindEnvelope
+            | Self::EnvelopeEvents
+            | Self::EnvelopeResult
+            | Self::EnvelopeCertificate => Scope::Tenant,
             _ => Scope::Public,
         }
     }
@@ -128,6 +182,18 @@ impl crate::endpoint::Endpoint for Endpoint {
             Self::Timestamp => {
                 post(pki::timestamp).layer(DefaultBodyLimit::max(pki::MAX_TIMESTAMP_QUERY_BYTES))
             }
+            // JSON bodies are read (size-limited) by the handlers' extractor.
+            Self::CreateEnvelope => post(envelopes::create),
+            Self::ListEnvelopes => read(get(envelopes::list)),
+            Self::ShowEnvelope => read(get(envelopes::show)),
+            Self::VoidEnvelope => post(envelopes::void),
+            // No body is read: some clients always send `{}`, which is ignored.
+            Self::RemindEnvelope => post(envelopes::remind),
+            Self::EnvelopeEvents => read(get(envelopes::events)),
+            Self::EnvelopeResult => read(get(envelopes::result)),
+            Self::EnvelopeCertificate => read(get(envelopes::certificate)),
+            Self::OpenApiDocument => read(get(openapi::openapi_json)),
+            Self::ApiDocs => read(get(openapi::docs)),
         }
     }
 }

@@ -15,6 +15,16 @@ fn internal(err: anyhow::Error) -> Response {
     super::NativeError::Core(signet_core::CoreError::Unexpected(err)).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/pki/root.pem",
+    operation_id = "pkiRoot",
+    tag = "pki",
+    summary = "The instance's root certificate",
+    description = "The CA that issues signers' and the seal's certificates; trust it to validate \
+                   Signet's signatures.",
+    responses((status = 200, description = "PEM", body = String, content_type = "application/x-pem-file")),
+)]
 pub(super) async fn root(State(state): State<AppState>) -> Response {
     match state.evidence().await {
         Ok(e) => (
@@ -26,6 +36,14 @@ pub(super) async fn root(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/pki/crl",
+    operation_id = "pkiCrl",
+    tag = "pki",
+    summary = "The root's current certificate revocation list",
+    responses((status = 200, description = "DER", content(("application/pkix-crl")))),
+)]
 pub(super) async fn crl(State(state): State<AppState>) -> Response {
     match state.evidence().await.and_then(|e| e.current_crl()) {
         Ok(der) => ([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response(),
@@ -33,6 +51,22 @@ pub(super) async fn crl(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tsa",
+    operation_id = "timestamp",
+    tag = "pki",
+    summary = "RFC 3161 time-stamp authority",
+    request_body(description = "A DER TimeStampReq", content(("application/timestamp-query"))),
+    responses(
+        (status = 200, description = "A DER TimeStampResp (a malformed query gets a rejection \
+                                       reply)", content(("application/timestamp-reply"))),
+        (status = 413, description = "Larger than 64 KiB",
+            body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/timestamp-query",
+            body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 /// RFC 3161 over HTTP: `application/timestamp-query` in, `application/timestamp-reply` out.
 /// Malformed queries get a DER rejection reply (status 200, as RFC 3161 §3.4 has it).
 pub(super) async fn timestamp(
