@@ -67,6 +67,21 @@ pub enum JobKind {
         /// The envelope.
         envelope_id: EnvelopeId,
     },
+    /// Send a signing participant their one-time code by their method — e-mail, SMS or voice
+    /// (no-op once the code has expired or a newer one replaced it).
+    SendSignerCode {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The signing envelope.
+        envelope_id: EnvelopeId,
+        /// The participant.
+        participant_id: crate::ids::ParticipantId,
+        /// The code, sealed under the master key (hex), so the job table never holds it in clear.
+        sealed_code: String,
+        /// When the code stops being accepted.
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
 }
 
 impl JobKind {
@@ -78,6 +93,7 @@ impl JobKind {
             JobKind::DeliverWebhook { .. } => "deliver_webhook",
             JobKind::SendInvitation { .. } => "send_invitation",
             JobKind::SendCode { .. } => "send_code",
+            JobKind::SendSignerCode { .. } => "send_signer_code",
         }
     }
 
@@ -86,7 +102,7 @@ impl JobKind {
         match self {
             JobKind::DeliverWebhook { .. } => 13,
             // 5 s, 10 s, … 320 s: past the code's ten minutes, after which sending is pointless.
-            JobKind::SendCode { .. } => 8,
+            JobKind::SendCode { .. } | JobKind::SendSignerCode { .. } => 8,
             _ => 20,
         }
     }

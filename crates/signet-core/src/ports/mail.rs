@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 
+use secrecy::SecretString;
+
 use crate::values::{Email, Language};
 
 /// The e-mail inviting a participant to their documents (the same content as the sender's banner).
@@ -22,9 +24,31 @@ pub struct InvitationMail {
     pub expiry_days: u32,
 }
 
+/// A one-time code e-mailed to a signing participant who authenticates by e-mail.
+#[derive(Debug, Clone)]
+pub struct CodeMail {
+    /// The participant.
+    pub to: Email,
+    /// Their language.
+    pub language: Language,
+    /// The six digits.
+    pub code: SecretString,
+    /// Minutes the code stays valid.
+    pub valid_minutes: u32,
+    /// The envelope's title, so the participant knows what the code is for.
+    pub title: String,
+}
+
 /// Sends e-mail.
 #[async_trait]
 pub trait MailSender: Send + Sync + 'static {
     /// Sends an invitation; an error means "try again later".
     async fn send_invitation(&self, mail: &InvitationMail) -> Result<(), String>;
+
+    /// Sends a one-time code; an error means "try again later". A transport that cannot send
+    /// codes says so (and the job retries until it is dead-lettered).
+    async fn send_code(&self, mail: &CodeMail) -> Result<(), String> {
+        let _ = mail;
+        Err("this mail transport does not send codes".into())
+    }
 }

@@ -12,6 +12,8 @@ pub mod lifecycle;
 pub mod model;
 pub mod order;
 mod service;
+pub mod signer;
+mod signer_shim;
 mod text;
 
 #[cfg(test)]
