@@ -101,6 +101,8 @@ pub struct SignerPage {
     pub step: SignerStep,
     /// The valid session the browser presented, if any.
     pub session: Option<SignerSession>,
+    /// The file name of each envelope document.
+    pub document_names: Vec<(DocumentId, String)>,
     /// The time of the view.
     pub now: OffsetDateTime,
 }
@@ -214,7 +216,18 @@ impl Core {
             .await?
             .map(|t| t.name)
             .unwrap_or_default();
+        let mut document_names = Vec::with_capacity(envelope.documents.len());
+        for doc in &envelope.documents {
+            if let Some(stored) = self
+                .store()
+                .library_document(&envelope.tenant_id, &doc.document)
+                .await?
+            {
+                document_names.push((doc.document, stored.document.name.as_str().to_owned()));
+            }
+        }
         Ok(SignerPage {
+            document_names,
             sender_name,
             language: me.language,
             participant,
