@@ -111,6 +111,32 @@ impl signet_core::mail::MailSender for SmtpMailSender {
         self.mailer.send(&message).await.map_err(|e| e.to_string())
     }
 
+    async fn send_signing_mail(&self, mail: &signet_core::mail::SigningMail) -> Result<(), String> {
+        use crate::mail::MailTransport as _;
+        use crate::mail::signing::SigningMailKind as Kind;
+        use signet_core::mail::SigningMailKind as CoreKind;
+        let kind = match mail.kind {
+            CoreKind::Invitation => Kind::Invitation,
+            CoreKind::Reminder => Kind::Reminder,
+            CoreKind::Completed => Kind::Completed,
+            CoreKind::Declined => Kind::Declined,
+            CoreKind::Voided => Kind::Voided,
+            _ => Kind::Expired,
+        };
+        let message = crate::mail::signing::SigningMessage {
+            lang: lang_of(mail.language),
+            kind,
+            to_name: mail.to_name.clone(),
+            sender_name: mail.sender_name.clone(),
+            title: mail.title.clone(),
+            link: mail.link.clone(),
+        };
+        let message = crate::mail::signing::render_signing_mail(&message)
+            .map_err(|e| e.to_string())?
+            .to(mail.to.as_str());
+        self.mailer.send(&message).await.map_err(|e| e.to_string())
+    }
+
     async fn send_code(&self, mail: &signet_core::mail::CodeMail) -> Result<(), String> {
         use crate::mail::MailTransport as _;
         let message = code_mail(mail).to(mail.to.as_str());
@@ -118,8 +144,8 @@ impl signet_core::mail::MailSender for SmtpMailSender {
     }
 }
 
-/// A signing participant's one-time code by e-mail, in French or English: the code in the
-/// subject's neighbour line and large in the HTML, nothing else to click.
+/// A signing participant's one-time code by e-mail, in French or English: the code large in the
+/// HTML, nothing to click.
 fn code_mail(mail: &signet_core::mail::CodeMail) -> crate::mail::templates::Rendered {
     use secrecy::ExposeSecret as _;
     let code = mail.code.expose_secret();

@@ -724,19 +724,18 @@ fn mark_text(drawn: bool, image: &ImageRef) -> String {
 
 /// The notice for an act the core refused.
 fn refusal_text(t: &Texts, err: &CoreError) -> String {
-    let message = err.to_string();
-    let key = if message.contains("required fields") {
-        "missing_fields"
-    } else if message.contains("consent") {
-        "no_consent"
-    } else if message.contains("must wait") {
-        "not_your_turn"
-    } else {
-        match err.kind() {
-            ErrorKind::Invalid => "bad_request",
-            ErrorKind::Conflict => "closed",
-            _ => "error",
+    use signet_core::signing::Refusal;
+    let key = match err {
+        CoreError::Refused(Refusal::FieldsMissing { .. }) => "missing_fields",
+        CoreError::Refused(Refusal::NoConsent) => "no_consent",
+        CoreError::Refused(Refusal::NotYourTurn { .. }) => "not_your_turn",
+        CoreError::Refused(Refusal::BadValue { field, .. }) => {
+            return t.fill("bad_value", &[("field", &field.to_string())]);
         }
+        CoreError::Refused(Refusal::Closed(_) | Refusal::ExpiryPassed) => "closed",
+        _ if err.kind() == ErrorKind::Invalid => "bad_request",
+        _ if err.kind() == ErrorKind::Conflict => "closed",
+        _ => "error",
     };
     t.get(key).to_owned()
 }

@@ -3,8 +3,6 @@
 
 use async_trait::async_trait;
 
-use secrecy::SecretString;
-
 use crate::values::{Email, Language};
 
 /// The e-mail inviting a participant to their documents (the same content as the sender's banner).
@@ -24,6 +22,43 @@ pub struct InvitationMail {
     pub expiry_days: u32,
 }
 
+/// Why a signing participant is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SigningMailKind {
+    /// Their turn has come: sign (or approve, or view) through the link.
+    Invitation,
+    /// They have not acted yet.
+    Reminder,
+    /// Everyone signed: the signed documents are ready behind the link.
+    Completed,
+    /// A participant declined: nothing more to do.
+    Declined,
+    /// The sender withdrew the envelope.
+    Voided,
+    /// The envelope expired before everyone signed.
+    Expired,
+}
+
+/// An e-mail to a signing participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningMail {
+    /// The participant.
+    pub to: Email,
+    /// Their name.
+    pub to_name: String,
+    /// The envelope's language.
+    pub language: Language,
+    /// Why.
+    pub kind: SigningMailKind,
+    /// The sender as participants know it.
+    pub sender_name: String,
+    /// The envelope's title.
+    pub title: String,
+    /// The participant's signing link (invitations, reminders, completion).
+    pub link: Option<String>,
+}
+
 /// A one-time code e-mailed to a signing participant who authenticates by e-mail.
 #[derive(Debug, Clone)]
 pub struct CodeMail {
@@ -32,7 +67,7 @@ pub struct CodeMail {
     /// Their language.
     pub language: Language,
     /// The six digits.
-    pub code: SecretString,
+    pub code: secrecy::SecretString,
     /// Minutes the code stays valid.
     pub valid_minutes: u32,
     /// The envelope's title, so the participant knows what the code is for.
@@ -44,6 +79,8 @@ pub struct CodeMail {
 pub trait MailSender: Send + Sync + 'static {
     /// Sends an invitation; an error means "try again later".
     async fn send_invitation(&self, mail: &InvitationMail) -> Result<(), String>;
+    /// Sends a signing participant's message; an error means "try again later".
+    async fn send_signing_mail(&self, mail: &SigningMail) -> Result<(), String>;
 
     /// Sends a one-time code; an error means "try again later". A transport that cannot send
     /// codes says so (and the job retries until it is dead-lettered).
