@@ -41,7 +41,7 @@
   }
   pad.addEventListener("pointerdown", function (event) {
     drawing = true;
-    pad.setPointerCapture(event.pointerId);
+    try { pad.setPointerCapture(event.pointerId); } catch (e) { /* a pen lifted already */ }
     var p = point(event);
     ctx.beginPath();
     ctx.moveTo(p.x, p.y);

@@ -238,6 +238,27 @@ impl Core {
         })
     }
 
+    /// The participant's envelope, their first opening recorded if a form is posted before any
+    /// page was shown (a client without the page, or a page opened before their turn came).
+    async fn opened(
+        &self,
+        token: &str,
+        origin: &Origin,
+    ) -> CoreResult<(SignEnvelope, ParticipantId)> {
+        let (envelope, participant) = self.participant_envelope(token).await?;
+        let invited = envelope.status == EnvelopeStatus::Open
+            && envelope
+                .participant(participant)
+                .is_some_and(|p| p.state == ParticipantState::Invited);
+        if !invited {
+            return Ok((envelope, participant));
+        }
+        let envelope = self
+            .act_as_participant(token, |participant| Command::Open { participant }, origin)
+            .await?;
+        Ok((envelope, participant))
+    }
+
     /// A session that belongs to this participant of this envelope and has not ended.
     async fn valid_signer_session(
         &self,
@@ -289,7 +310,7 @@ impl Core {
         origin: &Origin,
     ) -> CoreResult<CodeRequest> {
         let settings = self.settings().portal.clone();
-        let (envelope, participant) = self.participant_envelope(token).await?;
+        let (envelope, participant) = self.opened(token, origin).await?;
         let me = envelope
             .participant(participant)
             .ok_or(CoreError::NotFound)?;
@@ -378,7 +399,7 @@ impl Core {
         origin: &Origin,
     ) -> CoreResult<Verdict> {
         let settings = self.settings().portal.clone();
-        let (envelope, participant) = self.participant_envelope(token).await?;
+        let (envelope, participant) = self.opened(token, origin).await?;
         let me = envelope
             .participant(participant)
             .ok_or(CoreError::NotFound)?;
