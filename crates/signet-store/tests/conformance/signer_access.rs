@@ -77,7 +77,7 @@ async fn participant(
         now(),
     )?;
     store
-        .insert_sign_envelope(&created.envelope, &[], &[])
+        .insert_sign_envelope(&created.envelope, None, &[], &[])
         .await?;
     Ok((owner.id, created.envelope.participants[0].id))
 }
