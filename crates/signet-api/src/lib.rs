@@ -12,6 +12,7 @@ pub mod ops;
 mod portal;
 mod rejection;
 pub mod server;
+mod signer;
 mod uploads;
 
 use std::sync::Arc;
@@ -90,6 +91,7 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
         .merge(endpoint::router::<doclinc::Endpoint>())
         .merge(endpoint::router::<native::Endpoint>())
         .merge(portal::router())
+        .merge(signer::router())
         .merge(uploads::router())
         .layer(http::trace_layer())
         // Probes answer 503 by design while not ready: no ERROR line for each of them.

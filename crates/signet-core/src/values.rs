@@ -304,6 +304,18 @@ pub enum Language {
     En,
     /// French.
     Fr,
+    /// Danish.
+    Da,
+    /// German.
+    De,
+    /// Finnish.
+    Fi,
+    /// Norwegian Bokmål.
+    Nb,
+    /// Norwegian Nynorsk.
+    Nn,
+    /// Swedish.
+    Sv,
 }
 
 impl Language {
@@ -312,13 +324,31 @@ impl Language {
         match self {
             Language::En => "en",
             Language::Fr => "fr",
+            Language::Da => "da",
+            Language::De => "de",
+            Language::Fi => "fi",
+            Language::Nb => "nb",
+            Language::Nn => "nn",
+            Language::Sv => "sv",
         }
     }
+
+    /// Every language, English first.
+    pub const ALL: [Language; 8] = [
+        Language::En,
+        Language::Fr,
+        Language::Da,
+        Language::De,
+        Language::Fi,
+        Language::Nb,
+        Language::Nn,
+        Language::Sv,
+    ];
 }
 
 impl FromStr for Language {
     type Err = InvalidValue;
-    /// Accepts `EN`, `fr`, `fr-CA`, `en_US`, …
+    /// Accepts `EN`, `fr`, `fr-CA`, `en_US`, `de`, … (`no`, plain Norwegian, is Bokmål).
     fn from_str(text: &str) -> Result<Self, InvalidValue> {
         let primary = text
             .trim()
@@ -329,9 +359,15 @@ impl FromStr for Language {
         match primary.as_str() {
             "en" => Ok(Language::En),
             "fr" => Ok(Language::Fr),
+            "da" => Ok(Language::Da),
+            "de" => Ok(Language::De),
+            "fi" => Ok(Language::Fi),
+            "nb" | "no" => Ok(Language::Nb),
+            "nn" => Ok(Language::Nn),
+            "sv" => Ok(Language::Sv),
             _ => Err(InvalidValue::new(
                 "language",
-                "supported languages are EN and FR",
+                "supported languages are EN, FR, DA, DE, FI, NB, NN and SV",
             )),
         }
     }
@@ -451,7 +487,12 @@ mod tests {
     fn languages_parse_loosely() {
         assert_eq!("FR".parse::<Language>().ok(), Some(Language::Fr));
         assert_eq!("en-CA".parse::<Language>().ok(), Some(Language::En));
-        assert!("DE".parse::<Language>().is_err());
+        assert_eq!("DE".parse::<Language>().ok(), Some(Language::De));
+        assert_eq!("no-NO".parse::<Language>().ok(), Some(Language::Nb));
+        assert!("XX".parse::<Language>().is_err());
+        for language in Language::ALL {
+            assert_eq!(language.code().parse::<Language>().ok(), Some(language));
+        }
     }
 
     #[test]

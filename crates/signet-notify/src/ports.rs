@@ -136,6 +136,51 @@ impl signet_core::mail::MailSender for SmtpMailSender {
             .to(mail.to.as_str());
         self.mailer.send(&message).await.map_err(|e| e.to_string())
     }
+
+    async fn send_code(&self, mail: &signet_core::mail::CodeMail) -> Result<(), String> {
+        use crate::mail::MailTransport as _;
+        let message = code_mail(mail).to(mail.to.as_str());
+        self.mailer.send(&message).await.map_err(|e| e.to_string())
+    }
+}
+
+/// A signing participant's one-time code by e-mail, in French or English: the code large in the
+/// HTML, nothing to click.
+fn code_mail(mail: &signet_core::mail::CodeMail) -> crate::mail::templates::Rendered {
+    use secrecy::ExposeSecret as _;
+    let code = mail.code.expose_secret();
+    let (subject, intro, validity) = match lang_of(mail.language) {
+        crate::lang::Lang::Fr => (
+            format!("Votre code de signature : {code}"),
+            format!("Votre code pour signer « {} » :", mail.title),
+            format!(
+                "Il est valable {} minutes. Ne le communiquez à personne.",
+                mail.valid_minutes
+            ),
+        ),
+        _ => (
+            format!("Your signing code: {code}"),
+            format!("Your code to sign “{}”:", mail.title),
+            format!(
+                "It is valid for {} minutes. Do not share it with anyone.",
+                mail.valid_minutes
+            ),
+        ),
+    };
+    let escape = crate::mail::templates::escape_html;
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p>\
+         <p style=\"font-size:28px;letter-spacing:4px;font-weight:bold\">{}</p><p>{}</p>\
+         </body></html>",
+        escape(&intro),
+        escape(code),
+        escape(&validity)
+    );
+    crate::mail::templates::Rendered {
+        subject,
+        html,
+        text: format!("{intro}\n\n{code}\n\n{validity}\n"),
+    }
 }
 
 fn lang_of(language: signet_core::values::Language) -> crate::lang::Lang {

@@ -18,6 +18,7 @@ mod library;
 mod maintenance;
 mod rows;
 mod secrets;
+mod signer_access;
 mod signing;
 mod tenants;
 

@@ -158,9 +158,10 @@ fn common(
     }
     let language = |value: &Option<String>, field: &str| -> Result<Language, DoclincError> {
         present(value)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| bad(format!("{field}: supported languages are EN and FR")))
+            .map(|v| match v.parse() {
+                // doclinc speaks English and French only, whatever else the core knows.
+                Ok(language @ (Language::En | Language::Fr)) => Ok(language),
+                _ => Err(bad(format!("{field}: supported languages are EN and FR"))),
             })
             .unwrap_or(Ok(Language::En))
     };

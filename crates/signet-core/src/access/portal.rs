@@ -788,8 +788,9 @@ fn is_live_code(issued: &IssuedCode, candidate: &[u8; 32], now: OffsetDateTime) 
     issued.expires_at > now && constant_time_eq(&issued.hmac, candidate)
 }
 
-/// When a session started now ends: after its time to live, never after the link's end.
-fn session_end(
+/// When a session started now ends: after its time to live, never after the link's end (the
+/// signer app's sessions too).
+pub(crate) fn session_end(
     now: OffsetDateTime,
     ttl: Duration,
     link_end: Option<OffsetDateTime>,

@@ -67,6 +67,19 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
         | JobKind::SigningTimer { .. }
         | JobKind::ApplySignature { .. }
         | JobKind::SealSignEnvelope { .. } => crate::signing::jobs::handler(kind),
+        JobKind::SendSignerCode {
+            tenant_id,
+            envelope_id,
+            participant_id,
+            sealed_code,
+            expires_at,
+        } => Box::new(SendSignerCode {
+            tenant_id,
+            envelope_id,
+            participant_id,
+            sealed_code,
+            expires_at: *expires_at,
+        }),
     }
 }
 
@@ -321,6 +334,34 @@ impl JobHandler for DeliverWebhook<'_> {
     }
 }
 
+/// Sends a signing participant their code by e-mail, SMS or voice; nothing once it expired or
+/// was replaced (the rules are the signer app's, in `signing::signer`).
+struct SendSignerCode<'a> {
+    tenant_id: &'a TenantId,
+    envelope_id: &'a EnvelopeId,
+    participant_id: &'a ParticipantId,
+    sealed_code: &'a str,
+    expires_at: time::OffsetDateTime,
+}
+
+#[async_trait]
+impl JobHandler for SendSignerCode<'_> {
+    fn name(&self) -> &'static str {
+        "send_signer_code"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        core.deliver_signer_code(
+            self.tenant_id,
+            self.envelope_id,
+            self.participant_id,
+            self.sealed_code,
+            self.expires_at,
+        )
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +401,13 @@ mod tests {
                 tenant_id,
                 message_id: "msg".into(),
                 body: "{}".into(),
+            },
+            JobKind::SendSignerCode {
+                tenant_id,
+                envelope_id,
+                participant_id,
+                sealed_code: String::new(),
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
             },
         ];
         for kind in &kinds {

@@ -107,6 +107,21 @@ pub enum JobKind {
         /// The signing envelope.
         envelope_id: EnvelopeId,
     },
+    /// Send a signing participant their one-time code by their method — e-mail, SMS or voice
+    /// (no-op once the code has expired or a newer one replaced it).
+    SendSignerCode {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The signing envelope.
+        envelope_id: EnvelopeId,
+        /// The participant.
+        participant_id: crate::ids::ParticipantId,
+        /// The code, sealed under the master key (hex), so the job table never holds it in clear.
+        sealed_code: String,
+        /// When the code stops being accepted.
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
 }
 
 /// Which message a [`JobKind::SigningMail`] sends.
@@ -170,6 +185,7 @@ impl JobKind {
             JobKind::SigningTimer { .. } => "signing_timer",
             JobKind::ApplySignature { .. } => "apply_signature",
             JobKind::SealSignEnvelope { .. } => "seal_sign_envelope",
+            JobKind::SendSignerCode { .. } => "send_signer_code",
         }
     }
 
@@ -178,7 +194,7 @@ impl JobKind {
         match self {
             JobKind::DeliverWebhook { .. } => 13,
             // 5 s, 10 s, … 320 s: past the code's ten minutes, after which sending is pointless.
-            JobKind::SendCode { .. } => 8,
+            JobKind::SendCode { .. } | JobKind::SendSignerCode { .. } => 8,
             // Waiting for earlier signers' signatures or a time-stamp authority that is down:
             // 5 s doubling to an hour, then hourly — about two days before an operator is asked.
             JobKind::ApplySignature { .. } | JobKind::SealSignEnvelope { .. } => 60,

@@ -59,6 +59,21 @@ pub struct SigningMail {
     pub link: Option<String>,
 }
 
+/// A one-time code e-mailed to a signing participant who authenticates by e-mail.
+#[derive(Debug, Clone)]
+pub struct CodeMail {
+    /// The participant.
+    pub to: Email,
+    /// Their language.
+    pub language: Language,
+    /// The six digits.
+    pub code: secrecy::SecretString,
+    /// Minutes the code stays valid.
+    pub valid_minutes: u32,
+    /// The envelope's title, so the participant knows what the code is for.
+    pub title: String,
+}
+
 /// Sends e-mail.
 #[async_trait]
 pub trait MailSender: Send + Sync + 'static {
@@ -66,4 +81,11 @@ pub trait MailSender: Send + Sync + 'static {
     async fn send_invitation(&self, mail: &InvitationMail) -> Result<(), String>;
     /// Sends a signing participant's message; an error means "try again later".
     async fn send_signing_mail(&self, mail: &SigningMail) -> Result<(), String>;
+
+    /// Sends a one-time code; an error means "try again later". A transport that cannot send
+    /// codes says so (and the job retries until it is dead-lettered).
+    async fn send_code(&self, mail: &CodeMail) -> Result<(), String> {
+        let _ = mail;
+        Err("this mail transport does not send codes".into())
+    }
 }

@@ -16,6 +16,7 @@ pub mod model;
 pub mod order;
 mod participant;
 mod service;
+pub mod signer;
 mod text;
 pub mod versions;
 

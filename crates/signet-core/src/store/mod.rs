@@ -19,6 +19,7 @@ mod jobs;
 mod library;
 mod maintenance;
 mod secrets;
+mod signer_access;
 mod signing;
 mod tenants;
 
@@ -29,6 +30,7 @@ pub use jobs::JobStore;
 pub use library::{IdempotencyRecord, LibraryStore};
 pub use maintenance::MaintenanceStore;
 pub use secrets::SecretStore;
+pub use signer_access::{SignerAccessStore, SignerCode, SignerGuard, SignerSession};
 pub use signing::{SigningStore, StoredSignEnvelope};
 pub use tenants::TenantStore;
 
@@ -37,7 +39,7 @@ pub use tenants::TenantStore;
 pub mod ports {
     pub use super::{
         AccessStore, DeliveryStore, EvidenceStore, JobStore, LibraryStore, MaintenanceStore,
-        SecretStore, SigningStore, Store, TenantStore,
+        SecretStore, SignerAccessStore, SigningStore, Store, TenantStore,
     };
 }
 
@@ -68,6 +70,7 @@ pub trait Store:
     + JobStore
     + LibraryStore
     + SigningStore
+    + SignerAccessStore
     + SecretStore
     + MaintenanceStore
 {
@@ -81,6 +84,7 @@ impl<T> Store for T where
         + JobStore
         + LibraryStore
         + SigningStore
+        + SignerAccessStore
         + SecretStore
         + MaintenanceStore
         + ?Sized

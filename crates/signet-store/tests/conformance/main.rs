@@ -48,6 +48,7 @@ mod evidence;
 mod jobs;
 mod maintenance;
 mod secrets;
+mod signer_access;
 mod signing;
 mod tenants;
 
