@@ -7,6 +7,7 @@
 //! command at a time, returning effects and events as data.
 
 pub mod fields;
+pub mod folders;
 pub mod library;
 pub mod lifecycle;
 pub mod model;

@@ -15,6 +15,7 @@
 mod access;
 mod delivery;
 mod evidence;
+mod folders;
 mod jobs;
 mod library;
 mod maintenance;
@@ -25,6 +26,7 @@ mod tenants;
 pub use access::AccessStore;
 pub use delivery::DeliveryStore;
 pub use evidence::{EvidenceStore, LedgerLeaf, StoredTreeHead};
+pub use folders::FolderStore;
 pub use jobs::JobStore;
 pub use library::{IdempotencyRecord, LibraryStore};
 pub use maintenance::MaintenanceStore;
@@ -36,8 +38,8 @@ pub use tenants::TenantStore;
 /// something other than `dyn Store`.
 pub mod ports {
     pub use super::{
-        AccessStore, DeliveryStore, EvidenceStore, JobStore, LibraryStore, MaintenanceStore,
-        SecretStore, SigningStore, Store, TenantStore,
+        AccessStore, DeliveryStore, EvidenceStore, FolderStore, JobStore, LibraryStore,
+        MaintenanceStore, SecretStore, SigningStore, Store, TenantStore,
     };
 }
 
@@ -70,6 +72,7 @@ pub trait Store:
     + SigningStore
     + SecretStore
     + MaintenanceStore
+    + FolderStore
 {
 }
 
@@ -83,6 +86,7 @@ impl<T> Store for T where
         + SigningStore
         + SecretStore
         + MaintenanceStore
+        + FolderStore
         + ?Sized
 {
 }
