@@ -484,7 +484,7 @@ impl Core {
             .store
             .folder(&caller.tenant.id, folder)
             .await?
-            .ok_or_else(|| CoreError::Invalid("parent_folder: no such folder".into()))?;
+            .ok_or(CoreError::NotFound)?;
         if folder.status != FolderStatus::Active {
             return Err(CoreError::StateConflict(format!(
                 "the folder is {}",
