@@ -30,13 +30,14 @@ async fn insert_history(tx: &mut Tx, history: &[HistoryEntry]) -> Result<(), Sto
     for entry in history {
         tx.execute(
             Query::new(
+                // Each subject's entries are numbered in the order they were written.
                 "INSERT INTO folder_history (id, tenant_id, subject, ordinal, action, actor, at, \
-                 leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 leaf_hash) SELECT $1, $2, $3, COALESCE(MAX(ordinal), -1) + 1, $4, $5, $6, $7 \
+                 FROM folder_history WHERE tenant_id = $2 AND subject = $3",
             )
             .bind(entry.event.to_string())
             .bind(entry.tenant_id.to_upper_hex())
             .bind(entry.subject.as_str())
-            .bind(entry.ordinal)
             .bind(serde_json::to_string(&entry.action).map_err(corrupt)?)
             .bind(serde_json::to_string(&entry.actor).map_err(corrupt)?)
             .bind(micros(entry.at))

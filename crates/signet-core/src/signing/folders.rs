@@ -165,7 +165,7 @@ pub struct HistoryEntry {
     pub tenant_id: TenantId,
     /// The folder's or document's id, as text.
     pub subject: String,
-    /// Orders entries of one subject.
+    /// Orders the entries of one subject (as stored: 0, 1, 2, … in the order written).
     pub ordinal: i64,
     /// What happened.
     pub action: HistoryAction,
@@ -321,9 +321,8 @@ impl<'a> Recorder<'a> {
             "change": serde_json::to_value(&action).map_err(|e| anyhow::anyhow!(e))?,
             "on_behalf_of": { "name": self.actor.name, "email": self.actor.email },
         });
-        // Entries written together keep their order: microseconds, then position in the batch.
-        let ordinal =
-            (event.at.unix_timestamp_nanos() / 1000) as i64 * 1000 + self.entries.len() as i64;
+        // The position in this batch; the store numbers each subject's entries in write order.
+        let ordinal = self.entries.len() as i64;
         self.entries.push(HistoryEntry {
             event: event.id,
             tenant_id: self.caller.tenant.id,
