@@ -760,3 +760,141 @@ impl Core {
             .await?)
     }
 }
+
+/// Why a client's file could not be retrieved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetrievalFailure {
+    /// The URL or a redirect points where Signet does not go (private, loopback, metadata, a
+    /// scheme other than http(s)), or the answer is too large or not a file.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The client's server could not be reached or answered an error.
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+/// Fetches a file from a URL a client gave (through the outbound-target guard, with size and
+/// time limits, every redirect checked again). Implemented in `signet-notify`.
+#[async_trait::async_trait]
+pub trait FileRetriever: Send + Sync + 'static {
+    /// The file's bytes; at most `max_bytes`.
+    async fn retrieve(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, RetrievalFailure>;
+}
+
+/// A file retrieved for a registered document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrievedFile {
+    /// Its SHA3-256: the registered digest or a version Signet produced.
+    pub digest: Sha3Digest,
+    /// The library document holding the registered original's bytes.
+    pub library: Option<DocumentId>,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Core {
+    /// Retrieves the current file of a registered document from the client's `url` and checks
+    /// it: its SHA3-256 must be the registered digest or a version Signet produced, or nothing
+    /// proceeds. The first time the registered original arrives, it is kept in the tenant's
+    /// library (checked to be a PDF Signet can sign) and the document's history records it.
+    pub async fn retrieve_registered_document(
+        &self,
+        retriever: &dyn FileRetriever,
+        tenant: &TenantId,
+        id: &RegisteredDocumentId,
+        url: &str,
+    ) -> CoreResult<RetrievedFile> {
+        use sha3::Digest as _;
+        let tenant = self
+            .store
+            .tenant(tenant)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        require_active(&tenant)?;
+        let mut document = self
+            .store
+            .registered_document(&tenant.id, id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        if document.status == FolderStatus::Voided {
+            return Err(CoreError::StateConflict("the document is voided".into()));
+        }
+        let bytes = retriever
+            .retrieve(url, tenant.plan.max_envelope_bytes)
+            .await
+            .map_err(|e| CoreError::Invalid(format!("the file retrieval URL: {e}")))?;
+        let digest = Sha3Digest::from_bytes(sha3::Sha3_256::digest(&bytes).into());
+        if !document.digests.contains(&digest) {
+            return Err(CoreError::Invalid(
+                "the retrieved file matches neither the registered hash nor a version Signet \
+                 produced"
+                    .into(),
+            ));
+        }
+        if document.library.is_none() && &digest == document.registered_digest() {
+            let caller = Caller {
+                actor: crate::model::Actor::System,
+                tenant: tenant.clone(),
+                ip: None,
+            };
+            let stream: crate::blob::ByteStream = Box::pin(futures::stream::once({
+                let bytes = bytes::Bytes::from(bytes.clone());
+                async move { Ok::<_, std::io::Error>(bytes) }
+            }));
+            let name = format!("{}.pdf", document.name.trim_end_matches(".pdf"))
+                .parse::<crate::values::DocumentName>()
+                .or_else(|_| "document.pdf".parse())?;
+            let stored = self
+                .add_library_document(
+                    &caller,
+                    super::NewLibraryDocument {
+                        name,
+                        media_type: super::MediaType::pdf(),
+                        ip: None,
+                        idempotency_key: None,
+                    },
+                    stream,
+                )
+                .await?;
+            document.library = Some(stored.id);
+            let mut rec = Recorder::new(self, &caller, &OnBehalfOf::default());
+            rec.record(
+                EventKind::RegisteredDocumentRetrieved,
+                document.id.to_string(),
+                HistoryAction::BytesRetrieved { digest },
+                None,
+            )?;
+            self.store
+                .save_registered_document(&document, &rec.entries, &rec.events)
+                .await?;
+        }
+        Ok(RetrievedFile {
+            digest,
+            library: document.library,
+            bytes,
+        })
+    }
+
+    /// Records a version Signet produced from a registered document (a signed or sealed file),
+    /// so that a client's file retrieval may answer it and the verifier finds it.
+    pub async fn record_produced_version(
+        &self,
+        tenant: &TenantId,
+        id: &RegisteredDocumentId,
+        digest: Sha3Digest,
+    ) -> CoreResult<()> {
+        let mut document = self
+            .store
+            .registered_document(tenant, id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        if !document.digests.contains(&digest) {
+            document.digests.push(digest);
+            self.store
+                .save_registered_document(&document, &[], &[])
+                .await?;
+        }
+        Ok(())
+    }
+}
