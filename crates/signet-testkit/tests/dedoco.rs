@@ -694,3 +694,158 @@ async fn bad_bodies_answer_the_vendor_error_shape(app: TestApp) -> anyhow::Resul
     error_of(anonymous, StatusCode::UNAUTHORIZED).await?;
     Ok(())
 }
+
+mod retrieval {
+    //! A registered document's bytes, fetched from the client's file-retrieval URL through the
+    //! outbound guard: the right file is kept, a wrong one and forbidden targets are refused.
+
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::get;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde_json::json;
+    use sha3::Digest as _;
+    use signet_core::ids::{RegisteredDocumentId, TenantId};
+    use signet_core::signing::folders::FileRetriever;
+    use signet_notify::retrieve::ClientFileRetriever;
+    use signet_notify::target::TargetPolicy;
+    use signet_testkit::{Backend, TestApp};
+
+    async fn serve(original: Vec<u8>, other: Vec<u8>) -> anyhow::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let good = STANDARD.encode(&original);
+        let bad = STANDARD.encode(&other);
+        let app = Router::new()
+            .route(
+                "/file",
+                get(move || {
+                    let good = good.clone();
+                    async move { axum::Json(json!({ "file": good })).into_response() }
+                }),
+            )
+            .route(
+                "/wrong",
+                get(move || {
+                    let bad = bad.clone();
+                    async move { axum::Json(json!({ "file": bad })).into_response() }
+                }),
+            )
+            .route(
+                "/to-metadata",
+                get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data") }),
+            )
+            .route("/to-file", get(|| async { Redirect::temporary("/file") }));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(base)
+    }
+
+    async fn scenario(backend: Backend) -> anyhow::Result<()> {
+        let Some(app) = TestApp::spawn(backend).await? else {
+            return Ok(());
+        };
+        let tenant = app.tenant().await?;
+        let token = super::token(&app, &tenant).await?;
+        let original = signet_pdf::sample::blank_with_trailer(1, "");
+        let other = signet_pdf::sample::blank_with_trailer(2, "");
+        let mut body = super::sample_folder_without_processes();
+        body["documents"][0]["document_hash"] =
+            json!(hex::encode(sha3::Sha3_256::digest(&original)));
+        let created: serde_json::Value = super::call(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/public/folders",
+            &token,
+        )
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+        let id: RegisteredDocumentId = created["documents"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()?;
+        let tenant_id: TenantId = tenant.id.parse()?;
+        let base = serve(original.clone(), other).await?;
+        let local = ClientFileRetriever::new(
+            TargetPolicy {
+                allow_private_targets: true,
+            },
+            Duration::from_secs(10),
+        );
+        let strict = ClientFileRetriever::new(TargetPolicy::default(), Duration::from_secs(10));
+
+        // Without the operator's allowance, a loopback server is refused.
+        let refused = app
+            .core
+            .retrieve_registered_document(&strict, &tenant_id, &id, &format!("{base}/file"))
+            .await;
+        assert!(refused.is_err(), "loopback refused by default");
+        for url in [
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+            "http://10.0.0.1/file".to_owned(),
+        ] {
+            assert!(strict.retrieve(&url, 1 << 20).await.is_err(), "{url}");
+        }
+        // A redirect to the metadata address is refused even when private targets are allowed.
+        let redirected = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/to-metadata"))
+            .await;
+        assert!(redirected.is_err());
+        // The wrong file is refused, and nothing is kept.
+        let wrong = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/wrong"))
+            .await;
+        let message = wrong.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("neither the registered hash"), "{message}");
+        // The right one, through a same-origin redirect, is kept in the library once.
+        let got = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/to-file"))
+            .await?;
+        assert_eq!(got.bytes, original);
+        let library = got.library.ok_or_else(|| anyhow::anyhow!("kept"))?;
+        let again = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/file"))
+            .await?;
+        assert_eq!(again.library, Some(library));
+        let history: serde_json::Value = super::call(
+            &app,
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/public/folders/{}",
+                created["folder"]["id"].as_str().unwrap_or_default()
+            ),
+            &token,
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+        let actions: Vec<&str> = history["documents"][0]["history"]
+            .as_array()
+            .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(actions, ["create Document", "retrieve Document"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sqlite() -> anyhow::Result<()> {
+        scenario(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn postgres_s3() -> anyhow::Result<()> {
+        scenario(Backend::Postgres).await
+    }
+}
