@@ -53,6 +53,19 @@ pub enum CoreError {
     /// The caller has not proved who they are (no session, or it ended).
     #[error("authentication required")]
     Unauthenticated,
+    /// A value of a request is invalid; `field` names it the way the request did (e.g.
+    /// `participants[1].after`), so that a client can point at it.
+    #[error("{field}: {message}")]
+    InvalidField {
+        /// Where in the request.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The signing lifecycle refused the act (a final envelope, not the participant's turn, a
+    /// field that is not theirs, …). The envelope is unchanged.
+    #[error("{0}")]
+    Refused(crate::signing::Refusal),
     /// Something failed that the caller could not have caused.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -98,6 +111,8 @@ impl CoreError {
             | CoreError::AlreadyUploaded => ErrorKind::Conflict,
             CoreError::Expired | CoreError::ContentDeleted => ErrorKind::Gone,
             CoreError::Unauthenticated => ErrorKind::Unauthenticated,
+            CoreError::InvalidField { .. } => ErrorKind::Invalid,
+            CoreError::Refused(refusal) => refusal_kind(refusal),
             CoreError::Unexpected(_) => ErrorKind::Unexpected,
         }
     }
@@ -125,7 +140,14 @@ impl CoreError {
                 CoreError::Expired => Some(CoreError::AlreadyUploaded),
                 CoreError::AlreadyUploaded => Some(CoreError::ContentDeleted),
                 CoreError::ContentDeleted => Some(CoreError::Unauthenticated),
-                CoreError::Unauthenticated => {
+                CoreError::Unauthenticated => Some(CoreError::InvalidField {
+                    field: "participants[0].email".into(),
+                    message: "not an e-mail address".into(),
+                }),
+                CoreError::InvalidField { .. } => Some(CoreError::Refused(
+                    crate::signing::Refusal::Closed(crate::signing::EnvelopeStatus::Voided),
+                )),
+                CoreError::Refused(_) => {
                     Some(CoreError::Unexpected(anyhow::anyhow!("a disk failed")))
                 }
                 CoreError::Unexpected(_) => None,
@@ -133,6 +155,26 @@ impl CoreError {
             all.push(error);
         }
         all
+    }
+}
+
+/// The kind of a lifecycle refusal: a bad value is the request's fault, an unknown participant
+/// is not found, everything else is the envelope's state.
+fn refusal_kind(refusal: &crate::signing::Refusal) -> ErrorKind {
+    use crate::signing::Refusal as R;
+    match refusal {
+        R::UnknownParticipant => ErrorKind::NotFound,
+        R::UnknownField(_) | R::BadValue { .. } | R::FieldsMissing { .. } | R::NoConsent => {
+            ErrorKind::Invalid
+        }
+        R::NotYourField(_) | R::RoleCannot { .. } => ErrorKind::Forbidden,
+        _ => ErrorKind::Conflict,
+    }
+}
+
+impl From<crate::signing::Refusal> for CoreError {
+    fn from(refusal: crate::signing::Refusal) -> Self {
+        CoreError::Refused(refusal)
     }
 }
 

@@ -110,6 +110,32 @@ impl signet_core::mail::MailSender for SmtpMailSender {
             .to(mail.to.as_str());
         self.mailer.send(&message).await.map_err(|e| e.to_string())
     }
+
+    async fn send_signing_mail(&self, mail: &signet_core::mail::SigningMail) -> Result<(), String> {
+        use crate::mail::MailTransport as _;
+        use crate::mail::signing::SigningMailKind as Kind;
+        use signet_core::mail::SigningMailKind as CoreKind;
+        let kind = match mail.kind {
+            CoreKind::Invitation => Kind::Invitation,
+            CoreKind::Reminder => Kind::Reminder,
+            CoreKind::Completed => Kind::Completed,
+            CoreKind::Declined => Kind::Declined,
+            CoreKind::Voided => Kind::Voided,
+            _ => Kind::Expired,
+        };
+        let message = crate::mail::signing::SigningMessage {
+            lang: lang_of(mail.language),
+            kind,
+            to_name: mail.to_name.clone(),
+            sender_name: mail.sender_name.clone(),
+            title: mail.title.clone(),
+            link: mail.link.clone(),
+        };
+        let message = crate::mail::signing::render_signing_mail(&message)
+            .map_err(|e| e.to_string())?
+            .to(mail.to.as_str());
+        self.mailer.send(&message).await.map_err(|e| e.to_string())
+    }
 }
 
 fn lang_of(language: signet_core::values::Language) -> crate::lang::Lang {

@@ -10,7 +10,7 @@ use signet_core::store::{IdempotencyRecord, LibraryStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::SqlStore;
-use crate::db::{Query, Row};
+use crate::db::{Query, Row, Tx};
 use crate::evidence::append_events;
 use crate::jobs::insert_jobs;
 use crate::rows::{corrupt, from_i64, from_micros, from_word, micros, parse};
@@ -48,6 +48,54 @@ fn document_from_row(row: &Row) -> Result<StoredLibraryDocument, StoreError> {
     })
 }
 
+/// Records that `record`'s key made `resource`; [`StoreError::Duplicate`] if the key is taken.
+pub(crate) async fn insert_idempotency_key(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    record: &IdempotencyRecord,
+    resource: &str,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    tx.execute(
+        Query::new(
+            "INSERT INTO idempotency_keys (tenant_id, operation, idempotency_key, \
+             request_digest, resource_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.to_upper_hex())
+        .bind(record.operation)
+        .bind(record.key.as_str())
+        .bind(record.request_digest.as_str())
+        .bind(resource.to_owned())
+        .bind(micros(at)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The insert of a library document's row.
+pub(crate) fn insert_document_query(
+    document: &LibraryDocument,
+    blob: &BlobKey,
+) -> Result<Query, StoreError> {
+    Ok(Query::new(
+        "INSERT INTO library_documents (id, tenant_id, name, media_type, size, sha256, \
+         sha3_256, pages, kind, derived_from, blob_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(document.id.to_string())
+    .bind(document.tenant_id.to_upper_hex())
+    .bind(document.name.as_str())
+    .bind(document.media_type.as_str())
+    .bind(i64::try_from(document.size).map_err(corrupt)?)
+    .bind(document.sha256.to_hex())
+    .bind(document.sha3_256.to_hex())
+    .bind(document.pages.map(i64::from))
+    .bind(document.kind.as_str())
+    .bind(document.derived_from.map(|id| id.to_string()))
+    .bind(blob.as_str())
+    .bind(micros(document.created_at)))
+}
+
 #[async_trait]
 impl LibraryStore for SqlStore {
     async fn insert_library_document(
@@ -57,37 +105,16 @@ impl LibraryStore for SqlStore {
         idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
     ) -> Result<(), StoreError> {
-        let insert = Query::new(
-            "INSERT INTO library_documents (id, tenant_id, name, media_type, size, sha256, \
-             sha3_256, pages, kind, derived_from, blob_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(document.id.to_string())
-        .bind(document.tenant_id.to_upper_hex())
-        .bind(document.name.as_str())
-        .bind(document.media_type.as_str())
-        .bind(i64::try_from(document.size).map_err(corrupt)?)
-        .bind(document.sha256.to_hex())
-        .bind(document.sha3_256.to_hex())
-        .bind(document.pages.map(i64::from))
-        .bind(document.kind.as_str())
-        .bind(document.derived_from.map(|id| id.to_string()))
-        .bind(blob.as_str())
-        .bind(micros(document.created_at));
+        let insert = insert_document_query(document, blob)?;
         let mut tx = self.pool.begin().await?;
         if let Some(record) = idempotency {
             // First, so that a taken key stores nothing.
-            tx.execute(
-                Query::new(
-                    "INSERT INTO idempotency_keys (tenant_id, operation, idempotency_key, \
-                     request_digest, resource_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(document.tenant_id.to_upper_hex())
-                .bind(record.operation)
-                .bind(record.key.as_str())
-                .bind(record.request_digest.as_str())
-                .bind(document.id.to_string())
-                .bind(micros(document.created_at)),
+            insert_idempotency_key(
+                &mut tx,
+                &document.tenant_id,
+                record,
+                &document.id.to_string(),
+                document.created_at,
             )
             .await?;
         }
@@ -134,6 +161,25 @@ impl LibraryStore for SqlStore {
             .await?
             .as_ref()
             .map(document_from_row)
+            .transpose()
+    }
+
+    async fn library_document_by_sha256(
+        &self,
+        tenant: &TenantId,
+        sha256: &signet_core::values::Sha256Digest,
+    ) -> Result<Option<StoredLibraryDocument>, StoreError> {
+        self.pool
+            .fetch_optional(
+                Query::new(
+                    "SELECT * FROM library_documents WHERE tenant_id = $1 AND sha256 = $2 \
+                     AND blob_key IS NOT NULL ORDER BY created_at DESC, id LIMIT 1",
+                )
+                .bind(tenant.to_upper_hex())
+                .bind(sha256.to_hex()),
+            )
+            .await?
+            .map(|row| document_from_row(&row))
             .transpose()
     }
 

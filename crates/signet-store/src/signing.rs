@@ -6,14 +6,18 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use signet_core::ids::{EnvelopeId, ParticipantId, TenantId};
+use signet_core::blob::BlobKey;
+use signet_core::ids::{DocumentId, EnvelopeId, ParticipantId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::Event;
 use signet_core::signing::fields::{Field, Rect};
+use signet_core::signing::library::LibraryDocument;
 use signet_core::signing::model::{
-    CompletionRule, EnvelopeDocument, Participant, ParticipantKey, Reason, RedirectUrl, Redirects,
-    ReminderPolicy, SignEnvelope,
+    CompletionRule, EnvelopeDocument, EnvelopeStatus, Participant, ParticipantKey, Reason,
+    RedirectUrl, Redirects, ReminderPolicy, SignEnvelope,
 };
+use signet_core::signing::versions::SignVersion;
+use signet_core::store::IdempotencyRecord;
 use signet_core::store::{SigningStore, StoreError, StoredSignEnvelope};
 use signet_core::values::Phone;
 use time::OffsetDateTime;
@@ -22,6 +26,7 @@ use crate::SqlStore;
 use crate::db::{Query, Row, Tx};
 use crate::evidence::append_events;
 use crate::jobs::insert_jobs;
+use crate::library::{insert_document_query, insert_idempotency_key};
 use crate::rows::{corrupt, from_i64, from_micros, from_word, micros, parse, word};
 
 fn at(value: Option<OffsetDateTime>) -> Option<i64> {
@@ -283,15 +288,165 @@ fn field_from_row(row: &Row) -> Result<Field, StoreError> {
     })
 }
 
+async fn load_envelope(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    id: &EnvelopeId,
+) -> Result<Option<StoredSignEnvelope>, StoreError> {
+    let Some(row) = tx
+        .fetch_all(
+            Query::new("SELECT * FROM sign_envelopes WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_upper_hex())
+                .bind(id.to_string()),
+        )
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let envelope_id = id.to_string();
+    let documents = tx
+        .fetch_all(
+            Query::new(
+                "SELECT * FROM sign_envelope_documents WHERE envelope_id = $1 ORDER BY position",
+            )
+            .bind(envelope_id.clone()),
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(EnvelopeDocument {
+                document: parse(
+                    "sign_envelope_documents.document_id",
+                    &row.get::<String>("document_id")?,
+                )?,
+                action: from_word(
+                    "sign_envelope_documents.action",
+                    &row.get::<String>("action")?,
+                )?,
+                pages: from_i64(row.get("pages")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut participants = tx
+        .fetch_all(
+            Query::new(
+                "SELECT * FROM sign_participants WHERE tenant_id = $1 AND envelope_id = $2 \
+                 ORDER BY position",
+            )
+            .bind(tenant.to_upper_hex())
+            .bind(envelope_id.clone()),
+        )
+        .await?
+        .iter()
+        .map(participant_from_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let keys: HashMap<String, ParticipantKey> = participants
+        .iter()
+        .map(|p| (p.id.to_string(), p.key.clone()))
+        .collect();
+    for row in tx
+        .fetch_all(
+            Query::new(
+                "SELECT participant_id, after_id FROM sign_participant_edges \
+                 WHERE envelope_id = $1 ORDER BY participant_id, after_id",
+            )
+            .bind(envelope_id.clone()),
+        )
+        .await?
+    {
+        let (who, after): (String, String) = (row.get("participant_id")?, row.get("after_id")?);
+        let after = keys
+            .get(&after)
+            .cloned()
+            .ok_or_else(|| corrupt(format!("edge to unknown participant {after}")))?;
+        participants
+            .iter_mut()
+            .find(|p| p.id.to_string() == who)
+            .ok_or_else(|| corrupt(format!("edge from unknown participant {who}")))?
+            .after
+            .push(after);
+    }
+    let fields = tx
+        .fetch_all(
+            Query::new("SELECT * FROM sign_fields WHERE envelope_id = $1 ORDER BY position")
+                .bind(envelope_id),
+        )
+        .await?
+        .iter()
+        .map(field_from_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let min_signers: Option<i64> = row.get("min_signers")?;
+    let every_days: Option<i64> = row.get("reminder_every_days")?;
+    let max: Option<i64> = row.get("reminder_max")?;
+    let redirect = |column: &str| -> Result<Option<RedirectUrl>, StoreError> {
+        row.get::<Option<String>>(column)?
+            .map(|u| parse::<RedirectUrl>(column, &u))
+            .transpose()
+    };
+    let envelope = SignEnvelope {
+        id: *id,
+        tenant_id: *tenant,
+        title: parse("sign_envelopes.title", &row.get::<String>("title")?)?,
+        language: parse("sign_envelopes.language", &row.get::<String>("language")?)?,
+        status: from_word("sign_envelopes.status", &row.get::<String>("status")?)?,
+        documents,
+        participants,
+        fields,
+        completion: match min_signers {
+            Some(k) => CompletionRule::AtLeast {
+                min_signers: from_i64(k)?,
+            },
+            None => CompletionRule::AllSigners,
+        },
+        reminders: match (every_days, max) {
+            (Some(every_days), Some(max)) => Some(ReminderPolicy {
+                every_days: from_i64(every_days)?,
+                max: from_i64(max)?,
+            }),
+            _ => None,
+        },
+        redirects: Redirects {
+            success: redirect("redirect_success")?,
+            cancel: redirect("redirect_cancel")?,
+            error: redirect("redirect_error")?,
+        },
+        created_at: from_micros(row.get("created_at")?)?,
+        expires_at: at_from(&row, "expires_at")?,
+        closed_at: at_from(&row, "closed_at")?,
+        void_reason: row
+            .get::<Option<String>>("void_reason")?
+            .map(|r| parse::<Reason>("sign_envelopes.void_reason", &r))
+            .transpose()?,
+        sealed_at: at_from(&row, "sealed_at")?,
+    };
+    Ok(Some(StoredSignEnvelope {
+        envelope,
+        version: row.get("version")?,
+    }))
+}
+
 #[async_trait]
 impl SigningStore for SqlStore {
     async fn insert_sign_envelope(
         &self,
         envelope: &SignEnvelope,
+        idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(record) = idempotency {
+            insert_idempotency_key(
+                &mut tx,
+                &envelope.tenant_id,
+                record,
+                &envelope.id.to_string(),
+                envelope.created_at,
+            )
+            .await?;
+        }
         insert_rows(&mut tx, envelope).await?;
         append_events(&mut tx, events).await?;
         insert_jobs(&mut tx, jobs, self.clock.now()).await?;
@@ -304,136 +459,9 @@ impl SigningStore for SqlStore {
         id: &EnvelopeId,
     ) -> Result<Option<StoredSignEnvelope>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let Some(row) = tx
-            .fetch_all(
-                Query::new("SELECT * FROM sign_envelopes WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant.to_upper_hex())
-                    .bind(id.to_string()),
-            )
-            .await?
-            .into_iter()
-            .next()
-        else {
-            return Ok(None);
-        };
-        let envelope_id = id.to_string();
-        let documents = tx
-            .fetch_all(
-                Query::new(
-                    "SELECT * FROM sign_envelope_documents WHERE envelope_id = $1 ORDER BY position",
-                )
-                .bind(envelope_id.clone()),
-            )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(EnvelopeDocument {
-                    document: parse(
-                        "sign_envelope_documents.document_id",
-                        &row.get::<String>("document_id")?,
-                    )?,
-                    action: from_word("sign_envelope_documents.action", &row.get::<String>("action")?)?,
-                    pages: from_i64(row.get("pages")?)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut participants = tx
-            .fetch_all(
-                Query::new(
-                    "SELECT * FROM sign_participants WHERE tenant_id = $1 AND envelope_id = $2 \
-                     ORDER BY position",
-                )
-                .bind(tenant.to_upper_hex())
-                .bind(envelope_id.clone()),
-            )
-            .await?
-            .iter()
-            .map(participant_from_row)
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let keys: HashMap<String, ParticipantKey> = participants
-            .iter()
-            .map(|p| (p.id.to_string(), p.key.clone()))
-            .collect();
-        for row in tx
-            .fetch_all(
-                Query::new(
-                    "SELECT participant_id, after_id FROM sign_participant_edges \
-                     WHERE envelope_id = $1 ORDER BY participant_id, after_id",
-                )
-                .bind(envelope_id.clone()),
-            )
-            .await?
-        {
-            let (who, after): (String, String) = (row.get("participant_id")?, row.get("after_id")?);
-            let after = keys
-                .get(&after)
-                .cloned()
-                .ok_or_else(|| corrupt(format!("edge to unknown participant {after}")))?;
-            participants
-                .iter_mut()
-                .find(|p| p.id.to_string() == who)
-                .ok_or_else(|| corrupt(format!("edge from unknown participant {who}")))?
-                .after
-                .push(after);
-        }
-        let fields = tx
-            .fetch_all(
-                Query::new("SELECT * FROM sign_fields WHERE envelope_id = $1 ORDER BY position")
-                    .bind(envelope_id),
-            )
-            .await?
-            .iter()
-            .map(field_from_row)
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let loaded = load_envelope(&mut tx, tenant, id).await?;
         tx.commit().await?;
-        let min_signers: Option<i64> = row.get("min_signers")?;
-        let every_days: Option<i64> = row.get("reminder_every_days")?;
-        let max: Option<i64> = row.get("reminder_max")?;
-        let redirect = |column: &str| -> Result<Option<RedirectUrl>, StoreError> {
-            row.get::<Option<String>>(column)?
-                .map(|u| parse::<RedirectUrl>(column, &u))
-                .transpose()
-        };
-        let envelope = SignEnvelope {
-            id: *id,
-            tenant_id: *tenant,
-            title: parse("sign_envelopes.title", &row.get::<String>("title")?)?,
-            language: parse("sign_envelopes.language", &row.get::<String>("language")?)?,
-            status: from_word("sign_envelopes.status", &row.get::<String>("status")?)?,
-            documents,
-            participants,
-            fields,
-            completion: match min_signers {
-                Some(k) => CompletionRule::AtLeast {
-                    min_signers: from_i64(k)?,
-                },
-                None => CompletionRule::AllSigners,
-            },
-            reminders: match (every_days, max) {
-                (Some(every_days), Some(max)) => Some(ReminderPolicy {
-                    every_days: from_i64(every_days)?,
-                    max: from_i64(max)?,
-                }),
-                _ => None,
-            },
-            redirects: Redirects {
-                success: redirect("redirect_success")?,
-                cancel: redirect("redirect_cancel")?,
-                error: redirect("redirect_error")?,
-            },
-            created_at: from_micros(row.get("created_at")?)?,
-            expires_at: at_from(&row, "expires_at")?,
-            closed_at: at_from(&row, "closed_at")?,
-            void_reason: row
-                .get::<Option<String>>("void_reason")?
-                .map(|r| parse::<Reason>("sign_envelopes.void_reason", &r))
-                .transpose()?,
-            sealed_at: at_from(&row, "sealed_at")?,
-        };
-        Ok(Some(StoredSignEnvelope {
-            envelope,
-            version: row.get("version")?,
-        }))
+        Ok(loaded)
     }
 
     async fn save_sign_envelope(
@@ -490,5 +518,143 @@ impl SigningStore for SqlStore {
         append_events(&mut tx, events).await?;
         insert_jobs(&mut tx, jobs, now).await?;
         tx.commit().await
+    }
+
+    async fn sign_envelope_of_participant(
+        &self,
+        participant: &ParticipantId,
+    ) -> Result<Option<StoredSignEnvelope>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = tx
+            .fetch_all(
+                Query::new("SELECT tenant_id, envelope_id FROM sign_participants WHERE id = $1")
+                    .bind(participant.to_string()),
+            )
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let tenant: TenantId = parse(
+            "sign_participants.tenant_id",
+            &row.get::<String>("tenant_id")?,
+        )?;
+        let envelope: EnvelopeId = parse(
+            "sign_participants.envelope_id",
+            &row.get::<String>("envelope_id")?,
+        )?;
+        let loaded = load_envelope(&mut tx, &tenant, &envelope).await?;
+        tx.commit().await?;
+        Ok(loaded)
+    }
+
+    async fn list_sign_envelopes(
+        &self,
+        tenant: &TenantId,
+        status: Option<EnvelopeStatus>,
+        after: Option<&EnvelopeId>,
+        limit: u32,
+    ) -> Result<Vec<SignEnvelope>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Oldest first; the cursor is the last envelope seen, ties on the time broken by id.
+        let rows = tx
+            .fetch_all(
+                Query::new(
+                    "SELECT e.id FROM sign_envelopes e \
+                     LEFT JOIN sign_envelopes c ON c.id = $3 AND c.tenant_id = $1 \
+                     WHERE e.tenant_id = $1 AND ($2 IS NULL OR e.status = $2) \
+                     AND ($3 IS NULL OR e.created_at > c.created_at \
+                          OR (e.created_at = c.created_at AND e.id > c.id)) \
+                     ORDER BY e.created_at, e.id LIMIT $4",
+                )
+                .bind(tenant.to_upper_hex())
+                .bind(status.map(|s| s.as_str().to_owned()))
+                .bind(after.map(|id| id.to_string()))
+                .bind(i64::from(limit)),
+            )
+            .await?;
+        let mut envelopes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: EnvelopeId = parse("sign_envelopes.id", &row.get::<String>("id")?)?;
+            if let Some(stored) = load_envelope(&mut tx, tenant, &id).await? {
+                envelopes.push(stored.envelope);
+            }
+        }
+        tx.commit().await?;
+        Ok(envelopes)
+    }
+
+    async fn insert_sign_version(
+        &self,
+        version: &SignVersion,
+        document: &LibraryDocument,
+        blob: &BlobKey,
+        events: &[Event],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        tx.execute(insert_document_query(document, blob)?).await?;
+        tx.execute(
+            Query::new(
+                "INSERT INTO sign_document_versions (version_id, envelope_id, tenant_id, \
+                 document_id, derived_from, kind, participant_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(version.version.to_string())
+            .bind(version.envelope.to_string())
+            .bind(document.tenant_id.to_upper_hex())
+            .bind(version.document.map(|id| id.to_string()))
+            .bind(version.derived_from.map(|id| id.to_string()))
+            .bind(version.kind.as_str())
+            .bind(version.participant.map(|id| id.to_string()))
+            .bind(micros(version.created_at)),
+        )
+        .await?;
+        append_events(&mut tx, events).await?;
+        insert_jobs(&mut tx, jobs, self.clock.now()).await?;
+        tx.commit().await
+    }
+
+    async fn sign_versions(
+        &self,
+        tenant: &TenantId,
+        envelope: &EnvelopeId,
+    ) -> Result<Vec<SignVersion>, StoreError> {
+        let rows = self
+            .pool
+            .fetch_all(
+                Query::new(
+                    "SELECT * FROM sign_document_versions WHERE tenant_id = $1 AND envelope_id = $2 \
+                     ORDER BY created_at, version_id",
+                )
+                .bind(tenant.to_upper_hex())
+                .bind(envelope.to_string()),
+            )
+            .await?;
+        let id = |row: &Row, column: &str| -> Result<Option<DocumentId>, StoreError> {
+            row.get::<Option<String>>(column)?
+                .map(|v| parse(column, &v))
+                .transpose()
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(SignVersion {
+                    version: parse(
+                        "sign_document_versions.version_id",
+                        &row.get::<String>("version_id")?,
+                    )?,
+                    envelope: *envelope,
+                    document: id(row, "document_id")?,
+                    derived_from: id(row, "derived_from")?,
+                    kind: from_word("sign_document_versions.kind", &row.get::<String>("kind")?)?,
+                    participant: row
+                        .get::<Option<String>>("participant_id")?
+                        .map(|v| parse("sign_document_versions.participant_id", &v))
+                        .transpose()?,
+                    created_at: from_micros(row.get("created_at")?)?,
+                })
+            })
+            .collect()
     }
 }

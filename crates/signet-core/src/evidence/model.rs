@@ -78,6 +78,37 @@ pub enum EventKind {
     LibraryDocumentStored,
     /// A library document's bytes were deleted (its digests stay as evidence).
     LibraryDocumentDeleted,
+    /// A signing envelope was created.
+    SigningCreated,
+    /// A signing participant's turn came; their link was sent.
+    SigningInvited,
+    /// A signing participant opened their link.
+    SigningOpened,
+    /// A one-time code was sent to a signing participant.
+    SigningCodeSent,
+    /// A signing participant proved who they are (or needed not: method `none`, recorded).
+    SigningAuthenticated,
+    /// A signing participant filled a field.
+    SigningFieldFilled,
+    /// A participant signed (or approved).
+    SigningSigned,
+    /// A participant declined; the envelope ended.
+    SigningDeclined,
+    /// The sender voided a signing envelope.
+    SigningVoided,
+    /// A participant was reminded.
+    SigningReminded,
+    /// Enough others signed: a participant is no longer asked to.
+    SigningReleased,
+    /// A signing envelope's completion rule was met.
+    SigningCompleted,
+    /// A signing envelope expired before completion.
+    SigningExpired,
+    /// A signing envelope's sealed result was stored.
+    SigningSealed,
+    /// A version of a document (a participant's signature, the seal, the certificate) was
+    /// stored, with its digests.
+    SigningVersionStored,
     /// A folder was created.
     FolderCreated,
     /// A document was registered in a folder by its digest.

@@ -83,6 +83,10 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
             message_id,
             body,
         }),
+        JobKind::SigningMail { .. }
+        | JobKind::SigningTimer { .. }
+        | JobKind::ApplySignature { .. }
+        | JobKind::SealSignEnvelope { .. } => crate::signing::jobs::handler(kind),
     }
 }
 

@@ -3,7 +3,7 @@
 //! worker that dies mid-job has its job reclaimed when the lease runs out), retried with
 //! exponential backoff, and idempotent (running one twice does no harm).
 
-mod handlers;
+pub(crate) mod handlers;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,93 @@ pub enum JobKind {
         /// The envelope.
         envelope_id: EnvelopeId,
     },
+    /// Write to a signing participant: their invitation or a reminder (with their link), or word
+    /// that the envelope completed or ended (no-op once it no longer applies).
+    SigningMail {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The signing envelope.
+        envelope_id: EnvelopeId,
+        /// The participant.
+        participant_id: crate::ids::ParticipantId,
+        /// Which message.
+        message: SigningMailJob,
+    },
+    /// Run a signing envelope's timer (no-op once it no longer applies).
+    SigningTimer {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The signing envelope.
+        envelope_id: EnvelopeId,
+        /// Which timer.
+        timer: SigningTimerJob,
+    },
+    /// Stamp a signer's marks on the envelope's documents and sign them in their name (each
+    /// document once; waits for the signers who signed before them).
+    ApplySignature {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The signing envelope.
+        envelope_id: EnvelopeId,
+        /// The signer.
+        participant_id: crate::ids::ParticipantId,
+    },
+    /// Seal a completed signing envelope: the archival seal on each signed document and the
+    /// completion certificate (waits for every signature to be applied).
+    SealSignEnvelope {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The signing envelope.
+        envelope_id: EnvelopeId,
+    },
+}
+
+/// Which message a [`JobKind::SigningMail`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SigningMailJob {
+    /// Their turn has come.
+    Invitation,
+    /// They have not acted yet.
+    Reminder,
+    /// The envelope completed: the signed copy is behind their link.
+    Completed,
+    /// The envelope ended without them (declined, voided or expired: read from the envelope).
+    Ended,
+}
+
+impl SigningMailJob {
+    /// The word, for de-duplication keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningMailJob::Invitation => "invitation",
+            SigningMailJob::Reminder => "reminder",
+            SigningMailJob::Completed => "completed",
+            SigningMailJob::Ended => "ended",
+        }
+    }
+}
+
+/// Which timer a [`JobKind::SigningTimer`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SigningTimerJob {
+    /// The expiry.
+    Expire,
+    /// The reminder schedule.
+    Reminders,
+}
+
+impl SigningTimerJob {
+    /// The word, for de-duplication keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningTimerJob::Expire => "expire",
+            SigningTimerJob::Reminders => "reminders",
+        }
+    }
 }
 
 impl JobKind {
@@ -78,6 +165,10 @@ impl JobKind {
             JobKind::DeliverWebhook { .. } => "deliver_webhook",
             JobKind::SendInvitation { .. } => "send_invitation",
             JobKind::SendCode { .. } => "send_code",
+            JobKind::SigningMail { .. } => "signing_mail",
+            JobKind::SigningTimer { .. } => "signing_timer",
+            JobKind::ApplySignature { .. } => "apply_signature",
+            JobKind::SealSignEnvelope { .. } => "seal_sign_envelope",
         }
     }
 
@@ -87,6 +178,9 @@ impl JobKind {
             JobKind::DeliverWebhook { .. } => 13,
             // 5 s, 10 s, … 320 s: past the code's ten minutes, after which sending is pointless.
             JobKind::SendCode { .. } => 8,
+            // Waiting for earlier signers' signatures or a time-stamp authority that is down:
+            // 5 s doubling to an hour, then hourly — about two days before an operator is asked.
+            JobKind::ApplySignature { .. } | JobKind::SealSignEnvelope { .. } => 60,
             _ => 20,
         }
     }

@@ -22,9 +22,48 @@ pub struct InvitationMail {
     pub expiry_days: u32,
 }
 
+/// Why a signing participant is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SigningMailKind {
+    /// Their turn has come: sign (or approve, or view) through the link.
+    Invitation,
+    /// They have not acted yet.
+    Reminder,
+    /// Everyone signed: the signed documents are ready behind the link.
+    Completed,
+    /// A participant declined: nothing more to do.
+    Declined,
+    /// The sender withdrew the envelope.
+    Voided,
+    /// The envelope expired before everyone signed.
+    Expired,
+}
+
+/// An e-mail to a signing participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningMail {
+    /// The participant.
+    pub to: Email,
+    /// Their name.
+    pub to_name: String,
+    /// The envelope's language.
+    pub language: Language,
+    /// Why.
+    pub kind: SigningMailKind,
+    /// The sender as participants know it.
+    pub sender_name: String,
+    /// The envelope's title.
+    pub title: String,
+    /// The participant's signing link (invitations, reminders, completion).
+    pub link: Option<String>,
+}
+
 /// Sends e-mail.
 #[async_trait]
 pub trait MailSender: Send + Sync + 'static {
     /// Sends an invitation; an error means "try again later".
     async fn send_invitation(&self, mail: &InvitationMail) -> Result<(), String>;
+    /// Sends a signing participant's message; an error means "try again later".
+    async fn send_signing_mail(&self, mail: &SigningMail) -> Result<(), String>;
 }

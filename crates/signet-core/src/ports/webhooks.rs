@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::CoreResult;
-use crate::ids::{DocumentId, EnvelopeId, TenantId};
+use crate::ids::{DocumentId, EnvelopeId, ParticipantId, TenantId};
 pub use crate::jobs::delivery_backoff;
 pub use crate::tenancy::model::{SealedSecret, WebhookEndpoint};
 use crate::values::{DocumentName, Email};
@@ -78,6 +78,49 @@ pub enum Notification {
         /// Its file name.
         document_name: DocumentName,
     },
+    /// A signing envelope changed.
+    Signing {
+        /// The envelope.
+        envelope: EnvelopeId,
+        /// What happened.
+        update: SigningUpdate,
+        /// The participant concerned, if one is.
+        participant: Option<ParticipantId>,
+        /// The envelope's state afterwards.
+        status: &'static str,
+    },
+}
+
+/// What happened to a signing envelope, for its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SigningUpdate {
+    /// A participant signed (or approved).
+    Signed,
+    /// Every needed signature is in.
+    Completed,
+    /// A participant declined.
+    Declined,
+    /// The sender voided it.
+    Voided,
+    /// It expired.
+    Expired,
+    /// The sealed result and the completion certificate are ready.
+    Sealed,
+}
+
+impl SigningUpdate {
+    /// The word Signet uses for it (`envelope.<word>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningUpdate::Signed => "signed",
+            SigningUpdate::Completed => "completed",
+            SigningUpdate::Declined => "declined",
+            SigningUpdate::Voided => "voided",
+            SigningUpdate::Expired => "expired",
+            SigningUpdate::Sealed => "sealed",
+        }
+    }
 }
 
 /// A notification in a dialect's words: the message `type` and its `data`.
@@ -126,6 +169,19 @@ impl NotificationRenderer for NativeRenderer {
                     "recipient": recipient.as_str(),
                     "document_id": document.to_string(),
                     "document_name": document_name.as_str(),
+                }),
+            },
+            Notification::Signing {
+                envelope,
+                update,
+                participant,
+                status,
+            } => RenderedNotification {
+                kind: format!("envelope.{}", update.as_str()),
+                data: serde_json::json!({
+                    "envelope_id": envelope.to_string(),
+                    "state": status,
+                    "participant_id": participant.map(|p| p.to_string()),
                 }),
             },
         }

@@ -6,18 +6,24 @@
 //! placed on pages, and the [`lifecycle`] that checks a draft and moves an envelope by one
 //! command at a time, returning effects and events as data.
 
+mod envelopes;
 pub mod fields;
 pub mod folders;
+pub(crate) mod jobs;
 pub mod library;
 pub mod lifecycle;
+pub mod links;
 pub mod model;
 pub mod order;
+mod participant;
 mod service;
 mod text;
+pub mod versions;
 
 #[cfg(test)]
 mod tests;
 
+pub use envelopes::{EnvelopeView, MAX_LIST_LIMIT, NewSignEnvelope, RecordedSigningEvent};
 pub use fields::{
     Field, FieldError, FieldId, FieldKind, FieldValue, ImageRef, ImageType, Mark, Rect, check_value,
 };
@@ -35,4 +41,6 @@ pub use model::{
     Role, SignEnvelope, SigningEvent, Timer, Title,
 };
 pub use order::{OrderError, group_edges, sequence_edges};
+pub use participant::MAX_MARK_IMAGE_BYTES;
 pub use service::NewLibraryDocument;
+pub use versions::{SignVersion, SignVersionKind};

@@ -35,7 +35,7 @@ const UPLOAD_OPERATION: &str = "library.upload";
 /// The longest idempotency key accepted.
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
-fn checked_idempotency_key(key: String) -> CoreResult<String> {
+pub(super) fn checked_idempotency_key(key: String) -> CoreResult<String> {
     if key.is_empty()
         || key.len() > MAX_IDEMPOTENCY_KEY_CHARS
         || !key.bytes().all(|b| b.is_ascii_graphic())

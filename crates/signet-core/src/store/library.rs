@@ -47,6 +47,12 @@ pub trait LibraryStore: Send + Sync + 'static {
         tenant: &TenantId,
         id: &DocumentId,
     ) -> Result<Option<StoredLibraryDocument>, StoreError>;
+    /// The tenant's newest library document with these bytes (SHA-256), if any.
+    async fn library_document_by_sha256(
+        &self,
+        tenant: &TenantId,
+        sha256: &crate::values::Sha256Digest,
+    ) -> Result<Option<StoredLibraryDocument>, StoreError>;
     /// Forgets where the bytes are (they are deleted by a job enqueued with the events) and
     /// records the events; [`StoreError::NotFound`] when the tenant has no such live document.
     async fn delete_library_document(

@@ -3,10 +3,14 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::ids::{EnvelopeId, TenantId};
+use crate::blob::BlobKey;
+use crate::ids::{EnvelopeId, ParticipantId, TenantId};
 use crate::jobs::NewJob;
 use crate::model::Event;
-use crate::signing::model::SignEnvelope;
+use crate::signing::library::LibraryDocument;
+use crate::signing::model::{EnvelopeStatus, SignEnvelope};
+use crate::signing::versions::SignVersion;
+use crate::store::IdempotencyRecord;
 
 /// A signing envelope as loaded, with the version a save must present.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,10 +25,12 @@ pub struct StoredSignEnvelope {
 /// causes.
 #[async_trait]
 pub trait SigningStore: Send + Sync + 'static {
-    /// Stores a new envelope (version 1).
+    /// Stores a new envelope (version 1), and the idempotency key that made it (first, so that a
+    /// taken key stores nothing: [`StoreError::Duplicate`]).
     async fn insert_sign_envelope(
         &self,
         envelope: &SignEnvelope,
+        idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError>;
@@ -43,4 +49,37 @@ pub trait SigningStore: Send + Sync + 'static {
         events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError>;
+    /// The envelope a participant belongs to, whichever the tenant (a signing link names only
+    /// the participant).
+    async fn sign_envelope_of_participant(
+        &self,
+        participant: &ParticipantId,
+    ) -> Result<Option<StoredSignEnvelope>, StoreError>;
+    /// The tenant's envelopes, oldest first, in `status` if given, after the envelope `after`
+    /// (a cursor), at most `limit`.
+    async fn list_sign_envelopes(
+        &self,
+        tenant: &TenantId,
+        status: Option<EnvelopeStatus>,
+        after: Option<&EnvelopeId>,
+        limit: u32,
+    ) -> Result<Vec<SignEnvelope>, StoreError>;
+    /// Stores a version an envelope made: the library document (under `blob`) and the record of
+    /// where it comes from. [`StoreError::Duplicate`] if another version was already derived from
+    /// the same one (or the participant's act on that document is already recorded), writing
+    /// nothing.
+    async fn insert_sign_version(
+        &self,
+        version: &SignVersion,
+        document: &LibraryDocument,
+        blob: &BlobKey,
+        events: &[Event],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError>;
+    /// The versions the tenant's envelope made, oldest first.
+    async fn sign_versions(
+        &self,
+        tenant: &TenantId,
+        envelope: &EnvelopeId,
+    ) -> Result<Vec<SignVersion>, StoreError>;
 }

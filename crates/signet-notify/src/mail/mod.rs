@@ -28,6 +28,7 @@
 //! `127.0.0.0/8`, `::1`), so that a password is never sent in clear over a network. Any other
 //! query parameter, a path, or a fragment is an error.
 
+pub mod signing;
 pub mod templates;
 
 use std::net::IpAddr;

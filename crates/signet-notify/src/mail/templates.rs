@@ -77,7 +77,7 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// Removes line breaks and other control characters from a value that goes on one line.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
@@ -165,7 +165,7 @@ pub struct InvitationLink {
     pub url: String,
 }
 
-fn check_link(link: &str) -> Result<&str, TemplateError> {
+pub(crate) fn check_link(link: &str) -> Result<&str, TemplateError> {
     let link = link.trim();
     let lower = link.to_ascii_lowercase();
     if !(lower.starts_with("https://") || lower.starts_with("http://"))

@@ -155,7 +155,9 @@ async fn a_signing_envelope_round_trips_and_moves_under_its_version(
         now(),
     )?;
     let envelope = created.envelope;
-    store.insert_sign_envelope(&envelope, &[], &[]).await?;
+    store
+        .insert_sign_envelope(&envelope, None, &[], &[])
+        .await?;
     let loaded = store
         .sign_envelope(&owner, &envelope.id)
         .await?
@@ -228,7 +230,9 @@ async fn a_signing_envelope_is_the_tenants_own(store: Arc<dyn Store>) -> anyhow:
         now(),
     )?
     .envelope;
-    store.insert_sign_envelope(&envelope, &[], &[]).await?;
+    store
+        .insert_sign_envelope(&envelope, None, &[], &[])
+        .await?;
     assert!(
         store
             .sign_envelope(&stranger.id, &envelope.id)

@@ -1,0 +1,683 @@
+//! Signing envelopes, as use-cases: the sender creates, reads, lists, voids and reminds; a
+//! participant acts through their signing link; Signet's own timers and jobs move the rest.
+//!
+//! Every change goes the same way: load the envelope, let the pure lifecycle
+//! ([`super::lifecycle`]) decide, then save the new state with the events it recorded (as
+//! transparency-log events) and the durable jobs its effects call for, in one transaction under
+//! the envelope's version. A concurrent change makes the save conflict; the command is then
+//! decided again on the fresh state, so two acts never interleave.
+
+use std::collections::BTreeMap;
+
+use sha2::Digest as _;
+
+use super::library::LibraryDocument;
+use super::lifecycle::{self, EnvelopeDraft};
+use super::model::{
+    Actor as SigningActor, AuthPolicy, Command, Effect, EnvelopeStatus, EventKind as SigningKind,
+    Notice, Origin, Outcome, Reason, Role, SignEnvelope, SigningEvent, Timer,
+};
+use super::versions::{SignVersion, SignVersionKind, current_version};
+use crate::blob::ByteStream;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{DocumentId, EnvelopeId, EventId, ParticipantId, TenantId};
+use crate::jobs::{JobKind, NewJob, SigningMailJob, SigningTimerJob};
+use crate::model::{Actor, Event, EventKind, Feature, Tenant};
+use crate::ports::{Caller, Core, require_active};
+use crate::store::{IdempotencyRecord, StoreError, StoredSignEnvelope};
+use crate::webhooks::{Notification, SigningUpdate, webhook_job};
+
+/// How often a command is decided again after its save conflicted with another change.
+const SAVE_ATTEMPTS: usize = 8;
+/// The operation name idempotency keys of envelope creation are kept under.
+const CREATE_OPERATION: &str = "envelope.create";
+/// The most envelopes one list call answers.
+pub const MAX_LIST_LIMIT: u32 = 200;
+
+/// A sender's request for a new envelope.
+#[derive(Debug, Clone)]
+pub struct NewSignEnvelope {
+    /// What to create.
+    pub draft: EnvelopeDraft,
+    /// Where the request came from.
+    pub origin: Origin,
+    /// The client's `Idempotency-Key`: a repeat of the same request answers the envelope the
+    /// first one made; the same key with a different request is refused.
+    pub idempotency_key: Option<String>,
+}
+
+/// An envelope as its sender sees it.
+#[derive(Debug, Clone)]
+pub struct EnvelopeView {
+    /// The envelope.
+    pub envelope: SignEnvelope,
+    /// Each participant's signing link, in envelope order.
+    pub signing_urls: Vec<(ParticipantId, String)>,
+    /// Each envelope document's current version (the latest signed or sealed one, else the
+    /// document itself), in envelope order.
+    pub current: Vec<LibraryDocument>,
+    /// Every version the envelope made, oldest first.
+    pub versions: Vec<SignVersion>,
+    /// The sealed result of each signed document, once sealed.
+    pub results: Vec<LibraryDocument>,
+    /// The completion certificate, once made.
+    pub certificate: Option<LibraryDocument>,
+}
+
+/// One recorded act of an envelope, with its leaf in the transparency log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedSigningEvent {
+    /// The RFC 9162 leaf hash of the event's record (its `transaction_hash`).
+    pub leaf_hash: [u8; 32],
+    /// The event's id in the log.
+    pub event_id: EventId,
+    /// What happened.
+    pub event: SigningEvent,
+}
+
+/// The transparency-log kind of a signing event.
+fn ledger_kind(kind: &SigningKind) -> EventKind {
+    match kind {
+        SigningKind::Created => EventKind::SigningCreated,
+        SigningKind::Invited { .. } => EventKind::SigningInvited,
+        SigningKind::Opened { .. } => EventKind::SigningOpened,
+        SigningKind::CodeSent { .. } => EventKind::SigningCodeSent,
+        SigningKind::Authenticated { .. } => EventKind::SigningAuthenticated,
+        SigningKind::FieldFilled { .. } => EventKind::SigningFieldFilled,
+        SigningKind::Signed { .. } => EventKind::SigningSigned,
+        SigningKind::Declined { .. } => EventKind::SigningDeclined,
+        SigningKind::Voided { .. } => EventKind::SigningVoided,
+        SigningKind::Reminded { .. } => EventKind::SigningReminded,
+        SigningKind::Released { .. } => EventKind::SigningReleased,
+        SigningKind::Completed => EventKind::SigningCompleted,
+        SigningKind::Expired => EventKind::SigningExpired,
+        SigningKind::Sealed => EventKind::SigningSealed,
+    }
+}
+
+/// The participant an event concerns.
+fn event_participant(kind: &SigningKind) -> Option<ParticipantId> {
+    match kind {
+        SigningKind::Invited { participant }
+        | SigningKind::Opened { participant }
+        | SigningKind::CodeSent { participant, .. }
+        | SigningKind::Authenticated { participant, .. }
+        | SigningKind::FieldFilled { participant, .. }
+        | SigningKind::Signed { participant, .. }
+        | SigningKind::Declined { participant, .. }
+        | SigningKind::Reminded { participant }
+        | SigningKind::Released { participant } => Some(*participant),
+        _ => None,
+    }
+}
+
+/// The request digest an idempotency key is bound to: the draft as the core parsed it. `Debug`
+/// writes every field, in declaration order, so equal drafts digest equally.
+fn draft_digest(draft: &EnvelopeDraft) -> String {
+    hex::encode(sha2::Sha256::digest(format!("{draft:?}").as_bytes()))
+}
+
+/// The authentication methods the tenant's plan pays for. `none` is allowed and recorded as
+/// such.
+fn auth_policy(tenant: &Tenant) -> AuthPolicy {
+    AuthPolicy {
+        allow_none: true,
+        allow_sms: tenant.plan.allows(Feature::Sms),
+        allow_voice: tenant.plan.allows(Feature::Voice),
+    }
+}
+
+impl Core {
+    /// Turns a signing event into its transparency-log record. `sender` is how the tenant is
+    /// recorded when it acted (through whichever API).
+    fn signing_ledger_event(
+        &self,
+        envelope: &SignEnvelope,
+        event: &SigningEvent,
+        sender: &Actor,
+    ) -> Event {
+        let actor = match event.actor {
+            SigningActor::Sender => sender.clone(),
+            SigningActor::Participant(id) => Actor::Participant {
+                participant_id: id.to_string(),
+            },
+            _ => Actor::System,
+        };
+        Event {
+            id: EventId::random(),
+            tenant_id: envelope.tenant_id,
+            envelope_id: Some(envelope.id),
+            participant_id: event_participant(&event.kind),
+            document_id: None,
+            kind: ledger_kind(&event.kind),
+            actor,
+            ip: event.origin.ip,
+            at: event.at,
+            data: serde_json::to_value(event).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    /// The durable jobs an outcome's effects and events call for.
+    fn signing_jobs(&self, outcome: &Outcome) -> CoreResult<Vec<NewJob>> {
+        let envelope = &outcome.envelope;
+        let (tenant_id, envelope_id) = (envelope.tenant_id, envelope.id);
+        let now = self.clock.now();
+        let mail = |participant: ParticipantId, kind: SigningMailJob| {
+            let dedupe = format!("sign-mail:{participant}:{}", kind.as_str());
+            NewJob::at(
+                JobKind::SigningMail {
+                    tenant_id,
+                    envelope_id,
+                    participant_id: participant,
+                    message: kind,
+                },
+                now,
+            )
+            .deduplicated(dedupe)
+        };
+        let mut jobs = Vec::new();
+        for effect in &outcome.effects {
+            match effect {
+                Effect::Invite(participants) => {
+                    jobs.extend(
+                        participants
+                            .iter()
+                            .map(|p| mail(*p, SigningMailJob::Invitation)),
+                    );
+                }
+                Effect::Remind(participants) => {
+                    jobs.extend(
+                        participants
+                            .iter()
+                            .map(|p| mail(*p, SigningMailJob::Reminder)),
+                    );
+                }
+                Effect::DeliverResult(participants) => {
+                    jobs.extend(
+                        participants
+                            .iter()
+                            .map(|p| mail(*p, SigningMailJob::Completed)),
+                    );
+                }
+                Effect::InformEnded(participants) => {
+                    jobs.extend(participants.iter().map(|p| mail(*p, SigningMailJob::Ended)));
+                }
+                Effect::Seal => jobs.push(
+                    NewJob::at(
+                        JobKind::SealSignEnvelope {
+                            tenant_id,
+                            envelope_id,
+                        },
+                        now,
+                    )
+                    .deduplicated(format!("sign-seal:{envelope_id}")),
+                ),
+                Effect::Notify(notice) => {
+                    let (update, participant) = match notice {
+                        Notice::Signed(p) => (SigningUpdate::Signed, Some(*p)),
+                        Notice::Completed => (SigningUpdate::Completed, None),
+                        Notice::Declined(p) => (SigningUpdate::Declined, Some(*p)),
+                        Notice::Voided => (SigningUpdate::Voided, None),
+                        Notice::Expired => (SigningUpdate::Expired, None),
+                        _ => (SigningUpdate::Sealed, None),
+                    };
+                    let notification = Notification::Signing {
+                        envelope: envelope_id,
+                        update,
+                        participant,
+                        status: envelope.status.as_str(),
+                    };
+                    jobs.push(webhook_job(
+                        self.notification_renderer(),
+                        tenant_id,
+                        &notification,
+                        format!("msg_{}", hex::encode(rand::random::<[u8; 16]>())),
+                        now,
+                    )?);
+                }
+                Effect::Schedule { at, timer } => {
+                    let timer = match timer {
+                        Timer::Expire => SigningTimerJob::Expire,
+                        _ => SigningTimerJob::Reminders,
+                    };
+                    jobs.push(
+                        NewJob::at(
+                            JobKind::SigningTimer {
+                                tenant_id,
+                                envelope_id,
+                                timer,
+                            },
+                            *at,
+                        )
+                        .deduplicated(format!(
+                            "sign-timer:{envelope_id}:{}:{}",
+                            timer.as_str(),
+                            at.unix_timestamp()
+                        )),
+                    );
+                }
+                // Codes are generated, kept and sent by the signer's access rules, which know
+                // the participant's guard; the lifecycle's effect only records that one is due.
+                Effect::SendCode { .. } => {}
+            }
+        }
+        // A signer's act becomes a signature on the documents, made by a job: a time-stamp
+        // authority that is down delays it, never loses it.
+        for event in &outcome.events {
+            if let SigningKind::Signed {
+                participant,
+                role: Role::Signer,
+            } = event.kind
+            {
+                jobs.push(
+                    NewJob::at(
+                        JobKind::ApplySignature {
+                            tenant_id,
+                            envelope_id,
+                            participant_id: participant,
+                        },
+                        now,
+                    )
+                    .deduplicated(format!("sign-apply:{participant}")),
+                );
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Decides `command` on the envelope `load` answers and saves the outcome, deciding again on
+    /// the fresh state when a concurrent change got there first. A refusal changes nothing.
+    pub(crate) async fn run_sign_command<L, F>(
+        &self,
+        load: L,
+        command: Command,
+        origin: &Origin,
+        sender: &Actor,
+    ) -> CoreResult<SignEnvelope>
+    where
+        L: Fn() -> F,
+        F: std::future::Future<Output = CoreResult<StoredSignEnvelope>>,
+    {
+        for _ in 0..SAVE_ATTEMPTS {
+            let stored = load().await?;
+            let now = self.clock.now();
+            let outcome = match lifecycle::apply(&stored.envelope, command.clone(), origin, now) {
+                Ok(outcome) => outcome,
+                // The expiry passed but its timer has not run yet: expire now, then refuse.
+                Err(lifecycle::Refusal::ExpiryPassed) => {
+                    let expired = lifecycle::apply(
+                        &stored.envelope,
+                        Command::Expire,
+                        &Origin::default(),
+                        now,
+                    )?;
+                    match self.save_outcome(&stored, &expired, sender).await {
+                        Ok(()) | Err(CoreError::StateConflict(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                    return Err(lifecycle::Refusal::Closed(EnvelopeStatus::Expired).into());
+                }
+                Err(refusal) => return Err(refusal.into()),
+            };
+            match self.save_outcome(&stored, &outcome, sender).await {
+                Ok(()) => return Ok(outcome.envelope),
+                Err(CoreError::StateConflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(CoreError::StateConflict(
+            "the envelope is changing too fast; try again".into(),
+        ))
+    }
+
+    /// Saves an outcome under the version it was decided on: [`CoreError::StateConflict`] when
+    /// the envelope changed meanwhile.
+    async fn save_outcome(
+        &self,
+        stored: &StoredSignEnvelope,
+        outcome: &Outcome,
+        sender: &Actor,
+    ) -> CoreResult<()> {
+        let events: Vec<Event> = outcome
+            .events
+            .iter()
+            .map(|e| self.signing_ledger_event(&outcome.envelope, e, sender))
+            .collect();
+        let jobs = self.signing_jobs(outcome)?;
+        match self
+            .store
+            .save_sign_envelope(&outcome.envelope, stored.version, &events, &jobs)
+            .await
+        {
+            Ok(()) => {
+                if !jobs.is_empty() {
+                    self.wake_worker();
+                }
+                Ok(())
+            }
+            Err(StoreError::Conflict) => Err(CoreError::StateConflict("changed meanwhile".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn caller_envelope(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+    ) -> CoreResult<StoredSignEnvelope> {
+        require_active(&caller.tenant)?;
+        self.store
+            .sign_envelope(&caller.tenant.id, id)
+            .await?
+            .ok_or(CoreError::NotFound)
+    }
+
+    /// The sender's view of an envelope: links, current versions, results.
+    async fn envelope_view(&self, envelope: SignEnvelope) -> CoreResult<EnvelopeView> {
+        let tenant = envelope.tenant_id;
+        let versions = self.store.sign_versions(&tenant, &envelope.id).await?;
+        let mut current = Vec::with_capacity(envelope.documents.len());
+        let mut results = Vec::new();
+        for document in &envelope.documents {
+            let id = current_version(&versions, document.document);
+            let stored = self
+                .store
+                .library_document(&tenant, &id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("version {id} of an envelope is missing"))?;
+            if versions
+                .iter()
+                .any(|v| v.version == id && v.kind == SignVersionKind::Sealed)
+            {
+                results.push(stored.document.clone());
+            }
+            current.push(stored.document);
+        }
+        let certificate = match versions
+            .iter()
+            .find(|v| v.kind == SignVersionKind::Certificate)
+        {
+            Some(v) => self
+                .store
+                .library_document(&tenant, &v.version)
+                .await?
+                .map(|s| s.document),
+            None => None,
+        };
+        let signing_urls = envelope
+            .participants
+            .iter()
+            .map(|p| (p.id, self.signing_url(&p.id)))
+            .collect();
+        Ok(EnvelopeView {
+            envelope,
+            signing_urls,
+            current,
+            versions,
+            results,
+            certificate,
+        })
+    }
+
+    /// Creates an envelope from the caller's library documents and opens it: whoever waits for
+    /// nobody is invited at once; the expiry and the first reminders are scheduled.
+    pub async fn create_sign_envelope(
+        &self,
+        caller: &Caller,
+        new: NewSignEnvelope,
+    ) -> CoreResult<EnvelopeView> {
+        require_active(&caller.tenant)?;
+        let record = new
+            .idempotency_key
+            .clone()
+            .map(|key| -> CoreResult<IdempotencyRecord> {
+                Ok(IdempotencyRecord {
+                    operation: CREATE_OPERATION,
+                    key: super::service::checked_idempotency_key(key)?,
+                    request_digest: draft_digest(&new.draft),
+                })
+            })
+            .transpose()?;
+        if let Some(record) = &record
+            && let Some(existing) = self.replayed_envelope(caller, record).await?
+        {
+            return Ok(existing);
+        }
+        let mut pages = BTreeMap::new();
+        for document in &new.draft.documents {
+            if let Some(stored) = self
+                .store
+                .library_document(&caller.tenant.id, &document.document)
+                .await?
+                && stored.blob.is_some()
+                && let Some(count) = stored.document.pages
+            {
+                pages.insert(document.document, count);
+            }
+        }
+        let outcome = lifecycle::create(
+            EnvelopeId::random(),
+            caller.tenant.id,
+            new.draft,
+            &pages,
+            auth_policy(&caller.tenant),
+            &new.origin,
+            self.clock.now(),
+        )
+        .map_err(|e| CoreError::InvalidField {
+            field: e.location,
+            message: e.problem.to_string(),
+        })?;
+        let events: Vec<Event> = outcome
+            .events
+            .iter()
+            .map(|e| self.signing_ledger_event(&outcome.envelope, e, &caller.actor))
+            .collect();
+        let jobs = self.signing_jobs(&outcome)?;
+        match self
+            .store
+            .insert_sign_envelope(&outcome.envelope, record.as_ref(), &events, &jobs)
+            .await
+        {
+            Ok(()) => {}
+            // A concurrent request with the same key stored first: answer as its repeat.
+            Err(StoreError::Duplicate) if record.is_some() => {
+                let record = record
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("no record"))?;
+                return self
+                    .replayed_envelope(caller, record)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("idempotency key lost").into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.wake_worker();
+        self.envelope_view(outcome.envelope).await
+    }
+
+    /// The envelope an earlier request with the same idempotency key made, if any; a conflict
+    /// when the key was used for a different request.
+    async fn replayed_envelope(
+        &self,
+        caller: &Caller,
+        record: &IdempotencyRecord,
+    ) -> CoreResult<Option<EnvelopeView>> {
+        let Some((digest, id)) = self
+            .store
+            .idempotent_resource(&caller.tenant.id, record.operation, &record.key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if digest != record.request_digest {
+            return Err(CoreError::StateConflict(
+                "this Idempotency-Key was already used for a different request".into(),
+            ));
+        }
+        let id: EnvelopeId = id
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored idempotent resource id {id:?} is not an id"))?;
+        Ok(Some(self.sign_envelope(caller, &id).await?))
+    }
+
+    /// The caller's envelope.
+    pub async fn sign_envelope(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+    ) -> CoreResult<EnvelopeView> {
+        let stored = self.caller_envelope(caller, id).await?;
+        self.envelope_view(stored.envelope).await
+    }
+
+    /// The caller's envelopes, oldest first, in `status` if given, after the envelope `after`
+    /// (the cursor), at most `limit` (capped at [`MAX_LIST_LIMIT`]).
+    pub async fn list_sign_envelopes(
+        &self,
+        caller: &Caller,
+        status: Option<EnvelopeStatus>,
+        after: Option<&EnvelopeId>,
+        limit: u32,
+    ) -> CoreResult<Vec<SignEnvelope>> {
+        require_active(&caller.tenant)?;
+        Ok(self
+            .store
+            .list_sign_envelopes(
+                &caller.tenant.id,
+                status,
+                after,
+                limit.clamp(1, MAX_LIST_LIMIT),
+            )
+            .await?)
+    }
+
+    /// Runs a sender's command on the caller's envelope.
+    async fn sender_command(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+        command: Command,
+        origin: Origin,
+    ) -> CoreResult<EnvelopeView> {
+        self.caller_envelope(caller, id).await?;
+        let envelope = self
+            .run_sign_command(
+                || self.caller_envelope(caller, id),
+                command,
+                &origin,
+                &caller.actor,
+            )
+            .await?;
+        self.envelope_view(envelope).await
+    }
+
+    /// Voids the caller's open envelope: everyone still pending is told; a final envelope is
+    /// refused ([`CoreError::Refused`]).
+    pub async fn void_sign_envelope(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+        reason: Reason,
+        origin: Origin,
+    ) -> CoreResult<EnvelopeView> {
+        self.sender_command(caller, id, Command::Void { reason }, origin)
+            .await
+    }
+
+    /// Reminds every participant whose turn it is and who has not acted.
+    pub async fn remind_sign_envelope(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+        origin: Origin,
+    ) -> CoreResult<EnvelopeView> {
+        self.sender_command(caller, id, Command::Remind, origin)
+            .await
+    }
+
+    /// The envelope's acts, oldest first, each with its transparency-log leaf hash.
+    pub async fn sign_envelope_events(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+    ) -> CoreResult<Vec<RecordedSigningEvent>> {
+        self.caller_envelope(caller, id).await?;
+        let events = self.store.envelope_events(&caller.tenant.id, id).await?;
+        Ok(events
+            .into_iter()
+            .filter_map(|event| {
+                let signing: SigningEvent = serde_json::from_value(event.data.clone()).ok()?;
+                Some(RecordedSigningEvent {
+                    leaf_hash: crate::evidence::leaf_hash(&event),
+                    event_id: event.id,
+                    event: signing,
+                })
+            })
+            .collect())
+    }
+
+    /// The sealed result of one signed document (the first when `document` is not given);
+    /// [`CoreError::StateConflict`] until the envelope is sealed.
+    pub async fn sign_envelope_result(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+        document: Option<&DocumentId>,
+    ) -> CoreResult<(LibraryDocument, ByteStream)> {
+        let view = self.sign_envelope(caller, id).await?;
+        if view.envelope.sealed_at.is_none() {
+            return Err(CoreError::StateConflict(format!(
+                "the envelope is {} and not sealed yet",
+                view.envelope.status.as_str()
+            )));
+        }
+        let wanted = match document {
+            Some(document) => view
+                .versions
+                .iter()
+                .find(|v| {
+                    v.kind == SignVersionKind::Sealed && v.document.as_ref() == Some(document)
+                })
+                .map(|v| v.version)
+                .ok_or(CoreError::NotFound)?,
+            None => view
+                .results
+                .first()
+                .map(|d| d.id)
+                .ok_or(CoreError::NotFound)?,
+        };
+        self.version_content(&caller.tenant.id, &wanted).await
+    }
+
+    /// The completion certificate; [`CoreError::StateConflict`] until it is made.
+    pub async fn sign_envelope_certificate(
+        &self,
+        caller: &Caller,
+        id: &EnvelopeId,
+    ) -> CoreResult<(LibraryDocument, ByteStream)> {
+        let view = self.sign_envelope(caller, id).await?;
+        let certificate = view.certificate.ok_or_else(|| {
+            CoreError::StateConflict(format!(
+                "the envelope is {} and has no certificate yet",
+                view.envelope.status.as_str()
+            ))
+        })?;
+        self.version_content(&caller.tenant.id, &certificate.id)
+            .await
+    }
+
+    pub(crate) async fn version_content(
+        &self,
+        tenant: &TenantId,
+        id: &DocumentId,
+    ) -> CoreResult<(LibraryDocument, ByteStream)> {
+        let stored = self
+            .store
+            .library_document(tenant, id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let key = stored.blob.ok_or(CoreError::ContentDeleted)?;
+        Ok((stored.document, self.blobs.get(&key).await?))
+    }
+}
