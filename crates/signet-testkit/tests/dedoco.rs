@@ -849,3 +849,110 @@ mod retrieval {
         scenario(Backend::Postgres).await
     }
 }
+
+mod callbacks {
+    //! Sender callbacks are durable jobs: a receiver that is down gets the message later, with
+    //! the same id and body, signed with Standard Webhooks headers.
+
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::http::HeaderMap;
+    use axum::routing::post;
+    use signet_core::ids::{EnvelopeId, TenantId};
+    use signet_core::signing::folders::{CallbackTarget, SenderCallbacks};
+    use signet_testkit::{Backend, TestApp};
+
+    type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+    async fn scenario(backend: Backend) -> anyhow::Result<()> {
+        let Some(app) = TestApp::spawn(backend).await? else {
+            return Ok(());
+        };
+        let tenant = app.tenant().await?;
+        let tenant_id: TenantId = tenant.id.parse()?;
+        // A port with nobody listening: the receiver is down.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        drop(listener);
+        let envelope = EnvelopeId::random();
+        app.store
+            .put_envelope_callbacks(
+                &tenant_id,
+                &envelope,
+                &SenderCallbacks {
+                    status_url: format!("http://{address}/status"),
+                    file_url: format!("http://{address}/file"),
+                },
+            )
+            .await?;
+        let body =
+            r#"{"businessProcessId":"605d89b600f7ab4d00541d30","status":"pending","signers":[]}"#;
+        let message_id = app
+            .core
+            .queue_sender_callback(&tenant_id, &envelope, CallbackTarget::Status, body.into())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the envelope has callbacks"))?;
+        let none = app
+            .core
+            .queue_sender_callback(
+                &tenant_id,
+                &EnvelopeId::random(),
+                CallbackTarget::Status,
+                body.into(),
+            )
+            .await?;
+        assert_eq!(none, None, "no callbacks, no message");
+        app.run_jobs().await?;
+
+        // The receiver comes up; the retry delivers the same message.
+        let received: Received = Arc::default();
+        let log = received.clone();
+        let receiver = Router::new().route(
+            "/status",
+            post(move |headers: HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    if let Ok(mut log) = log.lock() {
+                        log.push((headers, body));
+                    }
+                    ""
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, receiver).await;
+        });
+        assert!(
+            received.lock().map(|r| r.is_empty()).unwrap_or(false),
+            "nothing arrived while the receiver was down"
+        );
+        app.clock.advance(time::Duration::minutes(10));
+        app.run_jobs().await?;
+        let got = received.lock().map(|r| r.clone()).unwrap_or_default();
+        assert_eq!(got.len(), 1, "delivered once");
+        assert_eq!(got[0].1, body);
+        assert_eq!(
+            got[0].0.get("webhook-id").and_then(|v| v.to_str().ok()),
+            Some(message_id.as_str())
+        );
+        assert!(got[0].0.contains_key("webhook-signature"));
+        assert!(got[0].0.contains_key("webhook-timestamp"));
+        // Nothing more to send.
+        app.clock.advance(time::Duration::hours(1));
+        app.run_jobs().await?;
+        assert_eq!(received.lock().map(|r| r.len()).unwrap_or_default(), 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sqlite() -> anyhow::Result<()> {
+        scenario(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn postgres_s3() -> anyhow::Result<()> {
+        scenario(Backend::Postgres).await
+    }
+}

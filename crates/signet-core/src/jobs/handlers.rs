@@ -87,6 +87,7 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
         | JobKind::SigningTimer { .. }
         | JobKind::ApplySignature { .. }
         | JobKind::SealSignEnvelope { .. } => crate::signing::jobs::handler(kind),
+        JobKind::DeliverSenderCallback { .. } => crate::signing::folders::callback_handler(kind),
     }
 }
 

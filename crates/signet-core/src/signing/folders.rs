@@ -898,3 +898,136 @@ impl Core {
         Ok(())
     }
 }
+
+/// Which sender callback a message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackTarget {
+    /// The status URL.
+    Status,
+    /// The file URL.
+    File,
+}
+
+impl Core {
+    /// Queues `body` for the envelope's sender callback, as a durable job retried with backoff
+    /// for days and dead-lettered after (replayable like a webhook). Nothing when the envelope
+    /// has no callbacks. Answers the message id.
+    pub async fn queue_sender_callback(
+        &self,
+        tenant: &TenantId,
+        envelope: &EnvelopeId,
+        target: CallbackTarget,
+        body: String,
+    ) -> CoreResult<Option<String>> {
+        let Some(callbacks) = self.store.envelope_callbacks(tenant, envelope).await? else {
+            return Ok(None);
+        };
+        let url = match target {
+            CallbackTarget::Status => callbacks.status_url,
+            CallbackTarget::File => callbacks.file_url,
+        };
+        let message_id = format!("msg_{}", hex::encode(rand::random::<[u8; 16]>()));
+        let job = crate::jobs::NewJob::at(
+            crate::jobs::JobKind::DeliverSenderCallback {
+                tenant_id: *tenant,
+                envelope_id: *envelope,
+                url,
+                message_id: message_id.clone(),
+                body,
+            },
+            self.now(),
+        );
+        self.store.append_events_with_jobs(&[], &[job]).await?;
+        self.wake_worker();
+        Ok(Some(message_id))
+    }
+
+    /// The Standard Webhooks secrets a sender callback is signed with: the tenant's webhook
+    /// secrets when it has an endpoint, else one derived for the tenant from the instance key
+    /// (receivers that ignore the headers lose nothing).
+    fn callback_secrets(&self, tenant: &crate::model::Tenant) -> CoreResult<Vec<String>> {
+        if let Some(endpoint) = &tenant.webhook {
+            let secrets = self.signing_secrets(endpoint, self.now())?;
+            if !secrets.is_empty() {
+                return Ok(secrets);
+            }
+        }
+        use base64::Engine as _;
+        let derived = self.instance_mac("sender-callback", tenant.id.to_upper_hex().as_bytes());
+        Ok(vec![format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(derived)
+        )])
+    }
+}
+
+/// Delivers one queued sender callback.
+struct DeliverSenderCallback<'a> {
+    tenant_id: &'a TenantId,
+    url: &'a str,
+    message_id: &'a str,
+    body: &'a str,
+}
+
+#[async_trait::async_trait]
+impl crate::jobs::handlers::JobHandler for DeliverSenderCallback<'_> {
+    fn name(&self) -> &'static str {
+        "deliver_sender_callback"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        let Some(tenant) = core.store.tenant(self.tenant_id).await? else {
+            return Ok(());
+        };
+        let sender = core
+            .webhook_sender()
+            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
+        let secrets = core.callback_secrets(&tenant)?;
+        sender
+            .send(
+                self.url,
+                &secrets,
+                self.message_id,
+                core.now().unix_timestamp(),
+                self.body.as_bytes(),
+            )
+            .await
+            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
+    }
+}
+
+/// The handler of a [`crate::jobs::JobKind::DeliverSenderCallback`] job.
+pub(crate) fn callback_handler(
+    kind: &crate::jobs::JobKind,
+) -> Box<dyn crate::jobs::handlers::JobHandler + '_> {
+    match kind {
+        crate::jobs::JobKind::DeliverSenderCallback {
+            tenant_id,
+            url,
+            message_id,
+            body,
+            ..
+        } => Box::new(DeliverSenderCallback {
+            tenant_id,
+            url,
+            message_id,
+            body,
+        }),
+        // Only called with its own kind (see `jobs::handlers::handler`).
+        _ => Box::new(Unreachable),
+    }
+}
+
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl crate::jobs::handlers::JobHandler for Unreachable {
+    fn name(&self) -> &'static str {
+        "deliver_sender_callback"
+    }
+
+    async fn run(&self, _core: &Core) -> CoreResult<()> {
+        Err(anyhow::anyhow!("a job of another kind reached the sender-callback handler").into())
+    }
+}
