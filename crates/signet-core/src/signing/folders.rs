@@ -946,7 +946,10 @@ impl Core {
     /// The Standard Webhooks secrets a sender callback is signed with: the tenant's webhook
     /// secrets when it has an endpoint, else one derived for the tenant from the instance key
     /// (receivers that ignore the headers lose nothing).
-    fn callback_secrets(&self, tenant: &crate::model::Tenant) -> CoreResult<Vec<String>> {
+    pub(crate) fn callback_secrets(
+        &self,
+        tenant: &crate::model::Tenant,
+    ) -> CoreResult<Vec<String>> {
         if let Some(endpoint) = &tenant.webhook {
             let secrets = self.signing_secrets(endpoint, self.now())?;
             if !secrets.is_empty() {
@@ -959,75 +962,5 @@ impl Core {
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(derived)
         )])
-    }
-}
-
-/// Delivers one queued sender callback.
-struct DeliverSenderCallback<'a> {
-    tenant_id: &'a TenantId,
-    url: &'a str,
-    message_id: &'a str,
-    body: &'a str,
-}
-
-#[async_trait::async_trait]
-impl crate::jobs::handlers::JobHandler for DeliverSenderCallback<'_> {
-    fn name(&self) -> &'static str {
-        "deliver_sender_callback"
-    }
-
-    async fn run(&self, core: &Core) -> CoreResult<()> {
-        let Some(tenant) = core.store.tenant(self.tenant_id).await? else {
-            return Ok(());
-        };
-        let sender = core
-            .webhook_sender()
-            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
-        let secrets = core.callback_secrets(&tenant)?;
-        sender
-            .send(
-                self.url,
-                &secrets,
-                self.message_id,
-                core.now().unix_timestamp(),
-                self.body.as_bytes(),
-            )
-            .await
-            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
-    }
-}
-
-/// The handler of a [`crate::jobs::JobKind::DeliverSenderCallback`] job.
-pub(crate) fn callback_handler(
-    kind: &crate::jobs::JobKind,
-) -> Box<dyn crate::jobs::handlers::JobHandler + '_> {
-    match kind {
-        crate::jobs::JobKind::DeliverSenderCallback {
-            tenant_id,
-            url,
-            message_id,
-            body,
-            ..
-        } => Box::new(DeliverSenderCallback {
-            tenant_id,
-            url,
-            message_id,
-            body,
-        }),
-        // Only called with its own kind (see `jobs::handlers::handler`).
-        _ => Box::new(Unreachable),
-    }
-}
-
-struct Unreachable;
-
-#[async_trait::async_trait]
-impl crate::jobs::handlers::JobHandler for Unreachable {
-    fn name(&self) -> &'static str {
-        "deliver_sender_callback"
-    }
-
-    async fn run(&self, _core: &Core) -> CoreResult<()> {
-        Err(anyhow::anyhow!("a job of another kind reached the sender-callback handler").into())
     }
 }
