@@ -4,6 +4,7 @@
 //! reach the store.
 
 mod auth_header;
+pub mod dedoco;
 pub mod doclinc;
 mod endpoint;
 mod http;
@@ -26,6 +27,7 @@ pub use http::ClientIp;
 /// Every operation the dialects serve, with what a caller must present.
 pub fn endpoints() -> Vec<EndpointInfo> {
     endpoint::describe::<doclinc::Endpoint>()
+        .chain(endpoint::describe::<dedoco::Endpoint>())
         .chain(endpoint::describe::<native::Endpoint>())
         .collect()
 }
@@ -89,6 +91,7 @@ pub fn app(core: Core, settings: ApiSettings) -> Router {
     };
     Router::new()
         .merge(endpoint::router::<doclinc::Endpoint>())
+        .merge(endpoint::router::<dedoco::Endpoint>())
         .merge(endpoint::router::<native::Endpoint>())
         .merge(portal::router())
         .merge(signer::router())

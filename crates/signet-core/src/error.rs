@@ -229,7 +229,7 @@ mod tests {
                 "{error:?}"
             );
         }
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 16);
     }
 
     #[test]

@@ -88,6 +88,20 @@ random_id!(
     16,
     "event"
 );
+random_id!(
+    /// A folder of a tenant, grouping registered documents and their envelopes: 12 random bytes,
+    /// so that APIs that show 24-hex ids can carry it as it is.
+    FolderId,
+    12,
+    "folder"
+);
+random_id!(
+    /// A document registered in a folder by its digest, whose bytes arrive later: 12 random
+    /// bytes, like [`FolderId`].
+    RegisteredDocumentId,
+    12,
+    "registered document"
+);
 
 impl TenantId {
     /// The canonical upper-case hex form, as printed by `signet tenant create`.

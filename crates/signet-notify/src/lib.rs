@@ -50,6 +50,7 @@
 pub mod lang;
 pub mod mail;
 pub mod ports;
+pub mod retrieve;
 pub mod sms;
 pub mod target;
 pub mod webhook;

@@ -13,6 +13,7 @@ mod aggregate;
 mod db;
 mod delivery;
 mod evidence;
+mod folders;
 mod jobs;
 mod library;
 mod maintenance;

@@ -5,7 +5,10 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ids::{DocumentId, EnvelopeId, EventId, LinkId, ParticipantId, TenantId};
+use crate::ids::{
+    DocumentId, EnvelopeId, EventId, FolderId, LinkId, ParticipantId, RegisteredDocumentId,
+    TenantId,
+};
 
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +109,16 @@ pub enum EventKind {
     /// A version of a document (a participant's signature, the seal, the certificate) was
     /// stored, with its digests.
     SigningVersionStored,
+    /// A folder was created.
+    FolderCreated,
+    /// A document was registered in a folder by its digest.
+    DocumentRegistered,
+    /// An envelope was attached to a registered document.
+    EnvelopeAttached,
+    /// A registered document was voided.
+    RegisteredDocumentVoided,
+    /// A registered document's bytes were retrieved from the client and matched.
+    RegisteredDocumentRetrieved,
 }
 
 impl EventKind {
@@ -170,5 +183,7 @@ id_serde!(
     DocumentId,
     ParticipantId,
     EventId,
-    LinkId
+    LinkId,
+    FolderId,
+    RegisteredDocumentId
 );

@@ -80,6 +80,18 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
             sealed_code,
             expires_at: *expires_at,
         }),
+        JobKind::DeliverSenderCallback {
+            tenant_id,
+            url,
+            message_id,
+            body,
+            ..
+        } => Box::new(DeliverSenderCallback {
+            tenant_id,
+            url,
+            message_id,
+            body,
+        }),
     }
 }
 
@@ -359,6 +371,41 @@ impl JobHandler for SendSignerCode<'_> {
             self.expires_at,
         )
         .await
+    }
+}
+
+/// Delivers one queued sender callback.
+struct DeliverSenderCallback<'a> {
+    tenant_id: &'a TenantId,
+    url: &'a str,
+    message_id: &'a str,
+    body: &'a str,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for DeliverSenderCallback<'_> {
+    fn name(&self) -> &'static str {
+        "deliver_sender_callback"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        let Some(tenant) = core.store().tenant(self.tenant_id).await? else {
+            return Ok(());
+        };
+        let sender = core
+            .webhook_sender()
+            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
+        let secrets = core.callback_secrets(&tenant)?;
+        sender
+            .send(
+                self.url,
+                &secrets,
+                self.message_id,
+                core.now().unix_timestamp(),
+                self.body.as_bytes(),
+            )
+            .await
+            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
     }
 }
 

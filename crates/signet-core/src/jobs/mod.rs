@@ -122,6 +122,20 @@ pub enum JobKind {
         #[serde(with = "time::serde::rfc3339")]
         expires_at: OffsetDateTime,
     },
+    /// POST one message to a sender callback URL chosen with an envelope (retried like a
+    /// webhook; the body and message id are fixed when the message is queued).
+    DeliverSenderCallback {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The envelope the message is about.
+        envelope_id: EnvelopeId,
+        /// The callback URL.
+        url: String,
+        /// The message id (`webhook-id`), the same on every attempt.
+        message_id: String,
+        /// The JSON body.
+        body: String,
+    },
 }
 
 /// Which message a [`JobKind::SigningMail`] sends.
@@ -186,13 +200,14 @@ impl JobKind {
             JobKind::ApplySignature { .. } => "apply_signature",
             JobKind::SealSignEnvelope { .. } => "seal_sign_envelope",
             JobKind::SendSignerCode { .. } => "send_signer_code",
+            JobKind::DeliverSenderCallback { .. } => "deliver_sender_callback",
         }
     }
 
     /// How many attempts before the job is dead-lettered.
     pub fn max_attempts(&self) -> u32 {
         match self {
-            JobKind::DeliverWebhook { .. } => 13,
+            JobKind::DeliverWebhook { .. } | JobKind::DeliverSenderCallback { .. } => 13,
             // 5 s, 10 s, … 320 s: past the code's ten minutes, after which sending is pointless.
             JobKind::SendCode { .. } | JobKind::SendSignerCode { .. } => 8,
             // Waiting for earlier signers' signatures or a time-stamp authority that is down:
@@ -206,7 +221,7 @@ impl JobKind {
     /// follow [`delivery_backoff`] (over three days); other jobs wait 5 s,
     /// 10 s, 20 s, … doubling, capped at one hour.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        if let JobKind::DeliverWebhook { .. } = self {
+        if let JobKind::DeliverWebhook { .. } | JobKind::DeliverSenderCallback { .. } = self {
             return delivery_backoff(attempt).unwrap_or(Duration::hours(10));
         }
         let seconds = 5i64.saturating_mul(1i64 << attempt.saturating_sub(1).min(20));

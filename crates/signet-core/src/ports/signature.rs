@@ -163,9 +163,11 @@ pub trait SignatureMaker: Send + Sync + 'static {
         record: &CompletionRecord,
     ) -> Result<StoredBlob, SealFailure>;
 
-    /// Finishes a signed document: appends the completion certificate's pages to `source` (an
-    /// incremental update) and seals the result at PAdES B-LTA (validation material for every
-    /// signature plus a document time-stamp), stored under `target`.
+    /// Finishes a signed document: seals `source` at PAdES B-LTA (validation material for every
+    /// signature plus a document time-stamp, an incremental update), stored under `target`.
+    /// The completion certificate stays a document of its own ([`SignatureMaker::certificate`]):
+    /// appending its pages after the signers' signatures makes validators (pyHanko) judge every
+    /// earlier signature modified. `record` is there for implementations that embed a summary.
     async fn finish(
         &self,
         blobs: &dyn BlobStore,

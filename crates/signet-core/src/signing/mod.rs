@@ -8,6 +8,7 @@
 
 mod envelopes;
 pub mod fields;
+pub mod folders;
 pub(crate) mod jobs;
 pub mod library;
 pub mod lifecycle;

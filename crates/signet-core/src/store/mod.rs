@@ -15,6 +15,7 @@
 mod access;
 mod delivery;
 mod evidence;
+mod folders;
 mod jobs;
 mod library;
 mod maintenance;
@@ -26,6 +27,7 @@ mod tenants;
 pub use access::AccessStore;
 pub use delivery::DeliveryStore;
 pub use evidence::{EvidenceStore, LedgerLeaf, StoredTreeHead};
+pub use folders::FolderStore;
 pub use jobs::JobStore;
 pub use library::{IdempotencyRecord, LibraryStore};
 pub use maintenance::MaintenanceStore;
@@ -38,8 +40,8 @@ pub use tenants::TenantStore;
 /// something other than `dyn Store`.
 pub mod ports {
     pub use super::{
-        AccessStore, DeliveryStore, EvidenceStore, JobStore, LibraryStore, MaintenanceStore,
-        SecretStore, SignerAccessStore, SigningStore, Store, TenantStore,
+        AccessStore, DeliveryStore, EvidenceStore, FolderStore, JobStore, LibraryStore,
+        MaintenanceStore, SecretStore, SignerAccessStore, SigningStore, Store, TenantStore,
     };
 }
 
@@ -73,6 +75,7 @@ pub trait Store:
     + SignerAccessStore
     + SecretStore
     + MaintenanceStore
+    + FolderStore
 {
 }
 
@@ -87,6 +90,7 @@ impl<T> Store for T where
         + SignerAccessStore
         + SecretStore
         + MaintenanceStore
+        + FolderStore
         + ?Sized
 {
 }

@@ -1,0 +1,958 @@
+//! The Dedoco dialect through the real router, on both backends: the vendor's sample requests
+//! sent literally and the answers compared field by field with the samples' shapes; the token
+//! in both Basic forms; forged, expired and `alg: none` tokens; another tenant's folders and
+//! documents; the error shape of every refusal.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use signet_testkit::{TestApp, TestTenant};
+
+signet_testkit::on_both!(
+    a_token_comes_from_both_basic_forms,
+    forged_expired_and_unsigned_tokens_are_refused,
+    the_sample_folder_is_created_and_read_back,
+    the_sample_document_is_added_voided_and_verified,
+    another_tenants_token_finds_nothing,
+    business_processes_are_checked_before_anything_is_stored,
+    bad_bodies_answer_the_vendor_error_shape,
+);
+
+const TOKEN_SAMPLE: &str = include_str!("../../signet-api/samples/dedoco/token_request.json");
+const FOLDER_SAMPLE: &str = include_str!("../../signet-api/samples/dedoco/create_folder.json");
+const FOLDER_ANSWER: &str =
+    include_str!("../../signet-api/samples/dedoco/create_folder_response.json");
+const DOCUMENT_SAMPLE: &str = include_str!("../../signet-api/samples/dedoco/add_document.json");
+const DOCUMENT_ANSWER: &str =
+    include_str!("../../signet-api/samples/dedoco/add_document_response.json");
+
+fn sample(text: &str) -> Value {
+    serde_json::from_str(text).expect("the vendor's sample is JSON")
+}
+
+/// Asserts that `got` has the shape of `want`: the same keys in every object, the same JSON type
+/// for every value, and (where both arrays have elements) the shape of their first elements.
+fn same_shape(path: &str, got: &Value, want: &Value) {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            let mut gk: Vec<&String> = g.keys().collect();
+            let mut wk: Vec<&String> = w.keys().collect();
+            gk.sort();
+            wk.sort();
+            assert_eq!(gk, wk, "keys of {path}");
+            for (k, v) in w {
+                same_shape(&format!("{path}.{k}"), &g[k], v);
+            }
+        }
+        (Value::Array(g), Value::Array(w)) => {
+            if let (Some(g), Some(w)) = (g.first(), w.first()) {
+                same_shape(&format!("{path}[0]"), g, w);
+            }
+        }
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Null, Value::Null) => {}
+        _ => panic!("{path}: {got} is not shaped like {want}"),
+    }
+}
+
+fn is_vendor_date(text: &str) -> bool {
+    text.len() == 24 && text.ends_with('Z') && &text[19..20] == "."
+}
+
+async fn token_with(
+    app: &TestApp,
+    authorization: &str,
+    body: &Value,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(app
+        .http
+        .post(app.url("/api/v1/public/auth/token"))
+        .header("Authorization", authorization)
+        .json(body)
+        .send()
+        .await?)
+}
+
+/// A token for `tenant`, asked the way real clients ask.
+async fn token(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<String> {
+    let basic = STANDARD.encode(format!("{}:{}", tenant.id, tenant.api_key));
+    let response = token_with(app, &format!("Basic {basic}"), &sample(TOKEN_SAMPLE)).await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await?;
+    Ok(body["token"].as_str().unwrap_or_default().to_owned())
+}
+
+fn call(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+    app.http
+        .request(method, app.url(path))
+        .header("Authorization", format!("Bearer {token}"))
+}
+
+async fn error_of(response: reqwest::Response, status: StatusCode) -> anyhow::Result<Value> {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await?;
+    assert_eq!(body["statusCode"], status.as_u16(), "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    assert_eq!(
+        body["error"],
+        status.canonical_reason().unwrap_or_default(),
+        "{body}"
+    );
+    assert_eq!(body.as_object().map(|o| o.len()), Some(3), "{body}");
+    Ok(body)
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap_or_default())
+        .unwrap_or(Value::Null)
+}
+
+async fn a_token_comes_from_both_basic_forms(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let standard = token(&app, &tenant).await?;
+    let claims = claims_of(&standard);
+    let now = tenant.now();
+    assert_eq!(
+        claims,
+        json!({
+            "subId": tenant.id, "subTyp": "public", "usrName": "Jim Lee",
+            "usrEmail": "jimmylee@gmail.com", "iat": now, "exp": now + 12 * 3600, "v": 1
+        })
+    );
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD.decode(standard.split('.').next().unwrap_or_default())?,
+    )?;
+    assert_eq!(header["alg"], "HS256");
+
+    // The page's form, without the optional user.
+    let page = token_with(
+        &app,
+        &format!("Basic {} {}", tenant.id, tenant.api_key),
+        &json!({"fileCallback": "https://sample-url.com/f", "statusCallback": "https://sample-url.com/s"}),
+    )
+    .await?;
+    assert_eq!(page.status(), StatusCode::CREATED);
+    let page: Value = page.json().await?;
+    let claims = claims_of(page["token"].as_str().unwrap_or_default());
+    let mut keys: Vec<&String> = claims
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    keys.sort();
+    assert_eq!(keys, ["exp", "iat", "subId", "subTyp", "v"]);
+
+    // Wrong key, unknown tenant, no credentials: 401 in the vendor's shape.
+    for authorization in [
+        format!("Basic {} {}", tenant.id, "0".repeat(64)),
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", "A".repeat(30), tenant.api_key))
+        ),
+        "Bearer nothing".to_owned(),
+    ] {
+        let refused = token_with(&app, &authorization, &sample(TOKEN_SAMPLE)).await?;
+        error_of(refused, StatusCode::UNAUTHORIZED).await?;
+    }
+    // Missing callbacks: 400.
+    let missing = token_with(
+        &app,
+        &format!("Basic {} {}", tenant.id, tenant.api_key),
+        &json!({"fileCallback": "https://sample-url.com/f"}),
+    )
+    .await?;
+    let body = error_of(missing, StatusCode::BAD_REQUEST).await?;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("statusCallback")
+    );
+    // A callback at a private address is refused by the outbound guard... unless allowed (the
+    // test app allows private targets; the metadata address never is).
+    let metadata = token_with(
+        &app,
+        &format!("Basic {} {}", tenant.id, tenant.api_key),
+        &json!({"fileCallback": "http://169.254.169.254/latest", "statusCallback": "https://sample-url.com/s"}),
+    )
+    .await?;
+    error_of(metadata, StatusCode::BAD_REQUEST).await?;
+
+    // The token works.
+    let folders = call(
+        &app,
+        Method::GET,
+        "/api/v1/public/folders/605d89b600f7ab4d00541d2d",
+        &standard,
+    )
+    .send()
+    .await?;
+    error_of(folders, StatusCode::NOT_FOUND).await?;
+    Ok(())
+}
+
+fn forge(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap_or_default()),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+async fn forged_expired_and_unsigned_tokens_are_refused(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let good = token(&app, &tenant).await?;
+    let path = "/api/v1/public/folders/605d89b600f7ab4d00541d2d";
+    let ok = call(&app, Method::GET, path, &good).send().await?;
+    assert_eq!(
+        ok.status(),
+        StatusCode::NOT_FOUND,
+        "the good token passes auth"
+    );
+
+    let claims = claims_of(&good);
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    let mut bad_tokens = vec![
+        // alg none, no signature.
+        format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&json!({"alg": "none", "typ": "JWT"}))?),
+            good.split('.').nth(1).unwrap_or_default()
+        ),
+        // Signed with the tenant's own API key instead of the instance key.
+        signet_testkit::jwt::hs256(&hs256, &claims, tenant.api_key.as_bytes()),
+        // Claims changed after signing.
+        {
+            let mut more = claims.clone();
+            more["exp"] = json!(claims["exp"].as_i64().unwrap_or_default() + 3600);
+            let parts: Vec<&str> = good.split('.').collect();
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(&more)?),
+                parts[2]
+            )
+        },
+        // Another algorithm named.
+        forge(&json!({"alg": "HS512", "typ": "JWT"}), &claims, &[0u8; 64]),
+        "not.a.token".to_owned(),
+    ];
+    bad_tokens.push(good.replace('.', ""));
+    for bad in &bad_tokens {
+        let refused = call(&app, Method::GET, path, bad).send().await?;
+        error_of(refused, StatusCode::UNAUTHORIZED).await?;
+    }
+    // Expired: twelve hours and a second later.
+    app.clock.advance(time::Duration::seconds(12 * 3600 + 1));
+    let expired = call(&app, Method::GET, path, &good).send().await?;
+    error_of(expired, StatusCode::UNAUTHORIZED).await?;
+    Ok(())
+}
+
+/// The folder sample without its business processes (those need the signing core).
+fn sample_folder_without_processes() -> Value {
+    let mut body = sample(FOLDER_SAMPLE);
+    body["business_processes"] = json!([]);
+    body
+}
+
+async fn the_sample_folder_is_created_and_read_back(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let token = token(&app, &tenant).await?;
+    let response = call(&app, Method::POST, "/api/v1/public/folders", &token)
+        .json(&sample_folder_without_processes())
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await?;
+    let want = sample(FOLDER_ANSWER);
+    same_shape("folder", &created["folder"], &want["folder"]);
+    same_shape("documents", &created["documents"], &want["documents"]);
+    assert_eq!(created["businessProcesses"], json!([]));
+    assert_eq!(created["links"], json!([]));
+
+    let folder = &created["folder"];
+    assert_eq!(folder["name"], "Test Folder");
+    assert_eq!(folder["date_created"], "2021-03-22T03:30:52.000Z");
+    assert_eq!(folder["status"], "active");
+    let id = folder["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(id.len(), 24);
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    let actions: Vec<&str> = folder["history"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    let children = folder["child_documents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(children.len(), 2);
+    assert_eq!(
+        actions,
+        [
+            "create Folder".to_owned(),
+            format!(
+                "add Document with id: {}",
+                children[0].as_str().unwrap_or_default()
+            ),
+            format!(
+                "add Document with id: {}",
+                children[1].as_str().unwrap_or_default()
+            ),
+        ]
+    );
+    let entry = &folder["history"][0];
+    assert_eq!(entry["actor"]["id"], tenant.id);
+    assert_eq!(entry["actor"]["name"], "Jim Lee");
+    assert_eq!(entry["actor"]["email"], "jimmylee@gmail.com");
+    assert!(is_vendor_date(
+        entry["timestamp"].as_str().unwrap_or_default()
+    ));
+    // Every history entry's transaction hash is a leaf of the transparency log.
+    for entry in folder["history"].as_array().into_iter().flatten() {
+        let hash = entry["transaction_hash"].as_str().unwrap_or_default();
+        let leaf: [u8; 32] = hex::decode(hash.trim_start_matches("0x"))?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("not 32 bytes"))?;
+        assert!(
+            app.store.leaf_index(&leaf).await?.is_some(),
+            "{hash} is in the log"
+        );
+    }
+    let documents = created["documents"].as_array().cloned().unwrap_or_default();
+    assert_eq!(documents[0]["name"], "sample_pdf");
+    assert_eq!(
+        documents[1]["document_hashes"],
+        json!(["ce997dea6abb909f745de1aa18d26c7f99003233894876d6635a5d166c02862e"])
+    );
+    assert_eq!(documents[0]["parent_folder"], id.as_str());
+    assert_eq!(documents[0]["history"][0]["action"], "create Document");
+
+    // Read back, and a second folder linked to it.
+    let read = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/public/folders/{id}"),
+        &token,
+    )
+    .send()
+    .await?;
+    assert_eq!(read.status(), StatusCode::OK);
+    let read: Value = read.json().await?;
+    assert_eq!(read["folder"], created["folder"]);
+    assert_eq!(read["documents"], created["documents"]);
+
+    let mut linked = sample_folder_without_processes();
+    linked["folder_name"] = json!("Linked");
+    linked["linked_folders"] = json!([id]);
+    let response = call(&app, Method::POST, "/api/v1/public/folders", &token)
+        .json(&linked)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let second: Value = response.json().await?;
+    assert_eq!(second["folder"]["linked_folders"], json!([id]));
+
+    linked["linked_folders"] = json!(["605d89b600f7ab4d00541d2d"]);
+    let unknown = call(&app, Method::POST, "/api/v1/public/folders", &token)
+        .json(&linked)
+        .send()
+        .await?;
+    error_of(unknown, StatusCode::BAD_REQUEST).await?;
+    Ok(())
+}
+
+async fn create_folder(app: &TestApp, token: &str) -> anyhow::Result<Value> {
+    let response = call(app, Method::POST, "/api/v1/public/folders", token)
+        .json(&sample_folder_without_processes())
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    Ok(response.json().await?)
+}
+
+async fn the_sample_document_is_added_voided_and_verified(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let token = token(&app, &tenant).await?;
+    let folder = create_folder(&app, &token).await?;
+    let folder_id = folder["folder"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut body = sample(DOCUMENT_SAMPLE);
+    body["parent_folder"] = json!(folder_id);
+    body.as_object_mut().map(|o| o.remove("business_process"));
+    let response = call(&app, Method::POST, "/api/v1/public/documents", &token)
+        .json(&body)
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let added: Value = response.json().await?;
+    let want = sample(DOCUMENT_ANSWER);
+    same_shape("document", &added["document"], &want["document"]);
+    assert_eq!(added["links"], json!([]));
+    let document = &added["document"];
+    assert_eq!(document["name"], "sample_pdf");
+    assert_eq!(document["date_created"], "2021-03-22T04:34:41.000Z");
+    assert_eq!(document["parent_folder"], folder_id.as_str());
+    let id = document["id"].as_str().unwrap_or_default().to_owned();
+    let hash = "45c6fca6181822fe43912280bedd1f5766174ed69abd3b74cd3c3c0fbb8fe2e8";
+
+    // The folder now lists it, after the first two.
+    let read: Value = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/public/folders/{folder_id}"),
+        &token,
+    )
+    .send()
+    .await?
+    .json()
+    .await?;
+    assert_eq!(read["folder"]["child_documents"][2], id.as_str());
+    assert_eq!(
+        read["folder"]["history"][3]["action"],
+        format!("add Document with id: {id}")
+    );
+
+    // Verified by its hash, with or without 0x and in upper case.
+    for path in [hash.to_owned(), format!("0x{}", hash.to_uppercase())] {
+        let verified = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/public/verifier/doc-hashes/{path}/result"),
+            &token,
+        )
+        .send()
+        .await?;
+        assert_eq!(verified.status(), StatusCode::OK);
+        let verified: Value = verified.json().await?;
+        assert_eq!(verified.as_array().map(Vec::len), Some(1));
+        assert_eq!(verified[0]["document"]["id"], id.as_str());
+        assert_eq!(
+            verified[0]["document"]["parent_folder"]["id"],
+            folder_id.as_str()
+        );
+        assert_eq!(
+            verified[0]["document"]["parent_folder"]["name"],
+            "Test Folder"
+        );
+        assert_eq!(verified[0]["document"]["owner"], tenant.id);
+    }
+    let unknown = call(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/v1/public/verifier/doc-hashes/{}/result",
+            "0".repeat(64)
+        ),
+        &token,
+    )
+    .send()
+    .await?;
+    error_of(unknown, StatusCode::NOT_FOUND).await?;
+    let malformed = call(
+        &app,
+        Method::GET,
+        "/api/v1/public/verifier/doc-hashes/xyz/result",
+        &token,
+    )
+    .send()
+    .await?;
+    error_of(malformed, StatusCode::BAD_REQUEST).await?;
+
+    // Void: the sample's `status`, then the table's `value`; other values are refused.
+    let status_path = format!("/api/v1/public/documents/{id}/status");
+    let refused = call(&app, Method::PUT, &status_path, &token)
+        .json(&json!({"status": "active", "request_date": 1616388028}))
+        .send()
+        .await?;
+    error_of(refused, StatusCode::BAD_REQUEST).await?;
+    let voided = call(&app, Method::PUT, &status_path, &token)
+        .json(&json!({"status": "voided", "request_date": 1616388028}))
+        .send()
+        .await?;
+    assert_eq!(voided.status(), StatusCode::OK);
+    assert_eq!(voided.json::<Value>().await?, json!({}));
+    let again = call(&app, Method::PUT, &status_path, &token)
+        .json(&json!({"value": "voided", "request_date": 1616388029}))
+        .send()
+        .await?;
+    assert_eq!(again.status(), StatusCode::OK);
+    let verified: Value = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/public/verifier/doc-hashes/{hash}/result"),
+        &token,
+    )
+    .send()
+    .await?
+    .json()
+    .await?;
+    assert_eq!(verified[0]["document"]["status"], "voided");
+    let actions: Vec<&str> = verified[0]["document"]["history"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(actions, ["create Document", "void Document"], "voided once");
+    Ok(())
+}
+
+async fn another_tenants_token_finds_nothing(app: TestApp) -> anyhow::Result<()> {
+    let owner = app.tenant().await?;
+    let other = app.tenant().await?;
+    let owner_token = token(&app, &owner).await?;
+    let other_token = token(&app, &other).await?;
+    let folder = create_folder(&app, &owner_token).await?;
+    let folder_id = folder["folder"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let document_id = folder["documents"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let hash = folder["documents"][0]["document_hashes"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let events = app.event_count().await?;
+
+    let read = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/public/folders/{folder_id}"),
+        &other_token,
+    )
+    .send()
+    .await?;
+    error_of(read, StatusCode::NOT_FOUND).await?;
+    let mut body = sample(DOCUMENT_SAMPLE);
+    body["parent_folder"] = json!(folder_id);
+    body.as_object_mut().map(|o| o.remove("business_process"));
+    let add = call(&app, Method::POST, "/api/v1/public/documents", &other_token)
+        .json(&body)
+        .send()
+        .await?;
+    error_of(add, StatusCode::NOT_FOUND).await?;
+    let void = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/public/documents/{document_id}/status"),
+        &other_token,
+    )
+    .json(&json!({"status": "voided", "request_date": 1616388028}))
+    .send()
+    .await?;
+    error_of(void, StatusCode::NOT_FOUND).await?;
+    let verify = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/public/verifier/doc-hashes/{hash}/result"),
+        &other_token,
+    )
+    .send()
+    .await?;
+    error_of(verify, StatusCode::NOT_FOUND).await?;
+    let links = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/public/business-processes/{folder_id}/links"),
+        &other_token,
+    )
+    .send()
+    .await?;
+    error_of(links, StatusCode::NOT_FOUND).await?;
+    // Linking another tenant's folder is refused too.
+    let mut linked = sample_folder_without_processes();
+    linked["linked_folders"] = json!([folder_id]);
+    let link = call(&app, Method::POST, "/api/v1/public/folders", &other_token)
+        .json(&linked)
+        .send()
+        .await?;
+    error_of(link, StatusCode::BAD_REQUEST).await?;
+    assert_eq!(app.event_count().await?, events, "nothing was written");
+    Ok(())
+}
+
+async fn business_processes_are_checked_before_anything_is_stored(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let token = token(&app, &tenant).await?;
+    let events = app.event_count().await?;
+    let post = |body: Value| {
+        call(&app, Method::POST, "/api/v1/public/folders", &token)
+            .json(&body)
+            .send()
+    };
+    // Mixed electronic and digital signatures.
+    let mut mixed = sample(FOLDER_SAMPLE);
+    mixed["business_processes"][0]["signers"][1]["esignatures"] = json!([]);
+    mixed["business_processes"][0]["signers"][1]["digi_signatures"] =
+        mixed["business_processes"][1]["signers"][0]["digi_signatures"].clone();
+    let body = error_of(post(mixed).await?, StatusCode::BAD_REQUEST).await?;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("business_processes[0]")
+    );
+    // Digital signatures without a sequence.
+    let mut unordered = sample(FOLDER_SAMPLE);
+    unordered["business_processes"][1]["is_sequential"] = json!(false);
+    error_of(post(unordered).await?, StatusCode::BAD_REQUEST).await?;
+    // A box outside the page.
+    let mut outside = sample(FOLDER_SAMPLE);
+    outside["business_processes"][0]["signers"][0]["esignatures"][0]["placement"]["x"] =
+        json!("0.999");
+    outside["business_processes"][0]["signers"][0]["esignatures"][0]["dimensions"]["width"] =
+        json!("0.5");
+    error_of(post(outside).await?, StatusCode::BAD_REQUEST).await?;
+    // A number where the vendor writes a string.
+    let mut numeric = sample(FOLDER_SAMPLE);
+    numeric["business_processes"][0]["signers"][0]["esignatures"][0]["placement"]["x"] = json!(0.5);
+    error_of(post(numeric).await?, StatusCode::BAD_REQUEST).await?;
+    // An expiry in the past.
+    let mut past = sample(FOLDER_SAMPLE);
+    past["business_processes"][0]["expiration_time"] = json!(1616383852);
+    error_of(post(past).await?, StatusCode::BAD_REQUEST).await?;
+    // A document index out of range.
+    let mut index = sample(FOLDER_SAMPLE);
+    index["business_processes"][0]["document_id"] = json!(2);
+    error_of(post(index).await?, StatusCode::BAD_REQUEST).await?;
+    // The valid sample itself: its processes need the signing core; nothing is stored.
+    let whole = post(sample(FOLDER_SAMPLE)).await?;
+    error_of(whole, StatusCode::NOT_IMPLEMENTED).await?;
+    assert_eq!(app.event_count().await?, events, "nothing was written");
+    Ok(())
+}
+
+async fn bad_bodies_answer_the_vendor_error_shape(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let token = token(&app, &tenant).await?;
+    let post = |body: Vec<u8>| {
+        call(&app, Method::POST, "/api/v1/public/folders", &token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    error_of(post(b"{not json".to_vec()).await?, StatusCode::BAD_REQUEST).await?;
+    error_of(post(b"[]".to_vec()).await?, StatusCode::BAD_REQUEST).await?;
+    let mut wrong_type = sample_folder_without_processes();
+    wrong_type["date_created"] = json!("yesterday");
+    error_of(
+        post(serde_json::to_vec(&wrong_type)?).await?,
+        StatusCode::BAD_REQUEST,
+    )
+    .await?;
+    let mut no_documents = sample_folder_without_processes();
+    no_documents["documents"] = json!([]);
+    error_of(
+        post(serde_json::to_vec(&no_documents)?).await?,
+        StatusCode::BAD_REQUEST,
+    )
+    .await?;
+    let mut bad_hash = sample_folder_without_processes();
+    bad_hash["documents"][0]["document_hash"] = json!("abc");
+    error_of(
+        post(serde_json::to_vec(&bad_hash)?).await?,
+        StatusCode::BAD_REQUEST,
+    )
+    .await?;
+    let mut json_type = sample_folder_without_processes();
+    json_type["documents"][0]["file_type"] = json!("json");
+    error_of(
+        post(serde_json::to_vec(&json_type)?).await?,
+        StatusCode::BAD_REQUEST,
+    )
+    .await?;
+    let huge = vec![b' '; 2 * 1024 * 1024];
+    error_of(post(huge).await?, StatusCode::PAYLOAD_TOO_LARGE).await?;
+    let unknown = call(
+        &app,
+        Method::GET,
+        "/api/v1/public/folders/NOT-AN-ID",
+        &token,
+    )
+    .send()
+    .await?;
+    error_of(unknown, StatusCode::NOT_FOUND).await?;
+    let anonymous = app
+        .http
+        .post(app.url("/api/v1/public/folders"))
+        .json(&sample_folder_without_processes())
+        .send()
+        .await?;
+    error_of(anonymous, StatusCode::UNAUTHORIZED).await?;
+    Ok(())
+}
+
+mod retrieval {
+    //! A registered document's bytes, fetched from the client's file-retrieval URL through the
+    //! outbound guard: the right file is kept, a wrong one and forbidden targets are refused.
+
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::get;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde_json::json;
+    use sha3::Digest as _;
+    use signet_core::ids::{RegisteredDocumentId, TenantId};
+    use signet_core::signing::folders::FileRetriever;
+    use signet_notify::retrieve::ClientFileRetriever;
+    use signet_notify::target::TargetPolicy;
+    use signet_testkit::{Backend, TestApp};
+
+    async fn serve(original: Vec<u8>, other: Vec<u8>) -> anyhow::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let good = STANDARD.encode(&original);
+        let bad = STANDARD.encode(&other);
+        let app = Router::new()
+            .route(
+                "/file",
+                get(move || {
+                    let good = good.clone();
+                    async move { axum::Json(json!({ "file": good })).into_response() }
+                }),
+            )
+            .route(
+                "/wrong",
+                get(move || {
+                    let bad = bad.clone();
+                    async move { axum::Json(json!({ "file": bad })).into_response() }
+                }),
+            )
+            .route(
+                "/to-metadata",
+                get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data") }),
+            )
+            .route("/to-file", get(|| async { Redirect::temporary("/file") }));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(base)
+    }
+
+    async fn scenario(backend: Backend) -> anyhow::Result<()> {
+        let Some(app) = TestApp::spawn(backend).await? else {
+            return Ok(());
+        };
+        let tenant = app.tenant().await?;
+        let token = super::token(&app, &tenant).await?;
+        let original = signet_pdf::sample::blank_with_trailer(1, "");
+        let other = signet_pdf::sample::blank_with_trailer(2, "");
+        let mut body = super::sample_folder_without_processes();
+        body["documents"][0]["document_hash"] =
+            json!(hex::encode(sha3::Sha3_256::digest(&original)));
+        let created: serde_json::Value = super::call(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/public/folders",
+            &token,
+        )
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+        let id: RegisteredDocumentId = created["documents"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()?;
+        let tenant_id: TenantId = tenant.id.parse()?;
+        let base = serve(original.clone(), other).await?;
+        let local = ClientFileRetriever::new(
+            TargetPolicy {
+                allow_private_targets: true,
+            },
+            Duration::from_secs(10),
+        );
+        let strict = ClientFileRetriever::new(TargetPolicy::default(), Duration::from_secs(10));
+
+        // Without the operator's allowance, a loopback server is refused.
+        let refused = app
+            .core
+            .retrieve_registered_document(&strict, &tenant_id, &id, &format!("{base}/file"))
+            .await;
+        assert!(refused.is_err(), "loopback refused by default");
+        for url in [
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+            "http://10.0.0.1/file".to_owned(),
+        ] {
+            assert!(strict.retrieve(&url, 1 << 20).await.is_err(), "{url}");
+        }
+        // A redirect to the metadata address is refused even when private targets are allowed.
+        let redirected = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/to-metadata"))
+            .await;
+        assert!(redirected.is_err());
+        // The wrong file is refused, and nothing is kept.
+        let wrong = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/wrong"))
+            .await;
+        let message = wrong.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("neither the registered hash"), "{message}");
+        // The right one, through a same-origin redirect, is kept in the library once.
+        let got = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/to-file"))
+            .await?;
+        assert_eq!(got.bytes, original);
+        let library = got.library.ok_or_else(|| anyhow::anyhow!("kept"))?;
+        let again = app
+            .core
+            .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/file"))
+            .await?;
+        assert_eq!(again.library, Some(library));
+        let history: serde_json::Value = super::call(
+            &app,
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/public/folders/{}",
+                created["folder"]["id"].as_str().unwrap_or_default()
+            ),
+            &token,
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+        let actions: Vec<&str> = history["documents"][0]["history"]
+            .as_array()
+            .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(actions, ["create Document", "retrieve Document"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sqlite() -> anyhow::Result<()> {
+        scenario(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn postgres_s3() -> anyhow::Result<()> {
+        scenario(Backend::Postgres).await
+    }
+}
+
+mod callbacks {
+    //! Sender callbacks are durable jobs: a receiver that is down gets the message later, with
+    //! the same id and body, signed with Standard Webhooks headers.
+
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::http::HeaderMap;
+    use axum::routing::post;
+    use signet_core::ids::{EnvelopeId, TenantId};
+    use signet_core::signing::folders::{CallbackTarget, SenderCallbacks};
+    use signet_testkit::{Backend, TestApp};
+
+    type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+    async fn scenario(backend: Backend) -> anyhow::Result<()> {
+        let Some(app) = TestApp::spawn(backend).await? else {
+            return Ok(());
+        };
+        let tenant = app.tenant().await?;
+        let tenant_id: TenantId = tenant.id.parse()?;
+        // A port with nobody listening: the receiver is down.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        drop(listener);
+        let envelope = EnvelopeId::random();
+        app.store
+            .put_envelope_callbacks(
+                &tenant_id,
+                &envelope,
+                &SenderCallbacks {
+                    status_url: format!("http://{address}/status"),
+                    file_url: format!("http://{address}/file"),
+                },
+            )
+            .await?;
+        let body =
+            r#"{"businessProcessId":"605d89b600f7ab4d00541d30","status":"pending","signers":[]}"#;
+        let message_id = app
+            .core
+            .queue_sender_callback(&tenant_id, &envelope, CallbackTarget::Status, body.into())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the envelope has callbacks"))?;
+        let none = app
+            .core
+            .queue_sender_callback(
+                &tenant_id,
+                &EnvelopeId::random(),
+                CallbackTarget::Status,
+                body.into(),
+            )
+            .await?;
+        assert_eq!(none, None, "no callbacks, no message");
+        app.run_jobs().await?;
+
+        // The receiver comes up; the retry delivers the same message.
+        let received: Received = Arc::default();
+        let log = received.clone();
+        let receiver = Router::new().route(
+            "/status",
+            post(move |headers: HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    if let Ok(mut log) = log.lock() {
+                        log.push((headers, body));
+                    }
+                    ""
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, receiver).await;
+        });
+        assert!(
+            received.lock().map(|r| r.is_empty()).unwrap_or(false),
+            "nothing arrived while the receiver was down"
+        );
+        app.clock.advance(time::Duration::minutes(10));
+        app.run_jobs().await?;
+        let got = received.lock().map(|r| r.clone()).unwrap_or_default();
+        assert_eq!(got.len(), 1, "delivered once");
+        assert_eq!(got[0].1, body);
+        assert_eq!(
+            got[0].0.get("webhook-id").and_then(|v| v.to_str().ok()),
+            Some(message_id.as_str())
+        );
+        assert!(got[0].0.contains_key("webhook-signature"));
+        assert!(got[0].0.contains_key("webhook-timestamp"));
+        // Nothing more to send.
+        app.clock.advance(time::Duration::hours(1));
+        app.run_jobs().await?;
+        assert_eq!(received.lock().map(|r| r.len()).unwrap_or_default(), 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sqlite() -> anyhow::Result<()> {
+        scenario(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn postgres_s3() -> anyhow::Result<()> {
+        scenario(Backend::Postgres).await
+    }
+}
