@@ -18,6 +18,7 @@ use signet_core::values::Language;
 use signet_testkit::{TestApp, TestTenant};
 
 signet_testkit::on_both!(
+    two_signers_in_order_end_in_a_sealed_result_validators_accept,
     signers_act_in_order_and_each_act_is_recorded,
     links_are_not_transferable_and_forged_ones_find_nothing,
     void_ends_it_and_a_second_void_is_refused,
@@ -314,13 +315,14 @@ async fn links_are_not_transferable_and_forged_ones_find_nothing(
     );
     // cy's link used to fill ana's field: refused as not theirs.
     let ana_field = envelope.fields_of(ana.id).next().expect("field").id;
-    app.core
-        .act_as_participant(
-            &cy_token,
-            |participant| Command::Authenticate { participant },
-            &origin(),
-        )
-        .await?;
+    for command in [
+        (|participant| Command::Open { participant }) as fn(_) -> Command,
+        |participant| Command::Authenticate { participant },
+    ] {
+        app.core
+            .act_as_participant(&cy_token, command, &origin())
+            .await?;
+    }
     let stolen = app
         .core
         .act_as_participant(
@@ -570,4 +572,185 @@ async fn an_idempotency_key_answers_the_same_envelope(app: TestApp) -> anyhow::R
         .await?;
     assert_eq!(listed.len(), 1);
     Ok(())
+}
+
+/// A Python tool of the test venv (pyHanko); CI installs it, so its absence fails the test.
+fn venv_tool(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/bin")
+        .join(name)
+}
+
+async fn sign_as(
+    app: &TestApp,
+    token: &str,
+    field: signet_core::signing::FieldId,
+    name: &str,
+) -> anyhow::Result<()> {
+    for command in [
+        (|participant| Command::Open { participant }) as fn(_) -> Command,
+        |participant| Command::Authenticate { participant },
+    ] {
+        app.core
+            .act_as_participant(token, command, &origin())
+            .await?;
+    }
+    let value = typed(name);
+    app.core
+        .act_as_participant(
+            token,
+            move |participant| Command::Sign {
+                participant,
+                values: vec![(field, value.clone())],
+                consent: true,
+            },
+            &origin(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Runs jobs until none is due, moving the clock past retry delays (a signature waits for the
+/// earlier signer's, the seal for every signature).
+async fn settle(app: &TestApp) -> anyhow::Result<()> {
+    for _ in 0..12 {
+        app.run_jobs().await?;
+        app.clock.advance(time::Duration::seconds(20));
+    }
+    Ok(())
+}
+
+async fn two_signers_in_order_end_in_a_sealed_result_validators_accept(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let caller = caller(&app, &tenant).await?;
+    let document = upload_pdf(&app, &tenant, 2).await?;
+    let mut two = draft(document);
+    two.participants.truncate(2);
+    let view = app
+        .core
+        .create_sign_envelope(
+            &caller,
+            NewSignEnvelope {
+                draft: two,
+                origin: origin(),
+                idempotency_key: None,
+            },
+        )
+        .await?;
+    let envelope = view.envelope.clone();
+    let link = |key: &str| -> anyhow::Result<(String, signet_core::signing::FieldId)> {
+        let p = envelope
+            .participant_by_key(&key.parse()?)
+            .ok_or_else(|| anyhow::anyhow!("no {key}"))?;
+        let field = envelope
+            .fields_of(p.id)
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no field"))?
+            .id;
+        Ok((token_of(&app.core.signing_url(&p.id)), field))
+    };
+    let (ana, ana_field) = link("ana")?;
+    let (ben, ben_field) = link("ben")?;
+    sign_as(&app, &ana, ana_field, "Ana Signer").await?;
+    settle(&app).await?;
+    sign_as(&app, &ben, ben_field, "Ben Signer").await?;
+    settle(&app).await?;
+
+    let view = app.core.sign_envelope(&caller, &envelope.id).await?;
+    assert_eq!(view.envelope.status, EnvelopeStatus::Completed);
+    assert!(view.envelope.sealed_at.is_some(), "sealed by the job");
+    assert_eq!(view.results.len(), 1);
+    assert!(view.certificate.is_some());
+    let signed_versions = view
+        .versions
+        .iter()
+        .filter(|v| v.kind == signet_core::signing::SignVersionKind::Signed)
+        .count();
+    assert_eq!(signed_versions, 2, "one signed version per signer");
+
+    let (_, stream) = app
+        .core
+        .sign_envelope_result(&caller, &envelope.id, None)
+        .await?;
+    let sealed = collect(stream).await?;
+    let (_, stream) = app
+        .core
+        .sign_envelope_certificate(&caller, &envelope.id)
+        .await?;
+    let certificate = collect(stream).await?;
+    assert!(certificate.starts_with(b"%PDF-"));
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("result.pdf");
+    std::fs::write(&path, &sealed)?;
+    let root = app
+        .http
+        .get(app.url("/v1/pki/root.pem"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    std::fs::write(dir.path().join("root.pem"), root)?;
+    if let Ok(keep) = std::env::var("SIGNET_KEEP_RESULT") {
+        std::fs::copy(&path, &keep)?;
+        std::fs::copy(dir.path().join("root.pem"), format!("{keep}.root.pem"))?;
+    }
+    let out = std::process::Command::new(venv_tool("pyhanko"))
+        .args(["sign", "adesverify", "--trust-replace", "--trust"])
+        .arg(dir.path().join("root.pem"))
+        .arg(&path)
+        .output()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pyHanko: {text}");
+    assert!(
+        !text.contains("UNTRUSTED") && !text.contains("ILLEGAL"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        2,
+        "both signers intact, trusted, time-stamped: {text}"
+    );
+    let out = std::process::Command::new("pdfsig").arg(&path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // pdfsig checks each signer's signature (the archival document time-stamp it lists
+    // without verifying; pyHanko checked it above).
+    assert_eq!(
+        text.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        2,
+        "both signers: {text}"
+    );
+    assert!(text.contains("Total document signed"), "{text}");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Ana Signer") && text.contains("Ben Signer"),
+        "{text}"
+    );
+    // Every act and every version is in the log; the events list carries their leaf hashes.
+    let events = app.core.sign_envelope_events(&caller, &envelope.id).await?;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.event.kind, signet_core::signing::EventKind::Sealed))
+    );
+    Ok(())
+}
+
+async fn collect(mut stream: signet_core::blob::ByteStream) -> anyhow::Result<Vec<u8>> {
+    use futures::StreamExt as _;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(bytes)
 }
