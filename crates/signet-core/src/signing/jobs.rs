@@ -297,13 +297,7 @@ impl JobHandler for ApplySignature {
             if applied(&versions, signer.id, document) {
                 continue;
             }
-            let source_id = current_version(&versions, document);
-            let source = core
-                .store
-                .library_document(&self.tenant_id, &source_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("version {source_id} is missing"))?;
-            let source_key = source.blob.clone().ok_or(CoreError::ContentDeleted)?;
+            let source = Source::current(core, &envelope, &versions, document).await?;
             let at = signer.finished_at.unwrap_or_else(|| core.now());
             let act = ActRequest {
                 signer_name: signer.name.as_str().to_owned(),
@@ -314,36 +308,93 @@ impl JobHandler for ApplySignature {
             };
             let target = BlobKey::random();
             let stored = maker
-                .sign_act(core.blobs.as_ref(), &source_key, &target, &act)
+                .sign_act(core.blobs.as_ref(), &source.key, &target, &act)
                 .await
                 .map_err(seal_error)?;
-            let now = core.now();
-            let version = source
-                .document
-                .derive(
-                    DocumentId::random(),
-                    VersionKind::Signed,
-                    FileFacts {
-                        size: stored.size,
-                        sha256: stored.sha256,
-                        sha3_256: stored.sha3_256,
-                        pages: None,
-                    },
-                    now,
+            source
+                .store_derived(
+                    core,
+                    &envelope,
+                    stored,
+                    SignVersionKind::Signed,
+                    Some(signer.id),
                 )
-                .map_err(|e| anyhow::anyhow!("signed version: {e}"))?;
-            let record = SignVersion {
-                version: version.id,
-                envelope: self.envelope_id,
-                document: Some(document),
-                derived_from: Some(source_id),
-                kind: SignVersionKind::Signed,
-                participant: Some(signer.id),
-                created_at: now,
-            };
-            store_version(core, &envelope, &record, &version, &target).await?;
+                .await?;
         }
         Ok(())
+    }
+}
+
+/// The version of an envelope document a new one is made from.
+struct Source {
+    /// The envelope's document.
+    document: DocumentId,
+    /// Its current version.
+    version: LibraryDocument,
+    /// Where that version's bytes are.
+    key: BlobKey,
+}
+
+impl Source {
+    /// The current version of `document` among `versions`.
+    async fn current(
+        core: &Core,
+        envelope: &SignEnvelope,
+        versions: &[SignVersion],
+        document: DocumentId,
+    ) -> CoreResult<Self> {
+        let id = current_version(versions, document);
+        let stored = core
+            .store
+            .library_document(&envelope.tenant_id, &id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("version {id} is missing"))?;
+        let key = stored.blob.ok_or(CoreError::ContentDeleted)?;
+        Ok(Self {
+            document,
+            version: stored.document,
+            key,
+        })
+    }
+
+    /// Records `stored` (the result of working on this version) as the next version.
+    async fn store_derived(
+        &self,
+        core: &Core,
+        envelope: &SignEnvelope,
+        stored: crate::blob::StoredBlob,
+        kind: SignVersionKind,
+        participant: Option<ParticipantId>,
+    ) -> CoreResult<()> {
+        let now = core.now();
+        let library_kind = match kind {
+            SignVersionKind::Sealed => VersionKind::Sealed,
+            _ => VersionKind::Signed,
+        };
+        let version = self
+            .version
+            .derive(
+                DocumentId::random(),
+                library_kind,
+                FileFacts {
+                    size: stored.size,
+                    sha256: stored.sha256,
+                    sha3_256: stored.sha3_256,
+                    pages: None,
+                },
+                now,
+            )
+            .map_err(|e| anyhow::anyhow!("{} version: {e}", kind.as_str()))?;
+        let record = SignVersion {
+            version: version.id,
+            envelope: envelope.id,
+            document: Some(self.document),
+            derived_from: Some(self.version.id),
+            kind,
+            participant,
+            created_at: now,
+        };
+        store_version(core, envelope, &record, &version, &stored.key).await
     }
 }
 
@@ -519,43 +570,15 @@ impl JobHandler for SealEnvelope {
             {
                 continue;
             }
-            let source_id = current_version(&versions, document);
-            let source = core
-                .store
-                .library_document(&self.tenant_id, &source_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("version {source_id} is missing"))?;
-            let source_key = source.blob.clone().ok_or(CoreError::ContentDeleted)?;
+            let source = Source::current(core, &envelope, &versions, document).await?;
             let target = BlobKey::random();
             let stored = maker
-                .finish(core.blobs.as_ref(), &source_key, &target, &record)
+                .finish(core.blobs.as_ref(), &source.key, &target, &record)
                 .await
                 .map_err(seal_error)?;
-            let now = core.now();
-            let version = source
-                .document
-                .derive(
-                    DocumentId::random(),
-                    VersionKind::Sealed,
-                    FileFacts {
-                        size: stored.size,
-                        sha256: stored.sha256,
-                        sha3_256: stored.sha3_256,
-                        pages: None,
-                    },
-                    now,
-                )
-                .map_err(|e| anyhow::anyhow!("sealed version: {e}"))?;
-            let sealed = SignVersion {
-                version: version.id,
-                envelope: self.envelope_id,
-                document: Some(document),
-                derived_from: Some(source_id),
-                kind: SignVersionKind::Sealed,
-                participant: None,
-                created_at: now,
-            };
-            store_version(core, &envelope, &sealed, &version, &target).await?;
+            source
+                .store_derived(core, &envelope, stored, SignVersionKind::Sealed, None)
+                .await?;
         }
         if !versions
             .iter()
