@@ -39,7 +39,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// How long the helpers wait for an element to appear.
-pub const ELEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const ELEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Chromium's switches. Headless and unsandboxed because tests run as root without a display;
 /// the rest keep the browser from reaching the network or doing work a test does not ask for.

@@ -208,9 +208,11 @@ impl Screens<'_> {
     }
 }
 
-/// The page once it shows `needle` (a click's navigation may still be on its way).
+/// The page once it shows `needle` (a click's navigation may still be on its way). The bound is
+/// the browser's element timeout: under CI's load a debug build renders a page in seconds.
 async fn wait_for(browser: &Browser, needle: &str) -> anyhow::Result<String> {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + signet_testkit::browser::ELEMENT_TIMEOUT;
+    while std::time::Instant::now() < deadline {
         let page = browser.page_source().await?;
         if page.contains(needle) {
             return Ok(page);
