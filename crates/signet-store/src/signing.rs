@@ -468,10 +468,21 @@ impl SigningStore for SqlStore {
         &self,
         envelope: &SignEnvelope,
         version: i64,
+        idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(record) = idempotency {
+            insert_idempotency_key(
+                &mut tx,
+                &envelope.tenant_id,
+                record,
+                &envelope.id.to_string(),
+                self.clock.now(),
+            )
+            .await?;
+        }
         let update = bind_state(
             Query::new(
                 "UPDATE sign_envelopes SET status = $2, expires_at = $3, closed_at = $4, \

@@ -22,6 +22,7 @@ fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
         plan: Plan {
             features: features_from_text(&row.get::<String>("features")?)?,
             max_envelope_bytes: from_i64(row.get("max_envelope_bytes")?)?,
+            signer_auth_required: row.get("signer_auth_required")?,
         },
         self_send: row.get("self_send")?,
         api_key_sealed: row.get("api_key_sealed")?,
@@ -33,7 +34,7 @@ fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
     })
 }
 
-/// The tenant's mutable columns, `$2` to `$8` in both the insert and the update.
+/// The tenant's mutable columns, `$2` to `$9` in both the insert and the update.
 fn bind_fields(query: Query, tenant: &Tenant) -> Result<Query, StoreError> {
     let webhook = tenant
         .webhook
@@ -49,7 +50,8 @@ fn bind_fields(query: Query, tenant: &Tenant) -> Result<Query, StoreError> {
         .bind(i64::try_from(tenant.plan.max_envelope_bytes).unwrap_or(i64::MAX))
         .bind(tenant.self_send)
         .bind(&tenant.api_key_sealed)
-        .bind(webhook))
+        .bind(webhook)
+        .bind(tenant.plan.signer_auth_required))
 }
 
 #[async_trait]
@@ -57,7 +59,8 @@ impl TenantStore for SqlStore {
     async fn insert_tenant(&self, tenant: &Tenant, events: &[Event]) -> Result<(), StoreError> {
         let insert = Query::new(
             "INSERT INTO tenants (id, name, status, features, max_envelope_bytes, self_send, \
-             api_key_sealed, webhook, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             api_key_sealed, webhook, signer_auth_required, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         );
         let insert = bind_fields(insert, tenant)?.bind(micros(tenant.created_at));
         let mut tx = self.pool.begin().await?;
@@ -80,7 +83,8 @@ impl TenantStore for SqlStore {
     async fn update_tenant(&self, tenant: &Tenant, events: &[Event]) -> Result<(), StoreError> {
         let update = Query::new(
             "UPDATE tenants SET name = $2, status = $3, features = $4, max_envelope_bytes = $5, \
-             self_send = $6, api_key_sealed = $7, webhook = $8 WHERE id = $1",
+             self_send = $6, api_key_sealed = $7, webhook = $8, signer_auth_required = $9 \
+             WHERE id = $1",
         );
         let update = bind_fields(update, tenant)?;
         let mut tx = self.pool.begin().await?;

@@ -261,6 +261,7 @@ impl TestApp {
         let plan = Plan {
             features: features.to_vec(),
             max_envelope_bytes: max_bytes,
+            ..Plan::default()
         };
         let (tenant, key) = self
             .core

@@ -19,6 +19,7 @@ signet_testkit::on_both!(
     a_list_pages_with_a_cursor,
     an_idempotency_key_replays_and_refuses_a_different_body,
     two_of_three_signed_completes_and_shows_through_the_api,
+    an_operator_may_require_every_signer_to_authenticate,
 );
 
 async fn upload_pdf(app: &TestApp, tenant: &TestTenant, pages: usize) -> anyhow::Result<String> {
@@ -591,6 +592,36 @@ async fn remind_and_result_before_completion(app: TestApp) -> anyhow::Result<()>
         !reminded.contains(&"manager"),
         "a participant whose turn has not come is not reminded: {reminded:?}"
     );
+    // Under one Idempotency-Key a remind happens once, however often the client retries it.
+    let reminder_count = || async {
+        let events: Value = app
+            .native(Method::GET, &format!("/v1/envelopes/{id}/events"), &tenant)
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(
+            events["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["kind"] == "reminded")
+                .count(),
+        )
+    };
+    let before = reminder_count().await?;
+    let remind = || {
+        app.native(Method::POST, &format!("/v1/envelopes/{id}/remind"), &tenant)
+            .header("Idempotency-Key", "remind-once")
+    };
+    for _ in 0..3 {
+        assert_eq!(remind().send().await?.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        reminder_count().await?,
+        before + reminded.len(),
+        "one reminder per participant for the three requests"
+    );
     Ok(())
 }
 
@@ -729,6 +760,21 @@ async fn an_idempotency_key_replays_and_refuses_a_different_body(
     };
     assert_eq!(void().send().await?.status(), StatusCode::OK);
     assert_eq!(void().send().await?.status(), StatusCode::OK);
+    // The same key with another reason is another request: refused, the first reason kept.
+    let other = app
+        .native(Method::POST, &format!("/v1/envelopes/{id}/void"), &tenant)
+        .header("Idempotency-Key", "void-1")
+        .json(&json!({ "reason": "another reason" }))
+        .send()
+        .await?;
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    let shown: Value = app
+        .native(Method::GET, &format!("/v1/envelopes/{id}"), &tenant)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(shown["void_reason"], "cancelled order", "{shown}");
     Ok(())
 }
 
@@ -866,5 +912,39 @@ async fn two_of_three_signed_completes_and_shows_through_the_api(
         .json()
         .await?;
     assert_eq!(completed["items"][0]["id"], id.as_str());
+    Ok(())
+}
+
+async fn an_operator_may_require_every_signer_to_authenticate(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let document = upload_pdf(&app, &tenant, 2).await?;
+    let mut body = envelope_body(&document);
+    body["participants"][1]["auth"] = json!("none");
+    // Allowed by default, and recorded as such.
+    let allowed = create(&app, &tenant, &body).send().await?;
+    assert_eq!(allowed.status(), StatusCode::CREATED);
+    let allowed: Value = allowed.json().await?;
+    assert_eq!(allowed["participants"][1]["auth"], "none");
+    // The operator requires a code for this tenant: the same body is refused, naming the field.
+    let changes = signet_core::service::TenantChanges {
+        signer_auth_required: Some(true),
+        ..Default::default()
+    };
+    app.core.update_tenant(&tenant.id.parse()?, changes).await?;
+    let events_before = app.event_count().await?;
+    let refused = create(&app, &tenant, &body).send().await?;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = refused.json().await?;
+    assert!(
+        problem["field"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("participants[1]")),
+        "{problem}"
+    );
+    assert_eq!(app.event_count().await?, events_before, "nothing recorded");
+    // Envelopes already sent keep their methods; a code-authenticated body still passes.
+    body["participants"][1]["auth"] = json!("email");
+    let with_code = create(&app, &tenant, &body).send().await?;
+    assert_eq!(with_code.status(), StatusCode::CREATED);
     Ok(())
 }

@@ -721,6 +721,7 @@ async fn links_sessions_and_forms_resist_misuse(backend: Backend) -> anyhow::Res
             &other.envelope.id,
             "Wrong tenant".parse()?,
             Origin::default(),
+            None,
         )
         .await?;
     let after_void = http

@@ -374,12 +374,12 @@ async fn void_ends_it_and_a_second_void_is_refused(app: TestApp) -> anyhow::Resu
     let id = view.envelope.id;
     let voided = app
         .core
-        .void_sign_envelope(&caller, &id, "wrong rent".parse()?, origin())
+        .void_sign_envelope(&caller, &id, "wrong rent".parse()?, origin(), None)
         .await?;
     assert_eq!(voided.envelope.status, EnvelopeStatus::Voided);
     let again = app
         .core
-        .void_sign_envelope(&caller, &id, "again".parse()?, origin())
+        .void_sign_envelope(&caller, &id, "again".parse()?, origin(), None)
         .await;
     assert!(
         matches!(
@@ -451,7 +451,7 @@ async fn listing_pages_with_a_cursor_and_tenants_are_isolated(app: TestApp) -> a
     }
     assert_eq!(seen, ids, "every envelope once, oldest first");
     app.core
-        .void_sign_envelope(&caller, &ids[1], "x".parse()?, origin())
+        .void_sign_envelope(&caller, &ids[1], "x".parse()?, origin(), None)
         .await?;
     let voided = app
         .core
@@ -472,7 +472,7 @@ async fn listing_pages_with_a_cursor_and_tenants_are_isolated(app: TestApp) -> a
     assert!(matches!(foreign, Err(CoreError::NotFound)), "{foreign:?}");
     let foreign = app
         .core
-        .void_sign_envelope(&other_caller, &ids[0], "x".parse()?, origin())
+        .void_sign_envelope(&other_caller, &ids[0], "x".parse()?, origin(), None)
         .await;
     assert!(matches!(foreign, Err(CoreError::NotFound)), "{foreign:?}");
     let foreign = app

@@ -242,6 +242,10 @@ struct PlanArgs {
     /// Self-send mode: the tenant e-mails the banner itself (default for a new tenant: true).
     #[arg(long, value_parser = clap::value_parser!(bool))]
     self_send: Option<bool>,
+    /// Require every signer to authenticate with a code (e-mail, SMS or voice): envelopes whose
+    /// participants have `auth: none` are refused (default for a new tenant: false).
+    #[arg(long, value_parser = clap::value_parser!(bool))]
+    require_signer_auth: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -794,6 +798,7 @@ fn tenant_json(tenant: &Tenant) -> serde_json::Value {
         "features": tenant.plan.features,
         "maxTransactionBytes": tenant.plan.max_envelope_bytes,
         "selfSend": tenant.self_send,
+        "requireSignerAuth": tenant.plan.signer_auth_required,
     })
 }
 
@@ -808,6 +813,7 @@ fn print_tenant(tenant: &Tenant, json: bool) {
         println!("features: {}", features.join(","));
         println!("maxTransactionBytes: {}", tenant.plan.max_envelope_bytes);
         println!("selfSend: {}", tenant.self_send);
+        println!("requireSignerAuth: {}", tenant.plan.signer_auth_required);
     }
 }
 
@@ -823,6 +829,9 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 max_envelope_bytes: plan
                     .max_transaction_bytes
                     .unwrap_or(defaults.max_envelope_bytes),
+                signer_auth_required: plan
+                    .require_signer_auth
+                    .unwrap_or(defaults.signer_auth_required),
             };
             let (tenant, key) = core
                 .create_tenant(&name, plan_value, plan.self_send.unwrap_or(true))
@@ -858,6 +867,7 @@ async fn tenant(command: TenantCommand, core: Core) -> anyhow::Result<()> {
                 features: plan.features.as_deref().map(parse_features).transpose()?,
                 max_envelope_bytes: plan.max_transaction_bytes,
                 self_send: plan.self_send,
+                signer_auth_required: plan.require_signer_auth,
                 status,
             };
             let tenant = core.update_tenant(&id, changes).await?;

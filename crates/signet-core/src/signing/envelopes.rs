@@ -111,17 +111,34 @@ fn event_participant(kind: &SigningKind) -> Option<ParticipantId> {
     }
 }
 
+/// The operation a sender's command's idempotency keys are kept under.
+fn command_operation(command: &Command) -> &'static str {
+    match command {
+        Command::Void { .. } => "envelope.void",
+        Command::Remind => "envelope.remind",
+        _ => "envelope.command",
+    }
+}
+
+/// The request digest a command's idempotency key is bound to: the envelope and the command as
+/// the core parsed it (a void's reason included).
+fn command_digest(id: &EnvelopeId, command: &Command) -> String {
+    hex::encode(sha2::Sha256::digest(
+        format!("{id}\n{command:?}").as_bytes(),
+    ))
+}
+
 /// The request digest an idempotency key is bound to: the draft as the core parsed it. `Debug`
 /// writes every field, in declaration order, so equal drafts digest equally.
 fn draft_digest(draft: &EnvelopeDraft) -> String {
     hex::encode(sha2::Sha256::digest(format!("{draft:?}").as_bytes()))
 }
 
-/// The authentication methods the tenant's plan pays for. `none` is allowed and recorded as
-/// such.
+/// The authentication methods the tenant may invite signers with: the channels its plan pays
+/// for, and `none` (recorded as such) unless the operator requires a code for this tenant.
 fn auth_policy(tenant: &Tenant) -> AuthPolicy {
     AuthPolicy {
-        allow_none: true,
+        allow_none: !tenant.plan.signer_auth_required,
         allow_sms: tenant.plan.allows(Feature::Sms),
         allow_voice: tenant.plan.allows(Feature::Voice),
     }
@@ -298,6 +315,24 @@ impl Core {
         L: Fn() -> F,
         F: std::future::Future<Output = CoreResult<StoredSignEnvelope>>,
     {
+        self.run_recorded_sign_command(load, command, origin, sender, None)
+            .await
+    }
+
+    /// [`Self::run_sign_command`], storing `idempotency` with the change it made, in its
+    /// transaction ([`CoreError`] from [`StoreError::Duplicate`] when the key is taken).
+    async fn run_recorded_sign_command<L, F>(
+        &self,
+        load: L,
+        command: Command,
+        origin: &Origin,
+        sender: &Actor,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> CoreResult<SignEnvelope>
+    where
+        L: Fn() -> F,
+        F: std::future::Future<Output = CoreResult<StoredSignEnvelope>>,
+    {
         for _ in 0..SAVE_ATTEMPTS {
             let stored = load().await?;
             let now = self.clock.now();
@@ -311,7 +346,7 @@ impl Core {
                         &Origin::default(),
                         now,
                     )?;
-                    match self.save_outcome(&stored, &expired, sender).await {
+                    match self.save_outcome(&stored, &expired, sender, None).await {
                         Ok(()) | Err(CoreError::StateConflict(_)) => {}
                         Err(e) => return Err(e),
                     }
@@ -319,7 +354,10 @@ impl Core {
                 }
                 Err(refusal) => return Err(refusal.into()),
             };
-            match self.save_outcome(&stored, &outcome, sender).await {
+            match self
+                .save_outcome(&stored, &outcome, sender, idempotency)
+                .await
+            {
                 Ok(()) => return Ok(outcome.envelope),
                 Err(CoreError::StateConflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -337,6 +375,7 @@ impl Core {
         stored: &StoredSignEnvelope,
         outcome: &Outcome,
         sender: &Actor,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> CoreResult<()> {
         let events: Vec<Event> = outcome
             .events
@@ -346,7 +385,13 @@ impl Core {
         let jobs = self.signing_jobs(outcome)?;
         match self
             .store
-            .save_sign_envelope(&outcome.envelope, stored.version, &events, &jobs)
+            .save_sign_envelope(
+                &outcome.envelope,
+                stored.version,
+                idempotency,
+                &events,
+                &jobs,
+            )
             .await
         {
             Ok(()) => {
@@ -553,23 +598,51 @@ impl Core {
     }
 
     /// Runs a sender's command on the caller's envelope.
+    ///
+    /// With an idempotency key, a repeat of the same command on the same envelope answers the
+    /// envelope as it is now and changes nothing (a second void is not refused, a second remind
+    /// reminds nobody); the key used for another command or envelope is a conflict.
     async fn sender_command(
         &self,
         caller: &Caller,
         id: &EnvelopeId,
         command: Command,
         origin: Origin,
+        idempotency_key: Option<String>,
     ) -> CoreResult<EnvelopeView> {
         self.caller_envelope(caller, id).await?;
-        let envelope = self
-            .run_sign_command(
+        let record = idempotency_key
+            .map(|key| -> CoreResult<IdempotencyRecord> {
+                Ok(IdempotencyRecord {
+                    operation: command_operation(&command),
+                    key: super::service::checked_idempotency_key(key)?,
+                    request_digest: command_digest(id, &command),
+                })
+            })
+            .transpose()?;
+        if let Some(record) = &record
+            && let Some(existing) = self.replayed_envelope(caller, record).await?
+        {
+            return Ok(existing);
+        }
+        let result = self
+            .run_recorded_sign_command(
                 || self.caller_envelope(caller, id),
                 command,
                 &origin,
                 &caller.actor,
+                record.as_ref(),
             )
-            .await?;
-        self.envelope_view(envelope).await
+            .await;
+        match (result, &record) {
+            (Ok(envelope), _) => self.envelope_view(envelope).await,
+            // A concurrent request with the same key stored first: answer as its repeat.
+            (Err(e), Some(record)) => match self.replayed_envelope(caller, record).await? {
+                Some(existing) => Ok(existing),
+                None => Err(e),
+            },
+            (Err(e), None) => Err(e),
+        }
     }
 
     /// Voids the caller's open envelope: everyone still pending is told; a final envelope is
@@ -580,9 +653,16 @@ impl Core {
         id: &EnvelopeId,
         reason: Reason,
         origin: Origin,
+        idempotency_key: Option<String>,
     ) -> CoreResult<EnvelopeView> {
-        self.sender_command(caller, id, Command::Void { reason }, origin)
-            .await
+        self.sender_command(
+            caller,
+            id,
+            Command::Void { reason },
+            origin,
+            idempotency_key,
+        )
+        .await
     }
 
     /// Reminds every participant whose turn it is and who has not acted.
@@ -591,8 +671,9 @@ impl Core {
         caller: &Caller,
         id: &EnvelopeId,
         origin: Origin,
+        idempotency_key: Option<String>,
     ) -> CoreResult<EnvelopeView> {
-        self.sender_command(caller, id, Command::Remind, origin)
+        self.sender_command(caller, id, Command::Remind, origin, idempotency_key)
             .await
     }
 

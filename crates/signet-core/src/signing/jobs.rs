@@ -293,6 +293,8 @@ impl JobHandler for ApplySignature {
                 )));
             }
         }
+        // One drawn signature is often placed in many fields of many documents: read it once.
+        let mut images = MarkImages::new();
         for document in sign_documents(&envelope) {
             if applied(&versions, signer.id, document) {
                 continue;
@@ -303,7 +305,7 @@ impl JobHandler for ApplySignature {
                 signer_name: signer.name.as_str().to_owned(),
                 signer_email: signer.email.as_ref().map(|e| e.as_str().to_owned()),
                 field_name: field_name(&signer.id),
-                marks: marks(core, &envelope, signer, document, at).await?,
+                marks: marks(core, &envelope, signer, document, at, &mut images).await?,
                 at,
             };
             let target = BlobKey::random();
@@ -456,6 +458,9 @@ fn stamped_date(date: time::Date) -> String {
     )
 }
 
+/// The bytes of the images an act draws, by SHA-256, read from the blob store once each.
+type MarkImages = std::collections::HashMap<crate::values::Sha256Digest, Vec<u8>>;
+
 /// What the signer's fields on `document` show.
 async fn marks(
     core: &Core,
@@ -463,6 +468,7 @@ async fn marks(
     signer: &Participant,
     document: DocumentId,
     at: time::OffsetDateTime,
+    images: &mut MarkImages,
 ) -> CoreResult<Vec<ActMark>> {
     let mut marks = Vec::new();
     for field in envelope
@@ -490,13 +496,22 @@ async fn marks(
                 Some(MarkContent::TypedSignature(text.clone()))
             }
             (_, Some(FieldValue::Mark(Mark::Drawn { image } | Mark::Uploaded { image }))) => {
-                let stored = core
-                    .store
-                    .library_document_by_sha256(&envelope.tenant_id, &image.sha256)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("the image of field {} is missing", field.id))?;
-                let key = stored.blob.ok_or(CoreError::ContentDeleted)?;
-                let bytes = read_blob(core, &key).await?;
+                let bytes = match images.get(&image.sha256) {
+                    Some(bytes) => bytes.clone(),
+                    None => {
+                        let stored = core
+                            .store
+                            .library_document_by_sha256(&envelope.tenant_id, &image.sha256)
+                            .await?
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("the image of field {} is missing", field.id)
+                            })?;
+                        let key = stored.blob.ok_or(CoreError::ContentDeleted)?;
+                        let bytes = read_blob(core, &key).await?;
+                        images.insert(image.sha256, bytes.clone());
+                        bytes
+                    }
+                };
                 Some(MarkContent::Image {
                     bytes,
                     media_type: image.media_type,

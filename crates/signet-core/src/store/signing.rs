@@ -41,11 +41,14 @@ pub trait SigningStore: Send + Sync + 'static {
         id: &EnvelopeId,
     ) -> Result<Option<StoredSignEnvelope>, StoreError>;
     /// Saves a changed envelope (its state, its participants' states and its fields' values)
-    /// if it is still at `version`; [`StoreError::Conflict`] otherwise, writing nothing.
+    /// if it is still at `version`; [`StoreError::Conflict`] otherwise, writing nothing. The
+    /// idempotency key of the sender's request that made the change is stored with it
+    /// ([`StoreError::Duplicate`], writing nothing, when the key is taken).
     async fn save_sign_envelope(
         &self,
         envelope: &SignEnvelope,
         version: i64,
+        idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError>;

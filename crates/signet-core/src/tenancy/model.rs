@@ -51,6 +51,11 @@ pub struct Plan {
     pub features: Vec<Feature>,
     /// The largest total size of the documents of one envelope, in bytes.
     pub max_envelope_bytes: u64,
+    /// Whether every signer must prove who they are by a code: the operator's choice for tenants
+    /// whose signatures must not rest on a link alone. When false, a participant may be invited
+    /// with no authentication, which the evidence records as such.
+    #[serde(default)]
+    pub signer_auth_required: bool,
 }
 
 impl Plan {
@@ -65,6 +70,7 @@ impl Default for Plan {
         Self {
             features: Feature::ALL.to_vec(),
             max_envelope_bytes: 100 * 1024 * 1024,
+            signer_auth_required: false,
         }
     }
 }

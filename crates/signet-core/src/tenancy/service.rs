@@ -23,6 +23,9 @@ pub struct TenantChanges {
     pub max_envelope_bytes: Option<u64>,
     /// New self-send mode.
     pub self_send: Option<bool>,
+    /// Whether signers must authenticate with a code from now on (envelopes already sent keep
+    /// the methods they were created with).
+    pub signer_auth_required: Option<bool>,
     /// New status.
     pub status: Option<TenantStatus>,
 }
@@ -71,6 +74,9 @@ impl Core {
         }
         if let Some(self_send) = changes.self_send {
             tenant.self_send = self_send;
+        }
+        if let Some(required) = changes.signer_auth_required {
+            tenant.plan.signer_auth_required = required;
         }
         let kind = match changes.status {
             Some(TenantStatus::Suspended) => EventKind::TenantSuspended,

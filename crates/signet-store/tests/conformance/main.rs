@@ -70,6 +70,7 @@ fn tenant(name: &str) -> Tenant {
         plan: Plan {
             features: vec![Feature::Sms, Feature::Secret],
             max_envelope_bytes: 1234,
+            signer_auth_required: true,
         },
         self_send: true,
         api_key_sealed: vec![1, 2, 3],

@@ -193,7 +193,7 @@ async fn a_signing_envelope_round_trips_and_moves_under_its_version(
     .envelope;
     assert_eq!(moved.participants[0].state, ParticipantState::Signed);
     assert_eq!(moved.participants[1].state, ParticipantState::Invited);
-    store.save_sign_envelope(&moved, 1, &[], &[]).await?;
+    store.save_sign_envelope(&moved, 1, None, &[], &[]).await?;
     let reloaded = store
         .sign_envelope(&owner, &envelope.id)
         .await?
@@ -203,7 +203,7 @@ async fn a_signing_envelope_round_trips_and_moves_under_its_version(
     assert_ne!(reloaded.envelope, envelope, "the acts changed the envelope");
 
     // A save from the first load is stale: refused, nothing written.
-    let stale = store.save_sign_envelope(&envelope, 1, &[], &[]).await;
+    let stale = store.save_sign_envelope(&envelope, 1, None, &[], &[]).await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
     assert_eq!(
         store
@@ -212,6 +212,31 @@ async fn a_signing_envelope_round_trips_and_moves_under_its_version(
             .expect("stored"),
         reloaded
     );
+
+    // A sender's change keeps its idempotency key with it; the key taken, nothing is written.
+    let record = signet_core::store::IdempotencyRecord {
+        operation: "envelope.remind",
+        key: "remind-1".into(),
+        request_digest: "d1".into(),
+    };
+    store
+        .save_sign_envelope(&moved, 2, Some(&record), &[], &[])
+        .await?;
+    assert_eq!(
+        store
+            .idempotent_resource(&owner, "envelope.remind", "remind-1")
+            .await?,
+        Some(("d1".into(), envelope.id.to_string()))
+    );
+    let taken = store
+        .save_sign_envelope(&moved, 3, Some(&record), &[], &[])
+        .await;
+    assert!(matches!(taken, Err(StoreError::Duplicate)), "{taken:?}");
+    let after = store
+        .sign_envelope(&owner, &envelope.id)
+        .await?
+        .expect("stored");
+    assert_eq!(after.version, 3, "the taken key wrote nothing");
     Ok(())
 }
 
@@ -242,7 +267,7 @@ async fn a_signing_envelope_is_the_tenants_own(store: Arc<dyn Store>) -> anyhow:
     // A save naming the envelope under another tenant changes nothing.
     let mut foreign = envelope.clone();
     foreign.tenant_id = stranger.id;
-    let refused = store.save_sign_envelope(&foreign, 1, &[], &[]).await;
+    let refused = store.save_sign_envelope(&foreign, 1, None, &[], &[]).await;
     assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
     Ok(())
 }

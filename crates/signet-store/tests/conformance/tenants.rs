@@ -28,6 +28,7 @@ async fn tenants_round_trip(store: Arc<dyn Store>) -> anyhow::Result<()> {
     t.status = TenantStatus::Suspended;
     t.plan.features = vec![];
     t.self_send = false;
+    t.plan.signer_auth_required = false;
     t.name = "Acme Inc.".into();
     store.update_tenant(&t, &[]).await?;
     assert_eq!(store.tenant(&t.id).await?, Some(t.clone()));

@@ -204,8 +204,9 @@ pub(super) async fn show(
     operation_id = "voidEnvelope",
     tag = "envelopes",
     summary = "Void an open envelope",
-    description = "With an `Idempotency-Key`, a repeat of the request (same reason) after the \
-                   envelope was voided answers the voided envelope instead of 409.",
+    description = "With an `Idempotency-Key`, a repeat of the request (same reason) answers \
+                   the voided envelope instead of 409; the key used with another reason or \
+                   envelope answers 409.",
     params(("id" = String, Path, description = "The envelope's id"), super::openapi::IdempotencyKey),
     request_body = VoidIn,
     responses(
@@ -233,24 +234,11 @@ pub(super) async fn void(
         field: "reason".into(),
         message: format!("{e}"),
     })?;
-    let result = state
+    let view = state
         .core
-        .void_sign_envelope(&caller, &id, reason.clone(), origin(&caller, &headers))
-        .await;
-    match result {
-        Ok(view) => Ok(Json(view_out(&state, &view))),
-        // The core keeps no idempotency record for voids: a repeat under a key that finds the
-        // envelope voided for the same reason is answered as the first request was.
-        Err(e @ CoreError::Refused(_)) if key.is_some() => {
-            let view = state.core.sign_envelope(&caller, &id).await?;
-            if view.envelope.void_reason.as_ref() == Some(&reason) {
-                Ok(Json(view_out(&state, &view)))
-            } else {
-                Err(e.into())
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+        .void_sign_envelope(&caller, &id, reason, origin(&caller, &headers), key)
+        .await?;
+    Ok(Json(view_out(&state, &view)))
 }
 
 #[utoipa::path(
@@ -260,9 +248,9 @@ pub(super) async fn void(
     tag = "envelopes",
     summary = "Remind the participants whose turn it is",
     description = "Each participant is reminded at most the reminder policy's `max` times (3 \
-                   without a policy). An `Idempotency-Key` is accepted but not remembered yet: \
-                   a repeat reminds again, within that limit.",
-    params(("id" = String, Path, description = "The envelope's id")),
+                   without a policy). A repeat under the same `Idempotency-Key` reminds nobody \
+                   again and answers the envelope as it is.",
+    params(("id" = String, Path, description = "The envelope's id"), super::openapi::IdempotencyKey),
     responses(
         (status = 200, description = "Reminders queued", body = EnvelopeOut),
         (status = 404, description = "No such envelope of the caller's",
@@ -279,10 +267,10 @@ pub(super) async fn remind(
     NativePath(id): NativePath<String>,
     headers: HeaderMap,
 ) -> Result<Json<EnvelopeOut>, NativeError> {
-    idempotency_key(&headers)?;
+    let key = idempotency_key(&headers)?;
     let view = state
         .core
-        .remind_sign_envelope(&caller, &envelope_id(&id)?, origin(&caller, &headers))
+        .remind_sign_envelope(&caller, &envelope_id(&id)?, origin(&caller, &headers), key)
         .await?;
     Ok(Json(view_out(&state, &view)))
 }
