@@ -115,12 +115,16 @@ fn operator_commands_work_on_one_data_directory() {
             "9",
             "--self-send",
             "true",
+            "--require-signer-auth",
+            "true",
             "--json",
         ],
     )))
     .expect("json");
     assert_eq!(updated["features"], serde_json::json!(["voice"]));
     assert_eq!(updated["maxTransactionBytes"], 9);
+    assert_eq!(created["requireSignerAuth"], false, "allowed by default");
+    assert_eq!(updated["requireSignerAuth"], true);
     let suspended: serde_json::Value = serde_json::from_str(&ok(&signet(
         &data,
         &["tenant", "suspend", "--tenant", &id, "--json"],

@@ -411,8 +411,18 @@ impl Core {
         id: &EnvelopeId,
     ) -> CoreResult<StoredSignEnvelope> {
         require_active(&caller.tenant)?;
+        self.stored_sign_envelope(&caller.tenant.id, id).await
+    }
+
+    /// The tenant's envelope with its version, [`CoreError::NotFound`] when there is none: what
+    /// every command on an envelope loads (again after a conflict).
+    pub(crate) async fn stored_sign_envelope(
+        &self,
+        tenant: &TenantId,
+        id: &EnvelopeId,
+    ) -> CoreResult<StoredSignEnvelope> {
         self.store
-            .sign_envelope(&caller.tenant.id, id)
+            .sign_envelope(tenant, id)
             .await?
             .ok_or(CoreError::NotFound)
     }

@@ -99,6 +99,22 @@ impl Core {
             .await?
             .map(|s| s.envelope))
     }
+
+    /// Runs a command the instance itself decides (a timer, the seal) on an envelope.
+    async fn run_system_command(
+        &self,
+        tenant: TenantId,
+        envelope: EnvelopeId,
+        command: Command,
+    ) -> CoreResult<SignEnvelope> {
+        self.run_sign_command(
+            || self.stored_sign_envelope(&tenant, &envelope),
+            command,
+            &Origin::default(),
+            &Actor::System,
+        )
+        .await
+    }
 }
 
 /// Writes to a signing participant.
@@ -192,19 +208,8 @@ impl JobHandler for RunTimer {
             SigningTimerJob::Expire => Command::Expire,
             _ => Command::RemindDue,
         };
-        let (tenant, envelope) = (self.tenant_id, self.envelope_id);
         let result = core
-            .run_sign_command(
-                || async {
-                    core.store
-                        .sign_envelope(&tenant, &envelope)
-                        .await?
-                        .ok_or(CoreError::NotFound)
-                },
-                command,
-                &Origin::default(),
-                &Actor::System,
-            )
+            .run_system_command(self.tenant_id, self.envelope_id, command)
             .await;
         match result {
             // A timer that no longer applies (not due, already final, none left) is dropped.
@@ -630,19 +635,8 @@ impl JobHandler for SealEnvelope {
             };
             store_version(core, &envelope, &certificate, &document, &target).await?;
         }
-        let (tenant, id) = (self.tenant_id, self.envelope_id);
         let result = core
-            .run_sign_command(
-                || async {
-                    core.store
-                        .sign_envelope(&tenant, &id)
-                        .await?
-                        .ok_or(CoreError::NotFound)
-                },
-                Command::RecordSealed,
-                &Origin::default(),
-                &Actor::System,
-            )
+            .run_system_command(self.tenant_id, self.envelope_id, Command::RecordSealed)
             .await;
         match result {
             Ok(_) | Err(CoreError::Refused(_)) => Ok(()),
