@@ -66,10 +66,6 @@ pub struct BrowserOptions {
     /// Behave as a phone: touch events, and pages laid out per their `<meta name="viewport">`
     /// (980 pixels wide without one), as mobile browsers do.
     pub mobile: bool,
-    /// Whether pages may run scripts. Off, the profile blocks JavaScript as a user who turned
-    /// it off would (chromedriver still drives the page through DevTools, so finding, filling
-    /// and clicking work; [`Browser::client`]'s `execute` does not).
-    pub javascript: bool,
 }
 
 impl BrowserOptions {
@@ -78,25 +74,13 @@ impl BrowserOptions {
         width: 390,
         height: 844,
         mobile: true,
-        javascript: true,
     };
     /// A 1280 × 800 desktop window.
     pub const DESKTOP: Self = Self {
         width: 1280,
         height: 800,
         mobile: false,
-        javascript: true,
     };
-}
-
-impl BrowserOptions {
-    /// The same, with JavaScript turned off in the browser's profile.
-    pub const fn without_javascript(self) -> Self {
-        Self {
-            javascript: false,
-            ..self
-        }
-    }
 }
 
 impl Default for BrowserOptions {
@@ -183,10 +167,6 @@ impl Browser {
                 "prefs": {
                     "download.default_directory": downloads.path(),
                     "download.prompt_for_download": false,
-                    // 2 blocks scripts for every site, as the content setting a user turns
-                    // off does; 1 allows them.
-                    "profile.managed_default_content_settings.javascript":
-                        if options.javascript { 1 } else { 2 },
                 },
             }),
         );
