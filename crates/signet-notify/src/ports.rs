@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use signet_core::phone::{CodeChannel, CodeMessage, PhoneSender};
+use signet_core::phone::{CodeChannel, CodeMessage, LinkMessage, LinkPurpose, PhoneSender};
 use signet_core::webhooks::{WebhookFailure, WebhookSender};
 
 use crate::sms::{Channel, PhoneProvider, sms_code_text, voice_code_text};
@@ -228,5 +228,63 @@ impl PhoneSender for ProviderPhoneSender {
             .send(message.to.e164(), channel, &body)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    async fn send_link(&self, message: &LinkMessage) -> Result<(), String> {
+        self.provider
+            .send(message.to.e164(), Channel::Sms, &link_text(message))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The text of an SMS carrying a signing link, in the participant's language (English for
+/// languages without a text of their own). The link is last, on its own line, so phones make
+/// it tappable.
+fn link_text(message: &LinkMessage) -> String {
+    let (sender, title, link) = (&message.sender_name, &message.title, &message.link);
+    match (lang_of(message.language), message.purpose) {
+        (crate::lang::Lang::Fr, LinkPurpose::Reminder) => {
+            format!("Rappel : {sender} attend votre signature sur « {title} ».\n{link}")
+        }
+        (crate::lang::Lang::Fr, _) => {
+            format!("{sender} vous demande de signer « {title} ».\n{link}")
+        }
+        (_, LinkPurpose::Reminder) => {
+            format!("Reminder: {sender} is waiting for your signature on “{title}”.\n{link}")
+        }
+        _ => format!("{sender} asks you to sign “{title}”.\n{link}"),
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+    use signet_core::values::{Language, Phone};
+
+    fn message(language: Language, purpose: LinkPurpose) -> LinkMessage {
+        LinkMessage {
+            to: Phone::from_national("FR", "612345678").expect("a French mobile number"),
+            purpose,
+            language,
+            sender_name: "Acme".into(),
+            title: "Lease".into(),
+            link: "https://signet.test/sign/abc".into(),
+        }
+    }
+
+    #[test]
+    fn link_texts_end_with_the_link_in_the_participants_language() {
+        let fr = link_text(&message(Language::Fr, LinkPurpose::Invitation));
+        assert_eq!(
+            fr,
+            "Acme vous demande de signer « Lease ».\nhttps://signet.test/sign/abc"
+        );
+        let reminder = link_text(&message(Language::En, LinkPurpose::Reminder));
+        assert!(reminder.starts_with("Reminder: Acme"), "{reminder}");
+        assert!(reminder.ends_with("\nhttps://signet.test/sign/abc"));
+        // No text of its own: English.
+        let de = link_text(&message(Language::De, LinkPurpose::Invitation));
+        assert!(de.starts_with("Acme asks you to sign"), "{de}");
     }
 }

@@ -3,12 +3,14 @@
 use async_trait::async_trait;
 use signet_core::ids::{ParticipantId, TenantId};
 use signet_core::jobs::NewJob;
+use signet_core::model::Event;
 use signet_core::store::{SignerAccessStore, SignerCode, SignerGuard, SignerSession, StoreError};
 use signet_core::values::Sha256Digest;
 use time::OffsetDateTime;
 
 use crate::SqlStore;
 use crate::db::Query;
+use crate::evidence::append_events;
 use crate::jobs::insert_jobs;
 use crate::rows::{
     from_i64, from_micros, from_word, hash_from_hex, micros, opt_from_micros, parse, word,
@@ -55,6 +57,7 @@ impl SignerAccessStore for SqlStore {
         participant: &ParticipantId,
         guard: &SignerGuard,
         session: Option<&SignerSession>,
+        events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
         let channel = guard.code.as_ref().map(|c| word(&c.channel)).transpose()?;
@@ -101,6 +104,7 @@ impl SignerAccessStore for SqlStore {
             .bind(micros(session.expires_at));
             tx.execute(insert).await?;
         }
+        append_events(&mut tx, events).await?;
         insert_jobs(&mut tx, jobs, self.clock.now()).await?;
         tx.commit().await
     }

@@ -12,6 +12,8 @@
 //!   token bound to the session and used once; success redirects (303) to the sender's URL for
 //!   it, where given, else back to the link.
 //! - `POST /sign/{token}/marks`: a drawn or uploaded signature image (the script's only call).
+//! - `GET /sign/{token}/signed/{document}`: the sealed result, for a signer in their session,
+//!   once the envelope is sealed (the done page links it).
 //!
 //! Without JavaScript everything works with plain forms; the script (`/assets/signer.js`,
 //! served here, CSP `script-src 'self'`) adds drawing and highlights. The session cookie is
@@ -32,8 +34,8 @@ use serde::Deserialize;
 use signet_core::ids::DocumentId;
 use signet_core::signing::signer::{CodeRequest, FormAct, SignerPage, SignerStep, Verdict};
 use signet_core::signing::{
-    AuthMethod, EnvelopeStatus, FieldId, FieldKind, FieldValue, ImageRef, ImageType, Mark, Origin,
-    Reason,
+    AuthMethod, DocumentAction, EnvelopeStatus, FieldId, FieldKind, FieldValue, ImageRef,
+    ImageType, Mark, Origin, Reason,
 };
 use signet_core::{CoreError, ErrorKind};
 
@@ -45,6 +47,8 @@ use pages::{Body, Decline, EnterCode, Notice, Page, Start};
 const SESSION_COOKIE: &str = "signet_signer";
 /// Forms are small; a drawn or uploaded signature is at most 2 MiB.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024 + 1024;
+/// The sign form may carry a few images of at most 2 MiB each (image fields).
+const MAX_SIGN_FORM_BYTES: usize = 8 * 1024 * 1024 + 64 * 1024;
 const STYLESHEET: &str = include_str!("../../assets/signer.css");
 const SCRIPT: &str = include_str!("../../assets/signer.js");
 
@@ -54,9 +58,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/sign/{token}/code", post(request_code))
         .route("/sign/{token}/verify", post(verify))
         .route("/sign/{token}/pages/{document}/{page}", get(page_image))
-        .route("/sign/{token}/sign", post(sign))
+        .route(
+            "/sign/{token}/sign",
+            post(sign).layer(DefaultBodyLimit::max(MAX_SIGN_FORM_BYTES)),
+        )
         .route("/sign/{token}/decline", get(decline_form).post(decline))
         .route("/sign/{token}/marks", post(store_mark))
+        .route("/sign/{token}/signed/{document}", get(signed_copy))
         .route("/assets/signer.css", get(stylesheet))
         .route("/assets/signer.js", get(script))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -349,7 +357,23 @@ fn render(
             } else {
                 paragraphs.push(t.get("done_waiting").to_owned());
             }
-            Page::message(t, base, "title_done", paragraphs)
+            let mut page = Page::message(t, base, "title_done", paragraphs);
+            // The signed copy, once sealed, for the browser that holds the session (the
+            // download checks both again).
+            if view.envelope.sealed_at.is_some()
+                && view.session.is_some()
+                && let Body::Message(message) = &mut page.body
+            {
+                message.links = signed_copies(view)
+                    .map(|(document, name)| {
+                        (
+                            format!("{link}/signed/{document}"),
+                            t.fill("done_download", &[("document", name)]),
+                        )
+                    })
+                    .collect();
+            }
+            page
         }
         SignerStep::Declined => Page::message(
             t,
@@ -386,6 +410,53 @@ fn render(
     };
     page.notice = notice;
     html(status, page, &targets)
+}
+
+/// The envelope's signed documents with their names: those a signed copy exists of.
+fn signed_copies(view: &SignerPage) -> impl Iterator<Item = (DocumentId, &str)> {
+    view.envelope
+        .documents
+        .iter()
+        .filter(|d| d.action == DocumentAction::Sign)
+        .map(|d| {
+            let name = view
+                .document_names
+                .iter()
+                .find(|(id, _)| *id == d.document)
+                .map_or("", |(_, name)| name.as_str());
+            (d.document, name)
+        })
+}
+
+/// The sealed result of one signed document, as a download, for a signer in their session.
+async fn signed_copy(
+    State(state): State<AppState>,
+    SignerPath((token, document)): SignerPath<(String, DocumentId)>,
+    headers: HeaderMap,
+) -> Response {
+    let session = session_cookie(&headers);
+    match state
+        .core
+        .signer_signed_copy(&token, session.as_deref(), &document)
+        .await
+    {
+        Ok((version, stream)) => {
+            let name = version.name.as_str().replace(['"', '\\', '\r', '\n'], "_");
+            (
+                [
+                    (header::CONTENT_TYPE, version.media_type.as_str().to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Err(e) => error_page(&state, &headers, e),
+    }
 }
 
 fn error_page_in(state: &AppState, t: &Texts, err: CoreError) -> Response {
@@ -638,6 +709,7 @@ async fn page_image(
 fn sign_values(
     view: &SignerPage,
     pairs: &[(String, String)],
+    images: &[(FieldId, ImageRef)],
 ) -> Result<Vec<(FieldId, FieldValue)>, String> {
     let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
     let name = get("signature_name").unwrap_or_default();
@@ -685,7 +757,13 @@ fn sign_values(
                 Some(text) => FieldValue::Text(text.to_owned()),
                 None => continue,
             },
-            // Filled by Signet, or (images) only through the script.
+            FieldKind::Image => match images.iter().find(|(id, _)| *id == field.id) {
+                Some((_, image)) => FieldValue::Mark(Mark::Uploaded {
+                    image: image.clone(),
+                }),
+                None => continue,
+            },
+            // Filled by Signet.
             _ => continue,
         };
         values.push((field.id, value));
@@ -740,16 +818,115 @@ fn refusal_text(t: &Texts, err: &CoreError) -> String {
     t.get(key).to_owned()
 }
 
+/// The sign form as posted: its text values, and the files chosen for image fields (posted as
+/// `multipart/form-data` when the form has any; plain forms are url-encoded).
+#[derive(Default)]
+struct SignPost {
+    pairs: Vec<(String, String)>,
+    /// `(input name, bytes)` of each non-empty file.
+    files: Vec<(String, Bytes)>,
+}
+
+impl SignPost {
+    async fn read(state: &AppState, request: axum::extract::Request) -> Result<Self, StatusCode> {
+        use axum::extract::FromRequest as _;
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, state)
+                .await
+                .map_err(|_| StatusCode::BAD_REQUEST)?;
+            return Ok(Self {
+                pairs,
+                files: Vec::new(),
+            });
+        }
+        let mut form = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        let mut post = Self::default();
+        while let Some(part) = form.next_field().await.map_err(|e| e.status())? {
+            let name = part.name().unwrap_or_default().to_owned();
+            if part.file_name().is_some() {
+                let bytes = part.bytes().await.map_err(|e| e.status())?;
+                if !bytes.is_empty() {
+                    post.files.push((name, bytes));
+                }
+            } else {
+                post.pairs
+                    .push((name, part.text().await.map_err(|e| e.status())?));
+            }
+        }
+        Ok(post)
+    }
+}
+
+/// A file's image type, from its first bytes (the core checks them again).
+fn sniff_image(bytes: &[u8]) -> Option<ImageType> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageType::Png)
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some(ImageType::Jpeg)
+    } else {
+        None
+    }
+}
+
+/// Stores the images posted for the participant's image fields; the field they are for and
+/// their reference, or the notice that says which was refused.
+async fn store_field_images(
+    state: &AppState,
+    token: &str,
+    session: Option<&str>,
+    form_token: &str,
+    view: &SignerPage,
+    files: Vec<(String, Bytes)>,
+) -> Result<Vec<(FieldId, ImageRef)>, String> {
+    let t = texts(view.language);
+    let mut stored = Vec::new();
+    for (name, bytes) in files {
+        let Some(field) = view
+            .envelope
+            .fields_of(view.participant)
+            .find(|f| f.kind == FieldKind::Image && name == format!("image.{}", f.id))
+        else {
+            // Not one of theirs: ignored, like any unknown input.
+            continue;
+        };
+        let refused = || t.fill("bad_value", &[("field", &field.id.to_string())]);
+        let media = sniff_image(&bytes).ok_or_else(refused)?;
+        let image = state
+            .core
+            .signer_store_mark(token, session, form_token, bytes.to_vec(), media)
+            .await
+            .map_err(|e| {
+                if e.kind() == ErrorKind::Unexpected {
+                    tracing::error!(error = %e, "storing an image field failed");
+                }
+                refused()
+            })?;
+        stored.push((field.id, image));
+    }
+    Ok(stored)
+}
+
 async fn sign(
     State(state): State<AppState>,
     SignerPath(token): SignerPath<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    request: axum::extract::Request,
 ) -> Response {
     let link = link_path(&state, &token);
     let session = session_cookie(&headers);
     let origin = origin(ip, &headers);
+    let post = match SignPost::read(&state, request).await {
+        Ok(post) => post,
+        Err(status) => return status.into_response(),
+    };
     let view = match state
         .core
         .signer_page(&token, session.as_deref(), &origin)
@@ -758,13 +935,35 @@ async fn sign(
         Ok(view) => view,
         Err(e) => return error_page(&state, &headers, e),
     };
+    let pairs = post.pairs;
     let form_token = pairs
         .iter()
         .find(|(k, _)| k == "form")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let consent = pairs.iter().any(|(k, v)| k == "consent" && v == "yes");
-    let values = match sign_values(&view, &pairs) {
+    let images = match store_field_images(
+        &state,
+        &token,
+        session.as_deref(),
+        &form_token,
+        &view,
+        post.files,
+    )
+    .await
+    {
+        Ok(images) => images,
+        Err(text) => {
+            return render(
+                &state,
+                &token,
+                &view,
+                error_notice(text),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+    let values = match sign_values(&view, &pairs, &images) {
         Ok(values) => values,
         Err(problem) => {
             let t = texts(view.language);

@@ -81,7 +81,8 @@ pub(crate) struct FieldInput {
     pub(crate) field: String,
     /// The form name.
     pub(crate) name: String,
-    /// `text`, `date`, `checkbox`, or `auto` (filled by Signet, shown only).
+    /// `text`, `date`, `checkbox`, `file` (an image), or `auto` (filled by Signet, shown
+    /// only).
     pub(crate) input: &'static str,
     pub(crate) label: String,
     /// Where the field is.
@@ -94,6 +95,8 @@ pub(crate) struct FieldInput {
 pub(crate) struct SignForm {
     pub(crate) action: String,
     pub(crate) marks_action: String,
+    /// Whether the form carries files (image fields): posted as `multipart/form-data`.
+    pub(crate) multipart: bool,
     pub(crate) token: String,
     pub(crate) fields_heading: String,
     pub(crate) fields: Vec<FieldInput>,
@@ -304,6 +307,7 @@ pub(crate) fn review(
                 );
                 let requirement = t.get(if f.required { "required" } else { "optional" });
                 let (input, value, checked) = match (f.kind, &f.value) {
+                    (FieldKind::Image, _) => ("file", t.get("image_hint").to_owned(), false),
                     (FieldKind::SigningDate, _) => {
                         ("auto", t.get("signing_date_auto").to_owned(), false)
                     }
@@ -327,7 +331,11 @@ pub(crate) fn review(
                 FieldInput {
                     id: format!("f-{}", f.id),
                     field: f.id.to_string(),
-                    name: format!("field.{}", f.id),
+                    name: format!(
+                        "{}.{}",
+                        if input == "file" { "image" } else { "field" },
+                        f.id
+                    ),
                     input,
                     label: format!("{} ({requirement})", field_label(t, f)),
                     place,
@@ -336,10 +344,11 @@ pub(crate) fn review(
                     checked,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
         SignForm {
             action: format!("{link}/sign"),
             marks_action: format!("{link}/marks"),
+            multipart: fields.iter().any(|f| f.input == "file"),
             token: form_token.to_owned(),
             fields_heading: t.get("fields").to_owned(),
             fields,

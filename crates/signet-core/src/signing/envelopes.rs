@@ -82,6 +82,9 @@ fn ledger_kind(kind: &SigningKind) -> EventKind {
         SigningKind::Invited { .. } => EventKind::SigningInvited,
         SigningKind::Opened { .. } => EventKind::SigningOpened,
         SigningKind::CodeSent { .. } => EventKind::SigningCodeSent,
+        // The signer app's guard records these, with the portal's words for the same acts.
+        SigningKind::CodeRejected { .. } => EventKind::AuthenticationFailed,
+        SigningKind::Locked { .. } => EventKind::LinkLocked,
         SigningKind::Authenticated { .. } => EventKind::SigningAuthenticated,
         SigningKind::FieldFilled { .. } => EventKind::SigningFieldFilled,
         SigningKind::Signed { .. } => EventKind::SigningSigned,
@@ -101,6 +104,8 @@ fn event_participant(kind: &SigningKind) -> Option<ParticipantId> {
         SigningKind::Invited { participant }
         | SigningKind::Opened { participant }
         | SigningKind::CodeSent { participant, .. }
+        | SigningKind::CodeRejected { participant, .. }
+        | SigningKind::Locked { participant, .. }
         | SigningKind::Authenticated { participant, .. }
         | SigningKind::FieldFilled { participant, .. }
         | SigningKind::Signed { participant, .. }
@@ -147,7 +152,7 @@ fn auth_policy(tenant: &Tenant) -> AuthPolicy {
 impl Core {
     /// Turns a signing event into its transparency-log record. `sender` is how the tenant is
     /// recorded when it acted (through whichever API).
-    fn signing_ledger_event(
+    pub(super) fn signing_ledger_event(
         &self,
         envelope: &SignEnvelope,
         event: &SigningEvent,

@@ -22,7 +22,8 @@ use crate::ids::{DocumentId, EnvelopeId, EventId, ParticipantId, TenantId};
 use crate::jobs::handler::JobHandler;
 use crate::jobs::{JobKind, SigningMailJob, SigningTimerJob};
 use crate::mail::{SigningMail, SigningMailKind};
-use crate::model::{Actor, Event, EventKind};
+use crate::model::{Actor, Event, EventKind, Feature, Tenant};
+use crate::phone::{LinkMessage, LinkPurpose};
 use crate::ports::Core;
 use crate::seal::SealFailure;
 use crate::signature::{
@@ -158,13 +159,18 @@ impl JobHandler for SendSigningMail {
                 _ => return Ok(()),
             },
         };
-        let Some(to) = participant.email.clone() else {
-            // A participant known only by phone gets their link from the sender (the API
-            // answers every signing link); text-message invitations are not sent yet.
-            return Ok(());
-        };
         let Some(tenant) = core.store.tenant(&self.tenant_id).await? else {
             return Ok(());
+        };
+        let Some(to) = participant.email.clone() else {
+            // A participant known only by phone gets their link by SMS (other messages have
+            // no text-message form: the sender tells them).
+            let purpose = match kind {
+                SigningMailKind::Invitation => LinkPurpose::Invitation,
+                SigningMailKind::Reminder => LinkPurpose::Reminder,
+                _ => return Ok(()),
+            };
+            return text_link(core, &tenant, &envelope, participant, purpose).await;
         };
         let mail = core.mail_sender().ok_or_else(|| {
             anyhow::anyhow!("no mail transport configured (set smtp_url and mail_from)")
@@ -188,6 +194,49 @@ impl JobHandler for SendSigningMail {
             .await
             .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending a signing mail: {e}")))
     }
+}
+
+/// Sends a phone-only participant their link by SMS, when the tenant's plan has the `sms`
+/// feature and a provider is configured; otherwise the reason it was not sent is logged (the
+/// invitation or reminder itself is already in the envelope's events) and the job ends, since
+/// retrying would not change either.
+async fn text_link(
+    core: &Core,
+    tenant: &Tenant,
+    envelope: &SignEnvelope,
+    participant: &Participant,
+    purpose: LinkPurpose,
+) -> CoreResult<()> {
+    let Some(to) = participant.phone.clone() else {
+        return Ok(());
+    };
+    let not_sent = |why: &str| {
+        tracing::warn!(
+            envelope = %envelope.id,
+            participant = %participant.id,
+            why,
+            "a signing link was not sent by SMS"
+        );
+        Ok(())
+    };
+    if !tenant.plan.allows(Feature::Sms) {
+        return not_sent("the tenant's plan has no sms feature");
+    }
+    let Some(sender) = core.phone_sender() else {
+        return not_sent("no SMS provider is configured (sms_url)");
+    };
+    let message = LinkMessage {
+        to,
+        purpose,
+        language: participant.language,
+        sender_name: tenant.name.clone(),
+        title: envelope.title.as_str().to_owned(),
+        link: core.signing_url(&participant.id),
+    };
+    sender
+        .send_link(&message)
+        .await
+        .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending a signing link by SMS: {e}")))
 }
 
 /// Runs a signing envelope's timer.

@@ -477,6 +477,21 @@ pub enum EventKind {
         /// By which channel.
         method: AuthMethod,
     },
+    /// A participant entered a wrong one-time code.
+    CodeRejected {
+        /// Who.
+        participant: ParticipantId,
+        /// Wrong codes they may still enter before their link locks.
+        attempts_left: u32,
+    },
+    /// Too many wrong codes: the participant's link is locked for a while.
+    Locked {
+        /// Whose link.
+        participant: ParticipantId,
+        /// Until when every attempt is refused.
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+    },
     /// A participant proved who they are.
     Authenticated {
         /// Who.

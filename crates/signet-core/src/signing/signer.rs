@@ -25,13 +25,16 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 
 use super::fields::{FieldValue, ImageRef, ImageType};
+use super::library::LibraryDocument;
 use super::lifecycle::waiting_for;
 use super::model::{
-    AuthMethod, Command, EnvelopeStatus, Origin, Participant, ParticipantState, PersonName, Reason,
-    Role, SignEnvelope,
+    Actor as SigningActor, AuthMethod, Command, EnvelopeStatus, EventKind, Origin, Participant,
+    ParticipantState, PersonName, Reason, Role, SignEnvelope, SigningEvent,
 };
+use super::versions::{SignVersionKind, current_version};
 use crate::access::links::link_token_hash;
 use crate::access::settings::PortalSettings;
+use crate::blob::ByteStream;
 use crate::crypto::{constant_time_eq, hmac_sha256};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DocumentId, ParticipantId};
@@ -372,6 +375,7 @@ impl Core {
                     &participant,
                     &guard,
                     None,
+                    &[],
                     &[NewJob::at(job, now)],
                 )
                 .await
@@ -463,6 +467,21 @@ impl Core {
                 };
                 (Some(verdict), None, None)
             };
+            // Every wrong code, and the lock it may cause, is an act on the envelope: it is
+            // logged with the attempt it counts, in the same transaction, so the log holds
+            // exactly the attempts that counted.
+            let events: Vec<_> = failure_events(participant, verdict.as_ref())
+                .into_iter()
+                .map(|kind| {
+                    let event = SigningEvent {
+                        kind,
+                        actor: SigningActor::Participant(participant),
+                        at: now,
+                        origin: origin.clone(),
+                    };
+                    self.signing_ledger_event(&envelope, &event, &crate::model::Actor::System)
+                })
+                .collect();
             match self
                 .store()
                 .save_signer_guard(
@@ -470,6 +489,7 @@ impl Core {
                     &participant,
                     &guard,
                     session.as_ref(),
+                    &events,
                     &[],
                 )
                 .await
@@ -624,9 +644,10 @@ impl Core {
             .await
     }
 
-    /// Page `page` (from 1) of an envelope document as a PNG `width` pixels wide (one of
-    /// [`PAGE_WIDTHS`], the nearest is taken), for the session's participant. Rendered by the
-    /// inspector and kept in an in-process LRU keyed by document version, page and width.
+    /// Page `page` (from 1) of an envelope document, in its current version, as a PNG `width`
+    /// pixels wide (one of [`PAGE_WIDTHS`], the nearest is taken), for the session's
+    /// participant. Rendered by the inspector and kept in an in-process LRU keyed by document
+    /// version, page and width.
     pub async fn signer_page_png(
         &self,
         token: &str,
@@ -645,13 +666,20 @@ impl Core {
             return Err(CoreError::NotFound);
         }
         let width = nearest_width(width);
-        let key = (*document, page, width);
+        // The participant reviews what they will sign: the current version, with the marks of
+        // those who signed before them, not the original.
+        let versions = self
+            .store()
+            .sign_versions(&envelope.tenant_id, &envelope.id)
+            .await?;
+        let version = current_version(&versions, *document);
+        let key = (version, page, width);
         if let Some(png) = page_cache().get(&key) {
             return Ok(png);
         }
         let stored = self
             .store()
-            .library_document(&envelope.tenant_id, document)
+            .library_document(&envelope.tenant_id, &version)
             .await?
             .ok_or(CoreError::NotFound)?;
         let blob = stored.blob.ok_or(CoreError::ContentDeleted)?;
@@ -664,6 +692,40 @@ impl Core {
             .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("rendering page {page}: {e}")))?;
         page_cache().put(key, png.clone());
         Ok(png)
+    }
+
+    /// The sealed result of one signed envelope document, for a participant who signed it, in
+    /// their session, once the envelope is sealed ([`CoreError::StateConflict`] before). Anyone
+    /// else — another participant, a signer who has not signed, a browser without the session —
+    /// gets nothing.
+    pub async fn signer_signed_copy(
+        &self,
+        token: &str,
+        session_token: Option<&str>,
+        document: &DocumentId,
+    ) -> CoreResult<(LibraryDocument, ByteStream)> {
+        let (envelope, participant, _) = self.signer_session_of(token, session_token).await?;
+        let me = envelope
+            .participant(participant)
+            .ok_or(CoreError::NotFound)?;
+        if me.state != ParticipantState::Signed {
+            return Err(CoreError::Unauthenticated);
+        }
+        if envelope.sealed_at.is_none() {
+            return Err(CoreError::StateConflict(
+                "the signed copy is not ready yet".into(),
+            ));
+        }
+        let versions = self
+            .store()
+            .sign_versions(&envelope.tenant_id, &envelope.id)
+            .await?;
+        let sealed = versions
+            .iter()
+            .find(|v| v.kind == SignVersionKind::Sealed && v.document.as_ref() == Some(document))
+            .ok_or(CoreError::NotFound)?;
+        self.version_content(&envelope.tenant_id, &sealed.version)
+            .await
     }
 
     /// Sends a code a [`JobKind::SendSignerCode`] job carries, unless it expired or a newer one
@@ -790,6 +852,27 @@ fn step_of(
         method: me.auth,
         code_pending: guard.code.as_ref().is_some_and(|c| c.expires_at > now),
         codes_left: codes_left(guard, settings, now),
+    }
+}
+
+/// What a failed proof records: the wrong code, and the lock when it caused one.
+fn failure_events(participant: ParticipantId, verdict: Option<&Verdict>) -> Vec<EventKind> {
+    match verdict {
+        Some(Verdict::Wrong { attempts_left }) => vec![EventKind::CodeRejected {
+            participant,
+            attempts_left: *attempts_left,
+        }],
+        Some(Verdict::Locked { until }) => vec![
+            EventKind::CodeRejected {
+                participant,
+                attempts_left: 0,
+            },
+            EventKind::Locked {
+                participant,
+                until: *until,
+            },
+        ],
+        _ => Vec::new(),
     }
 }
 
@@ -961,6 +1044,29 @@ mod tests {
         assert_eq!(guard.failed_attempts, 5);
         release_expired_lock(&mut guard, minute(30));
         assert_eq!((guard.failed_attempts, guard.locked_until), (0, None));
+    }
+
+    #[test]
+    fn a_wrong_code_is_recorded_and_the_lock_with_the_last_one() {
+        let who = ParticipantId::random();
+        assert_eq!(
+            failure_events(who, Some(&Verdict::Wrong { attempts_left: 3 })),
+            vec![EventKind::CodeRejected {
+                participant: who,
+                attempts_left: 3
+            }]
+        );
+        let locked = failure_events(who, Some(&Verdict::Locked { until: minute(15) }));
+        assert_eq!(locked.len(), 2);
+        assert_eq!(
+            locked[1],
+            EventKind::Locked {
+                participant: who,
+                until: minute(15)
+            }
+        );
+        assert!(failure_events(who, None).is_empty());
+        assert!(failure_events(who, Some(&Verdict::NoCode)).is_empty());
     }
 
     #[test]

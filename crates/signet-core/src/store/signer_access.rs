@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::StoreError;
 use crate::ids::{ParticipantId, TenantId};
 use crate::jobs::NewJob;
+use crate::model::Event;
 use crate::signing::model::AuthMethod;
 use crate::values::Sha256Digest;
 
@@ -65,13 +66,15 @@ pub trait SignerAccessStore: Send + Sync + 'static {
     async fn signer_guard(&self, participant: &ParticipantId) -> Result<SignerGuard, StoreError>;
     /// Saves the guard if its version is still `guard.version` (creating it when that is 0),
     /// bumping the version; [`StoreError::Conflict`] otherwise, writing nothing. Starts
-    /// `session` if given and enqueues the jobs, all in one transaction.
+    /// `session` if given, appends the events (a wrong code, a lock) to the log and enqueues
+    /// the jobs, all in one transaction.
     async fn save_signer_guard(
         &self,
         tenant: &TenantId,
         participant: &ParticipantId,
         guard: &SignerGuard,
         session: Option<&SignerSession>,
+        events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError>;
     /// The session whose token has this SHA-256.

@@ -112,7 +112,7 @@ async fn a_guard_saves_only_from_the_version_it_was_read_at(
         now(),
     );
     store
-        .save_signer_guard(&tenant_id, &who, &guard, None, &[job])
+        .save_signer_guard(&tenant_id, &who, &guard, None, &[], &[job])
         .await?;
     let saved = store.signer_guard(&who).await?;
     assert_eq!(
@@ -129,7 +129,7 @@ async fn a_guard_saves_only_from_the_version_it_was_read_at(
     };
     assert!(matches!(
         store
-            .save_signer_guard(&tenant_id, &who, &stale, None, &[])
+            .save_signer_guard(&tenant_id, &who, &stale, None, &[], &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -139,7 +139,7 @@ async fn a_guard_saves_only_from_the_version_it_was_read_at(
     store.insert_tenant(&other, &[]).await?;
     assert!(
         store
-            .save_signer_guard(&other.id, &who, &saved, None, &[])
+            .save_signer_guard(&other.id, &who, &saved, None, &[], &[])
             .await
             .is_err()
     );
@@ -152,6 +152,7 @@ async fn a_guard_saves_only_from_the_version_it_was_read_at(
                 ..saved
             },
             None,
+            &[],
             &[],
         )
         .await?;
@@ -171,7 +172,7 @@ async fn concurrent_first_saves_let_one_in(store: Arc<dyn Store>) -> anyhow::Res
                     ..SignerGuard::default()
                 };
                 store
-                    .save_signer_guard(&tenant_id, &who, &guard, None, &[])
+                    .save_signer_guard(&tenant_id, &who, &guard, None, &[], &[])
                     .await
             })
         })
@@ -205,7 +206,7 @@ async fn sessions_and_nonces_are_kept_and_pruned(store: Arc<dyn Store>) -> anyho
         ..SignerGuard::default()
     };
     store
-        .save_signer_guard(&tenant_id, &who, &guard, Some(&session), &[])
+        .save_signer_guard(&tenant_id, &who, &guard, Some(&session), &[], &[])
         .await?;
     assert_eq!(
         store.signer_session(&session.token_hash).await?,

@@ -790,8 +790,9 @@ pub(crate) struct EnvelopeEventOut {
     seq: u64,
     /// Its leaf hash in the log, `0x`-prefixed hex (prove it with `/v1/ledger/proof/inclusion`).
     transaction_hash: String,
-    /// `created`, `invited`, `opened`, `code_sent`, `authenticated`, `field_filled`, `signed`,
-    /// `declined`, `voided`, `reminded`, `released`, `completed`, `expired` or `sealed`.
+    /// `created`, `invited`, `opened`, `code_sent`, `code_rejected`, `locked`, `authenticated`,
+    /// `field_filled`, `signed`, `declined`, `voided`, `reminded`, `released`, `completed`,
+    /// `expired` or `sealed`.
     kind: String,
     /// When (RFC 3339).
     at: String,

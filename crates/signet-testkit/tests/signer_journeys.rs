@@ -1,0 +1,861 @@
+//! Signers' journeys end to end, on SQLite + local blobs and on PostgreSQL + S3: headless
+//! Chromium (one browser per test, screenshots of every page under `target/screenshots/`),
+//! the real jobs, and the sealed result checked by pyHanko and `pdfsig`.
+//!
+//! - two signers in sequence, then one in parallel, with the plain forms (nothing drawn, so the
+//!   script adds nothing): typed signatures, an image field uploaded with the form (multipart,
+//!   as a browser without JavaScript posts it), the second signer blocked
+//!   until the first signs and then reviewing the pages as the first stamped them, the signed
+//!   copy offered on the done page;
+//! - a drawn signature with JavaScript, 2-of-3 completion, invitations and a reminder over a
+//!   real SMTP server;
+//! - a void and an expiry, as the signer sees them;
+//! - over plain HTTP: wrong codes and the lock as events of the envelope (with where they came
+//!   from), and phone-only participants invited and reminded by SMS (recorded, not sent, when
+//!   the plan has no `sms` feature).
+
+use std::time::Duration as StdDuration;
+
+use reqwest::Method;
+use reqwest::header;
+use signet_core::ids::{DocumentId, TenantId};
+use signet_core::model::Actor;
+use signet_core::ports::Caller;
+use signet_core::signing::lifecycle::{DraftDocument, DraftField, DraftParticipant, EnvelopeDraft};
+use signet_core::signing::{
+    AuthMethod, CompletionRule, DocumentAction, EnvelopeStatus, EnvelopeView, EventKind, FieldKind,
+    FieldValue, Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, ReminderPolicy, Role,
+};
+use signet_core::values::Language;
+use signet_testkit::browser::Browser;
+use signet_testkit::phone::PhoneCapture;
+use signet_testkit::smtp::{SmtpServer, venv_python_with};
+use signet_testkit::{Backend, TestApp, TestOptions, TestTenant};
+
+const PHONE: &str = "+18191234567";
+
+/// An 8 × 4 blue PNG: the image a signer puts in an image field.
+const STAMP_PNG: [u8; 75] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x04, 0x08, 0x06, 0x00, 0x00, 0x00, 0xb3, 0xcd, 0x7e,
+    0xf0, 0x00, 0x00, 0x00, 0x12, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x10, 0xb1, 0x39, 0xf1,
+    0x1f, 0x1f, 0x66, 0xa0, 0xbd, 0x02, 0x00, 0x0a, 0x73, 0x42, 0xe1, 0xdb, 0x6d, 0xc2, 0xbe, 0x00,
+    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() -> anyhow::Result<()> {
+                super::$name(signet_testkit::Backend::Sqlite).await
+            }
+        )*}
+        mod postgres_s3 {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() -> anyhow::Result<()> {
+                super::$name(signet_testkit::Backend::Postgres).await
+            }
+        )*}
+    };
+}
+
+scenarios!(
+    in_sequence_then_in_parallel_typed_with_plain_forms,
+    drawn_with_javascript_two_of_three_and_a_reminder_over_smtp,
+    a_void_and_an_expiry_end_the_journey,
+    wrong_codes_and_the_lock_are_events_of_the_envelope,
+    phone_only_participants_get_their_link_by_sms,
+);
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        _ => "postgres",
+    }
+}
+
+async fn caller(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<Caller> {
+    let id: TenantId = tenant.id.parse()?;
+    let tenant = app
+        .store
+        .tenant(&id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no tenant"))?;
+    Ok(Caller {
+        actor: Actor::Tenant {
+            tenant_id: tenant.id.to_upper_hex(),
+            dialect: "native".into(),
+            credential: None,
+        },
+        tenant,
+        ip: None,
+    })
+}
+
+async fn upload_pdf(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<DocumentId> {
+    let response = app
+        .native(Method::POST, "/v1/documents", tenant)
+        .query(&[("name", "contract.pdf")])
+        .header("Content-Type", "application/pdf")
+        .body(signet_pdf::sample::blank_with_trailer(2, ""))
+        .send()
+        .await?
+        .error_for_status()?;
+    let created: serde_json::Value = response.json().await?;
+    Ok(created["id"].as_str().unwrap_or_default().parse()?)
+}
+
+/// A signer reached by e-mail (and by phone for the phone methods), after `after`.
+fn person(key: &str, auth: AuthMethod, after: &[&str]) -> DraftParticipant {
+    DraftParticipant {
+        key: key.parse().expect("key"),
+        name: format!("Person {key}").parse().expect("name"),
+        email: Some(format!("{key}@example.com").parse().expect("email")),
+        phone: matches!(auth, AuthMethod::SmsCode | AuthMethod::VoiceCode)
+            .then(|| signet_core::values::Phone::from_national("CA", "8191234567").expect("phone")),
+        role: Role::Signer,
+        auth,
+        language: None,
+        after: after.iter().map(|k| k.parse().expect("key")).collect(),
+    }
+}
+
+/// A field; `row` keeps the fields of different signers on one page apart.
+fn field(key: &str, document: DocumentId, page: u32, kind: FieldKind, row: u32) -> DraftField {
+    DraftField {
+        participant: key.parse().expect("key"),
+        document,
+        page,
+        x: 0.1,
+        y: 0.1 + 0.2 * f64::from(row),
+        width: 0.35,
+        height: 0.08,
+        kind,
+        required: true,
+        label: (kind == FieldKind::Image).then(|| "Company stamp".parse().expect("label")),
+        value: None,
+    }
+}
+
+struct Plan {
+    participants: Vec<DraftParticipant>,
+    fields: Box<dyn FnOnce(DocumentId) -> Vec<DraftField>>,
+    completion: CompletionRule,
+    reminders: Option<ReminderPolicy>,
+    expires_at: Option<time::OffsetDateTime>,
+}
+
+async fn envelope(app: &TestApp, tenant: &TestTenant, plan: Plan) -> anyhow::Result<EnvelopeView> {
+    let caller = caller(app, tenant).await?;
+    let document = upload_pdf(app, tenant).await?;
+    Ok(app
+        .core
+        .create_sign_envelope(
+            &caller,
+            NewSignEnvelope {
+                draft: EnvelopeDraft {
+                    title: "Lease".parse()?,
+                    language: Language::En,
+                    expires_at: plan.expires_at,
+                    documents: vec![DraftDocument {
+                        document,
+                        action: DocumentAction::Sign,
+                    }],
+                    participants: plan.participants,
+                    fields: (plan.fields)(document),
+                    completion: plan.completion,
+                    reminders: plan.reminders,
+                    redirects: Redirects::default(),
+                },
+                origin: Origin::default(),
+                idempotency_key: None,
+            },
+        )
+        .await?)
+}
+
+async fn reload(
+    app: &TestApp,
+    tenant: &TestTenant,
+    view: &EnvelopeView,
+) -> anyhow::Result<EnvelopeView> {
+    let caller = caller(app, tenant).await?;
+    Ok(app.core.sign_envelope(&caller, &view.envelope.id).await?)
+}
+
+/// Runs jobs until none is due, moving the clock past retry delays (a signature waits for the
+/// earlier signer's, the seal for every signature).
+async fn settle(app: &TestApp) -> anyhow::Result<()> {
+    for _ in 0..12 {
+        app.run_jobs().await?;
+        app.clock.advance(time::Duration::seconds(20));
+    }
+    Ok(())
+}
+
+struct Screens<'a> {
+    browser: &'a Browser,
+    prefix: String,
+}
+
+impl Screens<'_> {
+    async fn shot(&self, page: &str) -> anyhow::Result<()> {
+        let path = self
+            .browser
+            .screenshot(&format!("{}-{page}", self.prefix))
+            .await?;
+        let png = std::fs::read(&path)?;
+        assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", path.display());
+        Ok(())
+    }
+}
+
+/// The page once it shows `needle`, polled up to the browser's element timeout.
+async fn wait_for(browser: &Browser, needle: &str) -> anyhow::Result<String> {
+    let deadline = std::time::Instant::now() + signet_testkit::browser::ELEMENT_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        let page = browser.page_source().await?;
+        if page.contains(needle) {
+            return Ok(page);
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    anyhow::bail!("the page never showed {needle:?}")
+}
+
+/// GET `url` with the browser's cookies for the page it shows: `(status, bytes)`.
+async fn fetch_as_browser(
+    app: &TestApp,
+    browser: &Browser,
+    url: &str,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    let response = app
+        .http
+        .get(url)
+        .header(header::COOKIE, browser.cookie_header().await?)
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.bytes().await?.to_vec()))
+}
+
+/// Opens a link that needs no code, continues, and waits for the sign form.
+async fn start_signing(browser: &Browser, link: &str) -> anyhow::Result<String> {
+    browser.goto(link).await?;
+    browser.click("#start").await?;
+    wait_for(browser, "id=\"sign-form\"").await
+}
+
+/// Checks the sealed result with pyHanko (each of the `signatures` intact, trusted against the
+/// instance root, time-stamped) and `pdfsig`, and that the typed `names` are on its pages.
+async fn validate(
+    app: &TestApp,
+    pdf: &[u8],
+    signatures: usize,
+    names: &[&str],
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("result.pdf");
+    std::fs::write(&path, pdf)?;
+    let root = app
+        .http
+        .get(app.url("/v1/pki/root.pem"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let root_path = dir.path().join("root.pem");
+    std::fs::write(&root_path, root)?;
+    let pyhanko = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/pyhanko");
+    let out = std::process::Command::new(pyhanko)
+        .args(["sign", "adesverify", "--trust-replace", "--trust"])
+        .arg(&root_path)
+        .arg(&path)
+        .output()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pyHanko: {text}");
+    assert!(
+        !text.contains("UNTRUSTED") && !text.contains("ILLEGAL"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        signatures,
+        "every signer intact, trusted, time-stamped: {text}"
+    );
+    let out = std::process::Command::new("pdfsig").arg(&path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        signatures,
+        "every signer: {text}"
+    );
+    assert!(text.contains("Total document signed"), "{text}");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in names {
+        assert!(text.contains(name), "{name} in {text}");
+    }
+    Ok(())
+}
+
+async fn in_sequence_then_in_parallel_typed_with_plain_forms(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let Some(app) = TestApp::spawn(backend).await? else {
+        return Ok(());
+    };
+    let Some(browser) = Browser::start().await? else {
+        return Ok(());
+    };
+    let screens = Screens {
+        browser: &browser,
+        prefix: format!("journey-forms-{}", backend_name(backend)),
+    };
+    let tenant = app.tenant().await?;
+    // Ana first, then Ben; Cyd in parallel with both.
+    let view = envelope(
+        &app,
+        &tenant,
+        Plan {
+            participants: vec![
+                person("ana", AuthMethod::None, &[]),
+                person("ben", AuthMethod::None, &["ana"]),
+                person("cyd", AuthMethod::None, &[]),
+            ],
+            fields: Box::new(|doc| {
+                vec![
+                    field("ana", doc, 1, FieldKind::Signature, 0),
+                    field("ana", doc, 1, FieldKind::Image, 1),
+                    field("ben", doc, 1, FieldKind::Signature, 2),
+                    field("cyd", doc, 2, FieldKind::Signature, 0),
+                ]
+            }),
+            completion: CompletionRule::AllSigners,
+            reminders: None,
+            expires_at: None,
+        },
+    )
+    .await?;
+    let link = |i: usize| view.signing_urls[i].1.clone();
+    let (ana, ben, cyd) = (link(0), link(1), link(2));
+    let document = view.envelope.documents[0].document;
+
+    // Ben is blocked until Ana signs: he sees whom he waits for, and nothing to act on.
+    browser.goto(&ben).await?;
+    let waiting = wait_for(&browser, "Person ana").await?;
+    assert!(!waiting.contains("id=\"start\""), "{waiting}");
+    screens.shot("ben-waiting").await?;
+
+    // Ana types her name and picks the image: the plain form carries both.
+    browser.goto(&ana).await?;
+    screens.shot("ana-start").await?;
+    browser.click("#start").await?;
+    let review = wait_for(&browser, "id=\"sign-form\"").await?;
+    assert!(
+        review.contains("enctype=\"multipart/form-data\""),
+        "{review}"
+    );
+    let page_url = format!("{ana}/pages/{document}/1?w=480");
+    let (status, original_page) = fetch_as_browser(&app, &browser, &page_url).await?;
+    assert_eq!(status, 200);
+    screens.shot("ana-review").await?;
+    let dir = tempfile::tempdir()?;
+    let stamp = dir.path().join("stamp.png");
+    std::fs::write(&stamp, STAMP_PNG)?;
+    browser
+        .find("input[name^=\"image.\"]")
+        .await?
+        .send_keys(&stamp.display().to_string())
+        .await?;
+    browser.click("#consent").await?;
+    screens.shot("ana-filled").await?;
+    browser.click("#sign").await?;
+    wait_for(&browser, "You signed").await?;
+    screens.shot("ana-done").await?;
+    settle(&app).await?;
+    let after_ana = reload(&app, &tenant, &view).await?;
+    let ana_id = after_ana.envelope.participants[0].id;
+    let image = after_ana
+        .envelope
+        .fields_of(ana_id)
+        .find(|f| f.kind == FieldKind::Image)
+        .and_then(|f| f.value.clone());
+    assert!(
+        matches!(image, Some(FieldValue::Mark(Mark::Uploaded { .. }))),
+        "{image:?}"
+    );
+
+    // Ben's turn: he reviews the pages as Ana stamped them, not the original.
+    start_signing(&browser, &ben).await?;
+    let (status, current_page) =
+        fetch_as_browser(&app, &browser, &format!("{ben}/pages/{document}/1?w=480")).await?;
+    assert_eq!(status, 200);
+    assert!(current_page.starts_with(b"\x89PNG"));
+    assert_ne!(current_page, original_page, "Ana's marks are on the page");
+    screens.shot("ben-review").await?;
+    browser.click("#consent").await?;
+    browser.click("#sign").await?;
+    wait_for(&browser, "You signed").await?;
+    screens.shot("ben-done").await?;
+
+    // Cyd, in parallel, signs last; once sealed her done page offers the signed copy.
+    start_signing(&browser, &cyd).await?;
+    screens.shot("cyd-review").await?;
+    browser.click("#consent").await?;
+    browser.click("#sign").await?;
+    wait_for(&browser, "You signed").await?;
+    settle(&app).await?;
+    let after = reload(&app, &tenant, &view).await?;
+    assert_eq!(after.envelope.status, EnvelopeStatus::Completed);
+    assert!(after.envelope.sealed_at.is_some(), "sealed");
+    browser.goto(&cyd).await?;
+    let done = wait_for(&browser, "/signed/").await?;
+    assert!(done.contains("Download the signed copy"), "{done}");
+    screens.shot("cyd-signed-copy").await?;
+    let copy_url = format!("{cyd}/signed/{document}");
+    let (status, pdf) = fetch_as_browser(&app, &browser, &copy_url).await?;
+    assert_eq!(status, 200);
+    // Only with the session, only for this envelope's signed document.
+    let anonymous = app.http.get(&copy_url).send().await?;
+    assert_eq!(anonymous.status(), 401);
+    let (status, _) = fetch_as_browser(
+        &app,
+        &browser,
+        &format!("{cyd}/signed/{}", DocumentId::random()),
+    )
+    .await?;
+    assert_eq!(status, 404);
+    validate(&app, &pdf, 3, &["Person ana", "Person ben", "Person cyd"]).await?;
+    browser.close().await
+}
+
+async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let Some(python) = venv_python_with("aiosmtpd") else {
+        return Ok(());
+    };
+    let smtp = SmtpServer::start(&python, None).await?;
+    let options = TestOptions {
+        mail: Some((
+            format!("smtp://127.0.0.1:{}", smtp.port),
+            "Signet <no-reply@signet.test>".into(),
+        )),
+        ..TestOptions::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, options).await? else {
+        return Ok(());
+    };
+    let Some(browser) = Browser::start().await? else {
+        return Ok(());
+    };
+    let screens = Screens {
+        browser: &browser,
+        prefix: format!("journey-js-{}", backend_name(backend)),
+    };
+    let tenant = app.tenant().await?;
+    let view = envelope(
+        &app,
+        &tenant,
+        Plan {
+            participants: vec![
+                person("eve", AuthMethod::None, &[]),
+                person("fay", AuthMethod::None, &[]),
+                person("gus", AuthMethod::None, &[]),
+            ],
+            fields: Box::new(|doc| {
+                vec![
+                    field("eve", doc, 1, FieldKind::Signature, 0),
+                    field("eve", doc, 1, FieldKind::Image, 1),
+                    field("fay", doc, 1, FieldKind::Signature, 2),
+                    field("gus", doc, 2, FieldKind::Signature, 0),
+                ]
+            }),
+            completion: CompletionRule::AtLeast { min_signers: 2 },
+            reminders: Some(ReminderPolicy {
+                every_days: 1,
+                max: 1,
+            }),
+            expires_at: None,
+        },
+    )
+    .await?;
+    let link = |i: usize| view.signing_urls[i].1.clone();
+    let (eve, fay, gus) = (link(0), link(1), link(2));
+
+    // Everyone is invited at once, over SMTP, each with their own link.
+    app.run_jobs().await?;
+    let mails = smtp.messages()?;
+    for (who, url) in [("eve", &eve), ("fay", &fay), ("gus", &gus)] {
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.to.contains(&format!("{who}@example.com"))
+                    && m.text.contains(url.as_str())),
+            "{who} invited: {mails:?}"
+        );
+    }
+
+    // Eve draws her signature with the script and uploads the stamp.
+    start_signing(&browser, &eve).await?;
+    assert!(
+        browser.find("#pad").await?.is_displayed().await?,
+        "the script ran"
+    );
+    browser
+        .client()
+        .execute(
+            "const pad = document.getElementById('pad'); const box = pad.getBoundingClientRect(); \
+             const at = (x, y, type) => pad.dispatchEvent(new PointerEvent(type, {bubbles: true, \
+               pointerId: 3, pointerType: 'mouse', clientX: box.left + x, clientY: box.top + y})); \
+             at(12, 30, 'pointerdown'); for (let i = 1; i < 30; i++) at(12 + i * 8, 30 + (i % 4) * 7, 'pointermove'); \
+             at(250, 50, 'pointerup');",
+            vec![],
+        )
+        .await?;
+    let dir = tempfile::tempdir()?;
+    let stamp = dir.path().join("stamp.png");
+    std::fs::write(&stamp, STAMP_PNG)?;
+    browser
+        .find("input[name^=\"image.\"]")
+        .await?
+        .send_keys(&stamp.display().to_string())
+        .await?;
+    screens.shot("eve-drawn").await?;
+    browser.click("#consent").await?;
+    browser.click("#sign").await?;
+    wait_for(&browser, "You signed").await?;
+    screens.shot("eve-done").await?;
+
+    // The sender reminds the others, over SMTP, with their links. (Moving the clock a day
+    // would date Fay's certificate in pyHanko's future.)
+    let sender = caller(&app, &tenant).await?;
+    app.core
+        .remind_sign_envelope(&sender, &view.envelope.id, Origin::default())
+        .await?;
+    let mut reminded = false;
+    for _ in 0..50 {
+        app.run_jobs().await?;
+        let mails = smtp.messages()?;
+        reminded = [("fay", &fay), ("gus", &gus)].iter().all(|(who, url)| {
+            mails.iter().any(|m| {
+                m.to.contains(&format!("{who}@example.com"))
+                    && m.subject.contains("Reminder")
+                    && m.text.contains(url.as_str())
+            })
+        });
+        if reminded {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert!(reminded, "{:?}", smtp.messages()?);
+    assert!(
+        !smtp
+            .messages()?
+            .iter()
+            .any(|m| m.to.contains("eve@example.com") && m.subject.contains("Reminder")),
+        "Eve signed: no reminder"
+    );
+
+    // Fay types her name: two of three is enough, Gus is released.
+    start_signing(&browser, &fay).await?;
+    browser.click("#consent").await?;
+    browser.click("#sign").await?;
+    wait_for(&browser, "You signed").await?;
+    screens.shot("fay-done").await?;
+    browser.goto(&gus).await?;
+    wait_for(&browser, "Everyone signed").await?;
+    assert!(!browser.page_source().await?.contains("id=\"start\""));
+    screens.shot("gus-released").await?;
+    settle(&app).await?;
+    let after = reload(&app, &tenant, &view).await?;
+    assert_eq!(after.envelope.status, EnvelopeStatus::Completed);
+    assert_eq!(
+        after.envelope.participants[2].state,
+        ParticipantState::Released
+    );
+    let eve_id = after.envelope.participants[0].id;
+    let drawn = after
+        .envelope
+        .fields_of(eve_id)
+        .find(|f| f.kind == FieldKind::Signature)
+        .and_then(|f| f.value.clone());
+    assert!(
+        matches!(drawn, Some(FieldValue::Mark(Mark::Drawn { .. }))),
+        "{drawn:?}"
+    );
+    let caller = caller(&app, &tenant).await?;
+    let (_, stream) = app
+        .core
+        .sign_envelope_result(&caller, &view.envelope.id, None)
+        .await?;
+    let pdf = collect(stream).await?;
+    // Eve's signature is a drawing: only Fay's name is text on the page.
+    validate(&app, &pdf, 2, &["Person fay"]).await?;
+    browser.close().await
+}
+
+async fn a_void_and_an_expiry_end_the_journey(backend: Backend) -> anyhow::Result<()> {
+    let Some(app) = TestApp::spawn(backend).await? else {
+        return Ok(());
+    };
+    let Some(browser) = Browser::start().await? else {
+        return Ok(());
+    };
+    let screens = Screens {
+        browser: &browser,
+        prefix: format!("journey-ended-{}", backend_name(backend)),
+    };
+    let tenant = app.tenant().await?;
+    let caller = caller(&app, &tenant).await?;
+    let one = |key: &'static str, expires_at| Plan {
+        participants: vec![person(key, AuthMethod::None, &[])],
+        fields: Box::new(move |doc| vec![field(key, doc, 1, FieldKind::Signature, 0)]),
+        completion: CompletionRule::AllSigners,
+        reminders: None,
+        expires_at,
+    };
+
+    // Voided while Hal reviews: his next page says so, with the sender's reason.
+    let voided = envelope(&app, &tenant, one("hal", None)).await?;
+    let hal = voided.signing_urls[0].1.clone();
+    start_signing(&browser, &hal).await?;
+    screens.shot("hal-review").await?;
+    app.core
+        .void_sign_envelope(
+            &caller,
+            &voided.envelope.id,
+            "Wrong tenant".parse()?,
+            Origin::default(),
+        )
+        .await?;
+    browser.goto(&hal).await?;
+    let page = wait_for(&browser, "Wrong tenant").await?;
+    assert!(!page.contains("id=\"sign-form\""), "{page}");
+    screens.shot("hal-voided").await?;
+
+    // Ida's envelope expires before she acts.
+    let expires_at = app.core.now() + time::Duration::days(2);
+    let expiring = envelope(&app, &tenant, one("ida", Some(expires_at))).await?;
+    let ida = expiring.signing_urls[0].1.clone();
+    browser.goto(&ida).await?;
+    wait_for(&browser, "id=\"start\"").await?;
+    screens.shot("ida-start").await?;
+    app.clock.advance(time::Duration::days(3));
+    app.run_jobs().await?;
+    let after = reload(&app, &tenant, &expiring).await?;
+    assert_eq!(after.envelope.status, EnvelopeStatus::Expired);
+    browser.goto(&ida).await?;
+    let page = wait_for(&browser, "expired").await?;
+    assert!(!page.contains("id=\"start\""), "{page}");
+    screens.shot("ida-expired").await?;
+    // Neither has a result.
+    for id in [&voided.envelope.id, &expiring.envelope.id] {
+        assert!(
+            app.core
+                .sign_envelope_result(&caller, id, None)
+                .await
+                .is_err()
+        );
+    }
+    browser.close().await
+}
+
+/// A client that does not follow redirects, like a form post inspected by hand.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("journey-test/1.0")
+        .build()
+        .expect("a client")
+}
+
+async fn wrong_codes_and_the_lock_are_events_of_the_envelope(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let phone = PhoneCapture::start().await?;
+    let options = TestOptions {
+        sms_url: Some(phone.url().to_owned()),
+        ..TestOptions::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, options).await? else {
+        return Ok(());
+    };
+    let tenant = app.tenant().await?;
+    let view = envelope(
+        &app,
+        &tenant,
+        Plan {
+            participants: vec![person("jo", AuthMethod::SmsCode, &[])],
+            fields: Box::new(|doc| vec![field("jo", doc, 1, FieldKind::Signature, 0)]),
+            completion: CompletionRule::AllSigners,
+            reminders: None,
+            expires_at: None,
+        },
+    )
+    .await?;
+    let link = view.signing_urls[0].1.clone();
+    let http = no_redirects();
+    let sent = http.post(format!("{link}/code")).send().await?;
+    assert_eq!(sent.status(), 303);
+    let mut code = None;
+    for _ in 0..100 {
+        app.run_jobs().await?;
+        code = phone.messages_to(PHONE).last().and_then(|m| m.code());
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    let code: u32 = code.ok_or_else(|| anyhow::anyhow!("no code"))?.parse()?;
+    let wrong = format!("{:06}", (code + 1) % 1_000_000);
+    let max = app.core.settings().portal.max_failed_attempts;
+    for _ in 0..max + 2 {
+        let answer = http
+            .post(format!("{link}/verify"))
+            .form(&[("code", wrong.as_str())])
+            .send()
+            .await?;
+        assert!(answer.status().is_client_error(), "{}", answer.status());
+    }
+
+    let caller = caller(&app, &tenant).await?;
+    let events = app
+        .core
+        .sign_envelope_events(&caller, &view.envelope.id)
+        .await?;
+    let jo = view.envelope.participants[0].id;
+    let rejected: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e.event.kind, EventKind::CodeRejected { participant, .. } if participant == jo))
+        .collect();
+    assert_eq!(
+        rejected.len() as u32,
+        max,
+        "every counted wrong code, no more"
+    );
+    let locked: Vec<_> = events
+        .iter()
+        .filter(
+            |e| matches!(e.event.kind, EventKind::Locked { participant, .. } if participant == jo),
+        )
+        .collect();
+    assert_eq!(locked.len(), 1, "one lock");
+    for recorded in rejected.iter().chain(&locked) {
+        let origin = &recorded.event.origin;
+        assert_eq!(origin.user_agent.as_deref(), Some("journey-test/1.0"));
+        assert!(origin.ip.is_some_and(|ip| ip.is_loopback()), "{origin:?}");
+        assert!(matches!(
+            recorded.event.actor,
+            signet_core::signing::Actor::Participant(p) if p == jo
+        ));
+    }
+    // The sender sees them in the envelope's events.
+    let listed: serde_json::Value = app
+        .native(
+            Method::GET,
+            &format!("/v1/envelopes/{}/events", view.envelope.id),
+            &tenant,
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let kinds: Vec<&str> = listed["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "code_rejected").count() as u32,
+        max,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "locked").count(),
+        1,
+        "{kinds:?}"
+    );
+    Ok(())
+}
+
+/// A participant known only by their phone number.
+fn phone_only(key: &str, auth: AuthMethod) -> DraftParticipant {
+    DraftParticipant {
+        email: None,
+        phone: Some(signet_core::values::Phone::from_national("CA", "8191234567").expect("phone")),
+        ..person(key, auth, &[])
+    }
+}
+
+async fn phone_only_participants_get_their_link_by_sms(backend: Backend) -> anyhow::Result<()> {
+    let phone = PhoneCapture::start().await?;
+    let options = TestOptions {
+        sms_url: Some(phone.url().to_owned()),
+        ..TestOptions::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, options).await? else {
+        return Ok(());
+    };
+    let tenant = app.tenant().await?;
+    let one = |auth| Plan {
+        participants: vec![phone_only("kim", auth)],
+        fields: Box::new(|doc| vec![field("kim", doc, 1, FieldKind::Signature, 0)]),
+        completion: CompletionRule::AllSigners,
+        reminders: None,
+        expires_at: None,
+    };
+    let view = envelope(&app, &tenant, one(AuthMethod::SmsCode)).await?;
+    let link = view.signing_urls[0].1.clone();
+    app.run_jobs().await?;
+    let received = phone.messages_to(PHONE);
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].channel, "sms");
+    assert!(received[0].body.ends_with(&link), "{received:?}");
+    assert!(received[0].body.contains("Acme Payroll asks you to sign"));
+    // The sender's reminder reaches the phone too.
+    let sender = caller(&app, &tenant).await?;
+    app.core
+        .remind_sign_envelope(&sender, &view.envelope.id, Origin::default())
+        .await?;
+    app.run_jobs().await?;
+    let received = phone.messages_to(PHONE);
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert!(received[1].body.starts_with("Reminder:") && received[1].body.ends_with(&link));
+
+    // Without the plan's `sms` feature nothing is texted (the invitation is still recorded).
+    let plain = app.tenant_with(&[], 10 * 1024 * 1024, true).await?;
+    let view = envelope(&app, &plain, one(AuthMethod::None)).await?;
+    app.run_jobs().await?;
+    assert_eq!(phone.messages_to(PHONE).len(), 2, "nothing more sent");
+    let plain_sender = caller(&app, &plain).await?;
+    let events = app
+        .core
+        .sign_envelope_events(&plain_sender, &view.envelope.id)
+        .await?;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.event.kind, EventKind::Invited { .. })),
+        "{events:?}"
+    );
+    Ok(())
+}
+
+async fn collect(mut stream: signet_core::blob::ByteStream) -> anyhow::Result<Vec<u8>> {
+    use futures::StreamExt as _;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(bytes)
+}
