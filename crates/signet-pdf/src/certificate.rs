@@ -17,6 +17,7 @@
 
 use time::OffsetDateTime;
 
+use crate::linebreak::break_units;
 use crate::pdf::doc::Document;
 use crate::pdf::update::Update;
 use crate::pdf::{Dict, Object, PdfError, Reader};
@@ -450,156 +451,6 @@ pub fn append_certificate(
             fonts: font_names,
         },
     ))
-}
-
-/// A piece of a paragraph that is never broken unless it is longer than a line: a word, or one
-/// Chinese or Japanese character (those scripts break between any two characters) with the
-/// punctuation that may not begin a line.
-#[derive(Debug, PartialEq)]
-struct BreakUnit<'a> {
-    text: &'a str,
-    /// Whether white space separated it from the unit before.
-    space_before: bool,
-}
-
-/// Splits `para` into [`BreakUnit`]s: at white space, and around every ideograph, kana and
-/// CJK symbol (a simplified UAX #14: no break before closing punctuation, the prolonged sound
-/// mark or small kana; Korean, written with spaces, breaks at spaces like Latin).
-fn break_units(para: &str) -> Vec<BreakUnit<'_>> {
-    let mut units: Vec<BreakUnit<'_>> = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut space_before = false;
-    let mut previous_cjk = false;
-    let mut previous_opens = false;
-    for (i, c) in para.char_indices() {
-        if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                units.push(BreakUnit {
-                    text: &para[s..i],
-                    space_before,
-                });
-            }
-            space_before = !units.is_empty();
-            previous_cjk = false;
-            previous_opens = false;
-            continue;
-        }
-        let cjk = breaks_around(c);
-        let glue = no_break_before(c) || previous_opens;
-        if let Some(s) = start
-            && !glue
-            && (cjk || previous_cjk)
-        {
-            units.push(BreakUnit {
-                text: &para[s..i],
-                space_before,
-            });
-            space_before = false;
-            start = None;
-        }
-        if start.is_none() {
-            start = Some(i);
-        }
-        previous_cjk = cjk;
-        previous_opens = matches!(
-            c,
-            '「' | '『'
-                | '（'
-                | '【'
-                | '〔'
-                | '〈'
-                | '《'
-                | '［'
-                | '｛'
-                | '〘'
-                | '〖'
-                | '('
-                | '['
-        );
-    }
-    if let Some(s) = start {
-        units.push(BreakUnit {
-            text: &para[s..],
-            space_before,
-        });
-    }
-    units
-}
-
-/// Characters a line may break before and after: CJK ideographs, kana, CJK symbols and
-/// punctuation, full-width forms.
-fn breaks_around(c: char) -> bool {
-    matches!(u32::from(c),
-        0x2E80..=0x2FFF     // radicals, ideographic description
-        | 0x3000..=0x303F   // CJK symbols and punctuation
-        | 0x3040..=0x30FF   // hiragana, katakana
-        | 0x3100..=0x312F   // bopomofo
-        | 0x31F0..=0x31FF   // katakana extensions
-        | 0x3400..=0x4DBF   // ideographs extension A
-        | 0x4E00..=0x9FFF   // unified ideographs
-        | 0xF900..=0xFAFF   // compatibility ideographs
-        | 0xFF00..=0xFFEF   // half- and full-width forms
-        | 0x20000..=0x3FFFF // ideographs extensions B onwards
-    )
-}
-
-/// Characters that may not begin a line (Japanese kinsoku, Chinese closing punctuation): they
-/// stay with the character before.
-fn no_break_before(c: char) -> bool {
-    matches!(
-        c,
-        '、' | '。'
-            | '，'
-            | '．'
-            | '：'
-            | '；'
-            | '？'
-            | '！'
-            | '）'
-            | '」'
-            | '』'
-            | '】'
-            | '〕'
-            | '〉'
-            | '》'
-            | '］'
-            | '｝'
-            | '〙'
-            | '〗'
-            | 'ー'
-            | '々'
-            | '〻'
-            | 'ぁ'
-            | 'ぃ'
-            | 'ぅ'
-            | 'ぇ'
-            | 'ぉ'
-            | 'っ'
-            | 'ゃ'
-            | 'ゅ'
-            | 'ょ'
-            | 'ゎ'
-            | 'ァ'
-            | 'ィ'
-            | 'ゥ'
-            | 'ェ'
-            | 'ォ'
-            | 'ッ'
-            | 'ャ'
-            | 'ュ'
-            | 'ョ'
-            | 'ヮ'
-            | 'ヵ'
-            | 'ヶ'
-            | '・'
-            | ','
-            | '.'
-            | ')'
-            | ':'
-            | ';'
-            | '!'
-            | '?'
-    )
 }
 
 /// A PDF text string: PDFDocEncoding-compatible ASCII as is, anything else as UTF-16BE.
@@ -1057,54 +908,6 @@ fn compose<'a>(
 mod tests {
     use super::*;
 
-    fn texts(para: &str) -> Vec<(&str, bool)> {
-        break_units(para)
-            .into_iter()
-            .map(|u| (u.text, u.space_before))
-            .collect()
-    }
-
-    #[test]
-    fn latin_breaks_at_spaces_only() {
-        assert_eq!(
-            texts("  Anna  Smith-Jones, ok. "),
-            vec![("Anna", false), ("Smith-Jones,", true), ("ok.", true)]
-        );
-    }
-
-    #[test]
-    fn chinese_and_japanese_break_between_characters_but_not_before_closing_marks() {
-        assert_eq!(
-            texts("契約書。確認"),
-            vec![
-                ("契", false),
-                ("約", false),
-                ("書。", false),
-                ("確", false),
-                ("認", false)
-            ]
-        );
-        assert_eq!(
-            texts("「サイン」ください"),
-            vec![
-                ("「サ", false),
-                ("イ", false),
-                ("ン」", false),
-                ("く", false),
-                ("だ", false),
-                ("さ", false),
-                ("い", false)
-            ]
-        );
-        // Latin next to CJK: a break between them, none inside the Latin word.
-        assert_eq!(
-            texts("PDF文書 v2"),
-            vec![("PDF", false), ("文", false), ("書", false), ("v2", true)]
-        );
-        // Korean keeps its words.
-        assert_eq!(texts("서명 완료"), vec![("서명", false), ("완료", true)]);
-    }
-
     /// Lines of `text` broken at `width` points (10 pt), with their widths in points.
     fn wrapped(fonts: &FontLibrary, text: &str, width: f64) -> Vec<(String, f64)> {
         let mut c = Composer {
@@ -1121,6 +924,74 @@ mod tests {
                 (l, w)
             })
             .collect()
+    }
+
+    /// Whether every line of `lines` starts at a legal break of `text` (UAX #14, with the Thai
+    /// dictionary), i.e. the lines are whole break units laid end to end.
+    fn breaks_are_legal(text: &str, lines: &[(String, f64)]) -> bool {
+        let units: Vec<&str> = crate::linebreak::break_units(text)
+            .iter()
+            .map(|u| u.text)
+            .collect();
+        let mut at = 0;
+        for (line, _) in lines {
+            let mut rest = line.replace(' ', "");
+            while !rest.is_empty() {
+                match units.get(at) {
+                    Some(u) if rest.starts_with(u) => {
+                        rest.drain(..u.len());
+                        at += 1;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        at == units.len()
+    }
+
+    #[test]
+    fn thai_and_korean_wrap_at_legal_breaks_within_the_width() {
+        let fonts = FontLibrary::with_system_fonts();
+        let width = 120.0;
+        // Thai has no spaces between words: it breaks between dictionary words, never inside.
+        let thai = "สัญญาฉบับนี้มีผลบังคับใช้ตั้งแต่วันที่ลงนามโดยคู่สัญญาทั้งสองฝ่าย";
+        // Korean breaks between syllables as well as at spaces.
+        let korean = "본계약은양당사자가서명한날부터효력이발생합니다 서명완료";
+        for (script, text, probe) in [("Thai", thai, "ส"), ("Korean", korean, "서")] {
+            if FontSet::new(&fonts).layout(probe, Style::Sans).is_err() {
+                eprintln!("NOTICE: no {script} font installed; skipped");
+                continue;
+            }
+            let lines = wrapped(&fonts, text, width);
+            assert!(lines.len() >= 2, "{script}: {lines:?}");
+            for (line, w) in &lines {
+                assert!(*w <= width + 0.01, "{script}: {line:?} is {w} wide");
+            }
+            // No line is left half empty when the next unit would have fitted.
+            for pair in lines.windows(2) {
+                let next_unit = crate::linebreak::break_units(&pair[1].0)[0].text.to_owned();
+                let mut c = Composer {
+                    fonts: FontSet::new(&fonts),
+                    pages: Vec::new(),
+                    y: TOP,
+                    running_head: String::new(),
+                };
+                let extra = c.measure(&next_unit).expect("measure") * 10.0;
+                // A space may stand between them (Korean): count it, to be safe.
+                let space = (c.measure("a a").expect("measure")
+                    - 2.0 * c.measure("a").expect("measure"))
+                    * 10.0;
+                assert!(
+                    pair[0].1 + space + extra > width,
+                    "{script}: {pair:?} could hold more"
+                );
+            }
+            assert!(breaks_are_legal(text, &lines), "{script}: {lines:?}");
+        }
+        assert!(!breaks_are_legal(
+            "สวัสดีครับ",
+            &[("สวั".into(), 0.0), ("สดีครับ".into(), 0.0)]
+        ));
     }
 
     #[test]

@@ -99,17 +99,18 @@ pub(crate) fn oid(dotted: &str) -> Vec<u8> {
 }
 
 pub(crate) fn oid_content(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted.split('.').filter_map(|a| a.parse().ok()).collect();
-    let mut out = Vec::new();
-    let first = arcs.first().copied().unwrap_or(0) * 40 + arcs.get(1).copied().unwrap_or(0);
-    for arc in std::iter::once(first).chain(arcs.iter().skip(2).copied()) {
-        let mut stack = vec![(arc & 0x7f) as u8];
-        let mut rest = arc >> 7;
-        while rest > 0 {
-            stack.push(0x80 | (rest & 0x7f) as u8);
-            rest >>= 7;
+    // Without intermediate vectors: CMS attributes encode several OIDs per signature.
+    let mut arcs = dotted.split('.').filter_map(|a| a.parse::<u64>().ok());
+    let a0 = arcs.next().unwrap_or(0);
+    let a1 = arcs.next().unwrap_or(0);
+    let mut out = Vec::with_capacity(dotted.len());
+    for arc in std::iter::once(a0 * 40 + a1).chain(arcs) {
+        // Base 128, most significant group first, every group but the last flagged 0x80.
+        let groups = (64 - arc.leading_zeros()).div_ceil(7).max(1);
+        for g in (0..groups).rev() {
+            let bits = ((arc >> (7 * g)) & 0x7f) as u8;
+            out.push(if g == 0 { bits } else { 0x80 | bits });
         }
-        out.extend(stack.iter().rev());
     }
     out
 }

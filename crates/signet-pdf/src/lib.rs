@@ -23,6 +23,7 @@ pub mod certificate;
 mod cms;
 mod der;
 pub mod intake;
+mod linebreak;
 #[allow(dead_code)]
 mod oids;
 pub mod pdf;

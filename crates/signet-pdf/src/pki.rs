@@ -9,8 +9,8 @@ use aws_lc_rs::signature::{
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
-    CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SerialNumber,
+    CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256, SerialNumber,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -80,10 +80,15 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// Generates a fresh ECDSA P-256 key.
     pub fn generate_p256() -> Result<Self, PkiError> {
-        let doc =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                .map_err(|_| PkiError::Crypto)?;
-        Self::from_pkcs8_der(doc.as_ref())
+        // Generated as a key pair and serialised, rather than generated as PKCS#8 and parsed:
+        // parsing checks the key with a scalar multiplication, as costly as a signature.
+        let k = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
+            .map_err(|_| PkiError::Crypto)?;
+        let pkcs8 = k.to_pkcs8v1().map_err(|_| PkiError::Crypto)?;
+        Ok(Self {
+            pkcs8: pkcs8.as_ref().to_vec(),
+            inner: KeyInner::Ec(k),
+        })
     }
 
     /// Loads a PKCS#8 DER private key (ECDSA P-256 or RSA).
@@ -179,20 +184,37 @@ impl SigningKey {
         }
     }
 
-    fn rcgen_key(&self) -> Result<KeyPair, PkiError> {
-        let der = rustls_pki_types_der(&self.pkcs8);
-        match self.inner {
-            KeyInner::Ec(_) => KeyPair::from_pkcs8_der_and_sign_algo(&der, &PKCS_ECDSA_P256_SHA256),
-            KeyInner::Rsa(_) => {
-                KeyPair::from_pkcs8_der_and_sign_algo(&der, &rcgen::PKCS_RSA_SHA256)
-            }
-        }
-        .map_err(|e| PkiError::Key(e.to_string()))
+    /// This key as rcgen sees it: signing goes to the aws-lc key pair already loaded, so issuing
+    /// a certificate parses no key again (each parse of an EC key checks it with a scalar
+    /// multiplication, which cost as much as a signature per act).
+    fn rcgen(&self) -> RcgenKey<'_> {
+        RcgenKey(self)
     }
 }
 
-fn rustls_pki_types_der(pkcs8: &[u8]) -> rustls_pki_types::PrivatePkcs8KeyDer<'static> {
-    rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.to_vec())
+/// A borrowed [`SigningKey`] implementing rcgen's key traits.
+struct RcgenKey<'a>(&'a SigningKey);
+
+impl rcgen::PublicKeyData for RcgenKey<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        match &self.0.inner {
+            KeyInner::Ec(k) => k.public_key().as_ref(),
+            KeyInner::Rsa(k) => k.public_key().as_ref(),
+        }
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        match self.0.inner {
+            KeyInner::Ec(_) => &PKCS_ECDSA_P256_SHA256,
+            KeyInner::Rsa(_) => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+}
+
+impl rcgen::SigningKey for RcgenKey<'_> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.0.sign(msg).map_err(|_| rcgen::Error::RingUnspecified)
+    }
 }
 
 /// An X.509 certificate (DER), validated to parse on construction.
@@ -398,9 +420,8 @@ impl InstancePki {
         root.not_after = opts.now + opts.root_validity;
         root.serial_number = Some(random_serial()?);
         root.key_identifier_method = KeyIdMethod::Sha256;
-        let root_rc = root_key.rcgen_key()?;
-        let root_cert = root.self_signed(&root_rc).map_err(gen_err)?;
-        let issuer = Issuer::new(root, root_rc);
+        let root_cert = root.self_signed(&root_key.rcgen()).map_err(gen_err)?;
+        let issuer = Issuer::new(root, root_key.rcgen());
 
         let leaf = |cn: &str| -> Result<CertificateParams, PkiError> {
             let mut p = CertificateParams::default();
@@ -418,7 +439,7 @@ impl InstancePki {
             KeyUsagePurpose::ContentCommitment,
         ];
         let sealing_cert = sealing
-            .signed_by(&sealing_key.rcgen_key()?, &issuer)
+            .signed_by(&sealing_key.rcgen(), &issuer)
             .map_err(gen_err)?;
 
         let mut tsa = leaf("Time Stamping")?;
@@ -428,9 +449,7 @@ impl InstancePki {
         let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 37], eku);
         ext.set_criticality(true);
         tsa.custom_extensions.push(ext);
-        let tsa_cert = tsa
-            .signed_by(&tsa_key.rcgen_key()?, &issuer)
-            .map_err(gen_err)?;
+        let tsa_cert = tsa.signed_by(&tsa_key.rcgen(), &issuer).map_err(gen_err)?;
 
         let crl = crl_params(opts.now, opts.now + opts.crl_validity, 1)?
             .signed_by(&issuer)
@@ -454,8 +473,7 @@ impl InstancePki {
         number: u64,
     ) -> Result<Vec<u8>, PkiError> {
         let cert_der = rustls_pki_types::CertificateDer::from(self.root_cert.der().to_vec());
-        let issuer =
-            Issuer::from_ca_cert_der(&cert_der, self.root_key.rcgen_key()?).map_err(gen_err)?;
+        let issuer = Issuer::from_ca_cert_der(&cert_der, self.root_key.rcgen()).map_err(gen_err)?;
         let crl = crl_params(this_update, next_update, number)?
             .signed_by(&issuer)
             .map_err(gen_err)?;
@@ -588,9 +606,8 @@ impl InstancePki {
             .map(|u| CrlDistributionPoint { uris: vec![u] })
             .collect();
         let cert_der = rustls_pki_types::CertificateDer::from(self.root_cert.der().to_vec());
-        let issuer =
-            Issuer::from_ca_cert_der(&cert_der, self.root_key.rcgen_key()?).map_err(gen_err)?;
-        let cert = p.signed_by(&key.rcgen_key()?, &issuer).map_err(gen_err)?;
+        let issuer = Issuer::from_ca_cert_der(&cert_der, self.root_key.rcgen()).map_err(gen_err)?;
+        let cert = p.signed_by(&key.rcgen(), &issuer).map_err(gen_err)?;
         Certificate::from_der(cert.der())
     }
 

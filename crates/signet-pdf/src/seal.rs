@@ -594,6 +594,22 @@ impl<R: Read + Seek> Prepared<R> {
             field.set(b"F", Object::Int(132));
             field.set(b"Rect", Object::Array(vec![Object::Int(0); 4]));
             field.set(b"P", Object::Ref(page.id.0, page.id.1));
+            // An empty appearance where the document has output intents (PDF/A): PDF/A-1
+            // requires one on every widget, invisible ones too, and PDFBox Preflight rejects
+            // the file without it. Only there, because pyHanko then classes an archival
+            // time-stamp's revision as form filling rather than as an LTA update (both are
+            // acceptable modifications).
+            if doc.catalog.get(b"OutputIntents").is_some() {
+                let ap_num = alloc();
+                let mut form = Dict::default();
+                form.set(b"Type", Object::Name(b"XObject".to_vec()));
+                form.set(b"Subtype", Object::Name(b"Form".to_vec()));
+                form.set(b"BBox", Object::Array(vec![Object::Int(0); 4]));
+                upd.write_stream_with(ap_num, form, b"");
+                let mut ap = Dict::default();
+                ap.set(b"N", Object::Ref(ap_num, 0));
+                field.set(b"AP", Object::Dict(ap));
+            }
             upd.write_dict_obj(field_num, 0, &field);
             let field_ref = Object::Ref(field_num, 0);
             catalog_dirty |= doc.add_field(

@@ -156,6 +156,41 @@ fn standalone_certificate_reads_back_in_every_script() {
     }
 }
 
+/// Korean written without spaces wraps over several lines at legal breaks (UAX #14: between
+/// syllables), and `pdftotext` gives every character back, in order. (Thai wraps at dictionary
+/// word breaks too — see the unit tests — but `pdftotext` does not give Thai back in order from
+/// our shaped output yet, so it is not checked here.)
+#[test]
+fn korean_without_spaces_wraps_and_reads_back() {
+    let fonts = FontLibrary::with_system_fonts();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut i = input(Labels::english(), 0);
+    i.participants = vec![Participant::new("김민준", "Signer", "E-mail code")];
+    let korean =
+        "본계약은양당사자가서명한날부터효력이발생하며본계약서의모든조항은양당사자를구속합니다"
+            .repeat(3);
+    i.events = vec![Event::new(
+        datetime!(2026-11-20 09:01:00 UTC),
+        korean.clone(),
+        hash(8),
+    )];
+    let (pdf, _) = match certificate_pdf(&i, &fonts) {
+        Ok(v) => v,
+        Err(CertificateError::Text(e)) if !common::required() => {
+            eprintln!("NOTICE: system fonts missing ({e}); install fonts-noto-core fonts-noto-cjk");
+            return;
+        }
+        Err(e) => panic!("certificate: {e}"),
+    };
+    common::qpdf_check(&pdf, dir.path(), "korean");
+    check_text(&pdf, dir.path(), "korean", &i);
+    if let Some(text) = common::pdftotext(&pdf, dir.path(), "korean-lines") {
+        // Wrapped: the sentence is not on one line of the extracted text.
+        assert!(!text.lines().any(|l| l.contains(&korean)), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("본계약은")), "{text}");
+    }
+}
+
 #[test]
 fn french_labels_and_text_are_used() {
     let fonts = FontLibrary::builtin();

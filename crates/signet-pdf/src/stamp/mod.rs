@@ -18,8 +18,6 @@
 pub(crate) mod geometry;
 pub(crate) mod text;
 
-use std::io::Write as _;
-
 pub use geometry::FracRect;
 pub use text::{DEFAULT_FONT_DIRS, FontLibrary};
 
@@ -742,23 +740,59 @@ fn image_dict(width: u32, height: u32, cs: &[u8]) -> Dict {
     d
 }
 
+/// zlib-compresses `data` (FlateDecode) at the default level.
+///
+/// The compressor is kept per thread and reset between uses: a new one allocates and zeroes
+/// about 160 KB of hash tables, which cost more than compressing a font subset (a signer's act
+/// compresses one or two).
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing into a Vec cannot fail.
-    let _ = e.write_all(data);
-    e.finish().unwrap_or_default()
+    thread_local! {
+        static COMPRESS: std::cell::RefCell<flate2::Compress> =
+            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::default(), true));
+    }
+    COMPRESS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        // zlib's worst case is a few bytes per 16 KiB block over the input's size.
+        let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+        loop {
+            let read = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
+            let rest = data.get(read..).unwrap_or_default();
+            match c.compress_vec(rest, &mut out, flate2::FlushCompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => break,
+                // Out of room: grow and go on.
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                // Not reachable with a Vec output; an empty stream is still valid PDF.
+                Err(_) => return Vec::new(),
+            }
+        }
+        out
+    })
 }
 
 /// A number for a content stream or dictionary: at most 4 decimals, no exponent.
 pub(crate) fn num(v: f64) -> String {
     let v = if v.is_finite() { v } else { 0.0 };
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" || s.is_empty() {
-        "0".into()
-    } else {
-        s.into()
+    // In fixed point (ten-thousandths) with integer formatting: `format!("{v:.4}")` took the
+    // exact (bignum) float path, and a font's widths array has a number per glyph.
+    let scaled = (v * 10_000.0).round();
+    if scaled.abs() >= 1e15 {
+        // Beyond exact integers in f64; no page coordinate is this large.
+        let s = format!("{v:.4}");
+        return s.trim_end_matches('0').trim_end_matches('.').to_owned();
     }
+    // In range: |scaled| < 1e15 fits an i64 exactly.
+    let scaled = scaled as i64;
+    let (whole, frac) = (
+        scaled.unsigned_abs() / 10_000,
+        scaled.unsigned_abs() % 10_000,
+    );
+    let sign = if scaled < 0 { "-" } else { "" };
+    if frac == 0 {
+        return format!("{sign}{whole}");
+    }
+    let digits = format!("{frac:04}");
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
 pub(crate) fn real(v: f64) -> Object {
@@ -788,5 +822,36 @@ mod tests {
         assert_eq!(num(12.34567), "12.3457");
         assert_eq!(num(f64::NAN), "0");
         assert_eq!(num(-3.5), "-3.5");
+        assert_eq!(num(0.00005), "0.0001");
+        assert_eq!(num(-0.04), "-0.04");
+        assert_eq!(num(612.0), "612");
+        assert_eq!(num(1e20), "100000000000000000000");
+        assert_eq!(num(f64::INFINITY), "0");
+    }
+
+    #[test]
+    fn numbers_match_the_decimal_formatting() {
+        // The fixed-point path gives what rounding the decimal text to 4 places gives.
+        for i in -20_000..20_000 {
+            let v = f64::from(i) * 0.013_7 + 0.000_03;
+            let s = format!("{v:.4}");
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            let want = if s == "-0" { "0" } else { s };
+            assert_eq!(num(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn deflate_round_trips_and_reuses_its_compressor() {
+        use std::io::Read as _;
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for data in [&b""[..], b"hello hello hello", &big, b"again"] {
+            let z = deflate(data);
+            let mut back = Vec::new();
+            flate2::read::ZlibDecoder::new(&z[..])
+                .read_to_end(&mut back)
+                .expect("inflate");
+            assert_eq!(back, data);
+        }
     }
 }
