@@ -539,7 +539,7 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
     // would date Fay's certificate in pyHanko's future.)
     let sender = caller(&app, &tenant).await?;
     app.core
-        .remind_sign_envelope(&sender, &view.envelope.id, Origin::default())
+        .remind_sign_envelope(&sender, &view.envelope.id, Origin::default(), None)
         .await?;
     let mut reminded = false;
     for _ in 0..50 {
@@ -636,6 +636,7 @@ async fn a_void_and_an_expiry_end_the_journey(backend: Backend) -> anyhow::Resul
             &voided.envelope.id,
             "Wrong tenant".parse()?,
             Origin::default(),
+            None,
         )
         .await?;
     browser.goto(&hal).await?;
@@ -825,7 +826,7 @@ async fn phone_only_participants_get_their_link_by_sms(backend: Backend) -> anyh
     // The sender's reminder reaches the phone too.
     let sender = caller(&app, &tenant).await?;
     app.core
-        .remind_sign_envelope(&sender, &view.envelope.id, Origin::default())
+        .remind_sign_envelope(&sender, &view.envelope.id, Origin::default(), None)
         .await?;
     app.run_jobs().await?;
     let received = phone.messages_to(PHONE);
