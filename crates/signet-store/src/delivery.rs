@@ -128,6 +128,7 @@ impl DeliveryStore for SqlStore {
             .write(Write {
                 statements,
                 events: prepare_events(events)?,
+                together: true,
             })
             .await?;
         Ok(())

@@ -189,6 +189,7 @@ impl EvidenceStore for SqlStore {
         let write = Write {
             statements: Vec::new(),
             events: prepare_events(events)?,
+            together: false,
         };
         self.writer.write(write).await?;
         Ok(())
@@ -202,6 +203,7 @@ impl EvidenceStore for SqlStore {
         let write = Write {
             statements: insert_jobs_statements(jobs, self.clock.now())?,
             events: prepare_events(events)?,
+            together: false,
         };
         self.writer.write(write).await?;
         Ok(())

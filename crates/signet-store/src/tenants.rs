@@ -123,6 +123,7 @@ impl TenantStore for SqlStore {
         let write = Write {
             statements: vec![claim],
             events: Vec::new(),
+            together: false,
         };
         Ok(self.writer.write(write).await? == 1)
     }

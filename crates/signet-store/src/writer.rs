@@ -34,6 +34,9 @@ pub(crate) struct Write {
     pub(crate) statements: Vec<Query>,
     /// Appended to the event log and the transparency log after the batch's statements.
     pub(crate) events: Vec<PreparedEvent>,
+    /// The statements only insert rows none of the others reads, so PostgreSQL may run them
+    /// as one statement (see `Conn::execute_together`).
+    pub(crate) together: bool,
 }
 
 struct Pending {
@@ -108,7 +111,12 @@ async fn commit_batch(pool: &Pool, writes: &[&Write]) -> Result<Vec<u64>, StoreE
     let mut changed = Vec::with_capacity(writes.len());
     let mut events = Vec::new();
     for write in writes {
-        match tx.execute_all(&write.statements).await {
+        let done = if write.together {
+            tx.execute_together(&write.statements).await
+        } else {
+            tx.execute_all(&write.statements).await
+        };
+        match done {
             Ok(rows) => changed.push(rows),
             Err(error) => {
                 // Roll back at once rather than on drop, so the connection is clean for the
