@@ -5,8 +5,11 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
-signet=$target_dir/release/signet
-bench=$target_dir/release/signet-bench
+# SIGNET_PROFILE=debug runs the debug binaries (with --no-build): for checking correctness, e.g.
+# scripts/crash-check, on a machine where a release build takes too long. Never for figures.
+profile=${SIGNET_PROFILE:-release}
+signet=$target_dir/$profile/signet
+bench=$target_dir/$profile/signet-bench
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {

@@ -48,6 +48,11 @@ enum Command {
         /// How many transactions.
         #[arg(long, default_value_t = 1)]
         count: usize,
+        /// Creates in flight at once. Each line is printed (and flushed) as soon as its create
+        /// answered 201, so a crash test can tell answered creates from the others; a create
+        /// that fails is reported on standard error and the command fails at the end.
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
     },
     /// Confirms the transactions whose confirm URLs are read from standard input, CONNECTIONS at a
     /// time, printing `<confirm URL> <status> <linkExpiration, or the error message>` as soon as
@@ -154,7 +159,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             .await?;
             report.print("tiny");
         }
-        Command::Transactions { tenant, count } => transactions(&tenant, count).await?,
+        Command::Transactions {
+            tenant,
+            count,
+            connections,
+        } => transactions(&tenant, count, connections).await?,
         Command::Confirm {
             tenant,
             connections,
@@ -171,39 +180,66 @@ fn load_settings(args: &LoadArgs) -> load::Settings {
     }
 }
 
-async fn transactions(tenant: &TenantArgs, count: usize) -> anyhow::Result<()> {
+async fn transactions(tenant: &TenantArgs, count: usize, connections: usize) -> anyhow::Result<()> {
     let credentials = Credentials::new(&tenant.tenant, &tenant.key);
     let base = tenant.url.trim_end_matches('/');
     let client = client()?;
+    let mut created = futures::stream::iter(0..count)
+        .map(|n| create_one(&client, &credentials, base, n))
+        .buffer_unordered(connections.max(1));
     let mut out = std::io::stdout().lock();
-    for n in 0..count {
-        let response = client
-            .post(format!("{base}/transactions/cells"))
-            .bearer_auth(credentials.token(&format!("setup-{n}")))
-            .header("content-type", "application/json")
-            .body(CREATE_BODY)
-            .send()
-            .await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if status != StatusCode::CREATED {
-            bail!("create answered {status}: {text}");
+    let mut failed = 0;
+    while let Some(result) = created.next().await {
+        match result {
+            Ok(line) => {
+                writeln!(out, "{line}")?;
+                out.flush()?;
+            }
+            Err(error) if connections <= 1 => return Err(error),
+            Err(error) => {
+                failed += 1;
+                eprintln!("create failed: {error:#}");
+            }
         }
-        let body: serde_json::Value = serde_json::from_str(&text)?;
-        let upload = body["sendTransaction"]["documents"][0]["url"]
-            .as_str()
-            .context("no sendTransaction.documents[0].url")?;
-        let confirm = body["commands"][0]["href"]
-            .as_str()
-            .context("no commands[0].href")?;
-        let document = upload
-            .split("/uploads/")
-            .nth(1)
-            .and_then(|rest| rest.split('?').next())
-            .context("the upload URL has no /uploads/{documentId}")?;
-        writeln!(out, "{upload} {base}{confirm} {document}")?;
+    }
+    if failed > 0 {
+        bail!("{failed} of {count} creates failed");
     }
     Ok(())
+}
+
+/// Creates one transaction; answers `<upload URL> <confirm URL> <documentId>`.
+async fn create_one(
+    client: &reqwest::Client,
+    credentials: &Credentials,
+    base: &str,
+    n: usize,
+) -> anyhow::Result<String> {
+    let response = client
+        .post(format!("{base}/transactions/cells"))
+        .bearer_auth(credentials.token(&format!("setup-{n}")))
+        .header("content-type", "application/json")
+        .body(CREATE_BODY)
+        .send()
+        .await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if status != StatusCode::CREATED {
+        bail!("create answered {status}: {text}");
+    }
+    let body: serde_json::Value = serde_json::from_str(&text)?;
+    let upload = body["sendTransaction"]["documents"][0]["url"]
+        .as_str()
+        .context("no sendTransaction.documents[0].url")?;
+    let confirm = body["commands"][0]["href"]
+        .as_str()
+        .context("no commands[0].href")?;
+    let document = upload
+        .split("/uploads/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .context("the upload URL has no /uploads/{documentId}")?;
+    Ok(format!("{upload} {base}{confirm} {document}"))
 }
 
 async fn confirm(tenant: &TenantArgs, connections: usize) -> anyhow::Result<()> {

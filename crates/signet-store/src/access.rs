@@ -9,30 +9,41 @@ use signet_core::values::Sha256Digest;
 use time::OffsetDateTime;
 
 use crate::SqlStore;
-use crate::db::{Query, Row, Tx};
+use crate::db::{Query, Row};
 use crate::evidence::append_events;
 use crate::jobs::insert_jobs;
 use crate::rows::{
     auth_from_text, from_i64, from_micros, hash_from_hex, micros, opt_from_micros, parse,
 };
 
-/// Inserts links into an envelope the transaction just created (so of the right tenant).
-pub(crate) async fn insert_new_links(
-    tx: &mut Tx,
-    tenant: &TenantId,
-    links: &[AccessLink],
-) -> Result<(), StoreError> {
-    for link in links {
-        let insert = Query::new(
-            "INSERT INTO access_links (id, envelope_id, participant_id, tenant_id, token_hash, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        );
-        tx.execute(bind_link(insert, tenant, link)).await?;
+/// The statement inserting new access links (`None` for none).
+pub(crate) fn insert_links_statement(tenant: &TenantId, links: &[AccessLink]) -> Option<Query> {
+    if links.is_empty() {
+        return None;
     }
-    Ok(())
+    let rows = links
+        .iter()
+        .map(|link| {
+            vec![
+                link.id.to_string().into(),
+                link.envelope_id.to_string().into(),
+                link.participant_id.to_string().into(),
+                tenant.to_upper_hex().into(),
+                link.token_hash.to_hex().into(),
+                micros(link.created_at).into(),
+            ]
+        })
+        .collect();
+    Some(Query::rows(
+        "INSERT INTO access_links (id, envelope_id, participant_id, tenant_id, token_hash, \
+         created_at)",
+        6,
+        rows,
+        "",
+    ))
 }
 
-/// A link's columns as `$1` to `$6`, in the order of [`insert_new_links`].
+/// A link's columns as `$1` to `$6`, in the order of [`insert_links_statement`].
 fn bind_link(query: Query, tenant: &TenantId, link: &AccessLink) -> Query {
     query
         .bind(link.id.to_string())

@@ -18,7 +18,7 @@ use signet_core::model::{
 use signet_core::store::StoreError;
 use signet_core::values::Phone;
 
-use crate::db::{Pool, Query, Row, Tx};
+use crate::db::{Arg, Pool, Query, Row, Tx};
 use crate::rows::{
     auth_from_text, corrupt, from_i64, from_micros, micros, opt_from_micros, parse,
     purpose_from_text, purpose_text, role_from_text, role_text, to_i64,
@@ -80,8 +80,9 @@ pub(crate) async fn load_one(
     Ok(load(pool, select).await?.into_iter().next())
 }
 
-/// Inserts a new envelope with all its documents and participants.
-pub(crate) async fn insert(tx: &mut Tx, aggregate: &EnvelopeAggregate) -> Result<(), StoreError> {
+/// The statements inserting a new envelope with all its documents and participants: one per
+/// table, however many rows.
+pub(crate) fn insert_statements(aggregate: &EnvelopeAggregate) -> Result<Vec<Query>, StoreError> {
     let e = &aggregate.envelope;
     let insert = Query::new(format!(
         "INSERT INTO envelopes ({ENVELOPE_COLUMNS}) VALUES \
@@ -103,16 +104,35 @@ pub(crate) async fn insert(tx: &mut Tx, aggregate: &EnvelopeAggregate) -> Result
     .bind(e.confirmed_at.map(micros))
     .bind(e.expires_at.map(micros))
     .bind(e.closed_at.map(micros));
-    tx.execute(insert).await?;
-    for document in &aggregate.documents {
-        DocumentRow::of(document)?.insert(tx, e).await?;
+    let mut statements = vec![insert];
+    if !aggregate.documents.is_empty() {
+        let rows = aggregate
+            .documents
+            .iter()
+            .map(|d| Ok(DocumentRow::of(d)?.args(e)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        statements.push(Query::rows(
+            DocumentRow::INSERT,
+            DocumentRow::WIDTH,
+            rows,
+            "",
+        ));
     }
-    for (position, participant) in aggregate.participants.iter().enumerate() {
-        ParticipantRow::of(participant, position)?
-            .insert(tx, e)
-            .await?;
+    if !aggregate.participants.is_empty() {
+        let rows = aggregate
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(position, p)| Ok(ParticipantRow::of(p, position)?.args(e)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        statements.push(Query::rows(
+            ParticipantRow::INSERT,
+            ParticipantRow::WIDTH,
+            rows,
+            "",
+        ));
     }
-    Ok(())
+    Ok(statements)
 }
 
 /// Saves a changed envelope if its stored version is still the aggregate's, bumping it
@@ -318,13 +338,14 @@ impl DocumentRow {
         })
     }
 
+    /// The head of the statement inserting document rows of [`DocumentRow::WIDTH`] values.
+    const INSERT: &str = "INSERT INTO documents (id, envelope_id, tenant_id, position, name, \
+        status, blob_key, size, sha256, sha3_256, content_type, stored_at, derived_from)";
+    const WIDTH: usize = 13;
+
     async fn insert(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), StoreError> {
-        let insert = Query::new(
-            "INSERT INTO documents (id, envelope_id, tenant_id, position, name, status, blob_key, \
-             size, sha256, sha3_256, content_type, stored_at, derived_from) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        );
-        tx.execute(self.bind(insert, envelope)).await?;
+        let insert = Query::rows(Self::INSERT, Self::WIDTH, vec![self.args(envelope)], "");
+        tx.execute(insert).await?;
         Ok(())
     }
 
@@ -339,20 +360,28 @@ impl DocumentRow {
     }
 
     fn bind(&self, query: Query, envelope: &Envelope) -> Query {
-        query
-            .bind(&self.id)
-            .bind(envelope.id.to_string())
-            .bind(envelope.tenant_id.to_upper_hex())
-            .bind(self.position)
-            .bind(&self.name)
-            .bind(&self.status)
-            .bind(self.blob_key.clone())
-            .bind(self.size)
-            .bind(self.sha256.clone())
-            .bind(self.sha3_256.clone())
-            .bind(self.content_type.clone())
-            .bind(self.stored_at)
-            .bind(self.derived_from.clone())
+        self.args(envelope)
+            .into_iter()
+            .fold(query, |query, arg| query.bind(arg))
+    }
+
+    /// The row's values as `$1` to `$13`, in the order of [`DocumentRow::INSERT`].
+    fn args(&self, envelope: &Envelope) -> Vec<Arg> {
+        vec![
+            self.id.as_str().into(),
+            envelope.id.to_string().into(),
+            envelope.tenant_id.to_upper_hex().into(),
+            self.position.into(),
+            self.name.as_str().into(),
+            self.status.as_str().into(),
+            self.blob_key.clone().into(),
+            self.size.into(),
+            self.sha256.clone().into(),
+            self.sha3_256.clone().into(),
+            self.content_type.clone().into(),
+            self.stored_at.into(),
+            self.derived_from.clone().into(),
+        ]
     }
 }
 
@@ -431,14 +460,16 @@ impl ParticipantRow {
         })
     }
 
+    /// The head of the statement inserting participant rows of [`ParticipantRow::WIDTH`]
+    /// values.
+    const INSERT: &str = "INSERT INTO participants (id, envelope_id, tenant_id, sequence, role, \
+        email, phone_e164, phone_country, phone_national, auth, secret_answer_hash, \
+        authenticated_at, completed_at, position)";
+    const WIDTH: usize = 14;
+
     async fn insert(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), StoreError> {
-        let insert = Query::new(
-            "INSERT INTO participants (id, envelope_id, tenant_id, sequence, role, email, \
-             phone_e164, phone_country, phone_national, auth, secret_answer_hash, \
-             authenticated_at, completed_at, position) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        );
-        tx.execute(self.bind(insert, envelope)).await?;
+        let insert = Query::rows(Self::INSERT, Self::WIDTH, vec![self.args(envelope)], "");
+        tx.execute(insert).await?;
         Ok(())
     }
 
@@ -454,20 +485,28 @@ impl ParticipantRow {
     }
 
     fn bind(&self, query: Query, envelope: &Envelope) -> Query {
-        query
-            .bind(&self.id)
-            .bind(envelope.id.to_string())
-            .bind(envelope.tenant_id.to_upper_hex())
-            .bind(self.sequence)
-            .bind(&self.role)
-            .bind(&self.email)
-            .bind(self.phone_e164.clone())
-            .bind(self.phone_country.clone())
-            .bind(self.phone_national.clone())
-            .bind(&self.auth)
-            .bind(self.secret_answer_hash.clone())
-            .bind(self.authenticated_at)
-            .bind(self.completed_at)
-            .bind(self.position)
+        self.args(envelope)
+            .into_iter()
+            .fold(query, |query, arg| query.bind(arg))
+    }
+
+    /// The row's values as `$1` to `$14`, in the order of [`ParticipantRow::INSERT`].
+    fn args(&self, envelope: &Envelope) -> Vec<Arg> {
+        vec![
+            self.id.as_str().into(),
+            envelope.id.to_string().into(),
+            envelope.tenant_id.to_upper_hex().into(),
+            self.sequence.into(),
+            self.role.as_str().into(),
+            self.email.as_str().into(),
+            self.phone_e164.clone().into(),
+            self.phone_country.clone().into(),
+            self.phone_national.clone().into(),
+            self.auth.as_str().into(),
+            self.secret_answer_hash.clone().into(),
+            self.authenticated_at.into(),
+            self.completed_at.into(),
+            self.position.into(),
+        ]
     }
 }

@@ -107,6 +107,31 @@ impl From<&Vec<u8>> for Arg {
     }
 }
 
+/// Statements as one PostgreSQL statement: `WITH w1 AS (first), w2 AS (second), … last`,
+/// renumbered like a [`script`].
+fn with_clauses(statements: &[Query]) -> Query {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    let last = statements.len().saturating_sub(1);
+    for (i, statement) in statements.iter().enumerate() {
+        if i < last {
+            sql.push_str(if i == 0 { "WITH " } else { ", " });
+            sql.push_str(&format!("w{i} AS ("));
+        } else {
+            sql.push(' ');
+        }
+        renumber_into(&statement.sql, args.len(), &mut sql);
+        if i < last {
+            sql.push(')');
+        }
+        args.extend(statement.args.iter().cloned());
+    }
+    Query {
+        sql: sql.into(),
+        args,
+    }
+}
+
 /// A statement and its arguments, `$1` first.
 #[derive(Debug, Clone)]
 pub(crate) struct Query {
@@ -127,6 +152,98 @@ impl Query {
     pub(crate) fn bind(mut self, value: impl Into<Arg>) -> Self {
         self.args.push(value.into());
         self
+    }
+
+    /// One multi-row statement: `head VALUES ($1, …, $width), (…), … tail`, with `rows`' values
+    /// bound in order (each row exactly `width` values). Several rows in one statement instead
+    /// of one statement per row: the write path's round trips to the database are its cost.
+    pub(crate) fn rows(head: &str, width: usize, rows: Vec<Vec<Arg>>, tail: &str) -> Self {
+        let mut sql = String::with_capacity(head.len() + tail.len() + rows.len() * width * 5);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        let mut args = Vec::with_capacity(rows.len() * width);
+        for (r, row) in rows.into_iter().enumerate() {
+            debug_assert_eq!(row.len(), width, "a row of the wrong width");
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..width {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(r * width + c + 1).to_string());
+            }
+            sql.push(')');
+            args.extend(row);
+        }
+        sql.push_str(tail);
+        Self {
+            sql: sql.into(),
+            args,
+        }
+    }
+
+    /// Whether the statement only reads (a `SELECT`), so that a reader connection may run it.
+    fn is_read(&self) -> bool {
+        let head = self.sql.trim_start();
+        head.len() >= 6 && head[..6].eq_ignore_ascii_case("select")
+    }
+}
+
+/// Appends `sql` to `out` with every `$n` parameter renumbered `$(n + offset)`; quoted text is
+/// copied as it is. This lets several statements, each numbered from `$1`, run as one SQLite
+/// script whose arguments are all of theirs in order.
+fn renumber_into(sql: &str, offset: usize, out: &mut String) {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                let end = sql[i + 1..]
+                    .find(char::from(quote))
+                    .map_or(sql.len(), |at| i + 1 + at + 1);
+                out.push_str(&sql[i..end]);
+                i = end;
+            }
+            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                // Digits only, so the parse cannot fail short of an absurd length.
+                let n: usize = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
+                out.push('$');
+                out.push_str(&n.saturating_add(offset).to_string());
+                i += 1 + digits;
+            }
+            _ => {
+                let next = sql[i..]
+                    .find(['\'', '"', '$'])
+                    .map_or(sql.len(), |at| if at == 0 { i + 1 } else { i + at });
+                out.push_str(&sql[i..next]);
+                i = next;
+            }
+        }
+    }
+}
+
+/// Several statements as one SQLite script: their texts joined by `;`, renumbered so that the
+/// arguments of all of them, in order, bind it.
+fn script(statements: &[Query]) -> Query {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    for statement in statements {
+        if !sql.is_empty() {
+            sql.push_str(";\n");
+        }
+        renumber_into(&statement.sql, args.len(), &mut sql);
+        args.extend(statement.args.iter().cloned());
+    }
+    Query {
+        sql: sql.into(),
+        args,
     }
 }
 
@@ -178,6 +295,53 @@ impl Conn<'_> {
                 .map(|done| done.rows_affected()),
         }
         .map_err(unexpected)
+    }
+
+    /// Runs statements in order, as few round trips as the database allows: on SQLite one
+    /// script (one call to sqlx's connection thread, one prepared and cached multi-statement),
+    /// on PostgreSQL one after the other (its extended protocol takes one statement at a time).
+    /// Answers how many rows they changed together; stops at the first failure.
+    pub(crate) async fn execute_all(self, statements: &[Query]) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(conn) => {
+                let all = match statements {
+                    [] => return Ok(0),
+                    [one] => one.clone(),
+                    many => script(many),
+                };
+                prepare(&all)
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(unexpected)
+            }
+            Self::Postgres(conn) => {
+                let mut changed = 0;
+                for statement in statements {
+                    changed += prepare(statement)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(unexpected)?
+                        .rows_affected();
+                }
+                Ok(changed)
+            }
+        }
+    }
+
+    /// [`Conn::execute_all`] for statements that only insert rows none of the others reads
+    /// (a new envelope's): on PostgreSQL too in one round trip, as one statement whose others
+    /// run as data-modifying `WITH` clauses (foreign keys between them are checked at the end
+    /// of the statement). Answers the rows the last one changed on PostgreSQL.
+    pub(crate) async fn execute_together(self, statements: &[Query]) -> Result<u64, StoreError> {
+        match (self, statements) {
+            (Self::Postgres(conn), [_, _, ..]) => prepare(&with_clauses(statements))
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected())
+                .map_err(unexpected),
+            (conn, _) => conn.execute_all(statements).await,
+        }
     }
 
     /// Every row a query returns.
@@ -240,8 +404,14 @@ impl Pooled {
 /// A connection pool on one of the two databases.
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
-    /// SQLite, one connection (see `SqlStore::open_sqlite`).
-    Sqlite(SqlitePool),
+    /// SQLite: one connection writes (see `SqlStore::open_sqlite`), read-only ones read.
+    Sqlite {
+        /// The one connection every write and every transaction goes through.
+        writer: SqlitePool,
+        /// Read-only connections for plain reads: in WAL mode they read the last commit while
+        /// the writer writes, instead of queueing behind it.
+        readers: SqlitePool,
+    },
     /// PostgreSQL.
     Postgres(PgPool),
 }
@@ -250,40 +420,64 @@ impl Pool {
     /// Starts a transaction.
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         match self {
-            Self::Sqlite(pool) => pool.begin().await.map(Tx::Sqlite),
+            Self::Sqlite { writer, .. } => writer.begin().await.map(Tx::Sqlite),
             Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
         }
         .map_err(unexpected)
     }
 
-    /// Takes a connection, for a read or a statement that needs no transaction. Never while the
-    /// same task holds a transaction: SQLite's pool has one connection.
+    /// Takes a connection for reads (on SQLite a read-only one). A write needs
+    /// [`Pool::begin`] or [`Pool::execute`].
     pub(crate) async fn acquire(&self) -> Result<Pooled, StoreError> {
         match self {
-            Self::Sqlite(pool) => pool.acquire().await.map(Pooled::Sqlite),
+            Self::Sqlite { readers, .. } => readers.acquire().await.map(Pooled::Sqlite),
             Self::Postgres(pool) => pool.acquire().await.map(Pooled::Postgres),
         }
         .map_err(unexpected)
     }
 
+    /// Takes a connection that may write (on SQLite the one writer).
+    async fn acquire_for(&self, query: &Query) -> Result<Pooled, StoreError> {
+        match self {
+            Self::Sqlite { writer, .. } if !query.is_read() => writer
+                .acquire()
+                .await
+                .map(Pooled::Sqlite)
+                .map_err(unexpected),
+            _ => self.acquire().await,
+        }
+    }
+
     /// Runs a statement on its own; answers how many rows it changed.
     pub(crate) async fn execute(&self, query: Query) -> Result<u64, StoreError> {
-        self.acquire().await?.conn().execute(query).await
+        self.acquire_for(&query).await?.conn().execute(query).await
     }
 
     /// Every row a query returns.
     pub(crate) async fn fetch_all(&self, query: Query) -> Result<Vec<Row>, StoreError> {
-        self.acquire().await?.conn().fetch_all(query).await
+        self.acquire_for(&query)
+            .await?
+            .conn()
+            .fetch_all(query)
+            .await
     }
 
     /// The row a query returns, if any.
     pub(crate) async fn fetch_optional(&self, query: Query) -> Result<Option<Row>, StoreError> {
-        self.acquire().await?.conn().fetch_optional(query).await
+        self.acquire_for(&query)
+            .await?
+            .conn()
+            .fetch_optional(query)
+            .await
     }
 
     /// The one row a query returns.
     pub(crate) async fn fetch_one(&self, query: Query) -> Result<Row, StoreError> {
-        self.acquire().await?.conn().fetch_one(query).await
+        self.acquire_for(&query)
+            .await?
+            .conn()
+            .fetch_one(query)
+            .await
     }
 
     /// The lock a job claim takes on the rows it picks: on PostgreSQL concurrent workers skip
@@ -291,7 +485,7 @@ impl Pool {
     /// connection), so a claim is atomic as it is.
     pub(crate) fn claim_lock(&self) -> &'static str {
         match self {
-            Self::Sqlite(_) => "",
+            Self::Sqlite { .. } => "",
             Self::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         }
     }
@@ -300,7 +494,7 @@ impl Pool {
     /// PostgreSQL checks its constraints on every write and its pages with checksums, so there
     /// is nothing to ask it.
     pub(crate) async fn check_database(&self) -> Result<(), StoreError> {
-        let Self::Sqlite(pool) = self else {
+        let Self::Sqlite { writer: pool, .. } = self else {
             return Ok(());
         };
         let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
@@ -350,6 +544,19 @@ impl Tx {
         self.conn().execute(query).await
     }
 
+    /// Runs statements in order in as few round trips as possible (see [`Conn::execute_all`]).
+    pub(crate) async fn execute_all(&mut self, statements: &[Query]) -> Result<u64, StoreError> {
+        self.conn().execute_all(statements).await
+    }
+
+    /// Runs inserts in one round trip on either database (see [`Conn::execute_together`]).
+    pub(crate) async fn execute_together(
+        &mut self,
+        statements: &[Query],
+    ) -> Result<u64, StoreError> {
+        self.conn().execute_together(statements).await
+    }
+
     /// Every row a query returns.
     pub(crate) async fn fetch_all(&mut self, query: Query) -> Result<Vec<Row>, StoreError> {
         self.conn().fetch_all(query).await
@@ -358,6 +565,15 @@ impl Tx {
     /// The one row a query returns.
     pub(crate) async fn fetch_one(&mut self, query: Query) -> Result<Row, StoreError> {
         self.conn().fetch_one(query).await
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await,
+            Self::Postgres(tx) => tx.rollback().await,
+        }
+        .map_err(unexpected)
     }
 
     /// Commits.
@@ -392,5 +608,55 @@ impl Row {
             Self::Postgres(row) => row.try_get(column),
         }
         .map_err(unexpected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_renumber_each_statements_parameters_after_the_previous_ones() {
+        let first = Query::new("INSERT INTO a (x, y) VALUES ($1, $2)")
+            .bind(1_i64)
+            .bind("one");
+        let second = Query::new("UPDATE b SET s = 'cost $1', t = \"$2\" WHERE id = $1 AND v = $10")
+            .bind(2_i64);
+        let joined = script(&[first, second]);
+        assert_eq!(
+            joined.sql,
+            "INSERT INTO a (x, y) VALUES ($1, $2);\nUPDATE b SET s = 'cost $1', t = \"$2\" \
+             WHERE id = $3 AND v = $12"
+        );
+        assert_eq!(
+            joined.args,
+            vec![Arg::Int(Some(1)), Arg::from("one"), Arg::Int(Some(2))]
+        );
+        let third = Query::new("INSERT INTO c (z) VALUES ($1)").bind(3_i64);
+        let one = with_clauses(&[joined.clone(), third.clone(), third]);
+        assert!(
+            one.sql.starts_with("WITH w0 AS (INSERT INTO a")
+                && one.sql.ends_with(
+                    "), w1 AS (INSERT INTO c (z) VALUES ($4)) INSERT INTO c (z) VALUES ($5)"
+                ),
+            "{}",
+            one.sql
+        );
+    }
+
+    #[test]
+    fn multi_row_statements_number_their_values_row_by_row() {
+        let rows = vec![
+            vec![Arg::from(1_i64), Arg::from("a")],
+            vec![Arg::from(2_i64), Arg::from("b")],
+        ];
+        let query = Query::rows("INSERT INTO t (n, s)", 2, rows, " ON CONFLICT DO NOTHING");
+        assert_eq!(
+            query.sql,
+            "INSERT INTO t (n, s) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(query.args.len(), 4);
+        assert!(!query.is_read());
+        assert!(Query::new("  select 1").is_read());
     }
 }

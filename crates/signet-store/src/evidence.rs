@@ -12,16 +12,59 @@ use signet_ledger::NodeId;
 
 use crate::SqlStore;
 use crate::db::{Query, Row, Tx};
-use crate::jobs::insert_jobs;
+use crate::jobs::insert_jobs_statements;
 use crate::rows::{corrupt, from_i64, from_micros, hash_from_hex, micros, to_i64};
+use crate::writer::Write;
 
 /// How many rows one multi-row statement reads or writes: well under both databases' limits on
 /// parameters.
 const BATCH: usize = 200;
 
+/// An event as the columns of its row, with its record and leaf hash already computed (by the
+/// caller's task, not by the writer's).
+#[derive(Debug)]
+pub(crate) struct PreparedEvent {
+    id: String,
+    tenant_id: String,
+    envelope_id: Option<String>,
+    kind: String,
+    at: i64,
+    record: String,
+    leaf_hash: [u8; 32],
+}
+
+/// Serialises events and hashes their leaves, ready for [`append_prepared`].
+pub(crate) fn prepare_events(events: &[Event]) -> Result<Vec<PreparedEvent>, StoreError> {
+    events
+        .iter()
+        .map(|event| {
+            let record = serde_json::to_string(event).map_err(corrupt)?;
+            Ok(PreparedEvent {
+                id: event.id.to_string(),
+                tenant_id: event.tenant_id.to_upper_hex(),
+                envelope_id: event.envelope_id.map(|e| e.to_string()),
+                kind: event.kind.as_str(),
+                at: micros(event.at),
+                leaf_hash: signet_core::evidence::leaf_hash_of_record(&record),
+                record,
+            })
+        })
+        .collect()
+}
+
 /// Appends events to the log: the ledger row lock orders concurrent writers, so the sequence
 /// numbers are gap-free and in commit order.
 pub(crate) async fn append_events(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
+    let prepared = prepare_events(events)?;
+    append_prepared(tx, &prepared.iter().collect::<Vec<_>>()).await
+}
+
+/// [`append_events`] for events already prepared: one update of the ledger row, one insert per
+/// [`BATCH`] events, and the new tree nodes, however many events there are.
+pub(crate) async fn append_prepared(
+    tx: &mut Tx,
+    events: &[&PreparedEvent],
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -34,25 +77,32 @@ pub(crate) async fn append_events(tx: &mut Tx, events: &[Event]) -> Result<(), S
         .await?
         .get("size")?;
     let first = size - count;
-    let mut leaf_hashes = Vec::with_capacity(events.len());
-    for (seq, event) in (first..).zip(events) {
-        let record = serde_json::to_string(event).map_err(corrupt)?;
-        let leaf_hash = signet_core::evidence::leaf_hash_of_record(&record);
-        leaf_hashes.push(leaf_hash);
-        let insert = Query::new(
-            "INSERT INTO events (seq, id, tenant_id, envelope_id, kind, at, record, leaf_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(seq)
-        .bind(event.id.to_string())
-        .bind(event.tenant_id.to_upper_hex())
-        .bind(event.envelope_id.map(|e| e.to_string()))
-        .bind(event.kind.as_str())
-        .bind(micros(event.at))
-        .bind(record)
-        .bind(hex::encode(leaf_hash));
-        tx.execute(insert).await?;
+    let leaf_hashes: Vec<[u8; 32]> = events.iter().map(|e| e.leaf_hash).collect();
+    let mut seq = first;
+    let mut inserts = Vec::new();
+    for chunk in events.chunks(BATCH) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for event in chunk {
+            rows.push(vec![
+                seq.into(),
+                event.id.as_str().into(),
+                event.tenant_id.as_str().into(),
+                event.envelope_id.clone().into(),
+                event.kind.as_str().into(),
+                event.at.into(),
+                event.record.as_str().into(),
+                hex::encode(event.leaf_hash).into(),
+            ]);
+            seq += 1;
+        }
+        inserts.push(Query::rows(
+            "INSERT INTO events (seq, id, tenant_id, envelope_id, kind, at, record, leaf_hash)",
+            8,
+            rows,
+            "",
+        ));
     }
+    tx.execute_all(&inserts).await?;
     integrate_leaves(tx, from_i64(first)?, &leaf_hashes).await
 }
 
@@ -136,9 +186,13 @@ fn bound(position: u64) -> i64 {
 #[async_trait]
 impl EvidenceStore for SqlStore {
     async fn append_events(&self, events: &[Event]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        append_events(&mut tx, events).await?;
-        tx.commit().await
+        let write = Write {
+            statements: Vec::new(),
+            events: prepare_events(events)?,
+            together: false,
+        };
+        self.writer.write(write).await?;
+        Ok(())
     }
 
     async fn append_events_with_jobs(
@@ -146,10 +200,13 @@ impl EvidenceStore for SqlStore {
         events: &[Event],
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        append_events(&mut tx, events).await?;
-        insert_jobs(&mut tx, jobs, self.clock.now()).await?;
-        tx.commit().await
+        let write = Write {
+            statements: insert_jobs_statements(jobs, self.clock.now())?,
+            events: prepare_events(events)?,
+            together: false,
+        };
+        self.writer.write(write).await?;
+        Ok(())
     }
 
     async fn envelope_events(

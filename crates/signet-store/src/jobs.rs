@@ -19,23 +19,32 @@ pub(crate) async fn insert_jobs(
     jobs: &[NewJob],
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    for job in jobs {
-        let payload = serde_json::to_string(&job.kind).map_err(corrupt)?;
-        let insert = Query::new(
-            "INSERT INTO jobs (id, kind, payload, dedupe_key, state, run_at, attempts, \
-             max_attempts, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7) \
-             ON CONFLICT (dedupe_key) WHERE state IN ('pending', 'running') DO NOTHING",
-        )
-        .bind(&job.id)
-        .bind(job.kind.name())
-        .bind(payload)
-        .bind(job.dedupe_key.clone())
-        .bind(micros(job.run_at))
-        .bind(i64::from(job.kind.max_attempts()))
-        .bind(micros(now));
-        tx.execute(insert).await?;
-    }
+    tx.execute_all(&insert_jobs_statements(jobs, now)?).await?;
     Ok(())
+}
+
+/// The statements of [`insert_jobs`], one per job (each may be dropped on its own).
+pub(crate) fn insert_jobs_statements(
+    jobs: &[NewJob],
+    now: OffsetDateTime,
+) -> Result<Vec<Query>, StoreError> {
+    jobs.iter()
+        .map(|job| {
+            let payload = serde_json::to_string(&job.kind).map_err(corrupt)?;
+            Ok(Query::new(
+                "INSERT INTO jobs (id, kind, payload, dedupe_key, state, run_at, attempts, \
+                 max_attempts, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7) \
+                 ON CONFLICT (dedupe_key) WHERE state IN ('pending', 'running') DO NOTHING",
+            )
+            .bind(&job.id)
+            .bind(job.kind.name())
+            .bind(payload)
+            .bind(job.dedupe_key.clone())
+            .bind(micros(job.run_at))
+            .bind(i64::from(job.kind.max_attempts()))
+            .bind(micros(now)))
+        })
+        .collect()
 }
 
 fn job_from_row(row: &Row) -> Result<Job, StoreError> {

@@ -22,6 +22,7 @@ mod secrets;
 mod signer_access;
 mod signing;
 mod tenants;
+mod writer;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -42,12 +43,17 @@ pub struct SqlStore {
     pool: db::Pool,
     /// Where the times the store records itself (when a job was enqueued) come from.
     clock: Arc<dyn Clock>,
+    /// The group-commit writer of the hot write paths (token ids, new envelopes, events).
+    writer: writer::Writer,
 }
+
+/// How many read-only SQLite connections serve plain reads beside the one writer.
+const SQLITE_READERS: u32 = 4;
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let backend = match self.pool {
-            db::Pool::Sqlite(_) => "sqlite",
+            db::Pool::Sqlite { .. } => "sqlite",
             db::Pool::Postgres(_) => "postgres",
         };
         f.debug_struct("SqlStore")
@@ -59,29 +65,41 @@ impl std::fmt::Debug for SqlStore {
 impl SqlStore {
     /// Opens (creating if missing) the SQLite database at a `sqlite://` URL and migrates it.
     ///
-    /// One connection is used for everything: SQLite admits one writer at a time anyway, and a
-    /// single connection means transactions never fail to upgrade their lock under load.
+    /// One connection writes: SQLite admits one writer at a time anyway, and a single writing
+    /// connection means transactions never fail to upgrade their lock under load. Concurrent
+    /// requests' writes are committed together through it (see `writer`). Plain reads go to
+    /// read-only connections, which in WAL mode read the last commit without waiting for it.
     /// `synchronous=NORMAL` in WAL mode keeps every committed transaction across a crash of the
     /// process (not across a power cut, which `FULL` would add at a cost per commit).
     pub async fn open_sqlite(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid SQLite URL {url}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
+            .connect_with(
+                options
+                    .clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal),
+            )
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
         sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await
             .context("migrating the SQLite database")?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(SQLITE_READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
+        let pool = db::Pool::Sqlite { writer, readers };
         Ok(Self {
-            pool: db::Pool::Sqlite(pool),
+            writer: writer::Writer::spawn(pool.clone()),
+            pool,
             clock,
         })
     }
@@ -98,8 +116,10 @@ impl SqlStore {
             .run(&pool)
             .await
             .context("migrating the PostgreSQL database")?;
+        let pool = db::Pool::Postgres(pool);
         Ok(Self {
-            pool: db::Pool::Postgres(pool),
+            writer: writer::Writer::spawn(pool.clone()),
+            pool,
             clock,
         })
     }

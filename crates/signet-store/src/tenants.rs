@@ -13,6 +13,7 @@ use crate::rows::{
     corrupt, features_from_text, features_to_text, from_i64, from_micros, micros, parse,
     status_from_text, status_text,
 };
+use crate::writer::Write;
 
 fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
     Ok(Tenant {
@@ -122,7 +123,13 @@ impl TenantStore for SqlStore {
         .bind(token_id)
         .bind(micros(valid_until))
         .bind(micros(now));
-        Ok(self.pool.execute(claim).await? == 1)
+        // Through the group-commit writer: a create's claim commits with its neighbours'.
+        let write = Write {
+            statements: vec![claim],
+            events: Vec::new(),
+            together: false,
+        };
+        Ok(self.writer.write(write).await? == 1)
     }
 
     async fn prune_token_ids(&self, now: OffsetDateTime) -> Result<u64, StoreError> {

@@ -43,6 +43,7 @@ macro_rules! on_both {
 }
 
 mod access;
+mod batching;
 mod delivery;
 mod evidence;
 mod jobs;

@@ -1,0 +1,136 @@
+//! Group commit: the hot write paths (a token id's claim, a new envelope, events with their
+//! jobs) are handed to one writer task, which commits the writes of concurrent requests together
+//! in one transaction and answers each caller only once that transaction has committed.
+//!
+//! Why: a commit costs far more than the statements of one create (on PostgreSQL the WAL
+//! flush, on SQLite a round trip to sqlx's connection thread per statement), and every append
+//! to the transparency log takes the one `ledger_state` row, so per-request transactions
+//! serialize on it anyway. One writer turns N requests into one transaction, one ledger update
+//! and one commit.
+//!
+//! A write is data ([`Write`]: statements and events), so it can be run twice: a batch is tried
+//! optimistically as one transaction; if anything in it fails, it is rolled back whole and each
+//! of its writes is run again on its own, so one failing request neither fails nor loses its
+//! neighbours. Nothing is answered before the commit that holds it returned, so a crash loses
+//! only writes nobody was told about.
+
+use signet_core::store::StoreError;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::{Pool, Query};
+use crate::evidence::{PreparedEvent, append_prepared};
+
+/// Most writes committed in one transaction: bounds how long the ledger row is held and how
+/// long the first request of a batch waits for the last.
+const MAX_BATCH: usize = 128;
+/// Writes waiting for the writer beyond which callers wait to hand theirs over.
+const QUEUE: usize = 4096;
+
+/// One request's write: statements run in order, then its events appended to the log (the
+/// writer appends the events of a whole batch at once).
+#[derive(Debug, Default)]
+pub(crate) struct Write {
+    /// Run in order, in the batch's transaction.
+    pub(crate) statements: Vec<Query>,
+    /// Appended to the event log and the transparency log after the batch's statements.
+    pub(crate) events: Vec<PreparedEvent>,
+    /// The statements only insert rows none of the others reads, so PostgreSQL may run them
+    /// as one statement (see `Conn::execute_together`).
+    pub(crate) together: bool,
+}
+
+struct Pending {
+    write: Write,
+    /// How many rows the write's statements changed, once committed.
+    reply: oneshot::Sender<Result<u64, StoreError>>,
+}
+
+/// The handle through which writes reach the writer task; the task ends when the last handle
+/// is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current Tokio runtime.
+    pub(crate) fn spawn(pool: Pool) -> Self {
+        let (queue, incoming) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, incoming));
+        Self { queue }
+    }
+
+    /// Commits a write (with whatever other writes are waiting) and answers how many rows its
+    /// statements changed. Answers only after the commit that holds it.
+    pub(crate) async fn write(&self, write: Write) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { write, reply })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Unexpected(anyhow::anyhow!("the store's writer has stopped"))
+}
+
+async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let writes: Vec<&Write> = batch.iter().map(|p| &p.write).collect();
+        match commit_batch(&pool, &writes).await {
+            Ok(changed) => {
+                for (pending, changed) in batch.drain(..).zip(changed) {
+                    // A caller that stopped waiting does not need its answer.
+                    let _ = pending.reply.send(Ok(changed));
+                }
+            }
+            Err(error) if batch.len() == 1 => {
+                if let Some(pending) = batch.pop() {
+                    let _ = pending.reply.send(Err(error));
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, writes = batch.len(), "a batch failed; committing its writes one by one");
+                for pending in batch.drain(..) {
+                    let result = commit_batch(&pool, &[&pending.write])
+                        .await
+                        .map(|changed| changed.into_iter().sum());
+                    let _ = pending.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Runs writes in one transaction and commits it; answers the rows each write changed.
+async fn commit_batch(pool: &Pool, writes: &[&Write]) -> Result<Vec<u64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut changed = Vec::with_capacity(writes.len());
+    let mut events = Vec::new();
+    for write in writes {
+        let done = if write.together {
+            tx.execute_together(&write.statements).await
+        } else {
+            tx.execute_all(&write.statements).await
+        };
+        match done {
+            Ok(rows) => changed.push(rows),
+            Err(error) => {
+                // Roll back at once rather than on drop, so the connection is clean for the
+                // retries.
+                tx.rollback().await?;
+                return Err(error);
+            }
+        }
+        events.extend(write.events.iter());
+    }
+    if let Err(error) = append_prepared(&mut tx, &events).await {
+        tx.rollback().await?;
+        return Err(error);
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
