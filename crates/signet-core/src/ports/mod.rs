@@ -55,6 +55,8 @@ pub struct Core {
     pub(crate) renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
     pub(crate) inspector: Option<Arc<dyn inspect::DocumentInspector>>,
     pub(crate) signatures: Option<Arc<dyn signature::SignatureMaker>>,
+    pub(crate) retriever: Option<Arc<dyn crate::signing::folders::FileRetriever>>,
+    pub(crate) callback_renderer: Option<Arc<dyn crate::signing::folders::SenderCallbackRenderer>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -87,6 +89,8 @@ impl Core {
             renderer: Arc::new(crate::webhooks::NativeRenderer),
             inspector: None,
             signatures: None,
+            retriever: None,
+            callback_renderer: None,
             store,
             blobs,
             clock,
@@ -123,6 +127,16 @@ impl Core {
 
     pub(crate) async fn jobs_enqueued(&self) {
         self.jobs_waiting.notified().await;
+    }
+
+    /// Fetches the files clients keep themselves (documents registered by digest) through
+    /// `retriever`.
+    pub fn with_file_retriever(
+        mut self,
+        retriever: Arc<dyn crate::signing::folders::FileRetriever>,
+    ) -> Self {
+        self.retriever = Some(retriever);
+        self
     }
 
     /// Delivers tenants' webhooks through `sender`.
