@@ -27,6 +27,7 @@ use axum::routing::{MethodRouter, get, post, put};
 use signet_core::CoreError;
 use signet_core::ids::{DocumentId, EnvelopeId, FolderId, ParticipantId, RegisteredDocumentId};
 use signet_core::ports::Caller;
+use signet_core::ports::callbacks::Alias;
 use signet_core::signing::folders::{
     ApiSession, NewFolder, NewRegisteredDocument, OnBehalfOf, RegisteredDocument,
     RegisteredDocumentView, SenderCallbackRenderer, SenderCallbacks,
@@ -959,16 +960,20 @@ fn alias_signer(core: &signet_core::Core, participant: &ParticipantId) -> String
     )
 }
 
+fn signer_alias(alias: &Alias<'_>, participant: &ParticipantId) -> String {
+    format!("SIG_{}", alias("signer", &participant.to_string()))
+}
+
 impl SenderCallbackRenderer for DedocoCallbacks {
-    fn status(&self, core: &signet_core::Core, envelope: &SignEnvelope) -> String {
+    fn status(&self, alias: &Alias<'_>, envelope: &SignEnvelope) -> String {
         let body = StatusCallback {
-            business_process_id: core.public_alias("process", &envelope.id.to_string()),
+            business_process_id: alias("process", &envelope.id.to_string()),
             status: process_status(envelope.status),
             signers: envelope
                 .participants
                 .iter()
                 .map(|p| CallbackSigner {
-                    id: alias_signer(core, &p.id),
+                    id: signer_alias(alias, &p.id),
                     name: p.name.as_str().to_owned(),
                     email: p
                         .email
@@ -984,10 +989,10 @@ impl SenderCallbackRenderer for DedocoCallbacks {
         serde_json::to_string(&body).unwrap_or_default()
     }
 
-    fn file(&self, core: &signet_core::Core, envelope: &SignEnvelope, pdf: &[u8]) -> String {
+    fn file(&self, alias: &Alias<'_>, envelope: &SignEnvelope, pdf: &[u8]) -> String {
         use base64::Engine as _;
         let body = FileCallback {
-            business_process_id: core.public_alias("process", &envelope.id.to_string()),
+            business_process_id: alias("process", &envelope.id.to_string()),
             file: base64::engine::general_purpose::STANDARD.encode(pdf),
         };
         serde_json::to_string(&body).unwrap_or_default()

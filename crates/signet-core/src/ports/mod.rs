@@ -3,6 +3,7 @@
 //! each aggregate's folder; this file holds only what they share.
 
 pub mod blob;
+pub mod callbacks;
 pub mod inspect;
 pub mod mail;
 pub mod phone;
@@ -55,8 +56,8 @@ pub struct Core {
     pub(crate) renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
     pub(crate) inspector: Option<Arc<dyn inspect::DocumentInspector>>,
     pub(crate) signatures: Option<Arc<dyn signature::SignatureMaker>>,
-    pub(crate) retriever: Option<Arc<dyn crate::signing::folders::FileRetriever>>,
-    pub(crate) callback_renderer: Option<Arc<dyn crate::signing::folders::SenderCallbackRenderer>>,
+    pub(crate) retriever: Option<Arc<dyn callbacks::FileRetriever>>,
+    pub(crate) callback_renderer: Option<Arc<dyn callbacks::SenderCallbackRenderer>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -131,10 +132,7 @@ impl Core {
 
     /// Fetches the files clients keep themselves (documents registered by digest) through
     /// `retriever`.
-    pub fn with_file_retriever(
-        mut self,
-        retriever: Arc<dyn crate::signing::folders::FileRetriever>,
-    ) -> Self {
+    pub fn with_file_retriever(mut self, retriever: Arc<dyn callbacks::FileRetriever>) -> Self {
         self.retriever = Some(retriever);
         self
     }

@@ -20,6 +20,8 @@ use crate::model::{Event, EventKind};
 use crate::ports::{Caller, Core, require_active};
 use crate::values::Sha3Digest;
 
+pub use crate::ports::callbacks::{FileRetriever, RetrievalFailure, SenderCallbackRenderer};
+
 /// The most documents one folder is created with.
 pub const MAX_FOLDER_DOCUMENTS: usize = 100;
 /// The most folders one folder links to.
@@ -762,27 +764,6 @@ impl Core {
     }
 }
 
-/// Why a client's file could not be retrieved.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RetrievalFailure {
-    /// The URL or a redirect points where Signet does not go (private, loopback, metadata, a
-    /// scheme other than http(s)), or the answer is too large or not a file.
-    #[error("refused: {0}")]
-    Refused(String),
-    /// The client's server could not be reached or answered an error.
-    #[error("failed: {0}")]
-    Failed(String),
-}
-
-/// Fetches a file from a URL a client gave (through the outbound-target guard, with size and
-/// time limits, every redirect checked again). Implemented in `signet-notify`.
-#[async_trait::async_trait]
-pub trait FileRetriever: Send + Sync + 'static {
-    /// The file's bytes; at most `max_bytes`.
-    async fn retrieve(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, RetrievalFailure>;
-}
-
 /// A file retrieved for a registered document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrievedFile {
@@ -1138,15 +1119,6 @@ impl Core {
     }
 }
 
-/// Writes the bodies of sender callbacks in the words of the API the sender used (the dialect
-/// that keeps sender callbacks implements it).
-pub trait SenderCallbackRenderer: Send + Sync + 'static {
-    /// The status callback's body for the envelope as it is now.
-    fn status(&self, core: &Core, envelope: &super::SignEnvelope) -> String;
-    /// The file callback's body carrying a new version of the envelope's document.
-    fn file(&self, core: &Core, envelope: &super::SignEnvelope, pdf: &[u8]) -> String;
-}
-
 impl Core {
     /// Writes sender callback bodies with `renderer`.
     pub fn with_sender_callback_renderer(
@@ -1208,7 +1180,10 @@ impl Core {
         else {
             return Ok(Vec::new());
         };
-        let body = renderer.status(self, envelope);
+        let body = renderer.status(
+            &|namespace, target| self.public_alias(namespace, target),
+            envelope,
+        );
         Ok(vec![self.sender_callback_job(
             envelope,
             callbacks.status_url,
@@ -1241,7 +1216,12 @@ impl Core {
         ) else {
             return Ok(Vec::new());
         };
-        let body = renderer.file(self, envelope, &pdf.await?);
+        let pdf = pdf.await?;
+        let body = renderer.file(
+            &|namespace, target| self.public_alias(namespace, target),
+            envelope,
+            &pdf,
+        );
         Ok(vec![self.sender_callback_job(
             envelope,
             callbacks.file_url,
