@@ -7,6 +7,7 @@ mod auth_header;
 pub mod dedoco;
 pub mod doclinc;
 mod endpoint;
+mod file_links;
 mod http;
 mod native;
 pub mod ops;
@@ -37,6 +38,12 @@ pub fn endpoints() -> Vec<EndpointInfo> {
 /// dialect's envelopes notify, this dispatches on the envelope's dialect.
 pub fn notification_renderer() -> Arc<dyn signet_core::webhooks::NotificationRenderer> {
     Arc::new(doclinc::DoclincRenderer)
+}
+
+/// The renderer of sender callbacks (the Dedoco dialect's status and file callbacks).
+pub fn sender_callback_renderer() -> Arc<dyn signet_core::signing::folders::SenderCallbackRenderer>
+{
+    Arc::new(dedoco::DedocoCallbacks)
 }
 
 /// Settings of the HTTP layer.

@@ -240,6 +240,22 @@ impl Phone {
         })
     }
 
+    /// Builds and validates a number given in E.164 form (`+` and digits); its country is the
+    /// one the number belongs to.
+    pub fn from_e164(text: &str) -> Result<Self, InvalidValue> {
+        let text = text.trim();
+        if !text.starts_with('+') {
+            return Err(InvalidValue::new("phone", "an E.164 number starts with +"));
+        }
+        let number = phonenumber::parse(None, text)
+            .map_err(|_| InvalidValue::new("phone", "not a phone number"))?;
+        let country = number
+            .country()
+            .id()
+            .ok_or_else(|| InvalidValue::new("phone", "no country has this number"))?;
+        Self::from_national(country.as_ref(), &number.national().to_string())
+    }
+
     /// Rebuilds a phone from its stored parts without re-validating.
     pub fn from_stored(e164: String, iso_country: String, national: String) -> Self {
         Self {

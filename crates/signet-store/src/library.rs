@@ -45,6 +45,9 @@ fn document_from_row(row: &Row) -> Result<StoredLibraryDocument, StoreError> {
         blob: row
             .get::<Option<String>>("blob_key")?
             .map(BlobKey::from_stored),
+        // No bytes and never deleted: they have not arrived yet.
+        awaited: row.get::<Option<String>>("blob_key")?.is_none()
+            && row.get::<Option<i64>>("deleted_at")?.is_none(),
     })
 }
 
@@ -75,7 +78,7 @@ pub(crate) async fn insert_idempotency_key(
 /// The insert of a library document's row.
 pub(crate) fn insert_document_query(
     document: &LibraryDocument,
-    blob: &BlobKey,
+    blob: Option<&BlobKey>,
 ) -> Result<Query, StoreError> {
     Ok(Query::new(
         "INSERT INTO library_documents (id, tenant_id, name, media_type, size, sha256, \
@@ -92,7 +95,7 @@ pub(crate) fn insert_document_query(
     .bind(document.pages.map(i64::from))
     .bind(document.kind.as_str())
     .bind(document.derived_from.map(|id| id.to_string()))
-    .bind(blob.as_str())
+    .bind(blob.map(|b| b.as_str().to_owned()))
     .bind(micros(document.created_at)))
 }
 
@@ -105,7 +108,7 @@ impl LibraryStore for SqlStore {
         idempotency: Option<&IdempotencyRecord>,
         events: &[Event],
     ) -> Result<(), StoreError> {
-        let insert = insert_document_query(document, blob)?;
+        let insert = insert_document_query(document, Some(blob))?;
         let mut tx = self.pool.begin().await?;
         if let Some(record) = idempotency {
             // First, so that a taken key stores nothing.
@@ -181,6 +184,44 @@ impl LibraryStore for SqlStore {
             .await?
             .map(|row| document_from_row(&row))
             .transpose()
+    }
+
+    async fn insert_awaited_library_document(
+        &self,
+        document: &LibraryDocument,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let insert = insert_document_query(document, None)?;
+        let mut tx = self.pool.begin().await?;
+        tx.execute(insert).await?;
+        append_events(&mut tx, events).await?;
+        tx.commit().await
+    }
+
+    async fn fill_awaited_library_document(
+        &self,
+        document: &LibraryDocument,
+        blob: &BlobKey,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let fill = Query::new(
+            "UPDATE library_documents SET size = $3, sha256 = $4, pages = $5, blob_key = $6 \
+             WHERE tenant_id = $1 AND id = $2 AND sha3_256 = $7 AND blob_key IS NULL \
+             AND deleted_at IS NULL",
+        )
+        .bind(document.tenant_id.to_upper_hex())
+        .bind(document.id.to_string())
+        .bind(i64::try_from(document.size).map_err(corrupt)?)
+        .bind(document.sha256.to_hex())
+        .bind(document.pages.map(i64::from))
+        .bind(blob.as_str())
+        .bind(document.sha3_256.to_hex());
+        let mut tx = self.pool.begin().await?;
+        if tx.execute(fill).await? == 0 {
+            return Err(StoreError::Conflict);
+        }
+        append_events(&mut tx, events).await?;
+        tx.commit().await
     }
 
     async fn delete_library_document(

@@ -510,6 +510,19 @@ impl SigningStore for SqlStore {
             )
             .await?;
         }
+        // Pages change only once, when the bytes of an awaited document arrive.
+        for document in &envelope.documents {
+            tx.execute(
+                Query::new(
+                    "UPDATE sign_envelope_documents SET pages = $3 \
+                     WHERE envelope_id = $1 AND document_id = $2 AND pages <> $3",
+                )
+                .bind(envelope.id.to_string())
+                .bind(document.document.to_string())
+                .bind(int(document.pages)),
+            )
+            .await?;
+        }
         let now = self.clock.now();
         for field in &envelope.fields {
             tx.execute(
@@ -605,7 +618,8 @@ impl SigningStore for SqlStore {
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        tx.execute(insert_document_query(document, blob)?).await?;
+        tx.execute(insert_document_query(document, Some(blob))?)
+            .await?;
         tx.execute(
             Query::new(
                 "INSERT INTO sign_document_versions (version_id, envelope_id, tenant_id, \

@@ -165,7 +165,12 @@ impl TestApp {
         );
         let mut core = core
             .with_webhook_sender(Arc::new(sender))
+            .with_file_retriever(Arc::new(signet_notify::retrieve::ClientFileRetriever::new(
+                policy,
+                std::time::Duration::from_secs(10),
+            )))
             .with_notification_renderer(signet_api::notification_renderer())
+            .with_sender_callback_renderer(signet_api::sender_callback_renderer())
             .with_document_inspector(Arc::new(signet_evidence::PdfInspector));
         let evidence = signet_evidence::InstanceEvidence::load(&core).await?;
         core = core.with_signature_maker(Arc::new(signet_evidence::InstanceSignatureMaker::new(

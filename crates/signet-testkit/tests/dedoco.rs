@@ -628,10 +628,19 @@ async fn business_processes_are_checked_before_anything_is_stored(
     let mut index = sample(FOLDER_SAMPLE);
     index["business_processes"][0]["document_id"] = json!(2);
     error_of(post(index).await?, StatusCode::BAD_REQUEST).await?;
-    // The valid sample itself: its processes need the signing core; nothing is stored.
-    let whole = post(sample(FOLDER_SAMPLE)).await?;
-    error_of(whole, StatusCode::NOT_IMPLEMENTED).await?;
     assert_eq!(app.event_count().await?, events, "nothing was written");
+    // The valid sample itself makes its processes, shaped like the vendor's answer.
+    let whole = post(sample(FOLDER_SAMPLE)).await?;
+    assert_eq!(whole.status(), StatusCode::CREATED);
+    let created: Value = whole.json().await?;
+    let want = sample(FOLDER_ANSWER);
+    same_shape(
+        "businessProcesses",
+        &created["businessProcesses"],
+        &want["businessProcesses"],
+    );
+    same_shape("links", &created["links"], &want["links"]);
+    assert_eq!(created["links"].as_array().map(Vec::len), Some(4));
     Ok(())
 }
 
@@ -952,6 +961,562 @@ mod callbacks {
     }
 
     #[tokio::test]
+    async fn postgres_s3() -> anyhow::Result<()> {
+        scenario(Backend::Postgres).await
+    }
+}
+
+mod processes {
+    //! Business processes end to end, as a client written from the vendor's page runs them:
+    //! a folder with two documents registered by hash, a sequential process (two signers, an
+    //! e-signature and two custom texts each) and a parallel one completing at 2 of 3; links
+    //! completed with the URL of a local file-retrieval server; signers through the signer's app
+    //! as a browser without JavaScript posts it; file callbacks feeding the client's "current
+    //! file"; status callbacks in order; verification by the original's and the final's hash.
+    //! Attacks: out of sequence, a wrong file, a retrieval URL at the metadata address, a void.
+
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::extract::{Path, State};
+    use axum::routing::{get, post};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+    use reqwest::{Method, StatusCode, header};
+    use serde_json::{Value, json};
+    use sha3::Digest as _;
+    use signet_testkit::{Backend, TestApp};
+
+    /// The client's side: the current file of each document (updated by file callbacks) and
+    /// every callback received, in order.
+    #[derive(Default)]
+    struct Client {
+        files: BTreeMap<String, Vec<u8>>,
+        status: Vec<Value>,
+        file_callbacks: Vec<Value>,
+        /// Which document each process is on.
+        process_document: BTreeMap<String, String>,
+    }
+
+    type Shared = Arc<Mutex<Client>>;
+
+    async fn serve(client: Shared) -> anyhow::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let app = Router::new()
+            .route(
+                "/files/{document}",
+                get(
+                    |State(client): State<Shared>, Path(document): Path<String>| async move {
+                        let file = client
+                            .lock()
+                            .ok()
+                            .and_then(|c| c.files.get(&document).cloned())
+                            .unwrap_or_default();
+                        axum::Json(json!({ "file": STANDARD.encode(file) }))
+                    },
+                ),
+            )
+            .route(
+                "/status",
+                post(|State(client): State<Shared>, body: String| async move {
+                    if let (Ok(mut c), Ok(body)) = (client.lock(), serde_json::from_str(&body)) {
+                        c.status.push(body);
+                    }
+                    ""
+                }),
+            )
+            .route(
+                "/file",
+                post(|State(client): State<Shared>, body: String| async move {
+                    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+                        return "";
+                    };
+                    if let Ok(mut c) = client.lock() {
+                        let process = body["businessProcessId"].as_str().unwrap_or_default();
+                        let file = STANDARD
+                            .decode(body["file"].as_str().unwrap_or_default())
+                            .unwrap_or_default();
+                        if let Some(document) = c.process_document.get(process).cloned() {
+                            c.files.insert(document, file);
+                        }
+                        c.file_callbacks.push(body);
+                    }
+                    ""
+                }),
+            )
+            .with_state(client);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(base)
+    }
+
+    fn no_redirects() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client")
+    }
+
+    fn cookie_of(response: &reqwest::Response) -> Option<String> {
+        response
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    }
+
+    fn attribute_values(page: &str, prefix: &str) -> Vec<String> {
+        page.match_indices(prefix)
+            .filter_map(|(at, _)| {
+                page[at + prefix.len()..]
+                    .split('"')
+                    .next()
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    fn esigner(name: &str, email: &str, sequence: u32, x: &str) -> Value {
+        let place = |x: &str, y: &str| {
+            json!({
+                "placement": { "page": 1, "x": x, "y": y },
+                "dimensions": { "width": "0.2", "height": "0.05" }
+            })
+        };
+        let mut text = place(x, "0.3");
+        text["descriptor"] = json!("NRIC");
+        text["is_mandatory"] = json!(true);
+        text["type"] = json!("text");
+        let mut date = place(x, "0.4");
+        date["descriptor"] = json!("Date");
+        date["is_mandatory"] = json!(true);
+        date["type"] = json!("custom-date");
+        json!({
+            "signer_email": email,
+            "signer_name": name,
+            "signer_phone": "+6581234567",
+            "sequence_number": sequence,
+            "require_authentication": false,
+            "verify_method": "NO_AUTHENTICATION",
+            "esignatures": [place(x, "0.7")],
+            "digi_signatures": [],
+            "custom_texts": if sequence > 0 { json!([text, date]) } else { json!([]) },
+        })
+    }
+
+    /// Opens `link` completed with `retrieval`, signs as the app's plain form posts it, and
+    /// answers the statuses met on the way.
+    async fn sign_through_the_app(
+        http: &reqwest::Client,
+        link: &str,
+        retrieval: &str,
+    ) -> anyhow::Result<()> {
+        let opened = http
+            .get(format!("{link}{}", URL_SAFE.encode(retrieval)))
+            .send()
+            .await?;
+        anyhow::ensure!(opened.status() == 303, "open: {}", opened.status());
+        let verified = http
+            .post(format!("{link}/verify"))
+            .form(&[("code", "")])
+            .send()
+            .await?;
+        anyhow::ensure!(verified.status() == 303, "verify: {}", verified.status());
+        let cookie = cookie_of(&verified).ok_or_else(|| anyhow::anyhow!("no session"))?;
+        let page = http
+            .get(link)
+            .header(header::COOKIE, &cookie)
+            .send()
+            .await?
+            .text()
+            .await?;
+        // The sign form comes first; the decline form has its own token.
+        let form = attribute_values(&page, "name=\"form\" value=\"")
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no sign form: {page}"))?;
+        let mut pairs = vec![
+            ("form".to_owned(), form),
+            ("signature_name".to_owned(), "Signed Name".to_owned()),
+            ("consent".to_owned(), "yes".to_owned()),
+        ];
+        for name in attribute_values(&page, "name=\"field.") {
+            let at = page
+                .find(&format!("name=\"field.{name}\""))
+                .unwrap_or_default();
+            let tag = page[..at].rfind("<input").map(|start| &page[start..at]);
+            let value = if tag.is_some_and(|t| t.contains("type=\"date\"")) {
+                "2026-11-30"
+            } else {
+                "S1234567A"
+            };
+            pairs.push((format!("field.{name}"), value.to_owned()));
+        }
+        let signed = http
+            .post(format!("{link}/sign"))
+            .header(header::COOKIE, &cookie)
+            .form(&pairs)
+            .send()
+            .await?;
+        anyhow::ensure!(signed.status() == 303, "sign: {}", signed.status());
+        Ok(())
+    }
+
+    /// Runs the jobs due, letting the clock pass over the retries of jobs that wait for others.
+    async fn settle(app: &TestApp) -> anyhow::Result<()> {
+        for _ in 0..4 {
+            app.run_jobs().await?;
+            app.clock.advance(time::Duration::minutes(5));
+        }
+        Ok(())
+    }
+
+    async fn scenario(backend: Backend) -> anyhow::Result<()> {
+        let Some(app) = TestApp::spawn(backend).await? else {
+            return Ok(());
+        };
+        let http = no_redirects();
+        let tenant = app.tenant().await?;
+        let client: Shared = Arc::default();
+        let base = serve(client.clone()).await?;
+        let basic = STANDARD.encode(format!("{}:{}", tenant.id, tenant.api_key));
+        let answer: Value = super::token_with(
+            &app,
+            &format!("Basic {basic}"),
+            &json!({ "fileCallback": format!("{base}/file"), "statusCallback": format!("{base}/status") }),
+        )
+        .await?
+        .json()
+        .await?;
+        let token = answer["token"].as_str().unwrap_or_default().to_owned();
+
+        let originals = [
+            signet_pdf::sample::blank_with_trailer(1, ""),
+            signet_pdf::sample::blank_with_trailer(2, ""),
+        ];
+        let hash = |bytes: &[u8]| hex::encode(sha3::Sha3_256::digest(bytes));
+        let expiry = app.core.now().unix_timestamp() + 30 * 86_400;
+        let body = json!({
+            "folder_name": "Leases",
+            "date_created": 1616383852,
+            "documents": [
+                { "name": "lease", "file_type": "pdf", "document_hash": hash(&originals[0]) },
+                { "name": "annex", "file_type": "pdf", "document_hash": hash(&originals[1]) },
+            ],
+            "business_processes": [
+                {
+                    "type": "signature", "expiration_time": expiry, "document_id": 0,
+                    "is_sequential": true, "allow_download": true,
+                    "signers": [
+                        esigner("Alice Tan", "alice@example.com", 1, "0.1"),
+                        esigner("Bobby Chia", "bobby@example.com", 2, "0.6"),
+                    ],
+                    "completion_requirement": { "min_number": 2 }
+                },
+                {
+                    "type": "signature", "expiration_time": 0, "document_id": 1,
+                    "is_sequential": false, "allow_download": false,
+                    "signers": [
+                        esigner("Carol", "carol@example.com", 0, "0.1"),
+                        esigner("Dan", "dan@example.com", 0, "0.4"),
+                        esigner("Eve", "eve@example.com", 0, "0.7"),
+                    ],
+                    "completion_requirement": { "min_number": 2 }
+                }
+            ]
+        });
+        let response = super::call(&app, Method::POST, "/api/v1/public/folders", &token)
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await?;
+        let want = super::sample(super::FOLDER_ANSWER);
+        super::same_shape(
+            "businessProcesses",
+            &created["businessProcesses"],
+            &want["businessProcesses"],
+        );
+        super::same_shape("links", &created["links"], &want["links"]);
+        let documents: Vec<String> = created["documents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["id"].as_str().map(str::to_owned))
+            .collect();
+        let processes: Vec<String> = created["businessProcesses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!((documents.len(), processes.len()), (2, 2));
+        for p in &processes {
+            assert!(
+                p.len() == 24 && p.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{p}"
+            );
+        }
+        {
+            let mut c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            for (i, d) in documents.iter().enumerate() {
+                c.files.insert(d.clone(), originals[i].clone());
+                c.process_document.insert(processes[i].clone(), d.clone());
+            }
+        }
+        let sequential = &created["businessProcesses"][0];
+        assert_eq!(sequential["status"], "pending");
+        assert_eq!(sequential["signers"][1]["sequence_number"], 2);
+        assert_eq!(
+            sequential["signers"][0]["custom_texts"][1]["type"],
+            "custom-date"
+        );
+        assert_eq!(sequential["completion_requirement"]["min_number"], 2);
+
+        // The links, also from their own endpoint; signer ids are SIG_ + 24 hex.
+        let links: Value = super::call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/public/business-processes/{}/links", processes[0]),
+            &token,
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+        let link_of =
+            |links: &Value, i: usize| links[i]["link"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(links["links"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            links["links"][0]["signerId"],
+            created["links"][0]["signerId"]
+        );
+        let signer_id = links["links"][0]["signerId"].as_str().unwrap_or_default();
+        assert!(
+            signer_id.starts_with("SIG_") && signer_id.len() == 28,
+            "{signer_id}"
+        );
+        let (alice, bobby) = (link_of(&links["links"], 0), link_of(&links["links"], 1));
+        assert!(alice.starts_with(&app.base_url), "{alice}");
+        let retrieval = |d: usize| format!("{base}/files/{}?v=1&x=y", documents[d]);
+
+        // Attacks first. A retrieval URL at the metadata address, or one answering another
+        // file, is refused; nothing is signed.
+        for url in [
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+            format!("{base}/files/{}", documents[1]),
+        ] {
+            let opened = http
+                .get(format!("{alice}{}", URL_SAFE_NO_PAD.encode(&url)))
+                .send()
+                .await?;
+            assert_eq!(opened.status(), StatusCode::BAD_REQUEST, "{url}");
+        }
+        // Bobby comes second: he cannot start before Alice signed, whatever the client does.
+        let bobby_opened = http
+            .get(format!("{bobby}{}", URL_SAFE_NO_PAD.encode(retrieval(0))))
+            .send()
+            .await?;
+        assert_eq!(bobby_opened.status(), StatusCode::SEE_OTHER);
+        let early = http
+            .post(format!("{bobby}/verify"))
+            .form(&[("code", "")])
+            .send()
+            .await?;
+        assert_eq!(early.status(), StatusCode::CONFLICT);
+
+        // Alice, then Bobby, each with the client's current file.
+        sign_through_the_app(&http, &alice, &retrieval(0)).await?;
+        settle(&app).await?;
+        let after_alice = client
+            .lock()
+            .map(|c| c.files[&documents[0]].clone())
+            .unwrap_or_default();
+        assert_ne!(
+            after_alice, originals[0],
+            "the file callback brought Alice's version"
+        );
+        sign_through_the_app(&http, &bobby, &retrieval(0)).await?;
+        settle(&app).await?;
+
+        // The parallel process completes at 2 of 3; the third is released.
+        let parallel: Value = super::call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/public/business-processes/{}/links", processes[1]),
+            &token,
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+        sign_through_the_app(&http, &link_of(&parallel["links"], 2), &retrieval(1)).await?;
+        settle(&app).await?;
+        sign_through_the_app(&http, &link_of(&parallel["links"], 0), &retrieval(1)).await?;
+        settle(&app).await?;
+        let late =
+            sign_through_the_app(&http, &link_of(&parallel["links"], 1), &retrieval(1)).await;
+        assert!(late.is_err(), "the third signer was released");
+
+        let (status, files, current) = {
+            let c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            (c.status.clone(), c.file_callbacks.clone(), c.files.clone())
+        };
+        // Status callbacks in order, per process: each signature, the last one completing.
+        let of = |p: &str| -> Vec<(String, Vec<bool>)> {
+            status
+                .iter()
+                .filter(|s| s["businessProcessId"] == p)
+                .map(|s| {
+                    (
+                        s["status"].as_str().unwrap_or_default().to_owned(),
+                        s["signers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|x| x["has_signed"] == true)
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            of(&processes[0]),
+            [
+                ("pending".to_owned(), vec![true, false]),
+                ("completed".to_owned(), vec![true, true]),
+            ]
+        );
+        assert_eq!(
+            of(&processes[1]),
+            [
+                ("pending".to_owned(), vec![false, false, true]),
+                ("completed".to_owned(), vec![true, false, true]),
+            ]
+        );
+        let first = status
+            .iter()
+            .find(|s| s["businessProcessId"] == processes[0]);
+        let first = first.ok_or_else(|| anyhow::anyhow!("a status callback"))?;
+        assert_eq!(first["signers"][0]["id"], signer_id);
+        assert_eq!(first["signers"][1]["sequence_number"], 2);
+        // File callbacks: one per signature and the sealed result, each a PDF.
+        assert_eq!(
+            files
+                .iter()
+                .filter(|f| f["businessProcessId"] == processes[0])
+                .count(),
+            3
+        );
+        // Callbacks may arrive in any order; the sealed version is the one with every signature
+        // and the archival seal, the largest.
+        let _ = &current;
+        let last = &files
+            .iter()
+            .filter(|f| f["businessProcessId"] == processes[0])
+            .map(|f| {
+                STANDARD
+                    .decode(f["file"].as_str().unwrap_or_default())
+                    .unwrap_or_default()
+            })
+            .max_by_key(Vec::len)
+            .unwrap_or_default();
+        assert!(last.starts_with(b"%PDF"));
+        if let Ok(output) = std::process::Command::new("pdfsig")
+            .arg("-nocert")
+            .arg({
+                let path = std::env::temp_dir().join(format!("dedoco-{}.pdf", processes[0]));
+                std::fs::write(&path, last)?;
+                path
+            })
+            .output()
+        {
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(text.contains("Signature #3"), "{text}");
+            assert!(!text.contains("Signature is Invalid"), "{text}");
+        }
+
+        // The verifier finds the process by the original's and the final's hash.
+        for bytes in [&originals[0], last] {
+            let found: Value = super::call(
+                &app,
+                Method::GET,
+                &format!("/api/v1/public/verifier/doc-hashes/{}/result", hash(bytes)),
+                &token,
+            )
+            .send()
+            .await?
+            .json()
+            .await?;
+            assert_eq!(found[0]["document"]["id"], documents[0].as_str(), "{found}");
+            assert_eq!(found[0]["process"]["status"], "completed");
+            for entry in found[0]["process"]["history"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let hash = entry["transaction_hash"].as_str().unwrap_or_default();
+                let leaf: [u8; 32] = hex::decode(hash.trim_start_matches("0x"))?
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("not 32 bytes"))?;
+                assert!(app.store.leaf_index(&leaf).await?.is_some(), "{hash}");
+            }
+        }
+
+        // A void ends a pending process and says so.
+        let third = super::call(&app, Method::POST, "/api/v1/public/documents", &token)
+            .json(&json!({
+                "document_name": "memo", "date_created": 1616383852, "file_type": "pdf",
+                "document_hash": hash(&originals[0]), "parent_folder": created["folder"]["id"],
+                "business_process": {
+                    "type": "signature", "expiration_time": 0, "is_sequential": false,
+                    "signers": [esigner("Fay", "fay@example.com", 0, "0.1")],
+                    "completion_requirement": { "min_number": 1 }
+                }
+            }))
+            .send()
+            .await?;
+        assert_eq!(third.status(), StatusCode::CREATED);
+        let third: Value = third.json().await?;
+        let voided = super::call(
+            &app,
+            Method::PUT,
+            &format!(
+                "/api/v1/public/documents/{}/status",
+                third["document"]["id"].as_str().unwrap_or_default()
+            ),
+            &token,
+        )
+        .json(&json!({ "status": "voided", "request_date": 1616383852 }))
+        .send()
+        .await?;
+        assert_eq!(voided.status(), StatusCode::OK);
+        settle(&app).await?;
+        let process = third["businessProcess"]["id"].as_str().unwrap_or_default();
+        let last_status = client.lock().ok().and_then(|c| {
+            c.status
+                .iter()
+                .rev()
+                .find(|s| s["businessProcessId"] == process)
+                .cloned()
+        });
+        assert_eq!(
+            last_status.map(|s| s["status"].clone()),
+            Some(json!("voided"))
+        );
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() -> anyhow::Result<()> {
+        scenario(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_s3() -> anyhow::Result<()> {
         scenario(Backend::Postgres).await
     }

@@ -695,7 +695,12 @@ async fn open_core(config: &Config) -> anyhow::Result<Core> {
     );
     let mut core = Core::new(store, blobs, Arc::new(SystemClock), master, settings)
         .with_webhook_sender(Arc::new(webhooks))
+        .with_file_retriever(Arc::new(signet_notify::retrieve::ClientFileRetriever::new(
+            policy,
+            std::time::Duration::from_secs(30),
+        )))
         .with_notification_renderer(signet_api::notification_renderer())
+        .with_sender_callback_renderer(signet_api::sender_callback_renderer())
         .with_document_inspector(Arc::new(signet_evidence::PdfInspector));
     if let Some(url) = &config.sms_url {
         let provider: Arc<dyn signet_notify::sms::PhoneProvider> = if url.trim() == "log" {

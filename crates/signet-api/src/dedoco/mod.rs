@@ -25,11 +25,20 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use signet_core::CoreError;
-use signet_core::ids::{FolderId, RegisteredDocumentId};
+use signet_core::ids::{DocumentId, EnvelopeId, FolderId, ParticipantId, RegisteredDocumentId};
+use signet_core::ports::Caller;
+use signet_core::ports::callbacks::Alias;
 use signet_core::signing::folders::{
-    ApiSession, NewFolder, NewRegisteredDocument, OnBehalfOf, RegisteredDocumentView,
-    SenderCallbacks,
+    ApiSession, NewFolder, NewRegisteredDocument, OnBehalfOf, RegisteredDocument,
+    RegisteredDocumentView, SenderCallbackRenderer, SenderCallbacks,
 };
+use signet_core::signing::{
+    AuthMethod, CompletionRule, DocumentAction, DraftDocument, DraftField, DraftParticipant,
+    EnvelopeDraft, EnvelopeStatus, EnvelopeView, EventKind as SigningEventKind, Field, FieldKind,
+    NewSignEnvelope, Origin, ParticipantKey, ParticipantState, Role, SignEnvelope, SigningEvent,
+    sequence_edges,
+};
+use signet_core::values::Phone;
 use time::OffsetDateTime;
 
 pub use error::DedocoError;
@@ -247,12 +256,6 @@ fn folder_out(view: &signet_core::signing::folders::FolderView) -> FolderOut {
     }
 }
 
-/// Business processes become signing envelopes through the signing core's use-cases, which this
-/// build does not have yet: refuse them after checking them, before anything is stored.
-fn processes_unavailable() -> DedocoError {
-    DedocoError::NotImplemented("business processes are not available on this server yet".into())
-}
-
 async fn create_folder(
     State(state): State<AppState>,
     Authenticated { caller, session }: Authenticated,
@@ -282,20 +285,18 @@ async fn create_folder(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let now = state.core.now().unix_timestamp();
+    let mut processes = Vec::with_capacity(body.business_processes.len());
     for (i, process) in body.business_processes.iter().enumerate() {
         let at = format!("business_processes[{i}]");
-        match process.document_id {
-            Some(index) if index < documents.len() => {}
+        let index = match process.document_id {
+            Some(index) if index < documents.len() => index,
             _ => {
                 return Err(bad(format!(
                     "{at}.document_id: the index of a document of this request"
                 )));
             }
-        }
-        check_process(&at, process, now).map_err(bad)?;
-    }
-    if !body.business_processes.is_empty() {
-        return Err(processes_unavailable());
+        };
+        processes.push((index, check_process(&at, process, now).map_err(bad)?));
     }
     let view = state
         .core
@@ -310,6 +311,20 @@ async fn create_folder(
             &session.on_behalf_of,
         )
         .await?;
+    let mut business_processes = Vec::with_capacity(processes.len());
+    let mut links = Vec::new();
+    for (index, process) in &processes {
+        let document = view.documents[*index].document.id;
+        let (out, mut made) = start_process(&state, &caller, &session, &document, process).await?;
+        business_processes.push(out);
+        links.append(&mut made);
+    }
+    // Read again: the documents' histories and processes changed.
+    let view = if processes.is_empty() {
+        view
+    } else {
+        state.core.folder_view(&caller, &view.folder.id).await?
+    };
     let answer = CreatedFolder {
         folder: folder_out(&view),
         documents: view
@@ -317,8 +332,8 @@ async fn create_folder(
             .iter()
             .map(|d| document_out(d, process_ids(&state, d)))
             .collect(),
-        business_processes: Vec::new(),
-        links: Vec::new(),
+        business_processes,
+        links,
     };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -350,17 +365,18 @@ async fn add_document(
     let digest = digest(&body.document_hash)
         .ok_or_else(|| bad("document_hash: a SHA3-256 in hexadecimal"))?;
     let folder: FolderId = object_id(&body.parent_folder).ok_or(DedocoError::NotFound)?;
-    if let Some(process) = &body.business_process {
-        check_process(
-            "business_process",
-            process,
-            state.core.now().unix_timestamp(),
-        )
-        .map_err(bad)?;
-        // Checked to exist first, so that a foreign folder answers 404 before 501.
-        state.core.folder_of(&caller, &folder).await?;
-        return Err(processes_unavailable());
-    }
+    let process = body
+        .business_process
+        .as_ref()
+        .map(|process| {
+            check_process(
+                "business_process",
+                process,
+                state.core.now().unix_timestamp(),
+            )
+            .map_err(bad)
+        })
+        .transpose()?;
     let view = state
         .core
         .register_document(
@@ -375,10 +391,19 @@ async fn add_document(
             &session.on_behalf_of,
         )
         .await?;
+    let (business_process, links, view) = match &process {
+        Some(process) => {
+            let id = view.document.id;
+            let (out, links) = start_process(&state, &caller, &session, &id, process).await?;
+            let view = state.core.registered_document_view(&caller, &id).await?;
+            (Some(out), links, view)
+        }
+        None => (None, Vec::new(), view),
+    };
     let answer = AddedDocument {
         document: document_out(&view, process_ids(&state, &view)),
-        business_process: None,
-        links: Vec::new(),
+        business_process,
+        links,
     };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -402,10 +427,32 @@ async fn void_document(
         .request_date
         .ok_or_else(|| bad("request_date is required"))?;
     unix("request_date", request_date)?;
-    state
+    let document = state
         .core
         .void_registered_document(&caller, &id, &session.on_behalf_of)
         .await?;
+    // Its business processes end with it; those already final stay as they are.
+    for envelope in &document.envelopes {
+        let reason = "The document was voided"
+            .parse()
+            .map_err(|e| DedocoError::Core(CoreError::Unexpected(anyhow::anyhow!("{e}"))))?;
+        match state
+            .core
+            .void_sign_envelope(
+                &caller,
+                envelope,
+                reason,
+                Origin {
+                    ip: caller.ip,
+                    user_agent: None,
+                },
+            )
+            .await
+        {
+            Ok(_) | Err(CoreError::Refused(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok((StatusCode::OK, Json(serde_json::json!({}))).into_response())
 }
 
@@ -414,16 +461,16 @@ async fn links(
     Authenticated { caller, .. }: Authenticated,
     DedocoPath(id): DedocoPath<String>,
 ) -> Result<Response, DedocoError> {
-    if object_id::<FolderId>(&id).is_none() {
-        return Err(DedocoError::NotFound);
-    }
-    // A process is known only once the signing core made its envelope.
-    state
+    let view = envelope_of_process(&state, &caller, &id).await?;
+    let document = state
         .core
-        .resolve_alias(&caller, "process", &id)
+        .registered_document_of_envelope(&caller, &view.envelope.id)
         .await?
         .ok_or(DedocoError::NotFound)?;
-    Err(processes_unavailable())
+    let answer = LinksOut {
+        links: links_of(&state, &view.envelope, &document),
+    };
+    Ok((StatusCode::OK, Json(answer)).into_response())
 }
 
 async fn verify(
@@ -446,8 +493,15 @@ async fn verify(
             .folder_of(&caller, &view.document.folder_id)
             .await?;
         let d = &view.document;
+        let process = match d.envelopes.last() {
+            Some(envelope) => {
+                let view = state.core.sign_envelope(&caller, envelope).await?;
+                Some(process_out(&state, &caller, &view.envelope, &d.id).await?)
+            }
+            None => None,
+        };
         answer.push(Verified {
-            process: None,
+            process,
             document: VerifiedDocument {
                 id: d.id.to_string(),
                 name: d.name.clone(),
@@ -467,4 +521,480 @@ async fn verify(
         });
     }
     Ok((StatusCode::OK, Json(answer)).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Business processes: the core's signing envelopes over a registered document.
+
+/// Participant keys carry the signer's index and sequence number, so that the process reads
+/// back from the envelope as it was given: `signer-{index}-{sequence}`.
+fn signer_key(index: usize, sequence: u32) -> Result<ParticipantKey, DedocoError> {
+    format!("signer-{index}-{sequence}")
+        .parse()
+        .map_err(|_| DedocoError::Core(CoreError::Unexpected(anyhow::anyhow!("a signer key"))))
+}
+
+fn sequence_of(key: &ParticipantKey) -> u32 {
+    key.as_str()
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default()
+}
+
+/// Marks a signature field as the signer's digital (`ndi`) signature.
+const DIGITAL_LABEL: &str = "ndi";
+
+fn text_kind(kind: TextKind) -> FieldKind {
+    match kind {
+        TextKind::Text => FieldKind::Text,
+        TextKind::CustomDate => FieldKind::Date,
+        TextKind::ActualDate => FieldKind::SigningDate,
+        TextKind::Stamp => FieldKind::Image,
+        TextKind::Initials => FieldKind::Initials,
+    }
+}
+
+fn text_word(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Date => "custom-date",
+        FieldKind::SigningDate => "actual-date",
+        FieldKind::Image => "stamp",
+        FieldKind::Initials => "initials",
+        _ => "text",
+    }
+}
+
+/// The signing envelope a checked business process asks for, over `document`.
+fn process_draft(
+    process: &CheckedProcess,
+    document: DocumentId,
+    title: &str,
+) -> Result<EnvelopeDraft, DedocoError> {
+    let mut participants = Vec::with_capacity(process.signers.len());
+    let mut fields = Vec::new();
+    let keys: Vec<(ParticipantKey, u32)> = process
+        .signers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Ok((signer_key(i, s.sequence)?, s.sequence)))
+        .collect::<Result<_, DedocoError>>()?;
+    let edges = sequence_edges(&keys);
+    for (i, (s, (key, _))) in process.signers.iter().zip(&keys).enumerate() {
+        let at = |field: &str| format!("signers[{i}].{field}");
+        let auth = match s.verify {
+            Verify::Sms => AuthMethod::SmsCode,
+            Verify::Email => AuthMethod::EmailCode,
+            Verify::None => AuthMethod::None,
+        };
+        let phone = s
+            .phone
+            .as_deref()
+            .map(Phone::from_e164)
+            .transpose()
+            .map_err(|e| bad(format!("{}: {e}", at("signer_phone"))))?;
+        participants.push(DraftParticipant {
+            key: key.clone(),
+            name: s
+                .name
+                .parse()
+                .map_err(|e| bad(format!("{}: {e}", at("signer_name"))))?,
+            email: Some(
+                s.email
+                    .parse()
+                    .map_err(|e| bad(format!("{}: {e}", at("signer_email"))))?,
+            ),
+            phone,
+            role: Role::Signer,
+            auth,
+            language: None,
+            after: edges.get(key).cloned().unwrap_or_default(),
+        });
+        let field = |b: &CheckedBox, kind, required, label: Option<&str>| {
+            Ok::<_, DedocoError>(DraftField {
+                participant: key.clone(),
+                document,
+                page: b.page,
+                x: b.x,
+                y: b.y,
+                width: b.width,
+                height: b.height,
+                kind,
+                required,
+                label: label
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| l.parse())
+                    .transpose()
+                    .map_err(|e| bad(format!("{}: {e}", at("custom_texts"))))?,
+                value: None,
+            })
+        };
+        for b in &s.signatures {
+            let label = s.digital.then_some(DIGITAL_LABEL);
+            fields.push(field(b, FieldKind::Signature, true, label)?);
+        }
+        for (kind, descriptor, mandatory, b) in &s.texts {
+            // Signet fills the signing date itself: it never waits for the signer.
+            let required = *mandatory && *kind != TextKind::ActualDate;
+            fields.push(field(b, text_kind(*kind), required, Some(descriptor))?);
+        }
+    }
+    let signers = process.signers.len() as u32;
+    Ok(EnvelopeDraft {
+        title: title
+            .parse()
+            .or_else(|_| "Document".parse())
+            .map_err(|e| bad(format!("document name: {e}")))?,
+        language: signet_core::values::Language::En,
+        expires_at: process
+            .expires_at
+            .map(|t| unix("expiration_time", t))
+            .transpose()?,
+        documents: vec![DraftDocument {
+            document,
+            action: DocumentAction::Sign,
+        }],
+        participants,
+        fields,
+        completion: if process.min_signers >= signers {
+            CompletionRule::AllSigners
+        } else {
+            CompletionRule::AtLeast {
+                min_signers: process.min_signers,
+            }
+        },
+        reminders: None,
+        redirects: Default::default(),
+    })
+}
+
+/// Makes a checked business process into a signing envelope over the registered document,
+/// attaches it (with the token's callbacks) and records the public ids of the process and its
+/// signers. Answers the process and its links.
+async fn start_process(
+    state: &AppState,
+    caller: &Caller,
+    session: &ApiSession,
+    document: &RegisteredDocumentId,
+    process: &CheckedProcess,
+) -> Result<(ProcessOut, Vec<LinkOut>), DedocoError> {
+    let core = &state.core;
+    let library = core
+        .library_document_of_registered(caller, document)
+        .await?;
+    let registered = core.registered_document_view(caller, document).await?;
+    let draft = process_draft(process, library, &registered.document.name)?;
+    let view = core
+        .create_sign_envelope(
+            caller,
+            NewSignEnvelope {
+                draft,
+                origin: Origin {
+                    ip: caller.ip,
+                    user_agent: None,
+                },
+                idempotency_key: None,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            CoreError::InvalidField { field, message } => bad(format!("{field}: {message}")),
+            other => DedocoError::Core(other),
+        })?;
+    let envelope = view.envelope.id;
+    let mut aliases = vec![("process", envelope.to_string())];
+    aliases.extend(
+        view.envelope
+            .participants
+            .iter()
+            .map(|p| ("signer", p.id.to_string())),
+    );
+    core.record_aliases(&caller.tenant.id, &aliases).await?;
+    core.attach_envelope(
+        caller,
+        document,
+        envelope,
+        Some(&session.callbacks),
+        &session.on_behalf_of,
+    )
+    .await?;
+    let out = process_out(state, caller, &view.envelope, document).await?;
+    let links = links_of(state, &view.envelope, &registered.document);
+    Ok((out, links))
+}
+
+fn signer_id(state: &AppState, participant: &ParticipantId) -> String {
+    alias_signer(&state.core, participant)
+}
+
+fn process_id(state: &AppState, envelope: &EnvelopeId) -> String {
+    state.core.public_alias("process", &envelope.to_string())
+}
+
+fn process_status(status: EnvelopeStatus) -> &'static str {
+    match status {
+        EnvelopeStatus::Open => "pending",
+        EnvelopeStatus::Completed => "completed",
+        EnvelopeStatus::Voided => "voided",
+        EnvelopeStatus::Expired => "expired",
+        EnvelopeStatus::Declined => "declined",
+        _ => "pending",
+    }
+}
+
+fn fraction_text(value: f64) -> String {
+    // Up to six decimals, trailing zeros dropped: "0.5", "0.123".
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_owned()
+}
+
+fn placed(field: &Field) -> (Placement, Dimensions) {
+    (
+        Placement {
+            page: field.page,
+            x: fraction_text(field.rect.x()),
+            y: fraction_text(field.rect.y()),
+        },
+        Dimensions {
+            width: fraction_text(field.rect.width()),
+            height: fraction_text(field.rect.height()),
+        },
+    )
+}
+
+fn links_of(
+    state: &AppState,
+    envelope: &SignEnvelope,
+    document: &RegisteredDocument,
+) -> Vec<LinkOut> {
+    envelope
+        .participants
+        .iter()
+        .map(|p| LinkOut {
+            document_id: document.id.to_string(),
+            document_name: document.name.clone(),
+            business_process_id: process_id(state, &envelope.id),
+            signer_id: signer_id(state, &p.id),
+            signer_name: p.name.as_str().to_owned(),
+            signer_email: p
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            link: state.core.signing_url(&p.id),
+        })
+        .collect()
+}
+
+fn process_action(event: &SigningEvent, state: &AppState) -> Option<String> {
+    Some(match &event.kind {
+        SigningEventKind::Created => "create Business Process (Signature)".to_owned(),
+        SigningEventKind::Signed { participant, .. } => {
+            format!("sign Business Process by {}", signer_id(state, participant))
+        }
+        SigningEventKind::Completed => "complete Business Process".to_owned(),
+        SigningEventKind::Voided { .. } => "void Business Process".to_owned(),
+        SigningEventKind::Expired => "expire Business Process".to_owned(),
+        _ => return None,
+    })
+}
+
+/// A business process as the vendor shows it, read back from its envelope.
+async fn process_out(
+    state: &AppState,
+    caller: &Caller,
+    envelope: &SignEnvelope,
+    document: &RegisteredDocumentId,
+) -> Result<ProcessOut, DedocoError> {
+    let signers: Vec<SignerOut> = envelope
+        .participants
+        .iter()
+        .map(|p| {
+            let mut out = SignerOut {
+                has_signed: p.state == ParticipantState::Signed,
+                signer_id: signer_id(state, &p.id),
+                signer_name: p.name.as_str().to_owned(),
+                signer_email: p
+                    .email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+                signer_phone: p.phone.as_ref().map(|p| p.e164().to_owned()),
+                sequence_number: sequence_of(&p.key),
+                require_authentication: p.auth != AuthMethod::None,
+                verify_method: match p.auth {
+                    AuthMethod::SmsCode => "SMS",
+                    AuthMethod::EmailCode => "EMAIL",
+                    _ => "NO_AUTHENTICATION",
+                },
+                esignatures: Vec::new(),
+                digi_signatures: Vec::new(),
+                custom_texts: Vec::new(),
+            };
+            for f in envelope.fields_of(p.id) {
+                let (placement, dimensions) = placed(f);
+                match f.kind {
+                    FieldKind::Signature
+                        if f.label.as_ref().map(|l| l.as_str()) == Some(DIGITAL_LABEL) =>
+                    {
+                        out.digi_signatures.push(DigitalBox {
+                            kind: DIGITAL_LABEL.into(),
+                            placement,
+                            dimensions,
+                        });
+                    }
+                    FieldKind::Signature => out.esignatures.push(SignatureBox {
+                        placement,
+                        dimensions,
+                    }),
+                    kind => out.custom_texts.push(CustomText {
+                        descriptor: f
+                            .label
+                            .as_ref()
+                            .map(|l| l.as_str().to_owned())
+                            .unwrap_or_default(),
+                        is_mandatory: f.required || kind == FieldKind::SigningDate,
+                        kind: text_word(kind).into(),
+                        placement,
+                        dimensions,
+                    }),
+                }
+            }
+            out
+        })
+        .collect();
+    let mut sequences: std::collections::BTreeMap<u32, Vec<SignerRef>> = Default::default();
+    for s in &signers {
+        if s.sequence_number > 0 {
+            sequences
+                .entry(s.sequence_number)
+                .or_default()
+                .push(SignerRef {
+                    signer_id: s.signer_id.clone(),
+                    signer_name: s.signer_name.clone(),
+                    signer_email: s.signer_email.clone(),
+                });
+        }
+    }
+    let n = signers.len() as u32;
+    let history = state
+        .core
+        .sign_envelope_events(caller, &envelope.id)
+        .await?
+        .iter()
+        .filter_map(|recorded| {
+            let action = process_action(&recorded.event, state)?;
+            Some(HistoryOut {
+                action,
+                actor: ActorOut {
+                    id: match recorded.event.actor {
+                        signet_core::signing::Actor::Participant(p) => signer_id(state, &p),
+                        _ => caller.tenant.id.to_upper_hex(),
+                    },
+                    email: String::new(),
+                    name: String::new(),
+                },
+                timestamp: date(recorded.event.at),
+                transaction_hash: format!("0x{}", hex::encode(recorded.leaf_hash)),
+            })
+        })
+        .collect();
+    Ok(ProcessOut {
+        id: process_id(state, &envelope.id),
+        kind: "signature",
+        date_created: date(envelope.created_at),
+        expiration_time: date(envelope.expires_at.unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+        document_id: document.to_string(),
+        allow_download: true,
+        sequential_requirement: sequences
+            .into_iter()
+            .map(|(sequence_number, signers)| SequenceOut {
+                sequence_number,
+                signers,
+            })
+            .collect(),
+        completion_requirement: CompletionOut {
+            min_number: match envelope.completion {
+                CompletionRule::AtLeast { min_signers } => min_signers,
+                _ => n,
+            },
+            overriding_signers: Vec::new(),
+        },
+        status: process_status(envelope.status),
+        signers,
+        history,
+    })
+}
+
+/// The caller's envelope behind a public process id.
+async fn envelope_of_process(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<EnvelopeView, DedocoError> {
+    if object_id::<FolderId>(id).is_none() {
+        return Err(DedocoError::NotFound);
+    }
+    let target = state
+        .core
+        .resolve_alias(caller, "process", id)
+        .await?
+        .ok_or(DedocoError::NotFound)?;
+    let envelope: EnvelopeId = target.parse().map_err(|_| DedocoError::NotFound)?;
+    Ok(state.core.sign_envelope(caller, &envelope).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callbacks to the sender.
+
+/// The sender callbacks of business processes, in the vendor's shapes: the status callback
+/// `{businessProcessId, status, signers[]}` and the file callback `{businessProcessId, file}`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DedocoCallbacks;
+
+fn alias_signer(core: &signet_core::Core, participant: &ParticipantId) -> String {
+    format!(
+        "SIG_{}",
+        core.public_alias("signer", &participant.to_string())
+    )
+}
+
+fn signer_alias(alias: &Alias<'_>, participant: &ParticipantId) -> String {
+    format!("SIG_{}", alias("signer", &participant.to_string()))
+}
+
+impl SenderCallbackRenderer for DedocoCallbacks {
+    fn status(&self, alias: &Alias<'_>, envelope: &SignEnvelope) -> String {
+        let body = StatusCallback {
+            business_process_id: alias("process", &envelope.id.to_string()),
+            status: process_status(envelope.status),
+            signers: envelope
+                .participants
+                .iter()
+                .map(|p| CallbackSigner {
+                    id: signer_alias(alias, &p.id),
+                    name: p.name.as_str().to_owned(),
+                    email: p
+                        .email
+                        .as_ref()
+                        .map(|e| e.as_str().to_owned())
+                        .unwrap_or_default(),
+                    sequence_number: Some(sequence_of(&p.key)).filter(|n| *n > 0),
+                    has_signed: p.state == ParticipantState::Signed,
+                })
+                .collect(),
+        };
+        // Plain data: serialising it cannot fail.
+        serde_json::to_string(&body).unwrap_or_default()
+    }
+
+    fn file(&self, alias: &Alias<'_>, envelope: &SignEnvelope, pdf: &[u8]) -> String {
+        use base64::Engine as _;
+        let body = FileCallback {
+            business_process_id: alias("process", &envelope.id.to_string()),
+            file: base64::engine::general_purpose::STANDARD.encode(pdf),
+        };
+        serde_json::to_string(&body).unwrap_or_default()
+    }
 }

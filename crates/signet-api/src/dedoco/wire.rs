@@ -203,11 +203,95 @@ pub(crate) struct LinkOut {
 
 /// `POST /folders`' answer.
 #[derive(Debug, Serialize)]
+pub(crate) struct LinksOut {
+    pub links: Vec<LinkOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SignerOut {
+    pub has_signed: bool,
+    pub signer_id: String,
+    pub signer_name: String,
+    pub signer_email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_phone: Option<String>,
+    pub sequence_number: u32,
+    pub require_authentication: bool,
+    pub verify_method: &'static str,
+    pub esignatures: Vec<SignatureBox>,
+    pub digi_signatures: Vec<DigitalBox>,
+    pub custom_texts: Vec<CustomText>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SignerRef {
+    pub signer_id: String,
+    pub signer_name: String,
+    pub signer_email: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SequenceOut {
+    pub sequence_number: u32,
+    pub signers: Vec<SignerRef>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CompletionOut {
+    pub min_number: u32,
+    pub overriding_signers: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ProcessOut {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub date_created: String,
+    pub expiration_time: String,
+    pub document_id: String,
+    pub allow_download: bool,
+    pub signers: Vec<SignerOut>,
+    pub sequential_requirement: Vec<SequenceOut>,
+    pub completion_requirement: CompletionOut,
+    pub status: &'static str,
+    pub history: Vec<HistoryOut>,
+}
+
+/// A signer as a status callback names them.
+#[derive(Debug, Serialize)]
+pub(crate) struct CallbackSigner {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<u32>,
+    pub has_signed: bool,
+}
+
+/// The body of a status callback.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatusCallback {
+    pub business_process_id: String,
+    pub status: &'static str,
+    pub signers: Vec<CallbackSigner>,
+}
+
+/// The body of a file callback.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FileCallback {
+    pub business_process_id: String,
+    pub file: String,
+}
+
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreatedFolder {
     pub folder: FolderOut,
     pub documents: Vec<DocumentOut>,
-    pub business_processes: Vec<serde_json::Value>,
+    pub business_processes: Vec<ProcessOut>,
     pub links: Vec<LinkOut>,
 }
 
@@ -217,7 +301,7 @@ pub(crate) struct CreatedFolder {
 pub(crate) struct AddedDocument {
     pub document: DocumentOut,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub business_process: Option<serde_json::Value>,
+    pub business_process: Option<ProcessOut>,
     pub links: Vec<LinkOut>,
 }
 
@@ -254,7 +338,7 @@ pub(crate) struct VerifiedDocument {
 /// One answer of the verifier.
 #[derive(Debug, Serialize)]
 pub(crate) struct Verified {
-    pub process: Option<serde_json::Value>,
+    pub process: Option<ProcessOut>,
     pub document: VerifiedDocument,
 }
 

@@ -168,7 +168,7 @@ pub(super) async fn show(
     NativeCaller(caller): NativeCaller,
     NativePath(id): NativePath<String>,
 ) -> Result<Json<LibraryDocumentOut>, NativeError> {
-    let StoredLibraryDocument { document, blob } = state
+    let StoredLibraryDocument { document, blob, .. } = state
         .core
         .library_document(&caller, &document_id(&id)?)
         .await?;

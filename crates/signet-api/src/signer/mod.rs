@@ -490,6 +490,13 @@ async fn show(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
+    // A link the sender completed with its file's URL: fetch and check the file, then go on
+    // at the plain link.
+    match crate::file_links::open(&state, &token).await {
+        Ok(Some(plain)) => return Redirect::to(&link_path(&state, &plain)).into_response(),
+        Ok(None) => {}
+        Err(e) => return error_page(&state, &headers, e),
+    }
     let session = session_cookie(&headers);
     match state
         .core

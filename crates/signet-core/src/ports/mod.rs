@@ -3,6 +3,7 @@
 //! each aggregate's folder; this file holds only what they share.
 
 pub mod blob;
+pub mod callbacks;
 pub mod inspect;
 pub mod mail;
 pub mod phone;
@@ -55,6 +56,8 @@ pub struct Core {
     pub(crate) renderer: Arc<dyn crate::webhooks::NotificationRenderer>,
     pub(crate) inspector: Option<Arc<dyn inspect::DocumentInspector>>,
     pub(crate) signatures: Option<Arc<dyn signature::SignatureMaker>>,
+    pub(crate) retriever: Option<Arc<dyn callbacks::FileRetriever>>,
+    pub(crate) callback_renderer: Option<Arc<dyn callbacks::SenderCallbackRenderer>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -87,6 +90,8 @@ impl Core {
             renderer: Arc::new(crate::webhooks::NativeRenderer),
             inspector: None,
             signatures: None,
+            retriever: None,
+            callback_renderer: None,
             store,
             blobs,
             clock,
@@ -123,6 +128,13 @@ impl Core {
 
     pub(crate) async fn jobs_enqueued(&self) {
         self.jobs_waiting.notified().await;
+    }
+
+    /// Fetches the files clients keep themselves (documents registered by digest) through
+    /// `retriever`.
+    pub fn with_file_retriever(mut self, retriever: Arc<dyn callbacks::FileRetriever>) -> Self {
+        self.retriever = Some(retriever);
+        self
     }
 
     /// Delivers tenants' webhooks through `sender`.

@@ -387,7 +387,8 @@ impl Core {
             .iter()
             .map(|e| self.signing_ledger_event(&outcome.envelope, e, sender))
             .collect();
-        let jobs = self.signing_jobs(outcome)?;
+        let mut jobs = self.signing_jobs(outcome)?;
+        jobs.extend(self.sender_status_jobs(outcome).await?);
         match self
             .store
             .save_sign_envelope(
@@ -513,6 +514,14 @@ impl Core {
                 && let Some(count) = stored.document.pages
             {
                 pages.insert(document.document, count);
+            } else if let Some(stored) = self
+                .store
+                .library_document(&caller.tenant.id, &document.document)
+                .await?
+                && stored.awaited
+            {
+                // Its bytes arrive later; the fields' pages are checked then.
+                pages.insert(document.document, super::model::PAGES_AWAITED);
             }
         }
         let outcome = lifecycle::create(

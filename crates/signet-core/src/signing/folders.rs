@@ -9,6 +9,7 @@
 //! and reveals nothing; the store keeps the way back).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -18,6 +19,8 @@ use crate::ids::{DocumentId, EnvelopeId, EventId, FolderId, RegisteredDocumentId
 use crate::model::{Event, EventKind};
 use crate::ports::{Caller, Core, require_active};
 use crate::values::Sha3Digest;
+
+pub use crate::ports::callbacks::{FileRetriever, RetrievalFailure, SenderCallbackRenderer};
 
 /// The most documents one folder is created with.
 pub const MAX_FOLDER_DOCUMENTS: usize = 100;
@@ -761,27 +764,6 @@ impl Core {
     }
 }
 
-/// Why a client's file could not be retrieved.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RetrievalFailure {
-    /// The URL or a redirect points where Signet does not go (private, loopback, metadata, a
-    /// scheme other than http(s)), or the answer is too large or not a file.
-    #[error("refused: {0}")]
-    Refused(String),
-    /// The client's server could not be reached or answered an error.
-    #[error("failed: {0}")]
-    Failed(String),
-}
-
-/// Fetches a file from a URL a client gave (through the outbound-target guard, with size and
-/// time limits, every redirect checked again). Implemented in `signet-notify`.
-#[async_trait::async_trait]
-pub trait FileRetriever: Send + Sync + 'static {
-    /// The file's bytes; at most `max_bytes`.
-    async fn retrieve(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, RetrievalFailure>;
-}
-
 /// A file retrieved for a registered document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrievedFile {
@@ -832,42 +814,52 @@ impl Core {
                     .into(),
             ));
         }
-        if document.library.is_none() && &digest == document.registered_digest() {
-            let caller = Caller {
-                actor: crate::model::Actor::System,
-                tenant: tenant.clone(),
-                ip: None,
+        let caller = Caller {
+            actor: crate::model::Actor::System,
+            tenant: tenant.clone(),
+            ip: None,
+        };
+        if &digest == document.registered_digest() {
+            let awaited = match document.library {
+                Some(id) => self
+                    .store
+                    .library_document(&tenant.id, &id)
+                    .await?
+                    .filter(|stored| stored.awaited),
+                None => None,
             };
-            let stream: crate::blob::ByteStream = Box::pin(futures::stream::once({
-                let bytes = bytes::Bytes::from(bytes.clone());
-                async move { Ok::<_, std::io::Error>(bytes) }
-            }));
-            let name = format!("{}.pdf", document.name.trim_end_matches(".pdf"))
-                .parse::<crate::values::DocumentName>()
-                .or_else(|_| "document.pdf".parse())?;
-            let stored = self
-                .add_library_document(
-                    &caller,
-                    super::NewLibraryDocument {
-                        name,
-                        media_type: super::MediaType::pdf(),
-                        ip: None,
-                        idempotency_key: None,
-                    },
-                    stream,
-                )
-                .await?;
-            document.library = Some(stored.id);
-            let mut rec = Recorder::new(self, &caller, &OnBehalfOf::default());
-            rec.record(
-                EventKind::RegisteredDocumentRetrieved,
-                document.id.to_string(),
-                HistoryAction::BytesRetrieved { digest },
-                None,
-            )?;
-            self.store
-                .save_registered_document(&document, &rec.entries, &rec.events)
-                .await?;
+            let first = match (document.library, awaited) {
+                (None, _) => {
+                    let stored = self
+                        .add_library_document(
+                            &caller,
+                            super::NewLibraryDocument {
+                                name: library_name(&document)?,
+                                media_type: super::MediaType::pdf(),
+                                ip: None,
+                                idempotency_key: None,
+                            },
+                            byte_stream(&bytes),
+                        )
+                        .await?;
+                    document.library = Some(stored.id);
+                    true
+                }
+                (Some(_), Some(awaited)) => self.fill_awaited(&tenant, &awaited, &bytes).await?,
+                (Some(_), None) => false,
+            };
+            if first {
+                let mut rec = Recorder::new(self, &caller, &OnBehalfOf::default());
+                rec.record(
+                    EventKind::RegisteredDocumentRetrieved,
+                    document.id.to_string(),
+                    HistoryAction::BytesRetrieved { digest },
+                    None,
+                )?;
+                self.store
+                    .save_registered_document(&document, &rec.entries, &rec.events)
+                    .await?;
+            }
         }
         Ok(RetrievedFile {
             digest,
@@ -896,6 +888,345 @@ impl Core {
                 .await?;
         }
         Ok(())
+    }
+}
+
+fn byte_stream(bytes: &[u8]) -> crate::blob::ByteStream {
+    let bytes = bytes::Bytes::copy_from_slice(bytes);
+    Box::pin(futures::stream::once(async move {
+        Ok::<_, std::io::Error>(bytes)
+    }))
+}
+
+fn library_name(document: &RegisteredDocument) -> CoreResult<crate::values::DocumentName> {
+    Ok(format!("{}.pdf", document.name.trim_end_matches(".pdf"))
+        .parse::<crate::values::DocumentName>()
+        .or_else(|_| "document.pdf".parse())?)
+}
+
+impl Core {
+    /// The library document standing for a registered document in signing envelopes: the one
+    /// holding its bytes, or — before they arrived — an *awaited* one known only by the
+    /// registered SHA3-256, whose bytes the first retrieval fills in.
+    pub async fn library_document_of_registered(
+        &self,
+        caller: &Caller,
+        id: &RegisteredDocumentId,
+    ) -> CoreResult<DocumentId> {
+        require_active(&caller.tenant)?;
+        let mut document = self
+            .store
+            .registered_document(&caller.tenant.id, id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        if document.status != FolderStatus::Active {
+            return Err(CoreError::StateConflict(format!(
+                "the document is {}",
+                document.status.as_str()
+            )));
+        }
+        if let Some(library) = document.library {
+            return Ok(library);
+        }
+        let awaited = super::LibraryDocument::original(
+            DocumentId::random(),
+            caller.tenant.id,
+            library_name(&document)?,
+            super::MediaType::pdf(),
+            // Placeholders until the bytes arrive (the store marks the document awaited).
+            super::FileFacts {
+                size: 0,
+                sha256: crate::values::Sha256Digest::from_bytes([0; 32]),
+                sha3_256: *document.registered_digest(),
+                pages: None,
+            },
+            self.now(),
+        );
+        let mut event = self.event(
+            caller.tenant.id,
+            EventKind::LibraryDocumentStored,
+            caller.actor.clone(),
+            caller.ip,
+        );
+        event.document_id = Some(awaited.id);
+        event.data = serde_json::json!({
+            "sha3_256": awaited.sha3_256,
+            "awaited": true,
+        });
+        self.store
+            .insert_awaited_library_document(&awaited, &[event])
+            .await?;
+        document.library = Some(awaited.id);
+        self.store
+            .save_registered_document(&document, &[], &[])
+            .await?;
+        Ok(awaited.id)
+    }
+
+    /// Gives an awaited library document its bytes (already checked to have its SHA3-256):
+    /// stored, inspected (a PDF Signet can sign; its pages counted) and recorded. Answers
+    /// whether this call filled it (`false` when a concurrent one did first).
+    async fn fill_awaited(
+        &self,
+        tenant: &crate::model::Tenant,
+        awaited: &super::library::StoredLibraryDocument,
+        bytes: &[u8],
+    ) -> CoreResult<bool> {
+        let key = crate::blob::BlobKey::random();
+        let stored = self
+            .blobs
+            .put(
+                &key,
+                byte_stream(bytes),
+                Some(tenant.plan.max_envelope_bytes),
+            )
+            .await?;
+        let outcome = self.keep_filled(tenant, awaited, &key, stored).await;
+        if !matches!(outcome, Ok(true))
+            && let Err(e) = self.blobs.delete(&key).await
+        {
+            tracing::warn!(error = %e, blob = key.as_str(), "could not delete the blob of an unused retrieval");
+        }
+        outcome
+    }
+
+    async fn keep_filled(
+        &self,
+        tenant: &crate::model::Tenant,
+        awaited: &super::library::StoredLibraryDocument,
+        key: &crate::blob::BlobKey,
+        stored: crate::blob::StoredBlob,
+    ) -> CoreResult<bool> {
+        if stored.sha3_256 != awaited.document.sha3_256 {
+            return Err(CoreError::Invalid(
+                "the file does not match the awaited document".into(),
+            ));
+        }
+        let inspector = self
+            .inspector
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no document inspector configured"))?;
+        let pages = match inspector.inspect_pdf(self.blobs.as_ref(), key).await {
+            Ok(signable) => signable.pages,
+            Err(crate::inspect::InspectFailure::Unsignable(why)) => {
+                return Err(CoreError::Invalid(format!(
+                    "this PDF cannot be signed: {why}"
+                )));
+            }
+            Err(crate::inspect::InspectFailure::Blob(e)) => return Err(e.into()),
+            Err(crate::inspect::InspectFailure::Unexpected(e)) => {
+                return Err(CoreError::Unexpected(e));
+            }
+        };
+        let mut document = awaited.document.clone();
+        document.size = stored.size;
+        document.sha256 = stored.sha256;
+        document.pages = Some(pages);
+        let mut event = self.event(
+            tenant.id,
+            EventKind::LibraryDocumentStored,
+            crate::model::Actor::System,
+            None,
+        );
+        event.document_id = Some(document.id);
+        event.data = serde_json::json!({
+            "sha256": document.sha256,
+            "sha3_256": document.sha3_256,
+            "size": document.size,
+            "arrived": true,
+        });
+        match self
+            .store
+            .fill_awaited_library_document(&document, key, &[event])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(crate::store::StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens a participant's link that carries the URL of the sender's current file: fetches
+    /// it (through the outbound-target guard), checks it is the registered document or a
+    /// version Signet produced, gives the envelope's awaited document its bytes on the first
+    /// arrival, and checks the fields against its pages. A field on a page the file does not
+    /// have refuses ([`CoreError::Refused`]); nothing can be signed then. Answers the file.
+    pub async fn open_with_retrieved_file(
+        &self,
+        token: &str,
+        url: &str,
+    ) -> CoreResult<RetrievedFile> {
+        let (envelope, _) = self.participant_envelope(token).await?;
+        let retriever = self
+            .retriever
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no file retriever configured"))?;
+        let retriever = retriever.as_ref();
+        let tenant = envelope.tenant_id;
+        let registered = self
+            .store
+            .registered_document_of_envelope(&tenant, &envelope.id)
+            .await?
+            .ok_or_else(|| CoreError::Invalid("this link takes no file URL".into()))?;
+        let file = self
+            .retrieve_registered_document(retriever, &tenant, &registered.id, url)
+            .await?;
+        for doc in envelope.documents.iter().filter(|d| d.awaited()) {
+            let Some(stored) = self.store.library_document(&tenant, &doc.document).await? else {
+                continue;
+            };
+            // An envelope made concurrently with another may hold its own awaited document.
+            let stored = if stored.awaited && stored.document.sha3_256 == file.digest {
+                let tenant_row = self
+                    .store
+                    .tenant(&tenant)
+                    .await?
+                    .ok_or(CoreError::NotFound)?;
+                self.fill_awaited(&tenant_row, &stored, &file.bytes).await?;
+                self.store
+                    .library_document(&tenant, &doc.document)
+                    .await?
+                    .ok_or(CoreError::NotFound)?
+            } else {
+                stored
+            };
+            let Some(pages) = stored.document.pages.filter(|_| !stored.awaited) else {
+                continue;
+            };
+            let document = doc.document;
+            let id = envelope.id;
+            let outcome = self
+                .run_sign_command(
+                    || async {
+                        self.store
+                            .sign_envelope(&tenant, &id)
+                            .await?
+                            .ok_or(CoreError::NotFound)
+                    },
+                    super::Command::DocumentArrived { document, pages },
+                    &super::Origin::default(),
+                    &crate::model::Actor::System,
+                )
+                .await;
+            match outcome {
+                Ok(_) => {}
+                // A closed envelope refuses every act anyway; the signer's app says so.
+                Err(CoreError::Refused(super::Refusal::Closed(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(file)
+    }
+}
+
+impl Core {
+    /// Writes sender callback bodies with `renderer`.
+    pub fn with_sender_callback_renderer(
+        mut self,
+        renderer: Arc<dyn SenderCallbackRenderer>,
+    ) -> Self {
+        self.callback_renderer = Some(renderer);
+        self
+    }
+
+    fn sender_callback_job(
+        &self,
+        envelope: &super::SignEnvelope,
+        url: String,
+        body: String,
+    ) -> crate::jobs::NewJob {
+        crate::jobs::NewJob::at(
+            crate::jobs::JobKind::DeliverSenderCallback {
+                tenant_id: envelope.tenant_id,
+                envelope_id: envelope.id,
+                url,
+                message_id: format!("msg_{}", hex::encode(rand::random::<[u8; 16]>())),
+                body,
+            },
+            self.now(),
+        )
+    }
+
+    /// The status callback an outcome calls for: one after every signature, completion,
+    /// decline, expiry or void of an envelope with sender callbacks, saved with the outcome.
+    pub(crate) async fn sender_status_jobs(
+        &self,
+        outcome: &super::Outcome,
+    ) -> CoreResult<Vec<crate::jobs::NewJob>> {
+        use super::{Effect, Notice};
+        let Some(renderer) = &self.callback_renderer else {
+            return Ok(Vec::new());
+        };
+        let due = outcome.effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Notify(
+                    Notice::Signed(_)
+                        | Notice::Completed
+                        | Notice::Declined(_)
+                        | Notice::Voided
+                        | Notice::Expired
+                )
+            )
+        });
+        if !due {
+            return Ok(Vec::new());
+        }
+        let envelope = &outcome.envelope;
+        let Some(callbacks) = self
+            .store
+            .envelope_callbacks(&envelope.tenant_id, &envelope.id)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let body = renderer.status(
+            &|namespace, target| self.public_alias(namespace, target),
+            envelope,
+        );
+        Ok(vec![self.sender_callback_job(
+            envelope,
+            callbacks.status_url,
+            body,
+        )])
+    }
+
+    /// What a new version of an envelope's document calls for when the envelope is attached to a
+    /// registered document: its digest joins the document's known ones (so that the sender's
+    /// file retrieval may answer it and the verifier finds it), and the file callback carries it.
+    pub(crate) async fn produced_version_jobs(
+        &self,
+        envelope: &super::SignEnvelope,
+        digest: Sha3Digest,
+        pdf: impl std::future::Future<Output = CoreResult<Vec<u8>>>,
+    ) -> CoreResult<Vec<crate::jobs::NewJob>> {
+        let tenant = envelope.tenant_id;
+        let Some(registered) = self
+            .store
+            .registered_document_of_envelope(&tenant, &envelope.id)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        self.record_produced_version(&tenant, &registered.id, digest)
+            .await?;
+        let (Some(renderer), Some(callbacks)) = (
+            &self.callback_renderer,
+            self.store.envelope_callbacks(&tenant, &envelope.id).await?,
+        ) else {
+            return Ok(Vec::new());
+        };
+        let pdf = pdf.await?;
+        let body = renderer.file(
+            &|namespace, target| self.public_alias(namespace, target),
+            envelope,
+            &pdf,
+        );
+        Ok(vec![self.sender_callback_job(
+            envelope,
+            callbacks.file_url,
+            body,
+        )])
     }
 }
 

@@ -149,6 +149,13 @@ impl JobHandler for SendSigningMail {
             {
                 return Ok(());
             }
+            // While a document's bytes are awaited, only the sender can hand out a link that
+            // brings them (its own file's URL appended): Signet's plain link would show nothing.
+            SigningMailJob::Invitation | SigningMailJob::Reminder
+                if envelope.documents.iter().any(|d| d.awaited()) =>
+            {
+                return Ok(());
+            }
             SigningMailJob::Invitation => SigningMailKind::Invitation,
             SigningMailJob::Reminder => SigningMailKind::Reminder,
             SigningMailJob::Completed => SigningMailKind::Completed,
@@ -482,24 +489,32 @@ async fn store_version(
             "size": document.size,
         }),
     };
-    match core
-        .store
-        .insert_sign_version(record, document, blob, &[event], &[])
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            if let Err(delete) = core.blobs.delete(blob).await {
-                tracing::warn!(error = %delete, "could not delete the blob of an unstored version");
-            }
-            match e {
-                StoreError::Duplicate => {
-                    Err(wait("another version was stored meanwhile; retrying"))
-                }
-                other => Err(other.into()),
-            }
+    // A signed or sealed version of a document the sender keeps goes back to the sender.
+    let jobs = match record.kind {
+        SignVersionKind::Signed | SignVersionKind::Sealed => {
+            core.produced_version_jobs(envelope, document.sha3_256, read_blob(core, blob))
+                .await
         }
+        _ => Ok(Vec::new()),
+    };
+    let stored = match jobs {
+        Ok(jobs) => match core
+            .store
+            .insert_sign_version(record, document, blob, &[event], &jobs)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Duplicate) => {
+                Err(wait("another version was stored meanwhile; retrying"))
+            }
+            Err(other) => Err(other.into()),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(delete) = core.blobs.delete(blob).await {
+        tracing::warn!(error = %delete, "could not delete the blob of an unstored version");
     }
+    stored
 }
 
 /// A date as stamped: ISO 8601, which reads the same in every language.

@@ -272,8 +272,11 @@ pub fn find_in_family<'a>(
 pub struct StoredLibraryDocument {
     /// The document.
     pub document: LibraryDocument,
-    /// The blob holding its bytes; `None` once deleted.
+    /// The blob holding its bytes; `None` once deleted, or while awaited.
     pub blob: Option<BlobKey>,
+    /// Its bytes have not arrived yet: only its SHA3-256 is known (its size, SHA-256 and pages
+    /// are placeholders until they arrive).
+    pub awaited: bool,
 }
 
 #[cfg(test)]

@@ -231,7 +231,8 @@ fn problem(location: impl Into<String>, problem: DraftProblem) -> DraftError {
 
 /// Checks a draft and opens the envelope: invites whoever waits for nobody and schedules the
 /// expiry and the first reminders. `pages` gives the page count of each library document of the
-/// tenant that can be signed; any other document is unknown. Participant and field ids are drawn
+/// tenant that can be signed, or [`PAGES_AWAITED`] for one whose bytes arrive later (its fields'
+/// pages are checked then); any other document is unknown. Participant and field ids are drawn
 /// at random.
 pub fn create(
     id: EnvelopeId,
@@ -489,7 +490,8 @@ fn check_fields(
                 DraftProblem::FieldOnViewedDocument(f.document),
             ));
         }
-        if f.page == 0 || f.page > doc.pages {
+        // A document whose bytes are awaited has its pages checked when they arrive.
+        if f.page == 0 || (!doc.awaited() && f.page > doc.pages) {
             return Err(problem(
                 at("page"),
                 DraftProblem::NoSuchPage {
@@ -630,6 +632,30 @@ pub enum Refusal {
     /// Sealing twice.
     #[error("the envelope is already sealed")]
     AlreadySealed,
+    /// A document to sign has not arrived yet: nobody signs before it does.
+    #[error("document {0} has not arrived yet")]
+    DocumentAwaited(DocumentId),
+    /// The document is not one of the envelope's.
+    #[error("document {0} is not one of the envelope's documents")]
+    NotInEnvelope(DocumentId),
+    /// The arrived document cannot hold the fields placed on it.
+    #[error("field {field} is on page {page}, but the document has {pages} pages")]
+    NoSuchPage {
+        /// The field.
+        field: FieldId,
+        /// Its page.
+        page: u32,
+        /// The document's pages.
+        pages: u32,
+    },
+    /// The document arrived before with another page count.
+    #[error("the document arrived before with {known} pages, not {got}")]
+    PagesDiffer {
+        /// The pages known.
+        known: u32,
+        /// The pages now.
+        got: u32,
+    },
 }
 
 fn keys_text(keys: &[ParticipantKey]) -> String {
@@ -892,6 +918,9 @@ pub fn apply(
         }
         _ if expired => return Err(Refusal::ExpiryPassed),
         Command::RecordSealed => return Err(Refusal::NotCompleted),
+        Command::DocumentArrived { document, pages } => {
+            arrive(&mut tx.env, document, pages)?;
+        }
         Command::Void { reason } => {
             tx.env.void_reason = Some(reason.clone());
             tx.event(Actor::Sender, EventKind::Voided { reason });
@@ -978,6 +1007,14 @@ pub fn apply(
             consent,
         } => {
             let role = gate(&tx.env, participant, Act::Sign)?.role;
+            if let Some(doc) = tx
+                .env
+                .documents
+                .iter()
+                .find(|d| d.action == DocumentAction::Sign && d.awaited())
+            {
+                return Err(Refusal::DocumentAwaited(doc.document));
+            }
             for (field, value) in values {
                 fill(&mut tx, participant, field, value)?;
             }
@@ -1027,6 +1064,37 @@ pub fn apply(
         }
     }
     Ok(tx.finish())
+}
+
+/// Records the pages of a document whose bytes arrived, after checking that every field on it
+/// lies on a page it has. Arriving again with the same pages changes nothing.
+fn arrive(envelope: &mut SignEnvelope, document: DocumentId, pages: u32) -> Result<(), Refusal> {
+    let doc = envelope
+        .documents
+        .iter()
+        .position(|d| d.document == document)
+        .ok_or(Refusal::NotInEnvelope(document))?;
+    let known = envelope.documents[doc].pages;
+    if known != PAGES_AWAITED {
+        return if known == pages {
+            Ok(())
+        } else {
+            Err(Refusal::PagesDiffer { known, got: pages })
+        };
+    }
+    if let Some(f) = envelope
+        .fields
+        .iter()
+        .find(|f| f.document == document && (f.page == 0 || f.page > pages))
+    {
+        return Err(Refusal::NoSuchPage {
+            field: f.id,
+            page: f.page,
+            pages,
+        });
+    }
+    envelope.documents[doc].pages = pages;
+    Ok(())
 }
 
 /// Checks that a participant may perform `act` now: their role allows it, their turn has come,

@@ -37,9 +37,9 @@ pub use lifecycle::{
 };
 pub use model::{
     Actor, AuthMethod, AuthPolicy, Command, CompletionRule, DocumentAction, Effect,
-    EnvelopeDocument, EnvelopeStatus, EventKind, Label, Notice, Origin, Outcome, Participant,
-    ParticipantKey, ParticipantState, PersonName, Reason, RedirectUrl, Redirects, ReminderPolicy,
-    Role, SignEnvelope, SigningEvent, Timer, Title,
+    EnvelopeDocument, EnvelopeStatus, EventKind, Label, Notice, Origin, Outcome, PAGES_AWAITED,
+    Participant, ParticipantKey, ParticipantState, PersonName, Reason, RedirectUrl, Redirects,
+    ReminderPolicy, Role, SignEnvelope, SigningEvent, Timer, Title,
 };
 pub use order::{OrderError, group_edges, sequence_edges};
 pub use participant::MAX_MARK_IMAGE_BYTES;

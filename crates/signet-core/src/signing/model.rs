@@ -307,8 +307,20 @@ pub struct EnvelopeDocument {
     pub document: DocumentId,
     /// Sign or view.
     pub action: DocumentAction,
-    /// Its number of pages.
+    /// Its number of pages; [`PAGES_AWAITED`] while its bytes have not arrived (a document
+    /// registered by its digest, whose file the sender hands over later).
     pub pages: u32,
+}
+
+/// The page count of an envelope document whose bytes have not arrived yet: its fields' pages
+/// are checked when they arrive ([`Command::DocumentArrived`]), and nobody signs before.
+pub const PAGES_AWAITED: u32 = 0;
+
+impl EnvelopeDocument {
+    /// Whether its bytes have not arrived yet.
+    pub fn awaited(&self) -> bool {
+        self.pages == PAGES_AWAITED
+    }
 }
 
 /// A participant of a signing envelope.
@@ -677,6 +689,14 @@ pub enum Command {
     Expire,
     /// The sealer stored the sealed result.
     RecordSealed,
+    /// The bytes of a document whose bytes were awaited arrived, with this many pages: the
+    /// fields on it are checked against them.
+    DocumentArrived {
+        /// The envelope document.
+        document: DocumentId,
+        /// Its pages.
+        pages: u32,
+    },
 }
 
 /// What a successful transition produced.

@@ -1843,3 +1843,128 @@ proptest! {
         prop_assert_eq!(env.status, EnvelopeStatus::Completed);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Documents whose bytes arrive later
+
+/// A library whose document to sign is awaited: its pages are unknown.
+fn awaited_library() -> Library {
+    let mut lib = library();
+    lib.pages.insert(lib.sign, PAGES_AWAITED);
+    lib
+}
+
+fn on_page(mut f: DraftField, page: u32) -> DraftField {
+    f.page = page;
+    f
+}
+
+#[test]
+fn an_awaited_document_defers_page_checks_and_signing_until_it_arrives() {
+    let lib = awaited_library();
+    let mut d = draft(&lib, vec![signer("a", &[])]);
+    d.fields = vec![on_page(field("a", lib.sign, FieldKind::Signature, true), 7)];
+    let mut env = open(&lib, d.clone()).envelope;
+    assert!(env.documents[0].awaited());
+    // Page 0 is refused even before the bytes arrive.
+    let mut zero = d.clone();
+    zero.fields[0].page = 0;
+    let (at_, problem) = refusal(&lib, zero);
+    assert_eq!(at_, "fields[0].page");
+    assert!(matches!(problem, DraftProblem::NoSuchPage { page: 0, .. }));
+
+    enter(&mut env, "a", 1);
+    let field_id = env.fields[0].id;
+    let signing = Command::Sign {
+        participant: id(&env, "a"),
+        values: vec![(field_id, FieldValue::Mark(Mark::Typed { text: "A".into() }))],
+        consent: true,
+    };
+    assert_eq!(
+        run(&env, signing.clone(), 2).map(|_| ()),
+        Err(Refusal::DocumentAwaited(lib.sign))
+    );
+    // Three pages cannot hold a field on page 7: refused, nothing changes.
+    let arrived = |pages| Command::DocumentArrived {
+        document: lib.sign,
+        pages,
+    };
+    assert_eq!(
+        run(&env, arrived(3), 2).map(|_| ()),
+        Err(Refusal::NoSuchPage {
+            field: field_id,
+            page: 7,
+            pages: 3
+        })
+    );
+    assert!(env.documents[0].awaited());
+    let outcome = step(&mut env, arrived(9), 2);
+    assert!(outcome.events.is_empty() && outcome.effects.is_empty());
+    assert_eq!(env.documents[0].pages, 9);
+    // The same arrival again changes nothing; another page count is refused.
+    assert_eq!(
+        run(&env, arrived(9), 3).map(|o| o.envelope),
+        Ok(env.clone())
+    );
+    assert_eq!(
+        run(&env, arrived(4), 3).map(|_| ()),
+        Err(Refusal::PagesDiffer { known: 9, got: 4 })
+    );
+    let stranger = DocumentId::random();
+    assert_eq!(
+        run(
+            &env,
+            Command::DocumentArrived {
+                document: stranger,
+                pages: 9
+            },
+            3
+        )
+        .map(|_| ()),
+        Err(Refusal::NotInEnvelope(stranger))
+    );
+    step(&mut env, signing, 3);
+    assert_eq!(env.status, EnvelopeStatus::Completed);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever pages the fields name and the file brings: the arrival is accepted exactly when
+    /// every field lies on a page the file has; then nothing is awaited and the pages are the
+    /// file's; a refused arrival leaves the document awaited and signing refused.
+    #[test]
+    fn an_arrival_is_accepted_exactly_when_every_field_fits(
+        field_pages in proptest::collection::vec(1u32..12, 0..6),
+        pages in 1u32..12,
+    ) {
+        let lib = awaited_library();
+        let mut d = draft(&lib, vec![signer("a", &[])]);
+        d.fields = field_pages
+            .iter()
+            .map(|&p| on_page(field("a", lib.sign, FieldKind::Text, false), p))
+            .collect();
+        let mut env = open(&lib, d).envelope;
+        let fits = field_pages.iter().all(|&p| p <= pages);
+        match run(&env, Command::DocumentArrived { document: lib.sign, pages }, 1) {
+            Ok(outcome) => {
+                prop_assert!(fits);
+                prop_assert_eq!(outcome.envelope.documents[0].pages, pages);
+                prop_assert!(!outcome.envelope.documents.iter().any(|d| d.awaited()));
+                env = outcome.envelope;
+                enter(&mut env, "a", 2);
+                prop_assert!(run(&env, sign_command(&env, "a"), 2).is_ok());
+            }
+            Err(Refusal::NoSuchPage { page, pages: got, .. }) => {
+                prop_assert!(!fits);
+                prop_assert!(page > pages && got == pages);
+                enter(&mut env, "a", 2);
+                prop_assert_eq!(
+                    run(&env, sign_command(&env, "a"), 2).map(|_| ()),
+                    Err(Refusal::DocumentAwaited(lib.sign))
+                );
+            }
+            Err(other) => prop_assert!(false, "unexpected refusal {other}"),
+        }
+    }
+}

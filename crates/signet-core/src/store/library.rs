@@ -53,6 +53,22 @@ pub trait LibraryStore: Send + Sync + 'static {
         tenant: &TenantId,
         sha256: &crate::values::Sha256Digest,
     ) -> Result<Option<StoredLibraryDocument>, StoreError>;
+    /// Stores a document whose bytes arrive later (no blob, no page count; only its SHA3-256
+    /// is known), with the events recording it.
+    async fn insert_awaited_library_document(
+        &self,
+        document: &LibraryDocument,
+        events: &[Event],
+    ) -> Result<(), StoreError>;
+    /// Gives an awaited document its bytes: size, SHA-256 and pages from `document`, the blob
+    /// holding them; [`StoreError::Conflict`] when the document is not awaited any more (another
+    /// request gave it its bytes first) or its SHA3-256 differs.
+    async fn fill_awaited_library_document(
+        &self,
+        document: &LibraryDocument,
+        blob: &BlobKey,
+        events: &[Event],
+    ) -> Result<(), StoreError>;
     /// Forgets where the bytes are (they are deleted by a job enqueued with the events) and
     /// records the events; [`StoreError::NotFound`] when the tenant has no such live document.
     async fn delete_library_document(
