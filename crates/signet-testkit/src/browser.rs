@@ -221,6 +221,27 @@ impl Browser {
         Ok(self.client.source().await?)
     }
 
+    /// Waits (up to [`ELEMENT_TIMEOUT`]) until the current page has loaded and its scripts ran:
+    /// an element can be in the page before the script that takes over its form is, and a click
+    /// in between races that script.
+    pub async fn wait_until_loaded(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + ELEMENT_TIMEOUT;
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            match state {
+                Ok(value) if value == "complete" => return Ok(()),
+                _ if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Ok(value) => anyhow::bail!("the page is still {value} after {ELEMENT_TIMEOUT:?}"),
+                Err(e) => return Err(e).context("reading document.readyState"),
+            }
+        }
+    }
+
     /// The first element matching the CSS selector, waiting up to [`ELEMENT_TIMEOUT`] for it to
     /// appear.
     ///

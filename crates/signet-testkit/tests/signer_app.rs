@@ -215,6 +215,7 @@ async fn wait_for(browser: &Browser, needle: &str) -> anyhow::Result<String> {
     while std::time::Instant::now() < deadline {
         let page = browser.page_source().await?;
         if page.contains(needle) {
+            browser.wait_until_loaded().await?;
             return Ok(page);
         }
         tokio::time::sleep(StdDuration::from_millis(100)).await;
