@@ -61,7 +61,7 @@ macro_rules! scenarios {
 }
 
 scenarios!(
-    in_sequence_then_in_parallel_typed_with_plain_forms,
+    in_sequence_then_in_parallel_typed_without_javascript,
     drawn_with_javascript_two_of_three_and_a_reminder_over_smtp,
     a_void_and_an_expiry_end_the_journey,
     wrong_codes_and_the_lock_are_events_of_the_envelope,
@@ -307,18 +307,20 @@ async fn validate(
     Ok(())
 }
 
-async fn in_sequence_then_in_parallel_typed_with_plain_forms(
+/// With JavaScript off in the browser: every step is a plain form.
+async fn in_sequence_then_in_parallel_typed_without_javascript(
     backend: Backend,
 ) -> anyhow::Result<()> {
     let Some(app) = TestApp::spawn(backend).await? else {
         return Ok(());
     };
-    let Some(browser) = Browser::start().await? else {
+    let options = signet_testkit::browser::BrowserOptions::default().without_javascript();
+    let Some(browser) = Browser::start_with(options).await? else {
         return Ok(());
     };
     let screens = Screens {
         browser: &browser,
-        prefix: format!("journey-forms-{}", backend_name(backend)),
+        prefix: format!("journey-nojs-{}", backend_name(backend)),
     };
     let tenant = app.tenant().await?;
     // Ana first, then Ben; Cyd in parallel with both.
@@ -363,6 +365,10 @@ async fn in_sequence_then_in_parallel_typed_with_plain_forms(
     assert!(
         review.contains("enctype=\"multipart/form-data\""),
         "{review}"
+    );
+    assert!(
+        !browser.find("#pad").await?.is_displayed().await?,
+        "no script ran: the drawing pad stays hidden"
     );
     let page_url = format!("{ana}/pages/{document}/1?w=480");
     let (status, original_page) = fetch_as_browser(&app, &browser, &page_url).await?;
