@@ -59,6 +59,7 @@ fn new_tenant() -> Tenant {
         plan: Plan {
             features: vec![Feature::Sms],
             max_envelope_bytes: 1 << 30,
+            ..Plan::default()
         },
         self_send: true,
         api_key_sealed: vec![0; 48],

@@ -446,6 +446,8 @@ async fn void_document(
                     ip: caller.ip,
                     user_agent: None,
                 },
+                // Dedoco's void is idempotent by itself: an ended process is left as it is.
+                None,
             )
             .await
         {
