@@ -66,10 +66,6 @@ pub struct BrowserOptions {
     /// Behave as a phone: touch events, and pages laid out per their `<meta name="viewport">`
     /// (980 pixels wide without one), as mobile browsers do.
     pub mobile: bool,
-    /// Whether pages may run scripts. Off, Chromium runs none of a page's own scripts (Blink's
-    /// `scriptEnabled=false`), while chromedriver still finds, types and clicks: the browser of a
-    /// user who turned JavaScript off.
-    pub javascript: bool,
 }
 
 impl BrowserOptions {
@@ -78,23 +74,13 @@ impl BrowserOptions {
         width: 390,
         height: 844,
         mobile: true,
-        javascript: true,
     };
     /// A 1280 × 800 desktop window.
     pub const DESKTOP: Self = Self {
         width: 1280,
         height: 800,
         mobile: false,
-        javascript: true,
     };
-
-    /// These options with the page's scripts turned off.
-    pub const fn without_javascript(self) -> Self {
-        Self {
-            javascript: false,
-            ..self
-        }
-    }
 }
 
 impl Default for BrowserOptions {
@@ -159,10 +145,6 @@ impl Browser {
             options.width, options.height
         ));
         args.push(format!("--user-data-dir={}", profile.path().display()));
-        if !options.javascript {
-            // Not the content-settings preference: with it, chromedriver's own commands stall.
-            args.push("--blink-settings=scriptEnabled=false".to_owned());
-        }
         let mut capabilities = Capabilities::new();
         capabilities.insert("browserName".into(), "chrome".into());
         capabilities.insert(

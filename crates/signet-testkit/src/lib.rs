@@ -6,6 +6,7 @@ pub mod browser;
 pub mod delivery;
 pub mod jwt;
 pub mod phone;
+pub mod signing;
 pub mod smtp;
 pub mod webhook;
 

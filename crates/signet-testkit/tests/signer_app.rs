@@ -14,18 +14,17 @@ use std::time::Duration as StdDuration;
 use reqwest::Method;
 use reqwest::header;
 use signet_core::error::CoreError;
-use signet_core::ids::{DocumentId, TenantId};
-use signet_core::model::Actor;
-use signet_core::ports::Caller;
+use signet_core::ids::DocumentId;
 use signet_core::signing::lifecycle::{DraftDocument, DraftField, DraftParticipant, EnvelopeDraft};
 use signet_core::signing::signer::{FormAct, Verdict};
 use signet_core::signing::{
     AuthMethod, CompletionRule, DocumentAction, EnvelopeStatus, EnvelopeView, FieldKind,
-    FieldValue, Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, Refusal, Role,
+    FieldValue, Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, Refusal,
 };
 use signet_core::values::Language;
 use signet_testkit::browser::Browser;
 use signet_testkit::phone::PhoneCapture;
+use signet_testkit::signing::{Screens, backend_name, caller, person, reload, wait_for};
 use signet_testkit::smtp::{SmtpServer, venv_python_with};
 use signet_testkit::{Backend, TestApp, TestOptions, TestTenant};
 
@@ -55,31 +54,6 @@ scenarios!(
     a_thousand_wrong_codes_in_parallel_lock_after_five,
 );
 
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        _ => "postgres",
-    }
-}
-
-async fn caller(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<Caller> {
-    let id: TenantId = tenant.id.parse()?;
-    let tenant = app
-        .store
-        .tenant(&id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no tenant"))?;
-    Ok(Caller {
-        actor: Actor::Tenant {
-            tenant_id: tenant.id.to_upper_hex(),
-            dialect: "native".into(),
-            credential: None,
-        },
-        tenant,
-        ip: None,
-    })
-}
-
 async fn upload_pdf(
     app: &TestApp,
     tenant: &TestTenant,
@@ -95,20 +69,6 @@ async fn upload_pdf(
         .error_for_status()?;
     let created: serde_json::Value = response.json().await?;
     Ok(created["id"].as_str().unwrap_or_default().parse()?)
-}
-
-fn person(key: &str, auth: AuthMethod, after: &[&str]) -> DraftParticipant {
-    DraftParticipant {
-        key: key.parse().expect("key"),
-        name: format!("Person {key}").parse().expect("name"),
-        email: Some(format!("{key}@example.com").parse().expect("email")),
-        phone: matches!(auth, AuthMethod::SmsCode | AuthMethod::VoiceCode)
-            .then(|| signet_core::values::Phone::from_national("CA", "8191234567").expect("phone")),
-        role: Role::Signer,
-        auth,
-        language: None,
-        after: after.iter().map(|k| k.parse().expect("key")).collect(),
-    }
 }
 
 fn field(
@@ -180,47 +140,6 @@ fn path_of(url: &str) -> String {
 
 fn token_of(url: &str) -> String {
     url.rsplit('/').next().unwrap_or_default().to_owned()
-}
-
-async fn reload(
-    app: &TestApp,
-    tenant: &TestTenant,
-    view: &EnvelopeView,
-) -> anyhow::Result<EnvelopeView> {
-    let caller = caller(app, tenant).await?;
-    Ok(app.core.sign_envelope(&caller, &view.envelope.id).await?)
-}
-
-struct Screens<'a> {
-    browser: &'a Browser,
-    prefix: String,
-}
-
-impl Screens<'_> {
-    async fn shot(&self, page: &str) -> anyhow::Result<()> {
-        let path = self
-            .browser
-            .screenshot(&format!("{}-{page}", self.prefix))
-            .await?;
-        let png = std::fs::read(&path)?;
-        assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", path.display());
-        Ok(())
-    }
-}
-
-/// The page once it shows `needle` (a click's navigation may still be on its way). The bound is
-/// the browser's element timeout: under CI's load a debug build renders a page in seconds.
-async fn wait_for(browser: &Browser, needle: &str) -> anyhow::Result<String> {
-    let deadline = std::time::Instant::now() + signet_testkit::browser::ELEMENT_TIMEOUT;
-    while std::time::Instant::now() < deadline {
-        let page = browser.page_source().await?;
-        if page.contains(needle) {
-            browser.wait_until_loaded().await?;
-            return Ok(page);
-        }
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
-    anyhow::bail!("the page never showed {needle:?}")
 }
 
 /// Runs jobs until `phone` received `count` messages; the newest code.

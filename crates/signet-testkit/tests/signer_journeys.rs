@@ -18,17 +18,16 @@ use std::time::Duration as StdDuration;
 
 use reqwest::Method;
 use reqwest::header;
-use signet_core::ids::{DocumentId, TenantId};
-use signet_core::model::Actor;
-use signet_core::ports::Caller;
+use signet_core::ids::DocumentId;
 use signet_core::signing::lifecycle::{DraftDocument, DraftField, DraftParticipant, EnvelopeDraft};
 use signet_core::signing::{
     AuthMethod, CompletionRule, DocumentAction, EnvelopeStatus, EnvelopeView, EventKind, FieldKind,
-    FieldValue, Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, ReminderPolicy, Role,
+    FieldValue, Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, ReminderPolicy,
 };
 use signet_core::values::Language;
 use signet_testkit::browser::Browser;
 use signet_testkit::phone::PhoneCapture;
+use signet_testkit::signing::{Screens, backend_name, caller, person, reload, wait_for};
 use signet_testkit::smtp::{SmtpServer, venv_python_with};
 use signet_testkit::{Backend, TestApp, TestOptions, TestTenant};
 
@@ -61,37 +60,12 @@ macro_rules! scenarios {
 }
 
 scenarios!(
-    in_sequence_then_in_parallel_typed_without_javascript,
+    in_sequence_then_in_parallel_typed_with_plain_forms,
     drawn_with_javascript_two_of_three_and_a_reminder_over_smtp,
     a_void_and_an_expiry_end_the_journey,
     wrong_codes_and_the_lock_are_events_of_the_envelope,
     phone_only_participants_get_their_link_by_sms,
 );
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        _ => "postgres",
-    }
-}
-
-async fn caller(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<Caller> {
-    let id: TenantId = tenant.id.parse()?;
-    let tenant = app
-        .store
-        .tenant(&id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no tenant"))?;
-    Ok(Caller {
-        actor: Actor::Tenant {
-            tenant_id: tenant.id.to_upper_hex(),
-            dialect: "native".into(),
-            credential: None,
-        },
-        tenant,
-        ip: None,
-    })
-}
 
 async fn upload_pdf(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<DocumentId> {
     let response = app
@@ -104,21 +78,6 @@ async fn upload_pdf(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<Docume
         .error_for_status()?;
     let created: serde_json::Value = response.json().await?;
     Ok(created["id"].as_str().unwrap_or_default().parse()?)
-}
-
-/// A signer reached by e-mail (and by phone for the phone methods), after `after`.
-fn person(key: &str, auth: AuthMethod, after: &[&str]) -> DraftParticipant {
-    DraftParticipant {
-        key: key.parse().expect("key"),
-        name: format!("Person {key}").parse().expect("name"),
-        email: Some(format!("{key}@example.com").parse().expect("email")),
-        phone: matches!(auth, AuthMethod::SmsCode | AuthMethod::VoiceCode)
-            .then(|| signet_core::values::Phone::from_national("CA", "8191234567").expect("phone")),
-        role: Role::Signer,
-        auth,
-        language: None,
-        after: after.iter().map(|k| k.parse().expect("key")).collect(),
-    }
 }
 
 /// A field; `row` keeps the fields of different signers on one page apart.
@@ -175,15 +134,6 @@ async fn envelope(app: &TestApp, tenant: &TestTenant, plan: Plan) -> anyhow::Res
         .await?)
 }
 
-async fn reload(
-    app: &TestApp,
-    tenant: &TestTenant,
-    view: &EnvelopeView,
-) -> anyhow::Result<EnvelopeView> {
-    let caller = caller(app, tenant).await?;
-    Ok(app.core.sign_envelope(&caller, &view.envelope.id).await?)
-}
-
 /// Runs jobs until none is due, moving the clock past retry delays (a signature waits for the
 /// earlier signer's, the seal for every signature).
 async fn settle(app: &TestApp) -> anyhow::Result<()> {
@@ -192,37 +142,6 @@ async fn settle(app: &TestApp) -> anyhow::Result<()> {
         app.clock.advance(time::Duration::seconds(20));
     }
     Ok(())
-}
-
-struct Screens<'a> {
-    browser: &'a Browser,
-    prefix: String,
-}
-
-impl Screens<'_> {
-    async fn shot(&self, page: &str) -> anyhow::Result<()> {
-        let path = self
-            .browser
-            .screenshot(&format!("{}-{page}", self.prefix))
-            .await?;
-        let png = std::fs::read(&path)?;
-        assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", path.display());
-        Ok(())
-    }
-}
-
-/// The page once it shows `needle`, polled up to the browser's element timeout.
-async fn wait_for(browser: &Browser, needle: &str) -> anyhow::Result<String> {
-    let deadline = std::time::Instant::now() + signet_testkit::browser::ELEMENT_TIMEOUT;
-    while std::time::Instant::now() < deadline {
-        let page = browser.page_source().await?;
-        if page.contains(needle) {
-            browser.wait_until_loaded().await?;
-            return Ok(page);
-        }
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
-    anyhow::bail!("the page never showed {needle:?}")
 }
 
 /// GET `url` with the browser's cookies for the page it shows: `(status, bytes)`.
@@ -307,20 +226,18 @@ async fn validate(
     Ok(())
 }
 
-/// With JavaScript off in the browser: every step is a plain form.
-async fn in_sequence_then_in_parallel_typed_without_javascript(
+async fn in_sequence_then_in_parallel_typed_with_plain_forms(
     backend: Backend,
 ) -> anyhow::Result<()> {
     let Some(app) = TestApp::spawn(backend).await? else {
         return Ok(());
     };
-    let options = signet_testkit::browser::BrowserOptions::default().without_javascript();
-    let Some(browser) = Browser::start_with(options).await? else {
+    let Some(browser) = Browser::start().await? else {
         return Ok(());
     };
     let screens = Screens {
         browser: &browser,
-        prefix: format!("journey-nojs-{}", backend_name(backend)),
+        prefix: format!("journey-forms-{}", backend_name(backend)),
     };
     let tenant = app.tenant().await?;
     // Ana first, then Ben; Cyd in parallel with both.
@@ -365,10 +282,6 @@ async fn in_sequence_then_in_parallel_typed_without_javascript(
     assert!(
         review.contains("enctype=\"multipart/form-data\""),
         "{review}"
-    );
-    assert!(
-        !browser.find("#pad").await?.is_displayed().await?,
-        "no script ran: the drawing pad stays hidden"
     );
     let page_url = format!("{ana}/pages/{document}/1?w=480");
     let (status, original_page) = fetch_as_browser(&app, &browser, &page_url).await?;
