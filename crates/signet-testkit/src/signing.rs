@@ -87,14 +87,31 @@ impl Screens<'_> {
 /// its way). The bound is the browser's element timeout: under CI's load a debug build renders
 /// a page in seconds.
 pub async fn wait_for(browser: &Browser, needle: &str) -> anyhow::Result<String> {
-    let deadline = std::time::Instant::now() + ELEMENT_TIMEOUT;
+    wait_for_within(browser, needle, ELEMENT_TIMEOUT).await
+}
+
+/// [`wait_for`] with its own bound. The error names the page the browser was on and the start
+/// of its text, so a failure in CI says what was shown instead.
+pub async fn wait_for_within(
+    browser: &Browser,
+    needle: &str,
+    bound: std::time::Duration,
+) -> anyhow::Result<String> {
+    let deadline = std::time::Instant::now() + bound;
+    let mut page = String::new();
     while std::time::Instant::now() < deadline {
-        let page = browser.page_source().await?;
+        page = browser.page_source().await?;
         if page.contains(needle) {
             browser.wait_until_loaded().await?;
             return Ok(page);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    anyhow::bail!("the page never showed {needle:?}")
+    let url = browser.current_url().await?;
+    let text = browser.text_of("body").await.unwrap_or_default();
+    let shown: String = text.chars().take(400).collect();
+    anyhow::bail!(
+        "the page never showed {needle:?}: at {url} ({} bytes), it reads {shown:?}",
+        page.len()
+    )
 }
