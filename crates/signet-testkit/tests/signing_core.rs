@@ -5,16 +5,15 @@
 
 use reqwest::Method;
 use signet_core::error::CoreError;
-use signet_core::ids::{DocumentId, TenantId};
+use signet_core::ids::DocumentId;
 use signet_core::jobs::JobState;
-use signet_core::model::Actor;
-use signet_core::ports::Caller;
 use signet_core::signing::lifecycle::{DraftDocument, DraftField, DraftParticipant, EnvelopeDraft};
 use signet_core::signing::{
     AuthMethod, Command, CompletionRule, DocumentAction, EnvelopeStatus, FieldKind, FieldValue,
     Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, Refusal, Role,
 };
 use signet_core::values::Language;
+use signet_testkit::signing::caller;
 use signet_testkit::{TestApp, TestTenant};
 
 signet_testkit::on_both!(
@@ -26,24 +25,6 @@ signet_testkit::on_both!(
     bad_references_name_the_field,
     an_idempotency_key_answers_the_same_envelope,
 );
-
-async fn caller(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<Caller> {
-    let id: TenantId = tenant.id.parse()?;
-    let tenant = app
-        .store
-        .tenant(&id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no tenant"))?;
-    Ok(Caller {
-        actor: Actor::Tenant {
-            tenant_id: tenant.id.to_upper_hex(),
-            dialect: "native".into(),
-            credential: None,
-        },
-        tenant,
-        ip: None,
-    })
-}
 
 async fn upload_pdf(
     app: &TestApp,
