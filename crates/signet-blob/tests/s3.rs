@@ -5,7 +5,7 @@
 //! ```text
 //! python3 -m venv .venv && .venv/bin/pip install 'moto[server]'
 //! .venv/bin/moto_server -H 127.0.0.1 -p 5055 &      # any free loopback port
-//! SIGNET_TEST_S3_ENDPOINT=http://127.0.0.1:5055 cargo test -p signet-blob --test s3
+//! SIGNET_TEST_S3_ENDPOINT=http://127.0.0.1:5055 cargo test -p signet-blob --test integration s3::
 //! ```
 //!
 //! Each test creates its own bucket with an unsigned `PUT /<bucket>` (moto does not check
@@ -16,7 +16,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::sync::Arc;

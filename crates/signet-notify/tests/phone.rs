@@ -1,6 +1,6 @@
 //! The HTTP phone provider against a local capture server, and the log provider.
 
-mod common;
+use crate::common;
 
 use common::CaptureServer;
 use serde_json::json;

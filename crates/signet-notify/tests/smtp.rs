@@ -1,7 +1,7 @@
 //! E-mail through a real SMTP server: `aiosmtpd` (PyPI) storing what it receives in a Maildir,
 //! read back with Python's own `email` parser.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! Webhook delivery to a local receiver, with signatures checked by the independent
 //! `standardwebhooks` Python package.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -8,7 +8,7 @@
     reason = "tests and benchmarks take the real time"
 )]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,7 +5,7 @@
     reason = "tests and benchmarks take the real time"
 )]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

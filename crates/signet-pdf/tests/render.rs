@@ -1,7 +1,7 @@
 //! Page images: the right page at the asked width, typed errors for bad requests and for a
 //! renderer that runs out of time or memory.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

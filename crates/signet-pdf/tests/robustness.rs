@@ -5,7 +5,7 @@
     reason = "tests and benchmarks take the real time"
 )]
 
-mod common;
+use crate::common;
 
 use signet_pdf::pki::{Certificate, InstancePki, PkiOptions, SigningKey};
 use signet_pdf::seal::{Level, seal_bytes};

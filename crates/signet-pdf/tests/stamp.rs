@@ -2,7 +2,7 @@
 //! (checked on pdftoppm's pixels), text extraction in several scripts (pdftotext), structure
 //! (qpdf), and existing form fields kept.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

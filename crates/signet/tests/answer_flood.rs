@@ -6,7 +6,7 @@
 //! any hashing, and the link locks after its five attempts, so that even the right answer is
 //! refused afterwards.
 
-mod common;
+use crate::common;
 
 use common::{Server, bearer, create_tenant};
 use futures::StreamExt as _;

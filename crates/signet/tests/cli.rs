@@ -1,7 +1,7 @@
 //! The operator's command line end to end: every command on one data directory, sealing checked
 //! by `signet verify` and by independent validators (pyHanko, poppler's pdfsig, qpdf).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

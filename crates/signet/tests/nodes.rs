@@ -21,7 +21,7 @@
     reason = "the nodes under test read the system clock too"
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //!
 //! Waits are bounded generously (a test fails instead of hanging) but nothing asserts speed.
 
-mod common;
+use crate::common;
 
 use common::Server;
 

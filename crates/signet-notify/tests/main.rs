@@ -1,0 +1,9 @@
+//! The integration tests of the notifiers in one test binary: each file here is a module, so the
+//! crate and its dependencies are linked once, not once per file (see signet-testkit's
+//! `tests/main.rs`).
+
+mod common;
+mod phone;
+mod smtp;
+mod targets;
+mod webhooks;
