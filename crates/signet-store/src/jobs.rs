@@ -33,7 +33,8 @@ pub(crate) fn insert_jobs_statements(
             let payload = serde_json::to_string(&job.kind).map_err(corrupt)?;
             Ok(Query::new(
                 "INSERT INTO jobs (id, kind, payload, dedupe_key, state, run_at, attempts, \
-                 max_attempts, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7) \
+                 max_attempts, created_at, ordering_key) \
+                 VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7, $8) \
                  ON CONFLICT (dedupe_key) WHERE state IN ('pending', 'running') DO NOTHING",
             )
             .bind(&job.id)
@@ -42,7 +43,8 @@ pub(crate) fn insert_jobs_statements(
             .bind(job.dedupe_key.clone())
             .bind(micros(job.run_at))
             .bind(i64::from(job.kind.max_attempts()))
-            .bind(micros(now)))
+            .bind(micros(now))
+            .bind(job.ordering_key.clone()))
         })
         .collect()
 }
@@ -74,10 +76,16 @@ impl JobStore for SqlStore {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
+        // A job with an ordering key waits while an earlier one with the key is live; the claim
+        // reads the table as it was, so of several due jobs with one key only the first is taken.
         let claim = Query::new(format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, \
-             worker = $3 WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $1) \
-             OR (state = 'running' AND lease_until < $1) ORDER BY run_at LIMIT $4{}) \
+             worker = $3 WHERE id IN (SELECT id FROM jobs AS due \
+             WHERE ((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)) \
+             AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs AS earlier \
+             WHERE earlier.ordering_key = due.ordering_key AND earlier.state IN ('pending', 'running') \
+             AND earlier.seq < due.seq)) \
+             ORDER BY run_at LIMIT $4{}) \
              RETURNING {JOB_COLUMNS}",
             self.pool.claim_lock()
         ))

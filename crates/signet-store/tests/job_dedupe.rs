@@ -1,6 +1,7 @@
 //! Job de-duplication holds only among jobs still pending or running, on SQLite and on
 //! PostgreSQL: a key frees up once its job is done or dead, so a later job reusing it (a second
-//! invitation, a reminder) runs instead of being dropped.
+//! invitation, a reminder) runs instead of being dropped. Jobs sharing an ordering key run one
+//! after the other, in the order they were enqueued.
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ macro_rules! on_both {
 on_both!(
     a_key_is_reused_after_its_job_finished,
     a_key_is_reused_after_its_job_died,
+    ordered_jobs_wait_for_the_earlier_ones,
 );
 
 fn now() -> OffsetDateTime {
@@ -146,4 +148,57 @@ async fn sqlite_jobs_are_stamped_with_the_injected_clock() -> anyhow::Result<()>
 #[tokio::test]
 async fn postgres_jobs_are_stamped_with_the_injected_clock() -> anyhow::Result<()> {
     jobs_are_stamped_with_the_injected_clock(signet_store::test_support::Backend::Postgres).await
+}
+
+fn ordered(key: &str, at: OffsetDateTime) -> NewJob {
+    NewJob::at(
+        JobKind::DeleteBlob {
+            key: BlobKey::random(),
+        },
+        at,
+    )
+    .ordered(key)
+}
+
+/// Of three jobs with one ordering key, all due at the same instant, only the first is claimed;
+/// while it is retried the others wait (an unrelated job does not); once it is done the second
+/// runs, and once the second is dead the third does.
+async fn ordered_jobs_wait_for_the_earlier_ones(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let t0 = now();
+    let (a, b, c) = (
+        ordered("callback:E", t0),
+        ordered("callback:E", t0),
+        ordered("callback:E", t0),
+    );
+    let other = ordered("callback:F", t0);
+    // Separate enqueues, as separate events would make them; and one batch.
+    store.enqueue_jobs(std::slice::from_ref(&a)).await?;
+    store.enqueue_jobs(&[b.clone(), c.clone()]).await?;
+    store.enqueue_jobs(std::slice::from_ref(&other)).await?;
+    let mut first = claim(&store, t0).await?;
+    first.sort();
+    let mut expected = vec![a.id.clone(), other.id.clone()];
+    expected.sort();
+    assert_eq!(first, expected);
+    // The first fails and is retried later: the others wait even though they are due.
+    store
+        .fail_job(&a.id, "receiver down", Some(t0 + Duration::seconds(5)))
+        .await?;
+    assert!(claim(&store, t0 + Duration::seconds(1)).await?.is_empty());
+    assert_eq!(
+        claim(&store, t0 + Duration::seconds(5)).await?,
+        vec![a.id.clone()]
+    );
+    store.complete_job(&a.id, t0).await?;
+    assert_eq!(
+        claim(&store, t0 + Duration::seconds(5)).await?,
+        vec![b.id.clone()]
+    );
+    // Dead-lettered, it no longer holds the last one back.
+    store.fail_job(&b.id, "gave up", None).await?;
+    assert_eq!(
+        claim(&store, t0 + Duration::seconds(5)).await?,
+        vec![c.id.clone()]
+    );
+    Ok(())
 }

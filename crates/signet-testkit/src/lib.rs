@@ -67,6 +67,9 @@ pub struct TestOptions {
     pub sms_url: Option<String>,
     /// The portal's limits.
     pub portal: signet_core::portal::PortalSettings,
+    /// Keep production's outbound guard: private and loopback targets refused (callbacks, file
+    /// retrieval). Off by default, because test receivers listen on loopback.
+    pub refuse_private_targets: bool,
 }
 
 /// The S3 endpoint for tests, or `None` to skip (never `None` when `CI=true`).
@@ -158,7 +161,7 @@ impl TestApp {
         );
         // Test receivers listen on loopback, which production refuses by default.
         let policy = signet_notify::target::TargetPolicy {
-            allow_private_targets: true,
+            allow_private_targets: !options.refuse_private_targets,
         };
         let sender = signet_notify::ports::StandardWebhookSender::new(
             policy,

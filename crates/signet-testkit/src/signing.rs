@@ -1,5 +1,5 @@
 //! Helpers the signing tests share: the sender as a caller of the core, signers of a draft,
-//! screenshots of a journey and waiting for a page in the browser.
+//! screenshots of a journey, waiting for a page in the browser and validating a signed PDF.
 
 use signet_core::ids::TenantId;
 use signet_core::model::Actor;
@@ -114,4 +114,97 @@ pub async fn wait_for_within(
         "the page never showed {needle:?}: at {url} ({} bytes), it reads {shown:?}",
         page.len()
     )
+}
+
+/// Checks a signed PDF with pyHanko (each of the `signatures` intact, trusted against the
+/// instance root as `/v1/pki/root.pem` serves it, time-stamped, revocation checked against the
+/// app's CRL) and `pdfsig`, and that the typed `names` are on its pages.
+pub async fn validate(
+    app: &TestApp,
+    pdf: &[u8],
+    signatures: usize,
+    names: &[&str],
+) -> anyhow::Result<()> {
+    check_signed_pdf(app, pdf, signatures, names, false).await
+}
+
+/// [`validate`] at the app's clock rather than the machine's, for tests that moved the clock
+/// ahead (certificates issued for an act are not yet valid by the machine's time). Revocation is
+/// not checked then: pyHanko fetches no revocation information for a time other than now.
+pub async fn validate_at_app_time(
+    app: &TestApp,
+    pdf: &[u8],
+    signatures: usize,
+    names: &[&str],
+) -> anyhow::Result<()> {
+    check_signed_pdf(app, pdf, signatures, names, true).await
+}
+
+async fn check_signed_pdf(
+    app: &TestApp,
+    pdf: &[u8],
+    signatures: usize,
+    names: &[&str],
+    at_app_time: bool,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("result.pdf");
+    std::fs::write(&path, pdf)?;
+    let root = app
+        .http
+        .get(app.url("/v1/pki/root.pem"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let root_path = dir.path().join("root.pem");
+    std::fs::write(&root_path, root)?;
+    let pyhanko = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/pyhanko");
+    let mut command = std::process::Command::new(pyhanko);
+    command.args(["sign", "adesverify"]);
+    if at_app_time {
+        // pyHanko fetches no revocation information for a time other than now.
+        let at = app
+            .core
+            .now()
+            .format(&time::format_description::well_known::Rfc3339)?;
+        command.args(["--validation-time", &at, "--no-revocation-check"]);
+    }
+    let out = command
+        .args(["--trust-replace", "--trust"])
+        .arg(&root_path)
+        .arg(&path)
+        .output()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pyHanko: {text}");
+    assert!(
+        !text.contains("UNTRUSTED") && !text.contains("ILLEGAL"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        signatures,
+        "every signer intact, trusted, time-stamped: {text}"
+    );
+    let out = std::process::Command::new("pdfsig").arg(&path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        signatures,
+        "every signer: {text}"
+    );
+    assert!(text.contains("Total document signed"), "{text}");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in names {
+        assert!(text.contains(name), "{name} in {text}");
+    }
+    Ok(())
 }

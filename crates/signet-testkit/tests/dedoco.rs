@@ -859,6 +859,134 @@ mod retrieval {
     }
 }
 
+mod loopback {
+    //! With production's outbound guard kept (`TestOptions::refuse_private_targets`), a signing
+    //! link completed with a file-retrieval URL at 127.0.0.1 is refused at the HTTP level, even
+    //! though a server there answers the right file, and nothing is stored.
+
+    use axum::Router;
+    use axum::routing::get;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use reqwest::{Method, StatusCode};
+    use serde_json::{Value, json};
+    use sha3::Digest as _;
+    use signet_testkit::{Backend, TestApp, TestOptions};
+
+    async fn scenario(backend: Backend) -> anyhow::Result<()> {
+        let options = TestOptions {
+            refuse_private_targets: true,
+            ..TestOptions::default()
+        };
+        let Some(app) = TestApp::spawn_with(backend, options).await? else {
+            return Ok(());
+        };
+        let tenant = app.tenant().await?;
+        // `.invalid` never resolves: accepted now (it may resolve later), never delivered to.
+        let basic = STANDARD.encode(format!("{}:{}", tenant.id, tenant.api_key));
+        let answer: Value = super::token_with(
+            &app,
+            &format!("Basic {basic}"),
+            &json!({
+                "fileCallback": "https://client.invalid/file",
+                "statusCallback": "https://client.invalid/status"
+            }),
+        )
+        .await?
+        .json()
+        .await?;
+        let token = answer["token"].as_str().unwrap_or_default().to_owned();
+        let original = signet_pdf::sample::blank_with_trailer(1, "");
+        let served = STANDARD.encode(&original);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/file", listener.local_addr()?);
+        let files = Router::new().route(
+            "/file",
+            get(move || {
+                let served = served.clone();
+                async move { axum::Json(json!({ "file": served })) }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, files).await;
+        });
+        let signer = json!({
+            "signer_email": "ana@example.com", "signer_name": "Ana",
+            "sequence_number": 0, "require_authentication": false,
+            "verify_method": "NO_AUTHENTICATION",
+            "esignatures": [{
+                "placement": { "page": 1, "x": "0.1", "y": "0.7" },
+                "dimensions": { "width": "0.2", "height": "0.05" }
+            }],
+            "digi_signatures": [], "custom_texts": []
+        });
+        let created: Value = super::call(&app, Method::POST, "/api/v1/public/folders", &token)
+            .json(&json!({
+                "folder_name": "Loopback", "date_created": 1616383852,
+                "documents": [{
+                    "name": "lease", "file_type": "pdf",
+                    "document_hash": hex::encode(sha3::Sha3_256::digest(&original))
+                }],
+                "business_processes": [{
+                    "type": "signature", "expiration_time": 0, "document_id": 0,
+                    "is_sequential": false, "signers": [signer],
+                    "completion_requirement": { "min_number": 1 }
+                }]
+            }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let link = created["links"][0]["link"].as_str().unwrap_or_default();
+        assert!(link.starts_with(&app.base_url), "{created}");
+        let events = app.event_count().await?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let opened = http
+            .get(format!("{link}{}", URL_SAFE_NO_PAD.encode(&url)))
+            .send()
+            .await?;
+        assert_eq!(opened.status(), StatusCode::BAD_REQUEST);
+        let page = opened.text().await?;
+        assert!(!page.contains(&url), "the page does not echo the URL");
+        // Nothing was fetched into the library, and nothing happened to the process.
+        assert_eq!(app.event_count().await?, events);
+        let folder: Value = super::call(
+            &app,
+            Method::GET,
+            &format!(
+                "/api/v1/public/folders/{}",
+                created["folder"]["id"].as_str().unwrap_or_default()
+            ),
+            &token,
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+        let actions: Vec<&str> = folder["documents"][0]["history"]
+            .as_array()
+            .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            !actions.iter().any(|a| a.starts_with("retrieve")),
+            "{actions:?}"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sqlite() -> anyhow::Result<()> {
+        scenario(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn postgres_s3() -> anyhow::Result<()> {
+        scenario(Backend::Postgres).await
+    }
+}
+
 mod callbacks {
     //! Sender callbacks are durable jobs: a receiver that is down gets the message later, with
     //! the same id and body, signed with Standard Webhooks headers.
@@ -997,6 +1125,10 @@ mod processes {
         file_callbacks: Vec<Value>,
         /// Which document each process is on.
         process_document: BTreeMap<String, String>,
+        /// How many status callbacks to refuse (503) before accepting again.
+        refuse_status: u32,
+        /// Both callback endpoints answer 503 (the file retrieval still works).
+        callbacks_down: bool,
     }
 
     type Shared = Arc<Mutex<Client>>;
@@ -1021,19 +1153,32 @@ mod processes {
             .route(
                 "/status",
                 post(|State(client): State<Shared>, body: String| async move {
-                    if let (Ok(mut c), Ok(body)) = (client.lock(), serde_json::from_str(&body)) {
+                    let Ok(mut c) = client.lock() else {
+                        return StatusCode::INTERNAL_SERVER_ERROR;
+                    };
+                    if c.callbacks_down {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    if c.refuse_status > 0 {
+                        c.refuse_status -= 1;
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    if let Ok(body) = serde_json::from_str(&body) {
                         c.status.push(body);
                     }
-                    ""
+                    StatusCode::OK
                 }),
             )
             .route(
                 "/file",
                 post(|State(client): State<Shared>, body: String| async move {
                     let Ok(body) = serde_json::from_str::<Value>(&body) else {
-                        return "";
+                        return StatusCode::BAD_REQUEST;
                     };
                     if let Ok(mut c) = client.lock() {
+                        if c.callbacks_down {
+                            return StatusCode::SERVICE_UNAVAILABLE;
+                        }
                         let process = body["businessProcessId"].as_str().unwrap_or_default();
                         let file = STANDARD
                             .decode(body["file"].as_str().unwrap_or_default())
@@ -1043,7 +1188,7 @@ mod processes {
                         }
                         c.file_callbacks.push(body);
                     }
-                    ""
+                    StatusCode::OK
                 }),
             )
             .with_state(client);
@@ -1329,9 +1474,15 @@ mod processes {
             .await?;
         assert_eq!(early.status(), StatusCode::CONFLICT);
 
-        // Alice, then Bobby, each with the client's current file.
+        // Alice, then Bobby, each with the client's current file. The status receiver refuses
+        // the first callback twice: Bobby signs while Alice's callback waits for its retry, and
+        // his (the completion) is held until hers is delivered.
+        client
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock"))?
+            .refuse_status = 2;
         sign_through_the_app(&http, &alice, &retrieval(0)).await?;
-        settle(&app).await?;
+        app.run_jobs().await?;
         let after_alice = client
             .lock()
             .map(|c| c.files[&documents[0]].clone())
@@ -1341,9 +1492,30 @@ mod processes {
             "the file callback brought Alice's version"
         );
         sign_through_the_app(&http, &bobby, &retrieval(0)).await?;
+        app.run_jobs().await?;
+        {
+            let c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            assert_eq!(c.refuse_status, 1, "one attempt so far, refused");
+            assert!(
+                c.status.is_empty(),
+                "the completion waits for Alice's callback: {:?}",
+                c.status
+            );
+        }
         settle(&app).await?;
+        assert_eq!(
+            client.lock().map(|c| c.refuse_status).ok(),
+            Some(0),
+            "both refusals were used"
+        );
 
-        // The parallel process completes at 2 of 3; the third is released.
+        // The parallel process completes at 2 of 3; the third is released. Both callback
+        // endpoints are down for an hour while its two signatures are made: everything arrives
+        // once they are back, in order, nothing lost and nothing twice.
+        client
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock"))?
+            .callbacks_down = true;
         let parallel: Value = super::call(
             &app,
             Method::GET,
@@ -1357,7 +1529,27 @@ mod processes {
         sign_through_the_app(&http, &link_of(&parallel["links"], 2), &retrieval(1)).await?;
         settle(&app).await?;
         sign_through_the_app(&http, &link_of(&parallel["links"], 0), &retrieval(1)).await?;
-        settle(&app).await?;
+        // The rest of the hour, in steps of 20 minutes (`settle`).
+        for _ in 0..2 {
+            settle(&app).await?;
+        }
+        {
+            let c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            let none = |list: &[Value]| list.iter().all(|s| s["businessProcessId"] != processes[1]);
+            assert!(
+                none(&c.status) && none(&c.file_callbacks),
+                "the endpoints were down"
+            );
+        }
+        client
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock"))?
+            .callbacks_down = false;
+        // The next retries fall within the following hours (5 s, 5 min, 30 min, 2 h, …).
+        for _ in 0..3 {
+            app.clock.advance(time::Duration::hours(1));
+            settle(&app).await?;
+        }
         let late =
             sign_through_the_app(&http, &link_of(&parallel["links"], 1), &retrieval(1)).await;
         assert!(late.is_err(), "the third signer was released");
@@ -1404,44 +1596,52 @@ mod processes {
         let first = first.ok_or_else(|| anyhow::anyhow!("a status callback"))?;
         assert_eq!(first["signers"][0]["id"], signer_id);
         assert_eq!(first["signers"][1]["sequence_number"], 2);
-        // File callbacks: one per signature and the sealed result, each a PDF.
-        assert_eq!(
+        // File callbacks: one per signature and the sealed result, each a PDF; each once.
+        for process in &processes {
+            assert_eq!(
+                files
+                    .iter()
+                    .filter(|f| f["businessProcessId"] == process.as_str())
+                    .count(),
+                3,
+                "{process}"
+            );
+        }
+        // Each file callback's PDF, in the order they arrived (the signer's version, the next
+        // signer's, the sealed result), passes pyHanko trusted against the instance root and
+        // pdfsig, with as many signatures as signers so far.
+        let pdfs_of = |process: &str| -> Vec<Vec<u8>> {
             files
                 .iter()
-                .filter(|f| f["businessProcessId"] == processes[0])
-                .count(),
-            3
-        );
-        // Callbacks may arrive in any order; the sealed version is the one with every signature
-        // and the archival seal, the largest.
-        let _ = &current;
-        let last = &files
-            .iter()
-            .filter(|f| f["businessProcessId"] == processes[0])
-            .map(|f| {
-                STANDARD
-                    .decode(f["file"].as_str().unwrap_or_default())
-                    .unwrap_or_default()
-            })
-            .max_by_key(Vec::len)
-            .unwrap_or_default();
-        assert!(last.starts_with(b"%PDF"));
-        if let Ok(output) = std::process::Command::new("pdfsig")
-            .arg("-nocert")
-            .arg({
-                let path = std::env::temp_dir().join(format!("dedoco-{}.pdf", processes[0]));
-                std::fs::write(&path, last)?;
-                path
-            })
-            .output()
-        {
-            let text = String::from_utf8_lossy(&output.stdout);
-            assert!(text.contains("Signature #3"), "{text}");
-            assert!(!text.contains("Signature is Invalid"), "{text}");
+                .filter(|f| f["businessProcessId"] == process)
+                .map(|f| {
+                    STANDARD
+                        .decode(f["file"].as_str().unwrap_or_default())
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        for process in &processes {
+            for (i, pdf) in pdfs_of(process).iter().enumerate() {
+                assert!(pdf.starts_with(b"%PDF"), "{process} file {i}");
+                signet_testkit::signing::validate_at_app_time(
+                    &app,
+                    pdf,
+                    (i + 1).min(2),
+                    &["Signed Name"],
+                )
+                .await?;
+            }
         }
+        let last = pdfs_of(&processes[0]).pop().unwrap_or_default();
+        assert_eq!(
+            current.get(&documents[0]),
+            Some(&last),
+            "the client's current file is the sealed result"
+        );
 
         // The verifier finds the process by the original's and the final's hash.
-        for bytes in [&originals[0], last] {
+        for bytes in [&originals[0], &last] {
             let found: Value = super::call(
                 &app,
                 Method::GET,
@@ -1508,6 +1708,42 @@ mod processes {
             last_status.map(|s| s["status"].clone()),
             Some(json!("voided"))
         );
+
+        // A process whose expiration_time passes says `expired`, with nobody signed.
+        let expiring = super::call(&app, Method::POST, "/api/v1/public/documents", &token)
+            .json(&json!({
+                "document_name": "offer", "date_created": 1616383852, "file_type": "pdf",
+                "document_hash": hash(&originals[1]), "parent_folder": created["folder"]["id"],
+                "business_process": {
+                    "type": "signature",
+                    "expiration_time": app.core.now().unix_timestamp() + 86_400,
+                    "is_sequential": false,
+                    "signers": [esigner("Gus", "gus@example.com", 0, "0.1")],
+                    "completion_requirement": { "min_number": 1 }
+                }
+            }))
+            .send()
+            .await?;
+        assert_eq!(expiring.status(), StatusCode::CREATED);
+        let expiring: Value = expiring.json().await?;
+        let process = expiring["businessProcess"]["id"]
+            .as_str()
+            .unwrap_or_default();
+        app.clock.advance(time::Duration::days(2));
+        settle(&app).await?;
+        let statuses: Vec<Value> = client
+            .lock()
+            .map(|c| {
+                c.status
+                    .iter()
+                    .filter(|s| s["businessProcessId"] == process)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(statuses.len(), 1, "{statuses:?}");
+        assert_eq!(statuses[0]["status"], "expired");
+        assert_eq!(statuses[0]["signers"][0]["has_signed"], false);
         Ok(())
     }
 

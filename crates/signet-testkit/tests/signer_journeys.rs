@@ -27,7 +27,7 @@ use signet_core::signing::{
 use signet_core::values::Language;
 use signet_testkit::browser::Browser;
 use signet_testkit::phone::PhoneCapture;
-use signet_testkit::signing::{Screens, backend_name, caller, person, reload, wait_for};
+use signet_testkit::signing::{Screens, backend_name, caller, person, reload, validate, wait_for};
 use signet_testkit::smtp::{SmtpServer, venv_python_with};
 use signet_testkit::{Backend, TestApp, TestOptions, TestTenant};
 
@@ -164,66 +164,6 @@ async fn start_signing(browser: &Browser, link: &str) -> anyhow::Result<String> 
     browser.goto(link).await?;
     browser.click("#start").await?;
     wait_for(browser, "id=\"sign-form\"").await
-}
-
-/// Checks the sealed result with pyHanko (each of the `signatures` intact, trusted against the
-/// instance root, time-stamped) and `pdfsig`, and that the typed `names` are on its pages.
-async fn validate(
-    app: &TestApp,
-    pdf: &[u8],
-    signatures: usize,
-    names: &[&str],
-) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("result.pdf");
-    std::fs::write(&path, pdf)?;
-    let root = app
-        .http
-        .get(app.url("/v1/pki/root.pem"))
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await?;
-    let root_path = dir.path().join("root.pem");
-    std::fs::write(&root_path, root)?;
-    let pyhanko = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/pyhanko");
-    let out = std::process::Command::new(pyhanko)
-        .args(["sign", "adesverify", "--trust-replace", "--trust"])
-        .arg(&root_path)
-        .arg(&path)
-        .output()?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "pyHanko: {text}");
-    assert!(
-        !text.contains("UNTRUSTED") && !text.contains("ILLEGAL"),
-        "{text}"
-    );
-    assert_eq!(
-        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
-            .count(),
-        signatures,
-        "every signer intact, trusted, time-stamped: {text}"
-    );
-    let out = std::process::Command::new("pdfsig").arg(&path).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        text.matches("Signature Validation: Signature is Valid.")
-            .count(),
-        signatures,
-        "every signer: {text}"
-    );
-    assert!(text.contains("Total document signed"), "{text}");
-    let out = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    for name in names {
-        assert!(text.contains(name), "{name} in {text}");
-    }
-    Ok(())
 }
 
 async fn in_sequence_then_in_parallel_typed_with_plain_forms(

@@ -15,7 +15,7 @@ use signet_core::blob::BlobStore;
 use signet_core::clock::SystemClock;
 use signet_core::crypto::MasterKey;
 use signet_core::ids::TenantId;
-use signet_core::jobs::{JobKind, JobState};
+use signet_core::jobs::JobState;
 use signet_core::model::{Feature, Plan, Tenant, TenantStatus};
 use signet_core::service::{CoreSettings, TenantChanges};
 use signet_core::worker::WorkerSettings;
@@ -129,7 +129,8 @@ enum JobsCommand {
 
 #[derive(Debug, Subcommand)]
 enum WebhooksCommand {
-    /// Lists pending webhook deliveries, or with `--failed` the dead-lettered ones.
+    /// Lists pending deliveries (tenant webhooks and sender callbacks), or with `--failed` the
+    /// dead-lettered ones.
     List {
         /// Dead-lettered deliveries (retried for over three days without success).
         #[arg(long)]
@@ -333,20 +334,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 JobState::Pending
             };
             for job in core.jobs_in_state(state, 1000).await? {
-                if let JobKind::DeliverWebhook {
-                    tenant_id,
-                    message_id,
-                    ..
-                } = &job.kind
-                {
+                if let Some(delivery) = job.kind.delivery() {
                     println!(
-                        "{}  tenant={}  message={}  attempts={}  due={}  {}",
+                        "{}  tenant={}  target={}  message={}  attempts={}  due={}  {}",
                         job.id,
-                        tenant_id.to_upper_hex(),
-                        message_id,
+                        delivery.tenant_id.to_upper_hex(),
+                        delivery.target.as_str(),
+                        delivery.message_id,
                         job.attempts,
                         job.run_at,
-                        job.last_error.unwrap_or_default()
+                        job.last_error.as_deref().unwrap_or_default()
                     );
                 }
             }
@@ -357,7 +354,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let dead = core.jobs_in_state(JobState::Dead, 10_000).await?;
             anyhow::ensure!(
                 dead.iter()
-                    .any(|j| j.id == id && matches!(j.kind, JobKind::DeliverWebhook { .. })),
+                    .any(|j| j.id == id && j.kind.delivery().is_some()),
                 "no failed webhook delivery {id}"
             );
             core.replay_job(&id).await?;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::access::links::mint_link;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{EnvelopeId, EventId, ParticipantId, TenantId};
-use crate::jobs::JobKind;
+use crate::jobs::{DeliveryTarget, JobKind};
 use crate::mail::InvitationMail;
 use crate::model::{Actor, AuthMethod, Event, EventKind};
 use crate::phone::{CodeChannel, CodeMessage};
@@ -54,15 +54,6 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
             sealed_code,
             expires_at: *expires_at,
         }),
-        JobKind::DeliverWebhook {
-            tenant_id,
-            message_id,
-            body,
-        } => Box::new(DeliverWebhook {
-            tenant_id,
-            message_id,
-            body,
-        }),
         JobKind::SigningMail { .. }
         | JobKind::SigningTimer { .. }
         | JobKind::ApplySignature { .. }
@@ -80,18 +71,9 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
             sealed_code,
             expires_at: *expires_at,
         }),
-        JobKind::DeliverSenderCallback {
-            tenant_id,
-            url,
-            message_id,
-            body,
-            ..
-        } => Box::new(DeliverSenderCallback {
-            tenant_id,
-            url,
-            message_id,
-            body,
-        }),
+        JobKind::DeliverWebhook { .. } | JobKind::DeliverSenderCallback { .. } => {
+            Box::new(Deliver { kind })
+        }
     }
 }
 
@@ -308,38 +290,46 @@ impl JobHandler for SendCode<'_> {
     }
 }
 
-/// Pushes one message to the tenant's webhook; nothing if it has none.
-struct DeliverWebhook<'a> {
-    tenant_id: &'a TenantId,
-    message_id: &'a str,
-    body: &'a str,
+/// Delivers one message to its target: the tenant's webhook (nothing if it has none) or a
+/// sender callback URL. One path for both, so that signing, retries, the dead letter and replay
+/// are the same whatever the target.
+struct Deliver<'a> {
+    kind: &'a JobKind,
 }
 
 #[async_trait]
-impl JobHandler for DeliverWebhook<'_> {
+impl JobHandler for Deliver<'_> {
     fn name(&self) -> &'static str {
-        "deliver_webhook"
+        self.kind.name()
     }
 
     async fn run(&self, core: &Core) -> CoreResult<()> {
-        let Some(tenant) = core.store().tenant(self.tenant_id).await? else {
+        let Some(delivery) = self.kind.delivery() else {
+            return Err(anyhow::anyhow!("{} is not a delivery", self.kind.name()).into());
+        };
+        let Some(tenant) = core.store().tenant(delivery.tenant_id).await? else {
             return Ok(());
         };
-        let Some(endpoint) = &tenant.webhook else {
-            return Ok(());
+        let now = core.now();
+        let (url, secrets) = match delivery.target {
+            DeliveryTarget::TenantWebhook => {
+                let Some(endpoint) = &tenant.webhook else {
+                    return Ok(());
+                };
+                (endpoint.url.as_str(), core.signing_secrets(endpoint, now)?)
+            }
+            DeliveryTarget::Callback { url } => (url, core.callback_secrets(&tenant)?),
         };
         let sender = core
             .webhook_sender()
             .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
-        let now = core.now();
-        let secrets = core.signing_secrets(endpoint, now)?;
         sender
             .send(
-                &endpoint.url,
+                url,
                 &secrets,
-                self.message_id,
+                delivery.message_id,
                 now.unix_timestamp(),
-                self.body.as_bytes(),
+                delivery.body.as_bytes(),
             )
             .await
             .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
@@ -371,41 +361,6 @@ impl JobHandler for SendSignerCode<'_> {
             self.expires_at,
         )
         .await
-    }
-}
-
-/// Delivers one queued sender callback.
-struct DeliverSenderCallback<'a> {
-    tenant_id: &'a TenantId,
-    url: &'a str,
-    message_id: &'a str,
-    body: &'a str,
-}
-
-#[async_trait::async_trait]
-impl JobHandler for DeliverSenderCallback<'_> {
-    fn name(&self) -> &'static str {
-        "deliver_sender_callback"
-    }
-
-    async fn run(&self, core: &Core) -> CoreResult<()> {
-        let Some(tenant) = core.store().tenant(self.tenant_id).await? else {
-            return Ok(());
-        };
-        let sender = core
-            .webhook_sender()
-            .ok_or_else(|| anyhow::anyhow!("no webhook sender configured"))?;
-        let secrets = core.callback_secrets(&tenant)?;
-        sender
-            .send(
-                self.url,
-                &secrets,
-                self.message_id,
-                core.now().unix_timestamp(),
-                self.body.as_bytes(),
-            )
-            .await
-            .map_err(|e| CoreError::Unexpected(anyhow::anyhow!(e)))
     }
 }
 
@@ -455,6 +410,13 @@ mod tests {
                 participant_id,
                 sealed_code: String::new(),
                 expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            JobKind::DeliverSenderCallback {
+                tenant_id,
+                envelope_id,
+                url: "https://example.com/status".into(),
+                message_id: "msg".into(),
+                body: "{}".into(),
             },
         ];
         for kind in &kinds {

@@ -204,10 +204,42 @@ impl JobKind {
         }
     }
 
+    /// The message this job delivers, if it is a delivery: tenant webhooks and sender callbacks
+    /// are one path (signing, retries, dead letter, replay) and differ only in their target.
+    pub fn delivery(&self) -> Option<Delivery<'_>> {
+        match self {
+            JobKind::DeliverWebhook {
+                tenant_id,
+                message_id,
+                body,
+            } => Some(Delivery {
+                tenant_id,
+                target: DeliveryTarget::TenantWebhook,
+                message_id,
+                body,
+            }),
+            JobKind::DeliverSenderCallback {
+                tenant_id,
+                url,
+                message_id,
+                body,
+                ..
+            } => Some(Delivery {
+                tenant_id,
+                target: DeliveryTarget::Callback { url },
+                message_id,
+                body,
+            }),
+            _ => None,
+        }
+    }
+
     /// How many attempts before the job is dead-lettered.
     pub fn max_attempts(&self) -> u32 {
+        if self.delivery().is_some() {
+            return 13;
+        }
         match self {
-            JobKind::DeliverWebhook { .. } | JobKind::DeliverSenderCallback { .. } => 13,
             // 5 s, 10 s, … 320 s: past the code's ten minutes, after which sending is pointless.
             JobKind::SendCode { .. } | JobKind::SendSignerCode { .. } => 8,
             // Waiting for earlier signers' signatures or a time-stamp authority that is down:
@@ -221,12 +253,50 @@ impl JobKind {
     /// follow [`delivery_backoff`] (over three days); other jobs wait 5 s,
     /// 10 s, 20 s, … doubling, capped at one hour.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        if let JobKind::DeliverWebhook { .. } | JobKind::DeliverSenderCallback { .. } = self {
+        if self.delivery().is_some() {
             return delivery_backoff(attempt).unwrap_or(Duration::hours(10));
         }
         let seconds = 5i64.saturating_mul(1i64 << attempt.saturating_sub(1).min(20));
         Duration::seconds(seconds.min(3600))
     }
+}
+
+/// Where a delivered message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryTarget<'a> {
+    /// The tenant's webhook endpoint, as configured when the attempt runs (nothing is sent
+    /// when it has none), signed with the endpoint's secrets.
+    TenantWebhook,
+    /// A callback URL chosen with an envelope, signed with the tenant's webhook secrets or, without
+    /// an endpoint, a secret derived for the tenant.
+    Callback {
+        /// The URL.
+        url: &'a str,
+    },
+}
+
+impl DeliveryTarget<'_> {
+    /// A word for metrics and listings.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryTarget::TenantWebhook => "webhook",
+            DeliveryTarget::Callback { .. } => "callback",
+        }
+    }
+}
+
+/// One message a delivery job sends: the same id and body on every attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// The tenant.
+    pub tenant_id: &'a TenantId,
+    /// Where it goes.
+    pub target: DeliveryTarget<'a>,
+    /// The message id (`webhook-id`).
+    pub message_id: &'a str,
+    /// The JSON body.
+    pub body: &'a str,
 }
 
 /// A job to enqueue.
@@ -241,6 +311,10 @@ pub struct NewJob {
     /// While a job with this key is pending or running, another job with the key is not
     /// enqueued (it is dropped); once that job is done or dead, the key can be used again.
     pub dedupe_key: Option<String>,
+    /// Jobs with the same ordering key run in the order they were enqueued: one is not claimed
+    /// while an earlier one with the key is pending or running (a dead one no longer holds the
+    /// later ones back).
+    pub ordering_key: Option<String>,
 }
 
 impl NewJob {
@@ -251,7 +325,14 @@ impl NewJob {
             kind,
             run_at,
             dedupe_key: None,
+            ordering_key: None,
         }
+    }
+
+    /// Runs after every earlier job with `key` is done or dead.
+    pub fn ordered(mut self, key: impl Into<String>) -> Self {
+        self.ordering_key = Some(key.into());
+        self
     }
 
     /// Enqueued once per key among the jobs still pending or running.

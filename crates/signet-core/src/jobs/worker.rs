@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 
 use crate::error::CoreResult;
-use crate::jobs::{Job, JobKind};
+use crate::jobs::Job;
 use crate::service::Core;
 
 /// How old a staging file must be before it counts as abandoned: well beyond the longest upload
@@ -89,13 +89,13 @@ impl Core {
             let outcome = self.run_job(job).await;
             metrics::histogram!("signet_job_duration_seconds", "kind" => kind)
                 .record(started.elapsed().as_secs_f64());
-            if matches!(job.kind, JobKind::DeliverWebhook { .. }) {
+            if let Some(delivery) = job.kind.delivery() {
                 let result = if outcome.is_ok() {
                     "delivered"
                 } else {
                     "failed"
                 };
-                metrics::counter!("signet_webhook_deliveries_total", "result" => result)
+                metrics::counter!("signet_webhook_deliveries_total", "result" => result, "target" => delivery.target.as_str())
                     .increment(1);
             }
             match outcome {

@@ -1129,22 +1129,33 @@ impl Core {
         self
     }
 
+    /// The durable job delivering `body` to the envelope's `target` callback. Messages to one
+    /// envelope's callback are ordered: a later one waits while an earlier one is being
+    /// retried, so a receiver sees them in the order the events happened.
     fn sender_callback_job(
         &self,
-        envelope: &super::SignEnvelope,
-        url: String,
+        tenant_id: TenantId,
+        envelope_id: EnvelopeId,
+        callbacks: SenderCallbacks,
+        target: CallbackTarget,
+        message_id: String,
         body: String,
     ) -> crate::jobs::NewJob {
+        let (url, word) = match target {
+            CallbackTarget::Status => (callbacks.status_url, "status"),
+            CallbackTarget::File => (callbacks.file_url, "file"),
+        };
         crate::jobs::NewJob::at(
             crate::jobs::JobKind::DeliverSenderCallback {
-                tenant_id: envelope.tenant_id,
-                envelope_id: envelope.id,
+                tenant_id,
+                envelope_id,
                 url,
-                message_id: format!("msg_{}", hex::encode(rand::random::<[u8; 16]>())),
+                message_id,
                 body,
             },
             self.now(),
         )
+        .ordered(format!("sender-callback:{envelope_id}:{word}"))
     }
 
     /// The status callback an outcome calls for: one after every signature, completion,
@@ -1185,8 +1196,11 @@ impl Core {
             envelope,
         );
         Ok(vec![self.sender_callback_job(
-            envelope,
-            callbacks.status_url,
+            envelope.tenant_id,
+            envelope.id,
+            callbacks,
+            CallbackTarget::Status,
+            new_message_id(),
             body,
         )])
     }
@@ -1223,11 +1237,19 @@ impl Core {
             &pdf,
         );
         Ok(vec![self.sender_callback_job(
-            envelope,
-            callbacks.file_url,
+            tenant,
+            envelope.id,
+            callbacks,
+            CallbackTarget::File,
+            new_message_id(),
             body,
         )])
     }
+}
+
+/// A message id (`webhook-id`) for a new message, kept on every attempt.
+fn new_message_id() -> String {
+    format!("msg_{}", hex::encode(rand::random::<[u8; 16]>()))
 }
 
 /// Which sender callback a message goes to.
@@ -1254,20 +1276,14 @@ impl Core {
         let Some(callbacks) = self.store.envelope_callbacks(tenant, envelope).await? else {
             return Ok(None);
         };
-        let url = match target {
-            CallbackTarget::Status => callbacks.status_url,
-            CallbackTarget::File => callbacks.file_url,
-        };
-        let message_id = format!("msg_{}", hex::encode(rand::random::<[u8; 16]>()));
-        let job = crate::jobs::NewJob::at(
-            crate::jobs::JobKind::DeliverSenderCallback {
-                tenant_id: *tenant,
-                envelope_id: *envelope,
-                url,
-                message_id: message_id.clone(),
-                body,
-            },
-            self.now(),
+        let message_id = new_message_id();
+        let job = self.sender_callback_job(
+            *tenant,
+            *envelope,
+            callbacks,
+            target,
+            message_id.clone(),
+            body,
         );
         self.store.append_events_with_jobs(&[], &[job]).await?;
         self.wake_worker();
