@@ -16,6 +16,7 @@ mod rejection;
 pub mod server;
 mod signer;
 mod uploads;
+mod web_app;
 
 use std::sync::Arc;
 

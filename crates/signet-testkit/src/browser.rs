@@ -66,6 +66,10 @@ pub struct BrowserOptions {
     /// Behave as a phone: touch events, and pages laid out per their `<meta name="viewport">`
     /// (980 pixels wide without one), as mobile browsers do.
     pub mobile: bool,
+    /// Run the pages' scripts. `false` is a browser with JavaScript turned off, for proving a
+    /// page works without it (WebDriver's own commands still run); it clicks with a mouse, not
+    /// a finger, even when `mobile`.
+    pub javascript: bool,
 }
 
 impl BrowserOptions {
@@ -74,13 +78,23 @@ impl BrowserOptions {
         width: 390,
         height: 844,
         mobile: true,
+        javascript: true,
     };
     /// A 1280 × 800 desktop window.
     pub const DESKTOP: Self = Self {
         width: 1280,
         height: 800,
         mobile: false,
+        javascript: true,
     };
+
+    /// The same browser with JavaScript turned off.
+    pub const fn without_javascript(self) -> Self {
+        Self {
+            javascript: false,
+            ..self
+        }
+    }
 }
 
 impl Default for BrowserOptions {
@@ -159,7 +173,9 @@ impl Browser {
                         // 1 keeps screenshots at the viewport's size in pixels.
                         "pixelRatio": 1.0,
                         "mobile": options.mobile,
-                        "touch": options.mobile,
+                        // chromedriver's click on a touch device never returns when the page
+                        // cannot run scripts, so a browser without JavaScript clicks with a mouse.
+                        "touch": options.mobile && options.javascript,
                     },
                 },
                 // chromedriver applies these to headless Chromium too, so a clicked download
@@ -188,14 +204,45 @@ impl Browser {
                 anyhow::bail!("chromedriver gave no session id: {other:?}");
             }
         };
-        Ok(Some(Self {
+        let browser = Self {
             client,
             session_id,
             closed: false,
             driver,
             downloads,
             _profile: profile,
-        }))
+        };
+        if !options.javascript {
+            browser.disable_javascript().await?;
+        }
+        Ok(Some(browser))
+    }
+
+    /// Turns the pages' scripts off through the DevTools protocol, which chromedriver passes on
+    /// (`goog/cdp/execute`). The switch belongs to the tab and holds across its navigations.
+    /// Chromium's own ways fall short under chromedriver: the content-settings preference stalls
+    /// it, and Blink's `scriptEnabled=false` switch left a form post that never finished.
+    async fn disable_javascript(&self) -> anyhow::Result<()> {
+        let url = format!(
+            "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
+            self.driver.port, self.session_id
+        );
+        let response = reqwest::Client::new()
+            .post(&url)
+            .json(&serde_json::json!({
+                "cmd": "Emulation.setScriptExecutionDisabled",
+                "params": {"value": true},
+            }))
+            .send()
+            .await
+            .context("asking chromedriver to turn JavaScript off")?;
+        let status = response.status();
+        anyhow::ensure!(
+            status.is_success(),
+            "chromedriver refused to turn JavaScript off: {status} {}",
+            response.text().await.unwrap_or_default()
+        );
+        Ok(())
     }
 
     /// The WebDriver client, for anything the helpers below do not cover.

@@ -2,9 +2,9 @@
 //! Chromium (one browser per test, screenshots of every page under `target/screenshots/`),
 //! the real jobs, and the sealed result checked by pyHanko and `pdfsig`.
 //!
-//! - two signers in sequence, then one in parallel, with the plain forms (nothing drawn, so the
-//!   script adds nothing): typed signatures, an image field uploaded with the form (multipart,
-//!   as a browser without JavaScript posts it), the second signer blocked
+//! - two signers in sequence, then one in parallel, in a browser with JavaScript turned off:
+//!   typed signatures, an image field uploaded with the plain multipart form, the second signer
+//!   blocked
 //!   until the first signs and then reviewing the pages as the first stamped them, the signed
 //!   copy offered on the done page;
 //! - a drawn signature with JavaScript, 2-of-3 completion, invitations and a reminder over a
@@ -25,7 +25,7 @@ use signet_core::signing::{
     FieldValue, Mark, NewSignEnvelope, Origin, ParticipantState, Redirects, ReminderPolicy,
 };
 use signet_core::values::Language;
-use signet_testkit::browser::Browser;
+use signet_testkit::browser::{Browser, BrowserOptions};
 use signet_testkit::phone::PhoneCapture;
 use signet_testkit::signing::{Screens, backend_name, caller, person, reload, validate, wait_for};
 use signet_testkit::smtp::{SmtpServer, venv_python_with};
@@ -172,7 +172,8 @@ async fn in_sequence_then_in_parallel_typed_with_plain_forms(
     let Some(app) = TestApp::spawn(backend).await? else {
         return Ok(());
     };
-    let Some(browser) = Browser::start().await? else {
+    let Some(browser) = Browser::start_with(BrowserOptions::default().without_javascript()).await?
+    else {
         return Ok(());
     };
     let screens = Screens {
@@ -222,6 +223,11 @@ async fn in_sequence_then_in_parallel_typed_with_plain_forms(
     assert!(
         review.contains("enctype=\"multipart/form-data\""),
         "{review}"
+    );
+    // The script never ran: the drawing pad it would reveal stays hidden.
+    assert!(
+        !browser.find("#draw").await?.is_displayed().await?,
+        "JavaScript is off"
     );
     let page_url = format!("{ana}/pages/{document}/1?w=480");
     let (status, original_page) = fetch_as_browser(&app, &browser, &page_url).await?;

@@ -34,6 +34,7 @@ use signet_core::portal::{
 use signet_core::values::Language;
 use signet_core::{CoreError, ErrorKind};
 
+use crate::web_app::{self, base_path};
 use crate::{AppState, ClientIp};
 use pages::{Body, DocRow, Header, Notice, Page, texts};
 
@@ -59,33 +60,12 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let fixed = [
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(CSP));
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    web_app::security_headers(response.headers_mut(), HeaderValue::from_static(CSP));
     response
 }
 
 async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLESHEET,
-    )
-        .into_response()
+    web_app::asset("text/css; charset=utf-8", STYLESHEET)
 }
 
 /// Path parameters; a path that does not decode gets the portal's "not found" page.
@@ -105,38 +85,16 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Porta
     }
 }
 
-/// Where the portal lives under the public URL: its path, without a trailing slash.
-fn base_path(state: &AppState) -> String {
-    let url = &state.core.settings().public_url;
-    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-    after_scheme
-        .find('/')
-        .map(|i| after_scheme[i..].trim_end_matches('/').to_owned())
-        .unwrap_or_default()
-}
-
 fn link_path(state: &AppState, token: &str) -> String {
     format!("{}/r/{token}", base_path(state))
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    web_app::session_cookie(headers, SESSION_COOKIE)
 }
 
-/// The `Set-Cookie` value of a session: readable by no script, sent by no other site, only to
-/// this link's pages, and only over TLS when the portal is served over https.
 fn set_session_cookie(link_path: &str, token: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!(
-        "{SESSION_COOKIE}={token}; Path={link_path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    )
+    web_app::set_session_cookie(SESSION_COOKIE, link_path, token, max_age, secure)
 }
 
 fn html(status: StatusCode, page: Page) -> Response {

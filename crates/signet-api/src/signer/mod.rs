@@ -39,6 +39,7 @@ use signet_core::signing::{
 };
 use signet_core::{CoreError, ErrorKind};
 
+use crate::web_app::{self, base_path};
 use crate::{AppState, ClientIp};
 use catalog::{Texts, preferred_language, texts};
 use pages::{Body, Decline, EnterCode, Notice, Page, Start};
@@ -86,43 +87,19 @@ fn csp(form_targets: &[String]) -> String {
 }
 
 async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let fixed = [
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
-        && let Ok(value) = HeaderValue::from_str(&csp(&[]))
-    {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    // The policy is plain ASCII, so the fallback (stricter still) is never used.
+    let policy =
+        HeaderValue::from_str(&csp(&[])).unwrap_or(HeaderValue::from_static("default-src 'none'"));
+    web_app::security_headers(response.headers_mut(), policy);
     response
 }
 
 async fn stylesheet() -> Response {
-    asset("text/css; charset=utf-8", STYLESHEET)
+    web_app::asset("text/css; charset=utf-8", STYLESHEET)
 }
 
 async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", SCRIPT)
-}
-
-fn asset(media_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, media_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    web_app::asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
 /// Path parameters; a path that does not decode gets the app's "not found" page.
@@ -142,16 +119,6 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Signe
     }
 }
 
-/// Where the app lives under the public URL: its path, without a trailing slash.
-fn base_path(state: &AppState) -> String {
-    let url = &state.core.settings().public_url;
-    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-    after_scheme
-        .find('/')
-        .map(|i| after_scheme[i..].trim_end_matches('/').to_owned())
-        .unwrap_or_default()
-}
-
 fn link_path(state: &AppState, token: &str) -> String {
     format!("{}/sign/{token}", base_path(state))
 }
@@ -168,23 +135,11 @@ fn origin(ip: Option<std::net::IpAddr>, headers: &HeaderMap) -> Origin {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    web_app::session_cookie(headers, SESSION_COOKIE)
 }
 
-/// The `Set-Cookie` value of a session: readable by no script, sent by no other site, only to
-/// this link's pages, and only over TLS when the app is served over https.
 fn set_session_cookie(link_path: &str, token: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!(
-        "{SESSION_COOKIE}={token}; Path={link_path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    )
+    web_app::set_session_cookie(SESSION_COOKIE, link_path, token, max_age, secure)
 }
 
 fn html(status: StatusCode, page: Page, csp_targets: &[String]) -> Response {
