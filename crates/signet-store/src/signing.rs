@@ -67,8 +67,10 @@ async fn insert_rows(tx: &mut Tx, envelope: &SignEnvelope) -> Result<(), StoreEr
         Query::new(
             "INSERT INTO sign_envelopes (id, tenant_id, title, language, status, version, \
              min_signers, reminder_every_days, reminder_max, redirect_success, redirect_cancel, \
-             redirect_error, created_at, expires_at, closed_at, void_reason, sealed_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             redirect_error, created_at, expires_at, closed_at, void_reason, sealed_at, \
+             signed_copy_offered) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17)",
         )
         .bind(envelope.id.to_string())
         .bind(envelope.tenant_id.to_upper_hex())
@@ -85,7 +87,8 @@ async fn insert_rows(tx: &mut Tx, envelope: &SignEnvelope) -> Result<(), StoreEr
         .bind(at(envelope.expires_at))
         .bind(at(envelope.closed_at))
         .bind(envelope.void_reason.as_ref().map(|r| r.as_str().to_owned()))
-        .bind(at(envelope.sealed_at)),
+        .bind(at(envelope.sealed_at))
+        .bind(envelope.signed_copy_offered),
     )
     .await?;
     for (position, document) in envelope.documents.iter().enumerate() {
@@ -412,6 +415,7 @@ async fn load_envelope(
             cancel: redirect("redirect_cancel")?,
             error: redirect("redirect_error")?,
         },
+        signed_copy_offered: row.get("signed_copy_offered")?,
         created_at: from_micros(row.get("created_at")?)?,
         expires_at: at_from(&row, "expires_at")?,
         closed_at: at_from(&row, "closed_at")?,

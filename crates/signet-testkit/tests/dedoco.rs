@@ -1254,12 +1254,12 @@ mod processes {
     }
 
     /// Opens `link` completed with `retrieval`, signs as the app's plain form posts it, and
-    /// answers the statuses met on the way.
+    /// answers the statuses met on the way. Answers the session cookie and the review page.
     async fn sign_through_the_app(
         http: &reqwest::Client,
         link: &str,
         retrieval: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<(String, String)> {
         let opened = http
             .get(format!("{link}{}", URL_SAFE.encode(retrieval)))
             .send()
@@ -1308,7 +1308,7 @@ mod processes {
             .send()
             .await?;
         anyhow::ensure!(signed.status() == 303, "sign: {}", signed.status());
-        Ok(())
+        Ok((cookie, page))
     }
 
     /// Runs the jobs due, letting the clock pass over the retries of jobs that wait for others.
@@ -1755,5 +1755,152 @@ mod processes {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_s3() -> anyhow::Result<()> {
         scenario(Backend::Postgres).await
+    }
+
+    /// `allow_download`: the process reads it back as sent, and a signer of a process with
+    /// `false` finds no signed copy on the done page nor at its URL once the process is sealed,
+    /// while one of a process with `true` downloads it.
+    async fn allow_download(backend: Backend) -> anyhow::Result<()> {
+        let Some(app) = TestApp::spawn(backend).await? else {
+            return Ok(());
+        };
+        let http = no_redirects();
+        let tenant = app.tenant().await?;
+        let client: Shared = Arc::default();
+        let base = serve(client.clone()).await?;
+        let token = super::token(&app, &tenant).await?;
+        let originals = [
+            signet_pdf::sample::blank_with_trailer(1, ""),
+            signet_pdf::sample::blank_with_trailer(2, ""),
+        ];
+        let hash = |bytes: &[u8]| hex::encode(sha3::Sha3_256::digest(bytes));
+        let process = |document: usize, allow: bool, email: &str| {
+            json!({
+                "type": "signature", "expiration_time": 0, "document_id": document,
+                "is_sequential": false, "allow_download": allow,
+                "signers": [esigner("Signer", email, 0, "0.1")],
+                "completion_requirement": { "min_number": 1 }
+            })
+        };
+        let response = super::call(&app, Method::POST, "/api/v1/public/folders", &token)
+            .json(&json!({
+                "folder_name": "Copies",
+                "date_created": 1616383852,
+                "documents": [
+                    { "name": "withheld", "file_type": "pdf", "document_hash": hash(&originals[0]) },
+                    { "name": "offered", "file_type": "pdf", "document_hash": hash(&originals[1]) },
+                ],
+                "business_processes": [
+                    process(0, false, "hana@example.com"),
+                    process(1, true, "ivan@example.com"),
+                ]
+            }))
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await?;
+        let processes = &created["businessProcesses"];
+        assert_eq!(processes[0]["allow_download"], false, "{created}");
+        assert_eq!(processes[1]["allow_download"], true, "{created}");
+        let links = &created["links"];
+        let link_of = |i: usize| -> anyhow::Result<String> {
+            let process = processes[i]["id"].as_str().unwrap_or_default();
+            links
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["businessProcessId"] == process)
+                .and_then(|l| l["link"].as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow::anyhow!("no link for process {i}: {links}"))
+        };
+        let (withheld, offered) = (link_of(0)?, link_of(1)?);
+        {
+            let mut c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            for (i, name) in ["withheld", "offered"].into_iter().enumerate() {
+                c.files.insert(name.to_owned(), originals[i].clone());
+                if let Some(p) = processes[i]["id"].as_str() {
+                    c.process_document.insert(p.to_owned(), name.to_owned());
+                }
+            }
+        }
+        let (withheld_cookie, withheld_review) =
+            sign_through_the_app(&http, &withheld, &format!("{base}/files/withheld")).await?;
+        let (offered_cookie, _) =
+            sign_through_the_app(&http, &offered, &format!("{base}/files/offered")).await?;
+        // Both processes complete with their one signature and are sealed.
+        settle(&app).await?;
+
+        // The verifier reads each process back from the store, as sent.
+        for (i, allow) in [(0, false), (1, true)] {
+            let found: Value = super::call(
+                &app,
+                Method::GET,
+                &format!(
+                    "/api/v1/public/verifier/doc-hashes/{}/result",
+                    hash(&originals[i])
+                ),
+                &token,
+            )
+            .send()
+            .await?
+            .json()
+            .await?;
+            assert_eq!(found[0]["process"]["status"], "completed", "{found}");
+            assert_eq!(found[0]["process"]["allow_download"], allow, "{found}");
+        }
+
+        let done = |link: &str, cookie: &str| {
+            let request = http.get(link).header(header::COOKIE, cookie);
+            async move { anyhow::Ok(request.send().await?.text().await?) }
+        };
+        // Offered: the done page links the copy, which downloads as a PDF.
+        let page = done(&offered, &offered_cookie).await?;
+        let href = attribute_values(&page, "href=\"")
+            .into_iter()
+            .find(|h| h.contains("/signed/"))
+            .ok_or_else(|| anyhow::anyhow!("no signed copy on the done page: {page}"))?;
+        let url = if href.starts_with("http") {
+            href.clone()
+        } else {
+            format!("{}{href}", app.base_url)
+        };
+        let copy = http
+            .get(&url)
+            .header(header::COOKIE, &offered_cookie)
+            .send()
+            .await?;
+        assert_eq!(copy.status(), StatusCode::OK, "{url}");
+        assert!(copy.bytes().await?.starts_with(b"%PDF"));
+
+        // Withheld: the done page has no link, and the URL the link would have had refuses.
+        let page = done(&withheld, &withheld_cookie).await?;
+        assert!(
+            page.contains("<html") && !page.contains("/signed/"),
+            "a signed copy offered: {page}"
+        );
+        let document = attribute_values(&withheld_review, "/pages/")
+            .into_iter()
+            .next()
+            .and_then(|rest| rest.split('/').next().map(str::to_owned))
+            .ok_or_else(|| anyhow::anyhow!("no page image: {withheld_review}"))?;
+        let refused = http
+            .get(format!("{withheld}/signed/{document}"))
+            .header(header::COOKIE, &withheld_cookie)
+            .send()
+            .await?;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        assert!(!refused.bytes().await?.starts_with(b"%PDF"));
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn allow_download_sqlite() -> anyhow::Result<()> {
+        allow_download(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn allow_download_postgres_s3() -> anyhow::Result<()> {
+        allow_download(Backend::Postgres).await
     }
 }

@@ -126,6 +126,7 @@ async fn envelope(
                     completion: CompletionRule::AllSigners,
                     reminders: None,
                     redirects,
+                    signed_copy_offered: true,
                 },
                 origin: Origin::default(),
                 idempotency_key: None,

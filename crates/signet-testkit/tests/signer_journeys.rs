@@ -126,6 +126,7 @@ async fn envelope(app: &TestApp, tenant: &TestTenant, plan: Plan) -> anyhow::Res
                     completion: plan.completion,
                     reminders: plan.reminders,
                     redirects: Redirects::default(),
+                    signed_copy_offered: true,
                 },
                 origin: Origin::default(),
                 idempotency_key: None,

@@ -93,6 +93,7 @@ fn draft(document: DocumentId) -> EnvelopeDraft {
         completion: CompletionRule::AllSigners,
         reminders: None,
         redirects: Redirects::default(),
+        signed_copy_offered: true,
     }
 }
 

@@ -667,6 +667,7 @@ fn process_draft(
         },
         reminders: None,
         redirects: Default::default(),
+        signed_copy_offered: process.allow_download,
     })
 }
 
@@ -908,7 +909,7 @@ async fn process_out(
         date_created: date(envelope.created_at),
         expiration_time: date(envelope.expires_at.unwrap_or(OffsetDateTime::UNIX_EPOCH)),
         document_id: document.to_string(),
-        allow_download: true,
+        allow_download: envelope.signed_copy_offered,
         sequential_requirement: sequences
             .into_iter()
             .map(|(sequence_number, signers)| SequenceOut {

@@ -13,7 +13,8 @@
 //!   it, where given, else back to the link.
 //! - `POST /sign/{token}/marks`: a drawn or uploaded signature image (the script's only call).
 //! - `GET /sign/{token}/signed/{document}`: the sealed result, for a signer in their session,
-//!   once the envelope is sealed (the done page links it).
+//!   once the envelope is sealed (the done page links it), unless the sender withheld the
+//!   signed copy (then 404, and no link).
 //!
 //! Without JavaScript everything works with plain forms; the script (`/assets/signer.js`,
 //! served here, CSP `script-src 'self'`) adds drawing and highlights. The session cookie is
@@ -313,9 +314,10 @@ fn render(
                 paragraphs.push(t.get("done_waiting").to_owned());
             }
             let mut page = Page::message(t, base, "title_done", paragraphs);
-            // The signed copy, once sealed, for the browser that holds the session (the
-            // download checks both again).
-            if view.envelope.sealed_at.is_some()
+            // The signed copy, once sealed, for the browser that holds the session, unless the
+            // sender withheld it (the download checks all three again).
+            if view.envelope.signed_copy_offered
+                && view.envelope.sealed_at.is_some()
                 && view.session.is_some()
                 && let Body::Message(message) = &mut page.body
             {

@@ -116,6 +116,9 @@ pub struct EnvelopeDraft {
     pub reminders: Option<ReminderPolicy>,
     /// Redirect URLs.
     pub redirects: Redirects,
+    /// Whether signers may download the signed copy from the signer's app (true unless the
+    /// sender turns it off).
+    pub signed_copy_offered: bool,
 }
 
 /// A draft that cannot become an envelope: where (a path into the request such as
@@ -282,6 +285,7 @@ pub fn create(
         completion: draft.completion,
         reminders: draft.reminders,
         redirects: draft.redirects,
+        signed_copy_offered: draft.signed_copy_offered,
         created_at: now,
         expires_at: draft.expires_at,
         closed_at: None,

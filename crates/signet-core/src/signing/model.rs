@@ -387,6 +387,10 @@ pub struct SignEnvelope {
     pub reminders: Option<ReminderPolicy>,
     /// The sender's redirect URLs.
     pub redirects: Redirects,
+    /// Whether signers may download the signed copy from the signer's app once it is sealed.
+    /// Envelopes recorded before the choice existed offered it, hence the default.
+    #[serde(default = "offered")]
+    pub signed_copy_offered: bool,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it expires, if ever.
@@ -397,6 +401,11 @@ pub struct SignEnvelope {
     pub void_reason: Option<Reason>,
     /// When the sealed result was recorded.
     pub sealed_at: Option<OffsetDateTime>,
+}
+
+/// The signed copy is offered unless the sender said otherwise.
+fn offered() -> bool {
+    true
 }
 
 impl SignEnvelope {

@@ -711,6 +711,11 @@ impl Core {
         if me.state != ParticipantState::Signed {
             return Err(CoreError::Unauthenticated);
         }
+        // The sender withheld it: there is nothing here for the signer, as for an unknown
+        // document.
+        if !envelope.signed_copy_offered {
+            return Err(CoreError::NotFound);
+        }
         if envelope.sealed_at.is_none() {
             return Err(CoreError::StateConflict(
                 "the signed copy is not ready yet".into(),

@@ -89,6 +89,7 @@ fn draft(lib: &Library, participants: Vec<DraftParticipant>) -> EnvelopeDraft {
         completion: CompletionRule::AllSigners,
         reminders: None,
         redirects: Redirects::default(),
+        signed_copy_offered: true,
     }
 }
 

@@ -65,6 +65,7 @@ async fn participant(
         completion: CompletionRule::AllSigners,
         reminders: None,
         redirects: Redirects::default(),
+        signed_copy_offered: true,
     };
     let pages = BTreeMap::from([(document.id, 1)]);
     let created = create(

@@ -130,6 +130,8 @@ fn draft(seeded: &Seeded) -> anyhow::Result<EnvelopeDraft> {
             cancel: None,
             error: None,
         },
+        // Not the default, so that the round trip shows the column is read back.
+        signed_copy_offered: false,
     })
 }
 

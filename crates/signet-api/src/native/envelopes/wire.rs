@@ -325,6 +325,8 @@ impl CreateEnvelopeIn {
             completion,
             reminders,
             redirects,
+            // The native API has no choice for it yet: signers get their copy.
+            signed_copy_offered: true,
         })
     }
 }
