@@ -1102,6 +1102,8 @@ mod processes {
     //! as a browser without JavaScript posts it; file callbacks feeding the client's "current
     //! file"; status callbacks in order; verification by the original's and the final's hash.
     //! Attacks: out of sequence, a wrong file, a retrieval URL at the metadata address, a void.
+    //! Also: `allow_download` withholding the signed copy, and one signer's journey in headless
+    //! Chromium with an e-mailed code.
 
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
@@ -1114,7 +1116,12 @@ mod processes {
     use reqwest::{Method, StatusCode, header};
     use serde_json::{Value, json};
     use sha3::Digest as _;
-    use signet_testkit::{Backend, TestApp};
+    use std::time::Duration as StdDuration;
+
+    use signet_testkit::browser::Browser;
+    use signet_testkit::signing::{Screens, backend_name, wait_for};
+    use signet_testkit::smtp::{SmtpServer, venv_python_with};
+    use signet_testkit::{Backend, TestApp, TestOptions};
 
     /// The client's side: the current file of each document (updated by file callbacks) and
     /// every callback received, in order.
@@ -1902,5 +1909,154 @@ mod processes {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn allow_download_postgres_s3() -> anyhow::Result<()> {
         allow_download(Backend::Postgres).await
+    }
+
+    /// One Dedoco signer with `verify_method: EMAIL`, in headless Chromium with JavaScript:
+    /// the link completed with the client's retrieval URL, the code from a real SMTP server,
+    /// the signature, the client's file and status callbacks, and the signed copy on the done
+    /// page. Screenshots under `target/screenshots/dedoco-email-<backend>-*.png`.
+    async fn journey_by_email_code(backend: Backend) -> anyhow::Result<()> {
+        let Some(python) = venv_python_with("aiosmtpd") else {
+            return Ok(());
+        };
+        let smtp = SmtpServer::start(&python, None).await?;
+        let options = TestOptions {
+            mail: Some((
+                format!("smtp://127.0.0.1:{}", smtp.port),
+                "Signet <no-reply@signet.test>".into(),
+            )),
+            ..TestOptions::default()
+        };
+        let Some(app) = TestApp::spawn_with(backend, options).await? else {
+            return Ok(());
+        };
+        let Some(browser) = Browser::start().await? else {
+            return Ok(());
+        };
+        let screens = Screens {
+            browser: &browser,
+            prefix: format!("dedoco-email-{}", backend_name(backend)),
+        };
+        let tenant = app.tenant().await?;
+        let client: Shared = Arc::default();
+        let base = serve(client.clone()).await?;
+        let basic = STANDARD.encode(format!("{}:{}", tenant.id, tenant.api_key));
+        let answer: Value = super::token_with(
+            &app,
+            &format!("Basic {basic}"),
+            &json!({ "fileCallback": format!("{base}/file"), "statusCallback": format!("{base}/status") }),
+        )
+        .await?
+        .json()
+        .await?;
+        let token = answer["token"].as_str().unwrap_or_default().to_owned();
+        let original = signet_pdf::sample::blank_with_trailer(1, "");
+        let mut signer = esigner("Jo Tan", "jo@example.com", 0, "0.1");
+        signer["verify_method"] = json!("EMAIL");
+        signer["require_authentication"] = json!(true);
+        let response = super::call(&app, Method::POST, "/api/v1/public/folders", &token)
+            .json(&json!({
+                "folder_name": "Journey",
+                "date_created": 1616383852,
+                "documents": [{
+                    "name": "lease", "file_type": "pdf",
+                    "document_hash": hex::encode(sha3::Sha3_256::digest(&original)),
+                }],
+                "business_processes": [{
+                    "type": "signature", "expiration_time": 0, "document_id": 0,
+                    "is_sequential": false, "allow_download": true,
+                    "signers": [signer],
+                    "completion_requirement": { "min_number": 1 }
+                }]
+            }))
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await?;
+        let process = &created["businessProcesses"][0];
+        assert_eq!(process["signers"][0]["verify_method"], "EMAIL", "{created}");
+        let process = process["id"].as_str().unwrap_or_default().to_owned();
+        let link = created["links"][0]["link"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        {
+            let mut c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            c.files.insert("lease".into(), original.clone());
+            c.process_document.insert(process.clone(), "lease".into());
+        }
+
+        // The client hands out the link with its retrieval URL appended (query string and all).
+        let retrieval = format!("{base}/files/lease?v=1&x=y");
+        browser
+            .goto(&format!("{link}{}", URL_SAFE_NO_PAD.encode(&retrieval)))
+            .await?;
+        wait_for(&browser, "id=\"start\"").await?;
+        screens.shot("send-code").await?;
+        browser.click("#start").await?;
+        wait_for(&browser, "id=\"code\"").await?;
+        let mut code = None;
+        for _ in 0..200 {
+            app.run_jobs().await?;
+            code = smtp
+                .messages()?
+                .into_iter()
+                .filter(|m| m.to.contains("jo@example.com") && m.subject.contains("code"))
+                .find_map(|m| signet_testkit::phone::extract_code(&m.text));
+            if code.is_some() {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        let code =
+            code.ok_or_else(|| anyhow::anyhow!("no code e-mailed: {:?}", smtp.messages()))?;
+        browser.fill("#code", &code).await?;
+        screens.shot("enter-code").await?;
+        browser.click("#verify").await?;
+        wait_for(&browser, "id=\"sign-form\"").await?;
+        assert!(
+            browser.find("#pad").await?.is_displayed().await?,
+            "the script ran"
+        );
+        browser.fill("#signature-name", "Jo Tan").await?;
+        screens.shot("review").await?;
+        browser.click("#consent").await?;
+        browser.click("#sign").await?;
+        wait_for(&browser, "You signed").await?;
+        screens.shot("signed").await?;
+
+        // The callbacks: the signer's version, then the sealed result, and `completed`.
+        settle(&app).await?;
+        let (status, files) = {
+            let c = client.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            (c.status.clone(), c.file_callbacks.clone())
+        };
+        let statuses: Vec<&Value> = status.iter().map(|s| &s["status"]).collect();
+        assert_eq!(statuses, [&json!("completed")], "{status:?}");
+        assert_eq!(status[0]["signers"][0]["has_signed"], true);
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_ne!(files[0]["file"], files[1]["file"], "the seal came second");
+        // Both carry the one signer's signature (the seal is the instance's, not a signer's).
+        for f in &files {
+            assert_eq!(f["businessProcessId"], process.as_str());
+            let pdf = STANDARD.decode(f["file"].as_str().unwrap_or_default())?;
+            signet_testkit::signing::validate_at_app_time(&app, &pdf, 1, &["Jo Tan"]).await?;
+        }
+
+        // Sealed: the done page now offers the signed copy.
+        browser.goto(&link).await?;
+        wait_for(&browser, "/signed/").await?;
+        screens.shot("done").await?;
+        browser.close().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn journey_by_email_code_sqlite() -> anyhow::Result<()> {
+        journey_by_email_code(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn journey_by_email_code_postgres_s3() -> anyhow::Result<()> {
+        journey_by_email_code(Backend::Postgres).await
     }
 }
