@@ -68,18 +68,14 @@ fn new_tenant() -> Tenant {
     }
 }
 
-/// One create's writes: the claim, then the envelope with its rows and event.
+/// One create's write: the envelope with its rows and event, and its token id's claim in the
+/// same transaction (what a doclinc create does).
 async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()> {
     let at = now();
-    let fresh = store
-        .claim_token_id(
-            &tenant.id,
-            &format!("bench-{n}"),
-            at + time::Duration::minutes(10),
-            at,
-        )
-        .await?;
-    anyhow::ensure!(fresh, "token id {n} was claimed before");
+    let token = TokenClaim {
+        token_id: format!("bench-{n}"),
+        valid_until: at + time::Duration::minutes(10),
+    };
     let envelope = Envelope {
         id: EnvelopeId::random(),
         tenant_id: tenant.id,
@@ -163,7 +159,7 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         participants: vec![participant],
     };
     store
-        .insert_envelope(&aggregate, &[link], &[contact], &[event])
+        .insert_envelope_claiming(&token, at, &aggregate, &[link], &[contact], &[event])
         .await?;
     Ok(())
 }
