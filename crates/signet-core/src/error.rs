@@ -188,6 +188,8 @@ impl From<crate::store::StoreError> for CoreError {
     fn from(err: crate::store::StoreError) -> Self {
         match err {
             crate::store::StoreError::NotFound => CoreError::NotFound,
+            // A replayed token: the caller has not proved who they are with this request.
+            crate::store::StoreError::TokenIdUsed => CoreError::Unauthenticated,
             other => CoreError::Unexpected(anyhow::Error::new(other)),
         }
     }

@@ -9,6 +9,9 @@
 //! SIGNET_BENCH_CONNECTIONS=1 SIGNET_BENCH_SECONDS=5 cargo bench -p signet-store --bench create
 //! ```
 //!
+//! The claim runs in the envelope's own write (one transaction); `SIGNET_BENCH_SEPARATE_CLAIM=1`
+//! runs it as a write of its own first, as before, to compare.
+//!
 //! With one connection every write is its own batch (a transaction per request); with 64 the
 //! writer commits the waiting ones together: the difference is what group commit buys.
 
@@ -68,18 +71,14 @@ fn new_tenant() -> Tenant {
     }
 }
 
-/// One create's writes: the claim, then the envelope with its rows and event.
+/// One create's write: the envelope with its rows and event, and its token id's claim in the
+/// same transaction (what a doclinc create does).
 async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()> {
     let at = now();
-    let fresh = store
-        .claim_token_id(
-            &tenant.id,
-            &format!("bench-{n}"),
-            at + time::Duration::minutes(10),
-            at,
-        )
-        .await?;
-    anyhow::ensure!(fresh, "token id {n} was claimed before");
+    let token = TokenClaim {
+        token_id: format!("bench-{n}"),
+        valid_until: at + time::Duration::minutes(10),
+    };
     let envelope = Envelope {
         id: EnvelopeId::random(),
         tenant_id: tenant.id,
@@ -162,10 +161,26 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         }],
         participants: vec![participant],
     };
-    store
-        .insert_envelope(&aggregate, &[link], &[contact], &[event])
-        .await?;
+    if separate_claim() {
+        // The path before the claim joined the create's write: two writes, each group-committed.
+        let fresh = store
+            .claim_token_id(&tenant.id, &token.token_id, token.valid_until, at)
+            .await?;
+        anyhow::ensure!(fresh, "token id {n} was claimed before");
+        store
+            .insert_envelope(&aggregate, &[link], &[contact], &[event])
+            .await?;
+    } else {
+        store
+            .insert_envelope_claiming(&token, at, &aggregate, &[link], &[contact], &[event])
+            .await?;
+    }
     Ok(())
+}
+
+/// `SIGNET_BENCH_SEPARATE_CLAIM=1` measures the claim and the create as two writes, to compare.
+fn separate_claim() -> bool {
+    setting("SIGNET_BENCH_SEPARATE_CLAIM", 0) == 1
 }
 
 async fn measure(

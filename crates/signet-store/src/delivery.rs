@@ -5,10 +5,11 @@ use signet_core::ids::{DocumentId, EnvelopeId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::{
     AccessLink, CellContact, Contact, EnvelopeAggregate, EnvelopeState, Event, SecretContact,
-    StoredContent,
+    StoredContent, TokenClaim,
 };
 use signet_core::store::{DeliveryStore, StoreError};
 use signet_core::values::{Email, Phone};
+use time::OffsetDateTime;
 
 use crate::SqlStore;
 use crate::access::insert_links_statement;
@@ -17,6 +18,7 @@ use crate::db::{Query, Row};
 use crate::evidence::{append_events, prepare_events};
 use crate::jobs::insert_jobs;
 use crate::rows::{auth_from_text, from_micros, micros, parse, to_i64};
+use crate::tenants::claim_token_id_statement;
 use crate::writer::Write;
 
 const CONTACT_COLUMNS: &str = "tenant_id, email, language, cell_e164, cell_country, \
@@ -99,6 +101,27 @@ fn upsert_contacts_statement(contacts: &[Contact]) -> Option<Query> {
     ))
 }
 
+/// A new envelope as one write through the group-commit writer: three to five statements (one
+/// per table) that run as one script on SQLite, the events appended with the rest of the
+/// batch's; `guard` (a token id's claim) first, in the same transaction.
+fn envelope_write(
+    aggregate: &EnvelopeAggregate,
+    links: &[AccessLink],
+    contacts: &[Contact],
+    events: &[Event],
+    guard: Option<Query>,
+) -> Result<Write, StoreError> {
+    let mut statements = aggregate::insert_statements(aggregate)?;
+    statements.extend(insert_links_statement(&aggregate.envelope.tenant_id, links));
+    statements.extend(upsert_contacts_statement(contacts));
+    Ok(Write {
+        statements,
+        events: prepare_events(events)?,
+        together: true,
+        guard,
+    })
+}
+
 impl SqlStore {
     async fn one_contact(&self, select: Query) -> Result<Option<Contact>, StoreError> {
         self.pool
@@ -119,17 +142,35 @@ impl DeliveryStore for SqlStore {
         contacts: &[Contact],
         events: &[Event],
     ) -> Result<(), StoreError> {
-        // One write through the group-commit writer: three to five statements (one per table)
-        // that run as one script on SQLite, the events appended with the rest of the batch's.
-        let mut statements = aggregate::insert_statements(aggregate)?;
-        statements.extend(insert_links_statement(&aggregate.envelope.tenant_id, links));
-        statements.extend(upsert_contacts_statement(contacts));
         self.writer
-            .write(Write {
-                statements,
-                events: prepare_events(events)?,
-                together: true,
-            })
+            .write(envelope_write(aggregate, links, contacts, events, None)?)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_envelope_claiming(
+        &self,
+        token: &TokenClaim,
+        now: OffsetDateTime,
+        aggregate: &EnvelopeAggregate,
+        links: &[AccessLink],
+        contacts: &[Contact],
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let claim = claim_token_id_statement(
+            &aggregate.envelope.tenant_id,
+            &token.token_id,
+            token.valid_until,
+            now,
+        );
+        self.writer
+            .write(envelope_write(
+                aggregate,
+                links,
+                contacts,
+                events,
+                Some(claim),
+            )?)
             .await?;
         Ok(())
     }

@@ -190,6 +190,7 @@ impl EvidenceStore for SqlStore {
             statements: Vec::new(),
             events: prepare_events(events)?,
             together: false,
+            guard: None,
         };
         self.writer.write(write).await?;
         Ok(())
@@ -204,6 +205,7 @@ impl EvidenceStore for SqlStore {
             statements: insert_jobs_statements(jobs, self.clock.now())?,
             events: prepare_events(events)?,
             together: false,
+            guard: None,
         };
         self.writer.write(write).await?;
         Ok(())

@@ -112,22 +112,12 @@ impl TenantStore for SqlStore {
         valid_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        // One statement: a new id is inserted; a known one is taken over only if it could no
-        // longer be valid. Expired rows are pruned by `prune_token_ids`.
-        let claim = Query::new(
-            "INSERT INTO token_ids (tenant_id, token_id, valid_until) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id, token_id) DO UPDATE SET valid_until = excluded.valid_until \
-             WHERE token_ids.valid_until < $4",
-        )
-        .bind(tenant.to_upper_hex())
-        .bind(token_id)
-        .bind(micros(valid_until))
-        .bind(micros(now));
-        // Through the group-commit writer: a create's claim commits with its neighbours'.
+        // Through the group-commit writer: claims commit with their neighbours' writes.
         let write = Write {
-            statements: vec![claim],
+            statements: vec![claim_token_id_statement(tenant, token_id, valid_until, now)],
             events: Vec::new(),
             together: false,
+            guard: None,
         };
         Ok(self.writer.write(write).await? == 1)
     }
@@ -136,4 +126,24 @@ impl TenantStore for SqlStore {
         let prune = Query::new("DELETE FROM token_ids WHERE valid_until < $1").bind(micros(now));
         self.pool.execute(prune).await
     }
+}
+
+/// Claims a token id in one statement, which changes one row when the claim succeeds: a new id
+/// is inserted; a known one is taken over only if it could no longer be valid at `now`. Expired
+/// rows are pruned by `prune_token_ids`.
+pub(crate) fn claim_token_id_statement(
+    tenant: &TenantId,
+    token_id: &str,
+    valid_until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Query {
+    Query::new(
+        "INSERT INTO token_ids (tenant_id, token_id, valid_until) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, token_id) DO UPDATE SET valid_until = excluded.valid_until \
+         WHERE token_ids.valid_until < $4",
+    )
+    .bind(tenant.to_upper_hex())
+    .bind(token_id)
+    .bind(micros(valid_until))
+    .bind(micros(now))
 }

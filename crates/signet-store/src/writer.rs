@@ -37,6 +37,10 @@ pub(crate) struct Write {
     /// The statements only insert rows none of the others reads, so PostgreSQL may run them
     /// as one statement (see `Conn::execute_together`).
     pub(crate) together: bool,
+    /// Run before the statements: when it changes no row (a token id claimed before), the
+    /// write is left out of its batch, nothing of it is written, and it answers
+    /// [`StoreError::TokenIdUsed`]. The rest of the batch goes on: the guard changed nothing.
+    pub(crate) guard: Option<Query>,
 }
 
 struct Pending {
@@ -81,10 +85,10 @@ async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let writes: Vec<&Write> = batch.iter().map(|p| &p.write).collect();
         match commit_batch(&pool, &writes).await {
-            Ok(changed) => {
-                for (pending, changed) in batch.drain(..).zip(changed) {
+            Ok(results) => {
+                for (pending, result) in batch.drain(..).zip(results) {
                     // A caller that stopped waiting does not need its answer.
-                    let _ = pending.reply.send(Ok(changed));
+                    let _ = pending.reply.send(result);
                 }
             }
             Err(error) if batch.len() == 1 => {
@@ -97,7 +101,7 @@ async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
                 for pending in batch.drain(..) {
                     let result = commit_batch(&pool, &[&pending.write])
                         .await
-                        .map(|changed| changed.into_iter().sum());
+                        .and_then(|mut results| results.pop().unwrap_or(Ok(0)));
                     let _ = pending.reply.send(result);
                 }
             }
@@ -105,19 +109,36 @@ async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Runs writes in one transaction and commits it; answers the rows each write changed.
-async fn commit_batch(pool: &Pool, writes: &[&Write]) -> Result<Vec<u64>, StoreError> {
+/// Runs writes in one transaction and commits it; answers, for each write, the rows it changed
+/// or why it was left out (its guard changed nothing).
+async fn commit_batch(
+    pool: &Pool,
+    writes: &[&Write],
+) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
     let mut tx = pool.begin().await?;
     let mut changed = Vec::with_capacity(writes.len());
     let mut events = Vec::new();
     for write in writes {
+        if let Some(guard) = &write.guard {
+            match tx.execute(guard.clone()).await {
+                Ok(0) => {
+                    changed.push(Err(StoreError::TokenIdUsed));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tx.rollback().await?;
+                    return Err(error);
+                }
+            }
+        }
         let done = if write.together {
             tx.execute_together(&write.statements).await
         } else {
             tx.execute_all(&write.statements).await
         };
         match done {
-            Ok(rows) => changed.push(rows),
+            Ok(rows) => changed.push(Ok(rows)),
             Err(error) => {
                 // Roll back at once rather than on drop, so the connection is clean for the
                 // retries.

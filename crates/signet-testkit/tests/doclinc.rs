@@ -13,6 +13,7 @@ signet_testkit::on_both!(
     confirm_and_cancel_status_codes,
     contact_lookup_codes,
     jwt_attacks_are_refused_and_create_nothing,
+    a_token_is_used_once_whatever_its_create_answered,
     both_key_readings_are_accepted,
     tenants_cannot_touch_each_others_data,
     malformed_bodies_get_clear_errors,
@@ -692,6 +693,122 @@ async fn jwt_attacks_are_refused_and_create_nothing(app: TestApp) -> anyhow::Res
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::CREATED);
+    Ok(())
+}
+
+/// A create claims its token's id in the envelope's own write; a create refused for another
+/// reason still uses the token up (it was accepted), so a replay answers 401 in doclinc's shape
+/// whatever the first request's fate, and creates nothing.
+async fn a_token_is_used_once_whatever_its_create_answered(app: TestApp) -> anyhow::Result<()> {
+    let tenant = app.tenant().await?;
+    let now = tenant.now();
+    let hs = json!({"alg": "HS256", "typ": "JWT"});
+    let key = tenant.api_key.as_bytes();
+    let token = || jwt::hs256(&hs, &jwt::claims(&tenant.id, now, now + 3600), key);
+    let send = |path: &'static str, token: String, body: Option<Value>| {
+        let request = app.http.post(app.url(path)).bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request
+                .header("Content-Type", "application/json")
+                .body("{\"contacts\": ["),
+        };
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            anyhow::Ok((status, body))
+        }
+    };
+    let unauthorized = |body: &Value| {
+        assert_eq!(body["code"], 401, "{body}");
+        assert_eq!(body["status"], "UNAUTHORIZED", "{body}");
+    };
+
+    let mut no_contacts = vendor_cells_body();
+    no_contacts["contacts"] = json!([]);
+    let mut core_refused = vendor_secrets_body();
+    core_refused["linkExpirationDays"] = json!(0);
+    let refusals = [
+        (
+            "a rule of the dialect",
+            "/transactions/cells",
+            Some(no_contacts),
+        ),
+        (
+            "a rule of the core",
+            "/transactions/secrets",
+            Some(core_refused),
+        ),
+        ("malformed JSON", "/transactions/cells", None),
+    ];
+    for (why, path, body) in refusals {
+        let events = app.event_count().await?;
+        let used = token();
+        let (status, answer) = send(path, used.clone(), body).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {answer}");
+        let (status, answer) = send("/transactions/cells", used, Some(vendor_cells_body())).await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}, then replayed");
+        unauthorized(&answer);
+        assert_eq!(app.event_count().await?, events, "{why}: nothing created");
+    }
+
+    // Created once; the replay creates nothing, on either create.
+    let used = token();
+    let (status, _) = send(
+        "/transactions/cells",
+        used.clone(),
+        Some(vendor_cells_body()),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::CREATED);
+    let events = app.event_count().await?;
+    for path in ["/transactions/cells", "/transactions/secrets"] {
+        let body = if path.ends_with("cells") {
+            vendor_cells_body()
+        } else {
+            vendor_secrets_body()
+        };
+        let (status, answer) = send(path, used.clone(), Some(body)).await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "replayed on {path}");
+        unauthorized(&answer);
+    }
+    assert_eq!(app.event_count().await?, events, "a replay creates nothing");
+
+    // One token sent eight times at once: one create, seven refusals (the claims commit in the
+    // same group-committed transactions as the creates).
+    let raced = token();
+    let answers = futures::future::join_all((0..8).map(|_| {
+        send(
+            "/transactions/cells",
+            raced.clone(),
+            Some(vendor_cells_body()),
+        )
+    }))
+    .await;
+    let mut created = 0;
+    for answer in answers {
+        let (status, body) = answer?;
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::UNAUTHORIZED => unauthorized(&body),
+            other => anyhow::bail!("a raced create answered {other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1, "one token, one create");
+    assert_eq!(app.event_count().await?, events + 1);
+
+    // The other endpoints keep refusing a replay before they run.
+    let looked_up = token();
+    for expected in [StatusCode::OK, StatusCode::UNAUTHORIZED] {
+        let response = app
+            .http
+            .get(app.url("/transactions/contacts/recipient@example.com"))
+            .bearer_auth(&looked_up)
+            .send()
+            .await?;
+        assert_eq!(response.status(), expected);
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use signet_core::crypto::{constant_time_eq, hmac_sha256};
 use signet_core::ids::TenantId;
+use signet_core::model::{Tenant, TokenClaim};
 use signet_core::service::Caller;
 use time::{Duration, OffsetDateTime};
 
@@ -77,7 +78,8 @@ pub(crate) enum TokenError {
     Replay,
 }
 
-/// A caller authenticated by a doclinc token.
+/// A caller authenticated by a doclinc token, whose id has been claimed (a replay is refused
+/// before the handler runs).
 #[derive(Debug)]
 pub(crate) struct Authenticated(pub Caller);
 
@@ -90,19 +92,90 @@ impl FromRequestParts<AppState> for Authenticated {
     ) -> Result<Self, Self::Rejection> {
         let ip = crate::auth_header::client_ip(parts, state).await;
         let token = crate::auth_header::credentials(&parts.headers, "Bearer");
-        match authenticate(state, token).await {
-            Ok((tenant, jti)) => Ok(Authenticated(crate::auth_header::tenant_caller(
-                tenant,
-                "doclinc",
-                Some(jti),
-                ip,
-            ))),
-            Err(AuthFailure::Token(reason)) => {
-                tracing::info!(%reason, ip = ?ip, "doclinc token refused");
-                Err(DoclincError::Unauthorized)
-            }
-            Err(AuthFailure::Internal(e)) => Err(DoclincError::Core(e)),
+        let verified = async {
+            let (tenant, claim) = verify(state, token).await?;
+            claim_alone(state, &tenant.id, &claim).await?;
+            Ok((tenant, claim))
+        };
+        refused_or(verified.await, ip).map(|(caller, _claim)| Authenticated(caller))
+    }
+}
+
+/// A caller authenticated by a doclinc token whose id is NOT claimed yet: for the creates,
+/// which claim it in the envelope's own write (`Core::create_delivery_claiming`), so that one
+/// transaction holds both. A handler taking this must claim the id whatever happens (see
+/// `super::claiming`).
+#[derive(Debug)]
+pub(crate) struct AuthenticatedOnce(pub Caller, pub TokenClaim);
+
+impl FromRequestParts<AppState> for AuthenticatedOnce {
+    type Rejection = DoclincError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = crate::auth_header::client_ip(parts, state).await;
+        let token = crate::auth_header::credentials(&parts.headers, "Bearer");
+        refused_or(verify(state, token).await, ip)
+            .map(|(caller, claim)| AuthenticatedOnce(caller, claim))
+    }
+}
+
+/// The caller of a verified token, or the doclinc refusal (logged once, here).
+fn refused_or(
+    verified: Result<(Tenant, TokenClaim), AuthFailure>,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(Caller, TokenClaim), DoclincError> {
+    match verified {
+        Ok((tenant, claim)) => Ok((
+            crate::auth_header::tenant_caller(tenant, "doclinc", Some(claim.token_id.clone()), ip),
+            claim,
+        )),
+        Err(AuthFailure::Token(reason)) => {
+            tracing::info!(%reason, ip = ?ip, "doclinc token refused");
+            Err(DoclincError::Unauthorized)
         }
+        Err(AuthFailure::Internal(e)) => Err(DoclincError::Core(e)),
+    }
+}
+
+/// Claims a verified token's id on its own write; a replay is refused.
+async fn claim_alone(
+    state: &AppState,
+    tenant: &TenantId,
+    claim: &TokenClaim,
+) -> Result<(), AuthFailure> {
+    let fresh = state
+        .core
+        .claim_token_id(tenant, &claim.token_id, claim.valid_until)
+        .await
+        .map_err(AuthFailure::Internal)?;
+    if fresh {
+        Ok(())
+    } else {
+        Err(TokenError::Replay.into())
+    }
+}
+
+/// After a create that was refused for another reason than its token: claims the token's id
+/// alone, so that a verified token is used once whatever its request's fate. Answers the
+/// create's own error, or 401 when the token had been used before (a replay is told so, never
+/// how its request would have fared).
+pub(crate) async fn claim_after_failure(
+    state: &AppState,
+    caller: &Caller,
+    claim: &TokenClaim,
+    failure: DoclincError,
+) -> DoclincError {
+    match claim_alone(state, &caller.tenant.id, claim).await {
+        Ok(()) => failure,
+        Err(AuthFailure::Token(reason)) => {
+            tracing::info!(%reason, ip = ?caller.ip, "doclinc token refused");
+            DoclincError::Unauthorized
+        }
+        // The store failed again: the create's own error says enough.
+        Err(AuthFailure::Internal(_)) => failure,
     }
 }
 
@@ -127,10 +200,11 @@ fn decode_json<T: for<'de> Deserialize<'de>>(
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed(what))
 }
 
-async fn authenticate(
+/// Checks a token (everything but its id's freshness); answers its tenant and the id to claim.
+async fn verify(
     state: &AppState,
     token: Option<&str>,
-) -> Result<(signet_core::model::Tenant, String), AuthFailure> {
+) -> Result<(Tenant, TokenClaim), AuthFailure> {
     let token = token.filter(|t| !t.is_empty()).ok_or(TokenError::Missing)?;
     let mut parts = token.split('.');
     let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
@@ -200,13 +274,11 @@ async fn authenticate(
     let forget_after = OffsetDateTime::from_unix_timestamp(claims.exp)
         .map_err(|_| TokenError::Malformed("exp"))?
         + Duration::seconds(rules.max_clock_skew_secs);
-    let fresh = state
-        .core
-        .claim_token_id(&tenant.id, &claims.jti, forget_after)
-        .await
-        .map_err(AuthFailure::Internal)?;
-    if !fresh {
-        return Err(TokenError::Replay.into());
-    }
-    Ok((tenant, claims.jti))
+    Ok((
+        tenant,
+        TokenClaim {
+            token_id: claims.jti,
+            valid_until: forget_after,
+        },
+    ))
 }

@@ -25,9 +25,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use secrecy::SecretString;
+use signet_core::CoreError;
 use signet_core::ids::EnvelopeId;
-use signet_core::model::{AuthMethod, LinkPolicy};
-use signet_core::service::{CreatedDelivery, NewDelivery, NewParticipant, SecretAnswer};
+use signet_core::model::{AuthMethod, LinkPolicy, TokenClaim};
+use signet_core::service::{Caller, CreatedDelivery, NewDelivery, NewParticipant, SecretAnswer};
 use signet_core::values::{DocumentName, Email, Language, Phone};
 use time::format_description::well_known::Rfc3339;
 
@@ -37,7 +38,7 @@ pub use notifications::DoclincRenderer;
 
 use crate::AppState;
 use crate::endpoint::Scope;
-use auth::Authenticated;
+use auth::{Authenticated, AuthenticatedOnce};
 use wire::*;
 
 /// Every doclinc operation.
@@ -195,11 +196,48 @@ fn email(contact: &ContactIn) -> Result<Email, DoclincError> {
         .map_err(|e| bad(format!("recipientEmail: {e}")))
 }
 
+/// Runs a create whose token id is claimed in the create's own write. Whatever else refuses the
+/// create (its body, the core's rules, the store), the id is then claimed alone: a verified
+/// token is used once, and a replayed one always answers 401, never how its request would
+/// have fared.
+async fn claiming(
+    state: &AppState,
+    caller: &Caller,
+    claim: &TokenClaim,
+    create: impl Future<Output = Result<Response, DoclincError>>,
+) -> Result<Response, DoclincError> {
+    match create.await {
+        Ok(response) => Ok(response),
+        // The create's write found the token id used before: a replay.
+        Err(DoclincError::Core(CoreError::Unauthenticated)) => {
+            tracing::info!(ip = ?caller.ip, "doclinc token refused: jti already used");
+            Err(DoclincError::Unauthorized)
+        }
+        Err(failure) => Err(auth::claim_after_failure(state, caller, claim, failure).await),
+    }
+}
+
 async fn create_cell_transaction(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
-    DoclincJson(body): DoclincJson<CreateTransaction>,
+    AuthenticatedOnce(caller, claim): AuthenticatedOnce,
+    body: Result<DoclincJson<CreateTransaction>, DoclincError>,
 ) -> Result<Response, DoclincError> {
+    claiming(
+        &state,
+        &caller,
+        &claim,
+        create_cell(&state, &caller, &claim, body),
+    )
+    .await
+}
+
+async fn create_cell(
+    state: &AppState,
+    caller: &Caller,
+    claim: &TokenClaim,
+    body: Result<DoclincJson<CreateTransaction>, DoclincError>,
+) -> Result<Response, DoclincError> {
+    let DoclincJson(body) = body?;
     let (sender_language, participant_language, links, notify_events, documents) = common(&body)?;
     if body.contacts.is_empty() {
         return Err(bad("contacts: at least one contact is required"));
@@ -234,7 +272,10 @@ async fn create_cell_transaction(
         participants,
         documents,
     };
-    let created = state.core.create_delivery(&caller, request).await?;
+    let created = state
+        .core
+        .create_delivery_claiming(caller, claim, request)
+        .await?;
     Ok(created_response(
         &caller.tenant,
         participant_language,
@@ -245,9 +286,25 @@ async fn create_cell_transaction(
 
 async fn create_secret_transaction(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
-    DoclincJson(body): DoclincJson<CreateTransaction>,
+    AuthenticatedOnce(caller, claim): AuthenticatedOnce,
+    body: Result<DoclincJson<CreateTransaction>, DoclincError>,
 ) -> Result<Response, DoclincError> {
+    claiming(
+        &state,
+        &caller,
+        &claim,
+        create_secret(&state, &caller, &claim, body),
+    )
+    .await
+}
+
+async fn create_secret(
+    state: &AppState,
+    caller: &Caller,
+    claim: &TokenClaim,
+    body: Result<DoclincJson<CreateTransaction>, DoclincError>,
+) -> Result<Response, DoclincError> {
+    let DoclincJson(body) = body?;
     let (sender_language, participant_language, links, notify_events, documents) = common(&body)?;
     let [contact] = body.contacts.as_slice() else {
         return Err(bad(
@@ -279,7 +336,10 @@ async fn create_secret_transaction(
         }],
         documents,
     };
-    let created = state.core.create_delivery(&caller, request).await?;
+    let created = state
+        .core
+        .create_delivery_claiming(caller, claim, request)
+        .await?;
     Ok(created_response(
         &caller.tenant,
         participant_language,

@@ -317,3 +317,14 @@ pub struct SecretContact {
     /// Argon2id PHC string of the answer.
     pub answer_hash: String,
 }
+
+/// A verified token's id, to be used once: claimed in the same transaction as the envelope its
+/// request creates, so that a create and the use of its token are committed, or not, together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a verified token's id must be claimed, or a replay of the token would be accepted"]
+pub struct TokenClaim {
+    /// The token's id (`jti`), unique per tenant while it is remembered.
+    pub token_id: String,
+    /// Until when the id is remembered: past it the token could no longer be accepted anyway.
+    pub valid_until: OffsetDateTime,
+}

@@ -110,6 +110,29 @@ impl Core {
         caller: &Caller,
         request: NewDelivery,
     ) -> CoreResult<CreatedDelivery> {
+        self.create_delivery_with(caller, None, request).await
+    }
+
+    /// [`Core::create_delivery`] for a request authenticated by a one-use token: the token's id
+    /// is claimed in the envelope's own write. When the id was used before, nothing is created
+    /// and the answer is [`CoreError::Unauthenticated`]; when the create fails for any other
+    /// reason the id is left unclaimed (the caller decides whether to claim it alone).
+    pub async fn create_delivery_claiming(
+        &self,
+        caller: &Caller,
+        token: &TokenClaim,
+        request: NewDelivery,
+    ) -> CoreResult<CreatedDelivery> {
+        self.create_delivery_with(caller, Some(token), request)
+            .await
+    }
+
+    async fn create_delivery_with(
+        &self,
+        caller: &Caller,
+        token: Option<&TokenClaim>,
+        request: NewDelivery,
+    ) -> CoreResult<CreatedDelivery> {
         require_active(&caller.tenant)?;
         if request.documents.is_empty() {
             return Err(CoreError::Invalid(
@@ -325,9 +348,18 @@ impl Core {
             documents,
             participants,
         };
-        self.store
-            .insert_envelope(&aggregate, &links, &contacts, &[event])
-            .await?;
+        match token {
+            None => {
+                self.store
+                    .insert_envelope(&aggregate, &links, &contacts, &[event])
+                    .await?
+            }
+            Some(token) => {
+                self.store
+                    .insert_envelope_claiming(token, now, &aggregate, &links, &contacts, &[event])
+                    .await?
+            }
+        }
         Ok(CreatedDelivery {
             envelope_id: aggregate.envelope.id,
             uploads,

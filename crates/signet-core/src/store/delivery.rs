@@ -2,10 +2,13 @@
 //! saved whole), the uploads into them, and the tenant's contacts.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use super::StoreError;
 use crate::ids::{DocumentId, EnvelopeId, TenantId};
-use crate::model::{AccessLink, Contact, EnvelopeAggregate, EnvelopeState, Event, StoredContent};
+use crate::model::{
+    AccessLink, Contact, EnvelopeAggregate, EnvelopeState, Event, StoredContent, TokenClaim,
+};
 use crate::values::Email;
 
 /// Envelopes, documents, uploads and contacts.
@@ -15,6 +18,19 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// contacts, and records the events.
     async fn insert_envelope(
         &self,
+        envelope: &EnvelopeAggregate,
+        links: &[AccessLink],
+        contacts: &[Contact],
+        events: &[Event],
+    ) -> Result<(), StoreError>;
+    /// [`DeliveryStore::insert_envelope`], claiming `token`'s id for the envelope's tenant in the
+    /// same transaction: a new id is recorded, one remembered past its `valid_until` (as of
+    /// `now`) is taken over, and one still remembered writes nothing and answers
+    /// [`StoreError::TokenIdUsed`].
+    async fn insert_envelope_claiming(
+        &self,
+        token: &TokenClaim,
+        now: OffsetDateTime,
         envelope: &EnvelopeAggregate,
         links: &[AccessLink],
         contacts: &[Contact],

@@ -58,6 +58,9 @@ pub enum StoreError {
     /// A record with the same key exists.
     #[error("record already exists")]
     Duplicate,
+    /// A one-use token's id was claimed before and is still remembered: a replay.
+    #[error("the token id was used before")]
+    TokenIdUsed,
     /// The database failed or returned something unreadable.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

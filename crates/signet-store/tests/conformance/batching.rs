@@ -16,6 +16,7 @@ use crate::{document, envelope, event, link, now, tenant};
 on_both!(
     a_failing_create_in_a_batch_fails_alone,
     concurrent_claims_of_one_token_id_succeed_once,
+    a_create_and_its_token_claim_commit_together,
     concurrent_event_appends_keep_the_log_gap_free,
 );
 
@@ -162,6 +163,93 @@ async fn concurrent_claims_of_one_token_id_succeed_once(
         "and the id stays claimed"
     );
     Ok(())
+}
+
+/// `insert_envelope_claiming`: among concurrent creates that claim one token id, exactly one
+/// is written; the others write nothing (no envelope, no event) and answer `TokenIdUsed`,
+/// without failing their neighbours. A create that fails leaves its token id unclaimed.
+async fn a_create_and_its_token_claim_commit_together(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let t = tenant("Acme");
+    store.insert_tenant(&t, &[]).await?;
+    let claim = |id: &str| TokenClaim {
+        token_id: id.to_owned(),
+        valid_until: now() + time::Duration::minutes(5),
+    };
+    let mut tasks = JoinSet::new();
+    for i in 0..AT_ONCE {
+        let store = store.clone();
+        // Even writes all claim one id; odd ones each their own.
+        let token = if i % 2 == 0 {
+            claim("shared")
+        } else {
+            claim(&format!("own-{i}"))
+        };
+        let aggregate = envelope(&t);
+        let events = vec![event(
+            &t,
+            Some(aggregate.envelope.id),
+            EventKind::EnvelopeCreated,
+        )];
+        tasks.spawn(async move {
+            let result = store
+                .insert_envelope_claiming(&token, now(), &aggregate, &[], &[], &events)
+                .await;
+            (token, aggregate, result)
+        });
+    }
+    let (mut shared, mut own) = (0, 0);
+    while let Some(joined) = tasks.join_next().await {
+        let (token, aggregate, result) = joined?;
+        let stored = store.envelope(&t.id, &aggregate.envelope.id).await?;
+        match (token.token_id.as_str(), result) {
+            (_, Ok(())) => {
+                assert_eq!(
+                    stored.as_ref(),
+                    Some(&aggregate),
+                    "a claimed create is stored"
+                );
+                if token.token_id == "shared" {
+                    shared += 1;
+                } else {
+                    own += 1;
+                }
+            }
+            ("shared", Err(StoreError::TokenIdUsed)) => {
+                assert_eq!(stored, None, "a replay writes nothing");
+            }
+            (id, Err(e)) => anyhow::bail!("the create with the fresh id {id} failed: {e}"),
+        }
+    }
+    assert_eq!(shared, 1, "one create per token id");
+    assert_eq!(own, AT_ONCE / 2);
+    assert!(
+        !store
+            .claim_token_id(&t.id, "shared", now() + time::Duration::minutes(5), now())
+            .await?,
+        "the id stays claimed"
+    );
+
+    // A create that fails (a duplicate envelope id) rolls its claim back with it.
+    let first = envelope(&t);
+    store
+        .insert_envelope_claiming(&claim("first"), now(), &first, &[], &[], &[])
+        .await?;
+    let mut again = envelope(&t);
+    again.envelope.id = first.envelope.id;
+    let failed = store
+        .insert_envelope_claiming(&claim("unlucky"), now(), &again, &[], &[], &[])
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::Duplicate)),
+        "got {failed:?}"
+    );
+    assert!(
+        store
+            .claim_token_id(&t.id, "unlucky", now() + time::Duration::minutes(5), now())
+            .await?,
+        "a failed create leaves its token id unclaimed"
+    );
+    assert_log_is_whole(&store, 1 + AT_ONCE / 2).await
 }
 
 async fn concurrent_event_appends_keep_the_log_gap_free(
