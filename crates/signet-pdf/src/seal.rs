@@ -665,17 +665,39 @@ impl<R: Read + Seek> Prepared<R> {
     /// Streams the input to `output` while hashing it with the new revision's signed parts, in
     /// one pass; returns the SHA-256 digest of the signed byte range.
     pub(crate) fn stream<W: Write>(&mut self, output: &mut W) -> Result<Vec<u8>, SealError> {
-        let mut hasher = DigestAlg::Sha256.hasher();
-        self.src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = self.src.read(&mut buf).map_err(PdfError::Io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            output.write_all(&buf[..n]).map_err(SealError::Write)?;
+        /// Hashes what it passes on to `out`.
+        struct Hashing<'a, W> {
+            out: &'a mut W,
+            hasher: crate::cms::Hasher,
+            /// Whether writing failed (rather than reading the input).
+            failed: bool,
         }
+        impl<W: Write> Write for Hashing<'_, W> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let n = self.out.write(buf).inspect_err(|_| self.failed = true)?;
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.out.flush()
+            }
+        }
+        self.src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
+        let mut hashing = Hashing {
+            out: output,
+            hasher: DigestAlg::Sha256.hasher(),
+            failed: false,
+        };
+        // `io::copy` goes through a buffer on the stack that it never zeroes (a heap buffer
+        // here was allocated and zeroed on every seal).
+        if let Err(e) = std::io::copy(&mut self.src, &mut hashing) {
+            return Err(if hashing.failed {
+                SealError::Write(e)
+            } else {
+                PdfError::Io(e).into()
+            });
+        }
+        let mut hasher = hashing.hasher;
         hasher.update(&self.upd.buf[..self.contents_at]);
         hasher.update(&self.upd.buf[self.contents_end..]);
         Ok(hasher.finish())
