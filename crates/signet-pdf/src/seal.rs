@@ -200,12 +200,7 @@ pub fn seal_with<R: Read + Seek, W: Write>(
         // Checked again with the TSA's certificates once the token is in.
         check_revocation_coverage(&dss_certs(sealer, None), &sealer.crls)?;
     }
-    let reserve = if sealer.reserve > 0 {
-        sealer.reserve
-    } else {
-        let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
-        certs + 2048 + if level == Level::BB { 0 } else { 16384 }
-    };
+    let reserve = reserve_for(sealer, level);
     let mut prep = Prepared::new(
         input,
         SigDict::Cades {
@@ -282,6 +277,31 @@ pub fn seal_with<R: Read + Seek, W: Write>(
     Ok(report)
 }
 
+/// Bytes reserved for the CMS blob of a signature by `sealer` at `level`.
+fn reserve_for(sealer: &Sealer, level: Level) -> usize {
+    if sealer.reserve > 0 {
+        sealer.reserve
+    } else {
+        let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
+        certs + 2048 + if level == Level::BB { 0 } else { 16384 }
+    }
+}
+
+/// A capacity for an in-memory output of sealing `input_len` bytes that the sealed document
+/// fits in: the input, the /Contents in hex (twice the reservation), the /DSS for B-LT, and the
+/// revision's few objects. A smaller one made the output grow mid-way, copying the whole
+/// document again (and, past glibc's 128 KiB threshold, onto freshly mapped pages).
+pub(crate) fn output_capacity(input_len: usize, sealer: &Sealer, level: Level) -> usize {
+    let dss = if level == Level::BLT {
+        let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
+        let extra: usize = sealer.extra_certs.iter().map(|c| c.der().len()).sum();
+        certs + extra + sealer.crls.iter().map(Vec::len).sum::<usize>() + 16384
+    } else {
+        0
+    };
+    input_len + 2 * reserve_for(sealer, level) + dss + 16384
+}
+
 /// Convenience wrapper over [`seal`] for in-memory documents.
 pub fn seal_bytes(
     input: &[u8],
@@ -289,7 +309,7 @@ pub fn seal_bytes(
     level: Level,
     tsa: Option<&dyn TimestampSource>,
 ) -> Result<(Vec<u8>, SealReport), SealError> {
-    let mut out = Vec::with_capacity(input.len() + 40_000);
+    let mut out = Vec::with_capacity(output_capacity(input.len(), sealer, level));
     let report = seal(std::io::Cursor::new(input), &mut out, sealer, level, tsa)?;
     Ok((out, report))
 }
