@@ -171,18 +171,11 @@ impl Entries {
         self.items.dedup_by_key(|(n, _)| *n);
     }
 
-    /// Adds the entries of `other` whose numbers are not here yet.
+    /// Adds the entries of `other` whose numbers are not here yet: `finish` keeps the first of
+    /// duplicates, so those already here win, and a raw table wins over both (`get` asks it
+    /// first, `decoded` puts its entries first).
     fn add_missing(&mut self, other: Entries) {
-        let before = self.items.len();
-        for (n, e) in other.decoded() {
-            let here = self.table.as_ref().is_some_and(|t| t.get(n).is_some())
-                || self.items[..before]
-                    .binary_search_by_key(&n, |(k, _)| *k)
-                    .is_ok();
-            if !here {
-                self.items.push((n, e));
-            }
-        }
+        self.items.extend(other.decoded());
         self.finish();
     }
 
@@ -1023,6 +1016,60 @@ mod tests {
                 (5, Entry::InStream(7, 1))
             ]
         );
+    }
+
+    #[test]
+    fn subsection_limits_are_checked_before_the_lines() {
+        let max = u32::MAX;
+        // Up to the last object number: accepted, and that number is found.
+        let last = format!(
+            "xref\n{} 2\n0000000010 00000 n\r\n0000000020 00000 n\r\ntrailer\n<< >>\n",
+            max - 1
+        );
+        assert_eq!(raw(last.as_bytes()).get(max), Some(Entry::Offset(20, 0)));
+        let one = format!("xref\n{max} 1\n0000000010 00000 n\r\ntrailer\n<< >>\n");
+        assert_eq!(raw(one.as_bytes()).get(max), Some(Entry::Offset(10, 0)));
+        // A first number past it, even for an empty subsection: refused.
+        let past = format!("xref\n{} 0\ntrailer\n<< >>\n", u64::from(max) + 1);
+        assert!(matches!(
+            raw_table(past.as_bytes()),
+            Err(ParseError::Syntax(_))
+        ));
+        // Ten million lines at most: more is refused at once, that many is read (here the
+        // window ends inside them, so more is asked for).
+        let lines = "0000000010 00000 n\r\n".repeat(3);
+        let many = format!("xref\n0 10000001\n{lines}");
+        assert!(matches!(
+            raw_table(many.as_bytes()),
+            Err(ParseError::Syntax(_))
+        ));
+        let limit = format!("xref\n0 10000000\n{lines}");
+        assert!(matches!(
+            raw_table(limit.as_bytes()),
+            Err(ParseError::Truncated)
+        ));
+    }
+
+    #[test]
+    fn a_line_off_the_fixed_form_is_not_read_as_one() {
+        assert_eq!(
+            fixed_xref_entry(b"0000000010 00000 n\r\n"),
+            Some(Entry::Offset(10, 0))
+        );
+        for bad in [
+            &b"0000000010x00000 n\r\n"[..],
+            b"0000000010 00000xn\r\n",
+            b"0000000010 00000 n\rx",
+            b"0000000010 00000 x\r\n",
+            b"0000000010 00000 n\r",
+        ] {
+            assert_eq!(
+                fixed_xref_entry(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     proptest! {
