@@ -81,7 +81,11 @@ pub fn sign_act(
         pki.issue_signer_certificate(&key, &act.signer, act.now, act.validity)?;
     let mut sealer = Sealer::new(key, vec![cert.clone(), pki.root_cert.clone()])?;
     sealer.crls.push(pki.crl.clone());
-    let mut out = Vec::with_capacity(input.len() + 40_000);
+    let mut out = Vec::with_capacity(crate::seal::output_capacity(
+        input.len(),
+        &sealer,
+        Level::BT,
+    ));
     let report = seal_with(
         std::io::Cursor::new(input),
         &mut out,

@@ -124,6 +124,19 @@ mod tests {
     }
 
     #[test]
+    fn white_space_opening_a_segment_separates_it_from_the_unit_before() {
+        // A break is allowed after a hyphen and before a no-break space (UAX #14 LB12a only
+        // glues it to what is not a space, break-after or hyphen): the next segment starts
+        // with white space, and the previous one does not end with any.
+        let units = break_units("well-\u{a0}known");
+        assert_eq!(
+            units.iter().map(|u| u.text).collect::<Vec<_>>(),
+            vec!["well-", "known"]
+        );
+        assert!(units[1].space_before && !units[0].space_before);
+    }
+
+    #[test]
     fn korean_breaks_between_syllables_and_at_spaces() {
         let units = break_units("계약서 서명");
         assert_eq!(

@@ -200,12 +200,7 @@ pub fn seal_with<R: Read + Seek, W: Write>(
         // Checked again with the TSA's certificates once the token is in.
         check_revocation_coverage(&dss_certs(sealer, None), &sealer.crls)?;
     }
-    let reserve = if sealer.reserve > 0 {
-        sealer.reserve
-    } else {
-        let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
-        certs + 2048 + if level == Level::BB { 0 } else { 16384 }
-    };
+    let reserve = reserve_for(sealer, level);
     let mut prep = Prepared::new(
         input,
         SigDict::Cades {
@@ -282,6 +277,31 @@ pub fn seal_with<R: Read + Seek, W: Write>(
     Ok(report)
 }
 
+/// Bytes reserved for the CMS blob of a signature by `sealer` at `level`.
+fn reserve_for(sealer: &Sealer, level: Level) -> usize {
+    if sealer.reserve > 0 {
+        sealer.reserve
+    } else {
+        let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
+        certs + 2048 + if level == Level::BB { 0 } else { 16384 }
+    }
+}
+
+/// A capacity for an in-memory output of sealing `input_len` bytes that the sealed document
+/// fits in: the input, the /Contents in hex (twice the reservation), the /DSS for B-LT, and the
+/// revision's few objects. A smaller one made the output grow mid-way, copying the whole
+/// document again (and, past glibc's 128 KiB threshold, onto freshly mapped pages).
+pub(crate) fn output_capacity(input_len: usize, sealer: &Sealer, level: Level) -> usize {
+    let dss = if level == Level::BLT {
+        let certs: usize = sealer.chain.iter().map(|c| c.der().len()).sum();
+        let extra: usize = sealer.extra_certs.iter().map(|c| c.der().len()).sum();
+        certs + extra + sealer.crls.iter().map(Vec::len).sum::<usize>() + 16384
+    } else {
+        0
+    };
+    input_len + 2 * reserve_for(sealer, level) + dss + 16384
+}
+
 /// Convenience wrapper over [`seal`] for in-memory documents.
 pub fn seal_bytes(
     input: &[u8],
@@ -289,7 +309,7 @@ pub fn seal_bytes(
     level: Level,
     tsa: Option<&dyn TimestampSource>,
 ) -> Result<(Vec<u8>, SealReport), SealError> {
-    let mut out = Vec::with_capacity(input.len() + 40_000);
+    let mut out = Vec::with_capacity(output_capacity(input.len(), sealer, level));
     let report = seal(std::io::Cursor::new(input), &mut out, sealer, level, tsa)?;
     Ok((out, report))
 }
@@ -665,17 +685,39 @@ impl<R: Read + Seek> Prepared<R> {
     /// Streams the input to `output` while hashing it with the new revision's signed parts, in
     /// one pass; returns the SHA-256 digest of the signed byte range.
     pub(crate) fn stream<W: Write>(&mut self, output: &mut W) -> Result<Vec<u8>, SealError> {
-        let mut hasher = DigestAlg::Sha256.hasher();
-        self.src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = self.src.read(&mut buf).map_err(PdfError::Io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            output.write_all(&buf[..n]).map_err(SealError::Write)?;
+        /// Hashes what it passes on to `out`.
+        struct Hashing<'a, W> {
+            out: &'a mut W,
+            hasher: crate::cms::Hasher,
+            /// Whether writing failed (rather than reading the input).
+            failed: bool,
         }
+        impl<W: Write> Write for Hashing<'_, W> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let n = self.out.write(buf).inspect_err(|_| self.failed = true)?;
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.out.flush()
+            }
+        }
+        self.src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
+        let mut hashing = Hashing {
+            out: output,
+            hasher: DigestAlg::Sha256.hasher(),
+            failed: false,
+        };
+        // `io::copy` goes through a buffer on the stack that it never zeroes (a heap buffer
+        // here was allocated and zeroed on every seal).
+        if let Err(e) = std::io::copy(&mut self.src, &mut hashing) {
+            return Err(if hashing.failed {
+                SealError::Write(e)
+            } else {
+                PdfError::Io(e).into()
+            });
+        }
+        let mut hasher = hashing.hasher;
         hasher.update(&self.upd.buf[..self.contents_at]);
         hasher.update(&self.upd.buf[self.contents_end..]);
         Ok(hasher.finish())

@@ -818,13 +818,13 @@ const SIGNATURE_KEYS: &[&[u8]] = &[
 
 /// Classifies the revision whose section is `idx` against the revision before it.
 pub(crate) fn classify_revision(r: &mut Reader<&[u8]>, idx: usize) -> (ChangeKind, Option<String>) {
-    let nums: Vec<u32> = r.sections[idx]
-        .entries
+    let entries = r.sections[idx].entries.decoded();
+    let nums: Vec<u32> = entries
         .iter()
         .filter(|(_, e)| !matches!(e, Entry::Free))
         .map(|(n, _)| *n)
         .collect();
-    let freed = r.sections[idx].entries.iter().any(|(n, e)| {
+    let freed = entries.iter().any(|(n, e)| {
         matches!(e, Entry::Free)
             && *n != 0
             && r.lookup(*n, idx + 1)

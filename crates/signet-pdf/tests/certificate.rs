@@ -157,9 +157,7 @@ fn standalone_certificate_reads_back_in_every_script() {
 }
 
 /// Korean written without spaces wraps over several lines at legal breaks (UAX #14: between
-/// syllables), and `pdftotext` gives every character back, in order. (Thai wraps at dictionary
-/// word breaks too — see the unit tests — but `pdftotext` does not give Thai back in order from
-/// our shaped output yet, so it is not checked here.)
+/// syllables), and `pdftotext` gives every character back, in order.
 #[test]
 fn korean_without_spaces_wraps_and_reads_back() {
     let fonts = FontLibrary::with_system_fonts();
@@ -290,4 +288,45 @@ fn encrypted_input_is_refused() {
     let err = append_certificate(&pdf, &input(Labels::english(), 1), &FontLibrary::builtin())
         .expect_err("encrypted");
     assert!(matches!(err, CertificateError::Pdf(_)), "{err}");
+}
+
+/// Thai, written without spaces between words and with vowels and tone marks drawn over or
+/// under their consonants, wraps at dictionary word breaks and `pdftotext` gives every line
+/// back exactly as written (each shaped line carries its text as /ActualText).
+#[test]
+fn thai_without_spaces_wraps_and_reads_back() {
+    let fonts = FontLibrary::with_system_fonts();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut i = input(Labels::english(), 0);
+    i.participants = vec![Participant::new("สมศักดิ์ รักษ์ไทย", "Signer", "E-mail code")];
+    let thai = "สัญญาฉบับนี้มีผลบังคับใช้ตั้งแต่วันที่ลงนามโดยคู่สัญญาทั้งสองฝ่ายและผูกพันคู่สัญญาทุกฝ่าย".repeat(2);
+    i.events = vec![Event::new(
+        datetime!(2026-11-20 09:01:00 UTC),
+        thai.clone(),
+        hash(8),
+    )];
+    let (pdf, _) = match certificate_pdf(&i, &fonts) {
+        Ok(v) => v,
+        Err(CertificateError::Text(e)) if !common::required() => {
+            eprintln!("NOTICE: system fonts missing ({e}); install fonts-noto-core fonts-noto-cjk");
+            return;
+        }
+        Err(e) => panic!("certificate: {e}"),
+    };
+    common::qpdf_check(&pdf, dir.path(), "thai");
+    check_text(&pdf, dir.path(), "thai", &i);
+    if let Some(text) = common::pdftotext(&pdf, dir.path(), "thai-lines") {
+        // Wrapped over several lines, each a run of the text as written.
+        let runs = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.chars().count() > 3 && thai.contains(*l))
+            .count();
+        assert!(runs >= 2, "{text}");
+        assert!(!text.lines().any(|l| l.contains(&thai)), "{text}");
+        assert!(
+            text.lines().any(|l| l.trim().starts_with("สัญญาฉบับนี้")),
+            "{text}"
+        );
+    }
 }

@@ -267,6 +267,11 @@ fn text_in_any_script_is_extracted_as_typed() {
         "王小明",
         "山田太郎",
         "김민준",
+        // Vowels and tone marks drawn over or under their consonant (ั ิ ์ ้), and SARA AM (ำ),
+        // which the shaper splits into two glyphs: read back through /ActualText.
+        "สมศักดิ์ รักษ์ไทย น้ำใจ",
+        // A vowel sign drawn before the consonant it follows in the text (ि).
+        "अनिल कुमार",
     ];
     let marks: Vec<Mark> = samples
         .iter()
@@ -274,7 +279,7 @@ fn text_in_any_script_is_extracted_as_typed() {
         .map(|(i, s)| {
             Mark::new(
                 0,
-                b(0.1, 0.05 + i as f64 * 0.11, 0.8, 0.07),
+                b(0.1, 0.04 + i as f64 * 0.09, 0.8, 0.06),
                 MarkKind::Text((*s).into()),
             )
         })

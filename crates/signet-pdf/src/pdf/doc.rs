@@ -107,7 +107,7 @@ impl Document {
         let max_known = r
             .sections
             .iter()
-            .flat_map(|s| s.entries.keys().copied())
+            .filter_map(|s| s.entries.max_num())
             .max()
             .unwrap_or(0);
         let next_num = u32::try_from(size)
@@ -273,8 +273,17 @@ impl Document {
                     },
                 }));
             }
-            let kids = match r.deref(d.get(b"Kids").unwrap_or(&Object::Null))? {
-                Object::Array(a) => a,
+            // Borrowed when direct: the root's /Kids of a long document is as long as it.
+            let kids_held;
+            let kids: &[Object] = match d.get(b"Kids") {
+                Some(Object::Array(a)) => a,
+                Some(o @ Object::Ref(..)) => match r.deref(o)? {
+                    Object::Array(a) => {
+                        kids_held = a;
+                        &kids_held
+                    }
+                    _ => return Err(malformed("page tree node without /Kids")),
+                },
                 _ => return Err(malformed("page tree node without /Kids")),
             };
             let mut descend = None;
@@ -294,7 +303,7 @@ impl Document {
                     continue;
                 }
             }
-            for kid in &kids {
+            for kid in kids {
                 visited += 1;
                 if visited > 10_000_000 {
                     return Err(malformed("page tree too large"));

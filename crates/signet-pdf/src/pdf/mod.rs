@@ -101,12 +101,56 @@ pub enum XrefKind {
     Stream,
 }
 
-/// A section's entries by object number: a vector sorted once, searched by bisection. (Faster
-/// to build than a hash map for the thousands of entries of a long document, and without a
-/// hash an attacker could aim collisions at.)
+/// A section's entries by object number.
+///
+/// A classic table whose lines are all in the standard 20-byte form is kept as those lines and
+/// an entry is decoded when it is looked up: sealing or stamping a long document looks up a
+/// handful of objects, and decoding every line of its table was a measurable part of a seal.
+/// Other sections (xref streams, tables in a non-standard layout, the entries a hybrid file's
+/// /XRefStm adds) are decoded into a vector sorted once and searched by bisection. (Faster to
+/// build than a hash map for the thousands of entries of a long document, and without a hash
+/// an attacker could aim collisions at.)
 #[derive(Debug, Default)]
 pub(crate) struct Entries {
+    /// Decoded entries, sorted by number, no duplicates. With `table`, only the numbers the
+    /// table does not give.
     items: Vec<(u32, Entry)>,
+    table: Option<RawTable>,
+}
+
+/// A classic table's subsections as their raw fixed-form lines (checked when read).
+#[derive(Debug)]
+struct RawTable {
+    /// Every subsection's lines, 20 bytes each, in file order.
+    lines: Vec<u8>,
+    /// (first object number, number of lines, index of the first line), in file order.
+    subsections: Vec<(u32, u32, usize)>,
+}
+
+impl RawTable {
+    /// The entry for `num`: the first subsection holding it wins, as when decoding eagerly.
+    fn get(&self, num: u32) -> Option<Entry> {
+        self.subsections.iter().find_map(|&(start, count, first)| {
+            let i = num.checked_sub(start).filter(|i| *i < count)?;
+            let at = (first + i as usize) * 20;
+            // Every line was checked when the table was read, so this decodes; a line that
+            // did not would read as absent, never as a wrong offset.
+            fixed_xref_entry(self.lines.get(at..at + 20)?)
+        })
+    }
+
+    fn decode_all(&self) -> Vec<(u32, Entry)> {
+        let mut out = Vec::with_capacity(self.lines.len() / 20);
+        for &(start, count, first) in &self.subsections {
+            for i in 0..count {
+                let at = (first + i as usize) * 20;
+                if let Some(e) = self.lines.get(at..at + 20).and_then(fixed_xref_entry) {
+                    out.push((start + i, e));
+                }
+            }
+        }
+        out
+    }
 }
 
 impl Entries {
@@ -127,33 +171,48 @@ impl Entries {
         self.items.dedup_by_key(|(n, _)| *n);
     }
 
-    /// Adds the entries of `other` whose numbers are not here yet.
+    /// Adds the entries of `other` whose numbers are not here yet: `finish` keeps the first of
+    /// duplicates, so those already here win, and a raw table wins over both (`get` asks it
+    /// first, `decoded` puts its entries first).
     fn add_missing(&mut self, other: Entries) {
-        let before = self.items.len();
-        for (n, e) in other.items {
-            if self.items[..before]
-                .binary_search_by_key(&n, |(k, _)| *k)
-                .is_err()
-            {
-                self.items.push((n, e));
-            }
-        }
+        self.items.extend(other.decoded());
         self.finish();
     }
 
-    pub(crate) fn get(&self, num: &u32) -> Option<&Entry> {
+    pub(crate) fn get(&self, num: u32) -> Option<Entry> {
+        if let Some(e) = self.table.as_ref().and_then(|t| t.get(num)) {
+            return Some(e);
+        }
         self.items
-            .binary_search_by_key(num, |(k, _)| *k)
+            .binary_search_by_key(&num, |(k, _)| *k)
             .ok()
-            .map(|i| &self.items[i].1)
+            .map(|i| self.items[i].1)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u32, &Entry)> {
-        self.items.iter().map(|(n, e)| (n, e))
+    /// Every entry, sorted by number (decodes a raw table whole: for checks that need all).
+    pub(crate) fn decoded(&self) -> Vec<(u32, Entry)> {
+        let Some(t) = &self.table else {
+            return self.items.clone();
+        };
+        let mut all = Entries {
+            items: t.decode_all(),
+            table: None,
+        };
+        all.items.extend(self.items.iter().copied());
+        all.finish();
+        all.items
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &u32> {
-        self.items.iter().map(|(n, _)| n)
+    /// The highest object number with an entry (free or not), without decoding a raw table.
+    pub(crate) fn max_num(&self) -> Option<u32> {
+        let from_table = self.table.as_ref().and_then(|t| {
+            t.subsections
+                .iter()
+                .filter(|(_, count, _)| *count > 0)
+                .map(|(start, count, _)| start + (count - 1))
+                .max()
+        });
+        from_table.max(self.items.last().map(|(n, _)| *n))
     }
 }
 
@@ -322,51 +381,9 @@ impl<S: Source> Reader<S> {
         let size = usize::try_from(first_count.saturating_mul(20))
             .unwrap_or(MAX_WINDOW)
             .saturating_add(4096);
-        let (entries, trailer) = self.window_from(off, size, |buf| {
-            let mut lx = Lexer::new(buf, 0);
-            lx.expect_keyword(b"xref")?;
-            let mut entries = Entries::default();
-            loop {
-                lx.skip_ws();
-                if buf[lx.pos..].starts_with(b"trailer") {
-                    lx.pos += 7;
-                    break;
-                }
-                let start = lx.parse_uint()?;
-                let count = lx.parse_uint()?;
-                if count > 10_000_000 || start > u64::from(u32::MAX) {
-                    return Err(ParseError::Syntax("xref subsection too large"));
-                }
-                entries.reserve(count.min(1 << 20) as usize);
-                for i in 0..count {
-                    // Entries are fixed 20-byte lines ("oooooooooo ggggg n" and a two-byte
-                    // end of line): read those directly, and anything else token by token.
-                    lx.skip_ws();
-                    if let Some(e) = buf.get(lx.pos..lx.pos + 20).and_then(fixed_xref_entry) {
-                        let num = u32::try_from(start + i)
-                            .map_err(|_| ParseError::Syntax("object number"))?;
-                        entries.push(num, e);
-                        lx.pos += 20;
-                        continue;
-                    }
-                    let o = lx.parse_uint()?;
-                    let g = lx.parse_uint()?;
-                    let t = lx.token()?;
-                    let num = u32::try_from(start + i)
-                        .map_err(|_| ParseError::Syntax("object number"))?;
-                    let e = match t {
-                        b"n" => Entry::Offset(o, u16::try_from(g).unwrap_or(u16::MAX)),
-                        b"f" => Entry::Free,
-                        _ => return Err(ParseError::Syntax("bad xref entry")),
-                    };
-                    entries.push(num, e);
-                }
-            }
-            entries.finish();
-            match lx.parse_object()? {
-                Object::Dict(d) => Ok((entries, d)),
-                _ => Err(ParseError::Syntax("trailer is not a dictionary")),
-            }
+        let (entries, trailer) = self.window_from(off, size, |buf| match raw_table(buf)? {
+            Some(parsed) => Ok(parsed),
+            None => decoded_table(buf),
         })?;
         Ok(Section {
             offset: off,
@@ -550,7 +567,7 @@ impl<S: Source> Reader<S> {
         self.sections
             .iter()
             .skip(from)
-            .find_map(|s| s.entries.get(&num).copied())
+            .find_map(|s| s.entries.get(num))
     }
 
     /// Loads object `num` as seen by the revision whose newest section is `from`.
@@ -644,6 +661,106 @@ impl<S: Source> Reader<S> {
         Lexer::new(&padded, at)
             .parse_object()
             .map_err(|_| bad("bad object in object stream"))
+    }
+}
+
+/// Parses a classic table (`buf` starts at `xref`) whose entry lines are all in the standard
+/// 20-byte form, keeping the lines undecoded; `None` when some line is not in that form (or
+/// there are many subsections, where finding an entry would mean a long scan).
+fn raw_table(buf: &[u8]) -> Result<Option<(Entries, Dict)>, ParseError> {
+    const MAX_RAW_SUBSECTIONS: usize = 32;
+    let mut lx = Lexer::new(buf, 0);
+    lx.expect_keyword(b"xref")?;
+    let mut lines = Vec::new();
+    let mut subsections = Vec::new();
+    loop {
+        lx.skip_ws();
+        if buf[lx.pos..].starts_with(b"trailer") {
+            lx.pos += 7;
+            break;
+        }
+        if subsections.len() == MAX_RAW_SUBSECTIONS {
+            return Ok(None);
+        }
+        let start = lx.parse_uint()?;
+        let count = lx.parse_uint()?;
+        if count > 10_000_000 || start > u64::from(u32::MAX) {
+            return Err(ParseError::Syntax("xref subsection too large"));
+        }
+        if count > 0 && start + (count - 1) > u64::from(u32::MAX) {
+            return Err(ParseError::Syntax("object number"));
+        }
+        lx.skip_ws();
+        let bytes = (count * 20) as usize;
+        let available = buf.len().saturating_sub(lx.pos).min(bytes);
+        let here = &buf[lx.pos..lx.pos + available];
+        if !here.chunks_exact(20).all(|l| fixed_xref_entry(l).is_some()) {
+            return Ok(None);
+        }
+        if available < bytes {
+            // The lines so far are in the fixed form: the window is short, not the table.
+            return Err(ParseError::Truncated);
+        }
+        subsections.push((start as u32, count as u32, lines.len() / 20));
+        lines.extend_from_slice(here);
+        lx.pos += bytes;
+    }
+    match lx.parse_object()? {
+        Object::Dict(d) => Ok(Some((
+            Entries {
+                items: Vec::new(),
+                table: Some(RawTable { lines, subsections }),
+            },
+            d,
+        ))),
+        _ => Err(ParseError::Syntax("trailer is not a dictionary")),
+    }
+}
+
+/// Parses a classic table (`buf` starts at `xref`) entry by entry, in whatever layout.
+fn decoded_table(buf: &[u8]) -> Result<(Entries, Dict), ParseError> {
+    let mut lx = Lexer::new(buf, 0);
+    lx.expect_keyword(b"xref")?;
+    let mut entries = Entries::default();
+    loop {
+        lx.skip_ws();
+        if buf[lx.pos..].starts_with(b"trailer") {
+            lx.pos += 7;
+            break;
+        }
+        let start = lx.parse_uint()?;
+        let count = lx.parse_uint()?;
+        if count > 10_000_000 || start > u64::from(u32::MAX) {
+            return Err(ParseError::Syntax("xref subsection too large"));
+        }
+        entries.reserve(count.min(1 << 20) as usize);
+        for i in 0..count {
+            // Entries are fixed 20-byte lines ("oooooooooo ggggg n" and a two-byte end of
+            // line): read those directly, and anything else token by token.
+            lx.skip_ws();
+            if let Some(e) = buf.get(lx.pos..lx.pos + 20).and_then(fixed_xref_entry) {
+                let num =
+                    u32::try_from(start + i).map_err(|_| ParseError::Syntax("object number"))?;
+                entries.push(num, e);
+                lx.pos += 20;
+                continue;
+            }
+            let o = lx.parse_uint()?;
+            let g = lx.parse_uint()?;
+            let t = lx.token()?;
+            let num = u32::try_from(start + i).map_err(|_| ParseError::Syntax("object number"))?;
+            let e = match t {
+                b"n" => Entry::Offset(o, u16::try_from(g).unwrap_or(u16::MAX)),
+                b"f" => Entry::Free,
+                _ => return Err(ParseError::Syntax("bad xref entry")),
+            };
+            entries.push(num, e);
+        }
+    }
+    entries.finish();
+    match lx.parse_object()? {
+        Object::Dict(d) => Ok((entries, d)),
+        _ => Err(ParseError::Syntax("trailer is not a dictionary")),
     }
 }
 
@@ -776,4 +893,201 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One subsection: its first number and its entries, each `Some((offset, generation))` in
+    /// use or `None` free.
+    type Subsection = (u32, Vec<Option<(u64, u16)>>);
+
+    /// A classic table, written with `eol` after each 18-byte line.
+    fn table(subsections: &[Subsection], eol: &str) -> Vec<u8> {
+        let mut t = String::from("xref\n");
+        for (start, lines) in subsections {
+            t.push_str(&format!("{start} {}\n", lines.len()));
+            for l in lines {
+                match l {
+                    Some((o, g)) => t.push_str(&format!("{o:010} {g:05} n{eol}")),
+                    None => t.push_str(&format!("0000000000 65535 f{eol}")),
+                }
+            }
+        }
+        t.push_str("trailer\n<< /Size 9 /Root 1 0 R >>\n");
+        t.into_bytes()
+    }
+
+    fn raw(buf: &[u8]) -> Entries {
+        raw_table(buf).expect("parses").expect("fixed form").0
+    }
+
+    fn eager(buf: &[u8]) -> Entries {
+        decoded_table(buf).expect("parses").0
+    }
+
+    #[test]
+    fn standard_lines_are_kept_raw_and_decoded_on_lookup() {
+        let buf = table(
+            &[
+                (0, vec![None, Some((15, 0)), Some((80, 2))]),
+                (10, vec![Some((200, 0))]),
+            ],
+            "\r\n",
+        );
+        let e = raw(&buf);
+        assert!(e.table.is_some() && e.items.is_empty());
+        assert_eq!(e.get(0), Some(Entry::Free));
+        assert_eq!(e.get(1), Some(Entry::Offset(15, 0)));
+        assert_eq!(e.get(2), Some(Entry::Offset(80, 2)));
+        assert_eq!(e.get(3), None);
+        assert_eq!(e.get(9), None);
+        assert_eq!(e.get(10), Some(Entry::Offset(200, 0)));
+        assert_eq!(e.get(11), None);
+        assert_eq!(e.max_num(), Some(10));
+        assert_eq!(e.decoded(), eager(&buf).decoded());
+    }
+
+    #[test]
+    fn the_first_subsection_holding_a_number_wins() {
+        let buf = table(
+            &[(4, vec![Some((10, 0))]), (3, vec![None, Some((99, 0))])],
+            " \n",
+        );
+        assert_eq!(raw(&buf).get(4), Some(Entry::Offset(10, 0)));
+        assert_eq!(eager(&buf).get(4), Some(Entry::Offset(10, 0)));
+        assert_eq!(raw(&buf).get(3), Some(Entry::Free));
+    }
+
+    #[test]
+    fn other_layouts_and_bad_lines_are_not_kept_raw() {
+        // One-byte ends of line: 19-byte lines.
+        let short = table(&[(0, vec![None, Some((15, 0)), Some((80, 0))])], "\n");
+        assert!(raw_table(&short).expect("parses").is_none());
+        assert_eq!(eager(&short).get(2), Some(Entry::Offset(80, 0)));
+        // A letter among the digits: neither reading accepts it.
+        let mut bad = table(&[(0, vec![None, Some((15, 0))])], "\r\n");
+        let at = find(&bad, b"0000000015").expect("line");
+        bad[at + 3] = b'x';
+        assert!(raw_table(&bad).expect("parses").is_none());
+        assert!(decoded_table(&bad).is_err());
+        // Many subsections: decoded.
+        let many: Vec<_> = (0..40)
+            .map(|i| (i * 2, vec![Some((u64::from(i), 0))]))
+            .collect();
+        assert!(raw_table(&table(&many, "\r\n")).expect("parses").is_none());
+    }
+
+    #[test]
+    fn a_window_ending_inside_the_lines_asks_for_more() {
+        let buf = table(&[(0, vec![Some((1, 0)); 50])], "\r\n");
+        let cut = &buf[..300];
+        assert!(matches!(raw_table(cut), Err(ParseError::Truncated)));
+    }
+
+    #[test]
+    fn numbers_past_the_last_object_number_are_refused() {
+        let buf = format!(
+            "xref\n{} 2\n0000000010 00000 n\r\n0000000020 00000 n\r\ntrailer\n<< >>\n",
+            u32::MAX
+        );
+        assert!(raw_table(buf.as_bytes()).is_err());
+        assert!(decoded_table(buf.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn hybrid_entries_fill_only_what_the_table_lacks() {
+        let mut e = raw(&table(&[(0, vec![None, Some((15, 0))])], "\r\n"));
+        let mut stream = Entries::default();
+        stream.push(1, Entry::InStream(7, 0));
+        stream.push(5, Entry::InStream(7, 1));
+        stream.finish();
+        e.add_missing(stream);
+        assert_eq!(e.get(1), Some(Entry::Offset(15, 0)));
+        assert_eq!(e.get(5), Some(Entry::InStream(7, 1)));
+        assert_eq!(e.max_num(), Some(5));
+        assert_eq!(
+            e.decoded(),
+            vec![
+                (0, Entry::Free),
+                (1, Entry::Offset(15, 0)),
+                (5, Entry::InStream(7, 1))
+            ]
+        );
+    }
+
+    #[test]
+    fn subsection_limits_are_checked_before_the_lines() {
+        let max = u32::MAX;
+        // Up to the last object number: accepted, and that number is found.
+        let last = format!(
+            "xref\n{} 2\n0000000010 00000 n\r\n0000000020 00000 n\r\ntrailer\n<< >>\n",
+            max - 1
+        );
+        assert_eq!(raw(last.as_bytes()).get(max), Some(Entry::Offset(20, 0)));
+        let one = format!("xref\n{max} 1\n0000000010 00000 n\r\ntrailer\n<< >>\n");
+        assert_eq!(raw(one.as_bytes()).get(max), Some(Entry::Offset(10, 0)));
+        // A first number past it, even for an empty subsection: refused.
+        let past = format!("xref\n{} 0\ntrailer\n<< >>\n", u64::from(max) + 1);
+        assert!(matches!(
+            raw_table(past.as_bytes()),
+            Err(ParseError::Syntax(_))
+        ));
+        // Ten million lines at most: more is refused at once, that many is read (here the
+        // window ends inside them, so more is asked for).
+        let lines = "0000000010 00000 n\r\n".repeat(3);
+        let many = format!("xref\n0 10000001\n{lines}");
+        assert!(matches!(
+            raw_table(many.as_bytes()),
+            Err(ParseError::Syntax(_))
+        ));
+        let limit = format!("xref\n0 10000000\n{lines}");
+        assert!(matches!(
+            raw_table(limit.as_bytes()),
+            Err(ParseError::Truncated)
+        ));
+    }
+
+    #[test]
+    fn a_line_off_the_fixed_form_is_not_read_as_one() {
+        assert_eq!(
+            fixed_xref_entry(b"0000000010 00000 n\r\n"),
+            Some(Entry::Offset(10, 0))
+        );
+        for bad in [
+            &b"0000000010x00000 n\r\n"[..],
+            b"0000000010 00000xn\r\n",
+            b"0000000010 00000 n\rx",
+            b"0000000010 00000 x\r\n",
+            b"0000000010 00000 n\r",
+        ] {
+            assert_eq!(
+                fixed_xref_entry(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    proptest! {
+        /// Kept raw or decoded, a table gives the same entry for every number.
+        #[test]
+        fn raw_and_decoded_tables_agree(
+            subsections in proptest::collection::vec(
+                (0u32..60, proptest::collection::vec(
+                    proptest::option::of((0u64..9_999_999_999, 0u16..65_535)), 0..12)),
+                1..6),
+        ) {
+            let buf = table(&subsections, "\r\n");
+            let (r, e) = (raw(&buf), eager(&buf));
+            for n in 0..80 {
+                prop_assert_eq!(r.get(n), e.get(n), "object {}", n);
+            }
+            prop_assert_eq!(r.decoded(), e.decoded());
+            prop_assert_eq!(r.max_num(), e.max_num());
+        }
+    }
 }

@@ -599,6 +599,14 @@ pub(crate) fn show_line(
     size: f64,
     used: &mut Vec<usize>,
 ) {
+    if let Some(text) = &line.actual_text {
+        // A span whose text replaces that of its glyphs for extraction (PDF 32000 14.9.4).
+        c.push_str("/Span <</ActualText <FEFF");
+        for unit in text.encode_utf16() {
+            c.push_str(&format!("{unit:04X}"));
+        }
+        c.push_str(">>> BDC\n");
+    }
     c.push_str("BT\n");
     let mut current = usize::MAX;
     for g in &line.glyphs {
@@ -617,6 +625,9 @@ pub(crate) fn show_line(
         ));
     }
     c.push_str("ET\n");
+    if line.actual_text.is_some() {
+        c.push_str("EMC\n");
+    }
 }
 
 fn decode_png(data: &[u8]) -> Result<Image, StampError> {

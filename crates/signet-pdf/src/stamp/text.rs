@@ -281,6 +281,13 @@ pub(crate) struct Line {
     /// Highest ascender and lowest descender of the fonts used (descender is negative).
     pub ascent: f64,
     pub descent: f64,
+    /// The line's text, to be given as /ActualText, when glyph by glyph it would not read back
+    /// in order: a left-to-right line where the shaper positioned marks against their base
+    /// (Thai vowels and tone marks) or drew one character with several glyphs or reordered
+    /// them (Indic vowel signs). Text extractors order glyphs by position, and a mark drawn
+    /// back over its base comes out before it or not at all. Not for right-to-left lines:
+    /// extractors reverse the glyphs of those themselves, and would reverse this text too.
+    pub actual_text: Option<String>,
 }
 
 /// The fonts used by one stamping act: glyph remapping and ToUnicode text per font.
@@ -408,7 +415,10 @@ impl<'a> FontSet<'a> {
             width: 0.0,
             ascent: 0.0,
             descent: 0.0,
+            actual_text: None,
         };
+        let mut complex = false;
+        let any_rtl = runs.iter().any(|run| levels[run.start].is_rtl());
         for run in runs {
             let rtl = levels[run.start].is_rtl();
             // Split the run where the font changes; right-to-left pieces go right to left.
@@ -424,8 +434,12 @@ impl<'a> FontSet<'a> {
                 pieces.reverse();
             }
             for piece in pieces {
-                self.shape_piece(&text[piece.clone()], fonts[piece.start], rtl, &mut line)?;
+                complex |=
+                    self.shape_piece(&text[piece.clone()], fonts[piece.start], rtl, &mut line)?;
             }
+        }
+        if complex && !any_rtl {
+            line.actual_text = Some(text.to_owned());
         }
         Ok(line)
     }
@@ -436,7 +450,7 @@ impl<'a> FontSet<'a> {
         key: FontKey,
         rtl: bool,
         line: &mut Line,
-    ) -> Result<(), StampError> {
+    ) -> Result<bool, StampError> {
         let slot = self.slot(key);
         let lib = self.lib;
         let face = lib.face(key).ok_or(StampError::Font("font vanished"))?;
@@ -479,6 +493,9 @@ impl<'a> FontSet<'a> {
         for i in order {
             carrier.entry(infos[i].cluster as usize).or_insert(i);
         }
+        // Whether the glyphs do not map one to one, in order, onto the characters: a cluster
+        // of several glyphs (or of none), or a glyph moved off the pen position (a mark).
+        let mut complex = carrier.len() != infos.len();
         let used = &mut self.fonts[slot];
         let scale = 1.0 / face.upem;
         for (i, (info, pos)) in infos.iter().zip(positions).enumerate() {
@@ -502,6 +519,7 @@ impl<'a> FontSet<'a> {
                 .map(f64::from)
                 .unwrap_or(0.0);
             used.widths.insert(cid, adv * 1000.0 / face.upem);
+            complex |= pos.x_offset != 0 || pos.y_offset != 0 || pos.x_advance == 0;
             line.glyphs.push(PlacedGlyph {
                 font: slot,
                 cid,
@@ -512,7 +530,7 @@ impl<'a> FontSet<'a> {
         }
         line.ascent = line.ascent.max(face.ascender / 1000.0);
         line.descent = line.descent.min(face.descender / 1000.0);
-        Ok(())
+        Ok(complex)
     }
 
     /// Number of fonts used so far.
