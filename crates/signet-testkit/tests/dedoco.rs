@@ -1118,7 +1118,8 @@ mod processes {
     use sha3::Digest as _;
     use std::time::Duration as StdDuration;
 
-    use signet_testkit::browser::Browser;
+    use signet_testkit::browser::{Browser, BrowserOptions};
+    use signet_testkit::phone::PhoneCapture;
     use signet_testkit::signing::{Screens, backend_name, wait_for};
     use signet_testkit::smtp::{SmtpServer, venv_python_with};
     use signet_testkit::{Backend, TestApp, TestOptions};
@@ -1911,31 +1912,49 @@ mod processes {
         allow_download(Backend::Postgres).await
     }
 
-    /// One Dedoco signer with `verify_method: EMAIL`, in headless Chromium with JavaScript:
-    /// the link completed with the client's retrieval URL, the code from a real SMTP server,
-    /// the signature, the client's file and status callbacks, and the signed copy on the done
-    /// page. Screenshots under `target/screenshots/dedoco-email-<backend>-*.png`.
-    async fn journey_by_email_code(backend: Backend) -> anyhow::Result<()> {
+    /// How the journey's signer proves who they are, and with what browser.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Channel {
+        /// `verify_method: EMAIL`, the code from a real SMTP server; JavaScript on.
+        EmailWithScript,
+        /// `verify_method: SMS`, the code from the phone provider's capture; JavaScript off.
+        SmsWithoutScript,
+    }
+
+    /// The signer's phone number, as the vendor's samples write it.
+    const SIGNER_PHONE: &str = "+6581234567";
+
+    /// One Dedoco signer in headless Chromium: the link completed with the client's retrieval
+    /// URL, the code (by e-mail with JavaScript, or by SMS with JavaScript turned off), the
+    /// signature, the client's file and status callbacks, and the signed copy on the done page.
+    /// Screenshots under `target/screenshots/dedoco-{email,sms}-<backend>-*.png`.
+    async fn journey(backend: Backend, channel: Channel) -> anyhow::Result<()> {
         let Some(python) = venv_python_with("aiosmtpd") else {
             return Ok(());
         };
         let smtp = SmtpServer::start(&python, None).await?;
+        let phone = PhoneCapture::start().await?;
         let options = TestOptions {
             mail: Some((
                 format!("smtp://127.0.0.1:{}", smtp.port),
                 "Signet <no-reply@signet.test>".into(),
             )),
+            sms_url: Some(phone.url().to_owned()),
             ..TestOptions::default()
         };
         let Some(app) = TestApp::spawn_with(backend, options).await? else {
             return Ok(());
         };
-        let Some(browser) = Browser::start().await? else {
+        let (browser_options, word) = match channel {
+            Channel::EmailWithScript => (BrowserOptions::default(), "email"),
+            Channel::SmsWithoutScript => (BrowserOptions::default().without_javascript(), "sms"),
+        };
+        let Some(browser) = Browser::start_with(browser_options).await? else {
             return Ok(());
         };
         let screens = Screens {
             browser: &browser,
-            prefix: format!("dedoco-email-{}", backend_name(backend)),
+            prefix: format!("dedoco-{word}-{}", backend_name(backend)),
         };
         let tenant = app.tenant().await?;
         let client: Shared = Arc::default();
@@ -1952,7 +1971,12 @@ mod processes {
         let token = answer["token"].as_str().unwrap_or_default().to_owned();
         let original = signet_pdf::sample::blank_with_trailer(1, "");
         let mut signer = esigner("Jo Tan", "jo@example.com", 0, "0.1");
-        signer["verify_method"] = json!("EMAIL");
+        let verify_method = match channel {
+            Channel::EmailWithScript => "EMAIL",
+            Channel::SmsWithoutScript => "SMS",
+        };
+        signer["verify_method"] = json!(verify_method);
+        signer["signer_phone"] = json!(SIGNER_PHONE);
         signer["require_authentication"] = json!(true);
         let response = super::call(&app, Method::POST, "/api/v1/public/folders", &token)
             .json(&json!({
@@ -1974,7 +1998,10 @@ mod processes {
         assert_eq!(response.status(), StatusCode::CREATED);
         let created: Value = response.json().await?;
         let process = &created["businessProcesses"][0];
-        assert_eq!(process["signers"][0]["verify_method"], "EMAIL", "{created}");
+        assert_eq!(
+            process["signers"][0]["verify_method"], verify_method,
+            "{created}"
+        );
         let process = process["id"].as_str().unwrap_or_default().to_owned();
         let link = created["links"][0]["link"]
             .as_str()
@@ -1998,25 +2025,31 @@ mod processes {
         let mut code = None;
         for _ in 0..200 {
             app.run_jobs().await?;
-            code = smtp
-                .messages()?
-                .into_iter()
-                .filter(|m| m.to.contains("jo@example.com") && m.subject.contains("code"))
-                .find_map(|m| signet_testkit::phone::extract_code(&m.text));
+            code = match channel {
+                Channel::EmailWithScript => smtp
+                    .messages()?
+                    .into_iter()
+                    .filter(|m| m.to.contains("jo@example.com") && m.subject.contains("code"))
+                    .find_map(|m| signet_testkit::phone::extract_code(&m.text)),
+                Channel::SmsWithoutScript => phone.latest_code(SIGNER_PHONE),
+            };
             if code.is_some() {
                 break;
             }
             tokio::time::sleep(StdDuration::from_millis(50)).await;
         }
-        let code =
-            code.ok_or_else(|| anyhow::anyhow!("no code e-mailed: {:?}", smtp.messages()))?;
+        let code = code.ok_or_else(|| {
+            anyhow::anyhow!("no code sent: {:?} {:?}", smtp.messages(), phone.messages())
+        })?;
         browser.fill("#code", &code).await?;
         screens.shot("enter-code").await?;
         browser.click("#verify").await?;
         wait_for(&browser, "id=\"sign-form\"").await?;
-        assert!(
-            browser.find("#pad").await?.is_displayed().await?,
-            "the script ran"
+        // The drawing pad is the script's: shown with JavaScript, hidden without.
+        assert_eq!(
+            browser.find("#draw").await?.is_displayed().await?,
+            channel == Channel::EmailWithScript,
+            "the script ran only where JavaScript is on"
         );
         browser.fill("#signature-name", "Jo Tan").await?;
         screens.shot("review").await?;
@@ -2052,11 +2085,21 @@ mod processes {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn journey_by_email_code_sqlite() -> anyhow::Result<()> {
-        journey_by_email_code(Backend::Sqlite).await
+        journey(Backend::Sqlite, Channel::EmailWithScript).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn journey_by_email_code_postgres_s3() -> anyhow::Result<()> {
-        journey_by_email_code(Backend::Postgres).await
+        journey(Backend::Postgres, Channel::EmailWithScript).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn journey_by_sms_code_without_javascript_sqlite() -> anyhow::Result<()> {
+        journey(Backend::Sqlite, Channel::SmsWithoutScript).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn journey_by_sms_code_without_javascript_postgres_s3() -> anyhow::Result<()> {
+        journey(Backend::Postgres, Channel::SmsWithoutScript).await
     }
 }
