@@ -1102,8 +1102,10 @@ mod processes {
     //! as a browser without JavaScript posts it; file callbacks feeding the client's "current
     //! file"; status callbacks in order; verification by the original's and the final's hash.
     //! Attacks: out of sequence, a wrong file, a retrieval URL at the metadata address, a void.
-    //! Also: `allow_download` withholding the signed copy, and one signer's journey in headless
-    //! Chromium with an e-mailed code.
+    //! History entries' transaction hashes proven in the transparency log through the native
+    //! evidence endpoints. Also: `allow_download` withholding the signed copy, and one signer's
+    //! journey in headless Chromium by an e-mailed code with JavaScript, and by an SMS code
+    //! without it.
 
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
@@ -1662,16 +1664,18 @@ mod processes {
             .await?;
             assert_eq!(found[0]["document"]["id"], documents[0].as_str(), "{found}");
             assert_eq!(found[0]["process"]["status"], "completed");
-            for entry in found[0]["process"]["history"]
+            let history = found[0]["process"]["history"]
                 .as_array()
-                .into_iter()
-                .flatten()
-            {
+                .cloned()
+                .unwrap_or_default();
+            assert!(history.len() >= 2, "created and signed at least: {found}");
+            for entry in &history {
                 let hash = entry["transaction_hash"].as_str().unwrap_or_default();
                 let leaf: [u8; 32] = hex::decode(hash.trim_start_matches("0x"))?
                     .try_into()
                     .map_err(|_| anyhow::anyhow!("not 32 bytes"))?;
                 assert!(app.store.leaf_index(&leaf).await?.is_some(), "{hash}");
+                proven_in_log(&app, &leaf).await?;
             }
         }
 
@@ -1910,6 +1914,59 @@ mod processes {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn allow_download_postgres_s3() -> anyhow::Result<()> {
         allow_download(Backend::Postgres).await
+    }
+
+    /// Checks `leaf` as an outside verifier would, through Signet's native evidence endpoints:
+    /// its inclusion proof leads to the root of a checkpoint signed by the instance's ledger key,
+    /// and the same proof does not hold for another leaf.
+    async fn proven_in_log(app: &TestApp, leaf: &signet_ledger::Hash) -> anyhow::Result<()> {
+        let get = |path: String| {
+            let request = app.http.get(app.url(&path));
+            async move { anyhow::Ok(request.send().await?.error_for_status()?.text().await?) }
+        };
+        let key = get("/v1/ledger/public-key".into()).await?;
+        let verifier = signet_ledger::NoteVerifier::from_verifier_key_string(key.trim())?;
+        let checkpoint = verifier.open(&get("/v1/ledger/checkpoint".into()).await?)?;
+        let proof: Value = serde_json::from_str(
+            &get(format!(
+                "/v1/ledger/proof/inclusion?leaf_hash=0x{}&tree_size={}",
+                hex::encode(leaf),
+                checkpoint.size
+            ))
+            .await?,
+        )?;
+        let index = proof["leaf_index"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("no leaf index: {proof}"))?;
+        let mut path = Vec::new();
+        for step in proof["proof"].as_array().into_iter().flatten() {
+            let step: signet_ledger::Hash =
+                hex::decode(step.as_str().unwrap_or_default().trim_start_matches("0x"))?
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("a proof step is not 32 bytes: {proof}"))?;
+            path.push(step);
+        }
+        signet_ledger::verify_inclusion(
+            leaf,
+            index,
+            checkpoint.size,
+            &path,
+            &checkpoint.root_hash,
+        )?;
+        let mut other = *leaf;
+        other[0] ^= 1;
+        assert!(
+            signet_ledger::verify_inclusion(
+                &other,
+                index,
+                checkpoint.size,
+                &path,
+                &checkpoint.root_hash
+            )
+            .is_err(),
+            "a proof proves one leaf only"
+        );
+        Ok(())
     }
 
     /// How the journey's signer proves who they are, and with what browser.
