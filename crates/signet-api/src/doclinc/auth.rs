@@ -90,14 +90,12 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ip = crate::auth_header::client_ip(parts, state).await;
-        let token = crate::auth_header::credentials(&parts.headers, "Bearer");
-        let verified = async {
-            let (tenant, claim) = verify(state, token).await?;
-            claim_alone(state, &tenant.id, &claim).await?;
-            Ok((tenant, claim))
-        };
-        refused_or(verified.await, ip).map(|(caller, _claim)| Authenticated(caller))
+        let AuthenticatedOnce(caller, claim) =
+            AuthenticatedOnce::from_request_parts(parts, state).await?;
+        match claim_alone(state, &caller.tenant.id, &claim).await {
+            Ok(()) => Ok(Authenticated(caller)),
+            Err(failure) => Err(refusal(failure, caller.ip)),
+        }
     }
 }
 
@@ -132,11 +130,19 @@ fn refused_or(
             crate::auth_header::tenant_caller(tenant, "doclinc", Some(claim.token_id.clone()), ip),
             claim,
         )),
-        Err(AuthFailure::Token(reason)) => {
+        Err(failure) => Err(refusal(failure, ip)),
+    }
+}
+
+/// The doclinc answer to a token that failed (logged once, here): 401 for the token, the core's
+/// error for anything else.
+fn refusal(failure: AuthFailure, ip: Option<std::net::IpAddr>) -> DoclincError {
+    match failure {
+        AuthFailure::Token(reason) => {
             tracing::info!(%reason, ip = ?ip, "doclinc token refused");
-            Err(DoclincError::Unauthorized)
+            DoclincError::Unauthorized
         }
-        Err(AuthFailure::Internal(e)) => Err(DoclincError::Core(e)),
+        AuthFailure::Internal(e) => DoclincError::Core(e),
     }
 }
 
@@ -170,12 +176,9 @@ pub(crate) async fn claim_after_failure(
 ) -> DoclincError {
     match claim_alone(state, &caller.tenant.id, claim).await {
         Ok(()) => failure,
-        Err(AuthFailure::Token(reason)) => {
-            tracing::info!(%reason, ip = ?caller.ip, "doclinc token refused");
-            DoclincError::Unauthorized
-        }
         // The store failed again: the create's own error says enough.
         Err(AuthFailure::Internal(_)) => failure,
+        Err(token) => refusal(token, caller.ip),
     }
 }
 
