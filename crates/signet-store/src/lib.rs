@@ -17,6 +17,7 @@ mod folders;
 mod jobs;
 mod library;
 mod maintenance;
+mod migrations;
 mod rows;
 mod secrets;
 mod signer_access;
@@ -87,7 +88,9 @@ impl SqlStore {
             )
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
-        sqlx::migrate!("./migrations/sqlite")
+        migrations::sqlite()
+            .await
+            .context("reading the SQLite migrations")?
             .run(&writer)
             .await
             .context("migrating the SQLite database")?;
@@ -112,7 +115,9 @@ impl SqlStore {
             .connect(url)
             .await
             .context("cannot connect to PostgreSQL")?;
-        sqlx::migrate!("./migrations/postgres")
+        migrations::postgres()
+            .await
+            .context("reading the PostgreSQL migrations")?
             .run(&pool)
             .await
             .context("migrating the PostgreSQL database")?;
