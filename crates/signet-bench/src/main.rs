@@ -2,6 +2,7 @@
 //! `scripts/crash-check`. One client for both sides of every comparison, so that Signet and the
 //! nginx reference are measured the same way.
 
+mod act;
 mod jwt;
 mod load;
 
@@ -63,6 +64,39 @@ enum Command {
         /// Concurrent requests.
         #[arg(long, default_value_t = 16)]
         connections: usize,
+    },
+    /// The signer's act through the server: per act, uploads a document and makes an envelope
+    /// for one signer (native API), signs in as a browser without JavaScript, then times the
+    /// sign form's post until the signed version is stored and the envelope sealed. Then, with
+    /// --page-images, times page images first rendered and then cached.
+    Act {
+        /// Signet's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// The tenantId (native API user).
+        #[arg(long)]
+        tenant: String,
+        /// The tenant's apiKey.
+        #[arg(long)]
+        key: String,
+        /// Pages of the generated document.
+        #[arg(long, default_value_t = 1)]
+        pages: usize,
+        /// Acts to time (0: only the page images).
+        #[arg(long, default_value_t = 20)]
+        acts: usize,
+        /// Acts in flight at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// Pause between two polls of an envelope, e.g. 5ms.
+        #[arg(long, default_value = "5ms", value_parser = parse_duration)]
+        poll: Duration,
+        /// Page images to time (spread through the document), each first and again; 0: none.
+        #[arg(long, default_value_t = 0)]
+        page_images: usize,
+        /// Width of the page images, in pixels.
+        #[arg(long, default_value_t = 960)]
+        image_width: u32,
     },
 }
 
@@ -168,6 +202,30 @@ async fn run(command: Command) -> anyhow::Result<()> {
             tenant,
             connections,
         } => confirm(&tenant, connections).await?,
+        Command::Act {
+            url,
+            tenant,
+            key,
+            pages,
+            acts,
+            concurrency,
+            poll,
+            page_images,
+            image_width,
+        } => {
+            act::run(&act::Settings {
+                base: url,
+                tenant,
+                key,
+                pages,
+                acts,
+                concurrency,
+                poll,
+                page_images,
+                image_width,
+            })
+            .await?
+        }
     }
     Ok(())
 }
