@@ -149,6 +149,56 @@ fn auth_policy(tenant: &Tenant) -> AuthPolicy {
     }
 }
 
+/// The jobs that make an envelope's versions: a signature for each signer who just signed,
+/// then the seal when the envelope just completed. The seal shares an ordering key with the
+/// signature enqueued with it (the last one), so a worker does not take the seal while that
+/// signature is pending or running: the seal finds it applied instead of failing and waiting
+/// out the retry backoff. (Without the key, a seal claimed first — same time, arbitrary order —
+/// found the signature missing and was retried 5 s later: every envelope was sealed seconds
+/// late, after a failed job.) Earlier signatures are not keyed: they wait for each other in
+/// the order the signers' finishing times give, which need not be the order of their jobs, and
+/// a queue order disagreeing with it would hold both back.
+fn version_jobs(
+    tenant_id: TenantId,
+    envelope_id: EnvelopeId,
+    signed: impl IntoIterator<Item = ParticipantId>,
+    seal: bool,
+    now: time::OffsetDateTime,
+) -> Vec<NewJob> {
+    let order = format!("sign-seal:{envelope_id}");
+    let mut jobs: Vec<NewJob> = signed
+        .into_iter()
+        .map(|participant| {
+            NewJob::at(
+                JobKind::ApplySignature {
+                    tenant_id,
+                    envelope_id,
+                    participant_id: participant,
+                },
+                now,
+            )
+            .deduplicated(format!("sign-apply:{participant}"))
+        })
+        .collect();
+    if seal {
+        if let Some(last) = jobs.pop() {
+            jobs.push(last.ordered(order.clone()));
+        }
+        jobs.push(
+            NewJob::at(
+                JobKind::SealSignEnvelope {
+                    tenant_id,
+                    envelope_id,
+                },
+                now,
+            )
+            .deduplicated(format!("sign-seal:{envelope_id}"))
+            .ordered(order),
+        );
+    }
+    jobs
+}
+
 impl Core {
     /// Turns a signing event into its transparency-log record. `sender` is how the tenant is
     /// recorded when it acted (through whichever API).
@@ -224,16 +274,8 @@ impl Core {
                 Effect::InformEnded(participants) => {
                     jobs.extend(participants.iter().map(|p| mail(*p, SigningMailJob::Ended)));
                 }
-                Effect::Seal => jobs.push(
-                    NewJob::at(
-                        JobKind::SealSignEnvelope {
-                            tenant_id,
-                            envelope_id,
-                        },
-                        now,
-                    )
-                    .deduplicated(format!("sign-seal:{envelope_id}")),
-                ),
+                // Enqueued with the signatures, below.
+                Effect::Seal => {}
                 Effect::Notify(notice) => {
                     let (update, participant) = match notice {
                         Notice::Signed(p) => (SigningUpdate::Signed, Some(*p)),
@@ -285,25 +327,15 @@ impl Core {
         }
         // A signer's act becomes a signature on the documents, made by a job: a time-stamp
         // authority that is down delays it, never loses it.
-        for event in &outcome.events {
-            if let SigningKind::Signed {
+        let signed = outcome.events.iter().filter_map(|event| match event.kind {
+            SigningKind::Signed {
                 participant,
                 role: Role::Signer,
-            } = event.kind
-            {
-                jobs.push(
-                    NewJob::at(
-                        JobKind::ApplySignature {
-                            tenant_id,
-                            envelope_id,
-                            participant_id: participant,
-                        },
-                        now,
-                    )
-                    .deduplicated(format!("sign-apply:{participant}")),
-                );
-            }
-        }
+            } => Some(participant),
+            _ => None,
+        });
+        let seal = outcome.effects.iter().any(|e| matches!(e, Effect::Seal));
+        jobs.extend(version_jobs(tenant_id, envelope_id, signed, seal, now));
         Ok(jobs)
     }
 
@@ -784,5 +816,62 @@ impl Core {
             .ok_or(CoreError::NotFound)?;
         let key = stored.blob.ok_or(CoreError::ContentDeleted)?;
         Ok((stored.document, self.blobs.get(&key).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seal comes after the signature enqueued with it and waits for it through the
+    /// ordering key; the other signatures keep no queue order.
+    #[test]
+    fn the_seal_waits_for_the_signature_enqueued_with_it() {
+        let (tenant, envelope) = (TenantId::random(), EnvelopeId::random());
+        let (ana, ben) = (ParticipantId::random(), ParticipantId::random());
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let apply = |participant| JobKind::ApplySignature {
+            tenant_id: tenant,
+            envelope_id: envelope,
+            participant_id: participant,
+        };
+        let seal = JobKind::SealSignEnvelope {
+            tenant_id: tenant,
+            envelope_id: envelope,
+        };
+        let jobs = version_jobs(tenant, envelope, [ana, ben], true, now);
+        let kinds: Vec<_> = jobs.iter().map(|j| j.kind.clone()).collect();
+        assert_eq!(kinds, vec![apply(ana), apply(ben), seal.clone()]);
+        let order = format!("sign-seal:{envelope}");
+        let keys: Vec<_> = jobs.iter().map(|j| j.ordering_key.clone()).collect();
+        assert_eq!(keys, vec![None, Some(order.clone()), Some(order)]);
+        assert!(jobs.iter().all(|j| j.run_at == now));
+        assert_eq!(
+            jobs.iter()
+                .map(|j| j.dedupe_key.clone().unwrap_or_default())
+                .collect::<Vec<_>>(),
+            vec![
+                format!("sign-apply:{ana}"),
+                format!("sign-apply:{ben}"),
+                format!("sign-seal:{envelope}"),
+            ]
+        );
+        // A signature without completion keeps no order; another envelope's seal has its own.
+        let alone = version_jobs(tenant, envelope, [ana], false, now);
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].ordering_key, None);
+        let other = EnvelopeId::random();
+        let elsewhere = version_jobs(tenant, other, [ana], true, now);
+        assert_eq!(
+            elsewhere[1].ordering_key,
+            Some(format!("sign-seal:{other}"))
+        );
+        // Completion without a signature (an approver's): the seal alone.
+        let kinds: Vec<_> = version_jobs(tenant, envelope, [], true, now)
+            .into_iter()
+            .map(|j| j.kind)
+            .collect();
+        assert_eq!(kinds, vec![seal]);
+        assert!(version_jobs(tenant, envelope, [], false, now).is_empty());
     }
 }
