@@ -86,11 +86,12 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use serde::Deserialize;
-use signet_core::blob::{BlobError, BlobKey, BlobStore, ByteStream, StoredBlob};
+use signet_core::blob::{BlobDigests, BlobError, BlobKey, BlobStore, ByteStream, StoredBlob};
 use signet_core::crypto::MasterKey;
 
 pub use format::{BlobFormat, CHUNK_LEN};
-pub use upload::{PART_LEN, PARTS_IN_FLIGHT, StoredWithoutSha3};
+pub use signet_core::blob::StoredWithoutSha3;
+pub use upload::{PART_LEN, PARTS_IN_FLIGHT};
 pub use verify::{BlobProblem, verify};
 
 /// A [`BlobStore`] that encrypts, hashes and streams blobs into an `object_store` backend.
@@ -214,7 +215,8 @@ impl ObjectBlobStore {
     /// As [`BlobStore::put`], but without computing the SHA3-256 of the plaintext, the slowest
     /// step of a put (one core hashes ≈ 0.37 GB/s, against several GB/s for everything else):
     /// the blob is as durable and as authenticated as after `put`, and its SHA-256 is known;
-    /// its SHA3-256 can be computed later with [`sha3_256_of`] (from a job, say).
+    /// its SHA3-256 can be computed later with [`BlobStore::digests`] (from a job, say). The same
+    /// as the port's [`BlobStore::put_deferring_sha3`], callable without the trait in scope.
     pub async fn put_deferring_sha3(
         &self,
         key: &BlobKey,
@@ -248,19 +250,30 @@ pub async fn sha3_256_of(
     blobs: &dyn BlobStore,
     key: &BlobKey,
 ) -> Result<(u64, signet_core::values::Sha3Digest), BlobError> {
+    let digests = digests_of(blobs, key).await?;
+    Ok((digests.size, digests.sha3_256))
+}
+
+/// Both digests of a stored blob, read back: SHA3-256 on its own blocking thread (as in a put),
+/// SHA-256 on the calling task while the thread hashes the previous pieces.
+async fn digests_of(blobs: &dyn BlobStore, key: &BlobKey) -> Result<BlobDigests, BlobError> {
     use futures::StreamExt as _;
+    use sha2::Digest as _;
     let mut stream = blobs.get(key).await?;
     let mut sha3 = upload::Sha3Thread::start();
+    let mut sha256 = sha2::Sha256::new();
     let mut size: u64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(download::blob_error)?;
         size += chunk.len() as u64;
-        sha3.update(chunk).await?;
+        sha3.update(chunk.clone()).await?;
+        sha256.update(&chunk);
     }
-    Ok((
+    Ok(BlobDigests {
         size,
-        signet_core::values::Sha3Digest::from_bytes(sha3.finish().await?),
-    ))
+        sha256: signet_core::values::Sha256Digest::from_bytes(sha256.finalize().into()),
+        sha3_256: signet_core::values::Sha3Digest::from_bytes(sha3.finish().await?),
+    })
 }
 
 #[async_trait]
@@ -280,6 +293,19 @@ impl BlobStore for ObjectBlobStore {
             limit,
         )
         .await
+    }
+
+    async fn put_deferring_sha3(
+        &self,
+        key: &BlobKey,
+        body: ByteStream,
+        limit: Option<u64>,
+    ) -> Result<StoredWithoutSha3, BlobError> {
+        ObjectBlobStore::put_deferring_sha3(self, key, body, limit).await
+    }
+
+    async fn digests(&self, key: &BlobKey) -> Result<BlobDigests, BlobError> {
+        digests_of(self, key).await
     }
 
     async fn get(&self, key: &BlobKey) -> Result<ByteStream, BlobError> {

@@ -36,18 +36,6 @@ pub(crate) struct Digests {
     pub(crate) sha3_256: Option<[u8; 32]>,
 }
 
-/// What storing a blob learned when its SHA3-256 was left for later (see
-/// [`crate::ObjectBlobStore::put_deferring_sha3`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredWithoutSha3 {
-    /// The key the blob was stored under.
-    pub key: BlobKey,
-    /// Size of the plaintext in bytes.
-    pub size: u64,
-    /// SHA-256 of the plaintext.
-    pub sha256: Sha256Digest,
-}
-
 pub(crate) async fn put(
     store: &dyn ObjectStore,
     master: &MasterKey,
