@@ -39,11 +39,12 @@
 //!
 //! # Streaming and visibility
 //!
-//! `put` writes through a multipart upload in parts of exactly [`PART_LEN`] bytes with at most
-//! [`PARTS_IN_FLIGHT`] parts being written at once, so its buffers are bounded by
-//! `(PARTS_IN_FLIGHT + 1) * PART_LEN` (25 MiB) plus a short queue of body pieces for the SHA3
-//! thread, whatever the size of the body (the benchmark's 1 GiB put peaks at about 15 MiB of
-//! resident memory for the whole process). The object becomes visible under its key only when
+//! `put` writes through a multipart upload in parts of exactly [`PART_LEN`] bytes (S3's minimum;
+//! [`LOCAL_PART_LEN`] on the local backend, which has none) with at most [`PARTS_IN_FLIGHT`] parts
+//! being written at once, so its buffers are bounded by `(PARTS_IN_FLIGHT + 1)` parts (25 MiB on
+//! S3, 5 MiB on a local directory) plus a short queue of body pieces for the SHA3 thread, whatever
+//! the size of the body (the benchmark's 1 GiB put peaks at about 15 MiB of resident memory for
+//! the whole process). The object becomes visible under its key only when
 //! the upload completes: the local backend writes a staging file (`<key>#<n>`, never listed) and
 //! renames it; S3 completes the multipart upload. Any failure — of the body, the limit, a part or
 //! the completion — aborts the upload so nothing is left; if the `put` future itself is dropped,
@@ -91,7 +92,7 @@ use signet_core::crypto::MasterKey;
 
 pub use format::{BlobFormat, CHUNK_LEN};
 pub use signet_core::blob::StoredWithoutSha3;
-pub use upload::{PART_LEN, PARTS_IN_FLIGHT};
+pub use upload::{LOCAL_PART_LEN, PART_LEN, PARTS_IN_FLIGHT};
 pub use verify::{BlobProblem, verify};
 
 /// A [`BlobStore`] that encrypts, hashes and streams blobs into an `object_store` backend.
@@ -100,6 +101,9 @@ pub struct ObjectBlobStore {
     master: MasterKey,
     /// The format new blobs are written in.
     format: BlobFormat,
+    /// The length of the parts an upload is cut into: [`PART_LEN`], S3's minimum, or less on a
+    /// backend without a minimum (see [`LOCAL_PART_LEN`]).
+    part_len: usize,
     /// The directory of the local backend, where crashed uploads leave staging files.
     local_dir: Option<std::path::PathBuf>,
 }
@@ -158,6 +162,7 @@ impl ObjectBlobStore {
             store,
             master,
             format: BlobFormat::default(),
+            part_len: PART_LEN,
             local_dir: None,
         }
     }
@@ -180,6 +185,7 @@ impl ObjectBlobStore {
         })?;
         Ok(Self {
             local_dir: Some(dir.to_owned()),
+            part_len: LOCAL_PART_LEN,
             ..Self::new(Arc::new(store), master)
         })
     }
@@ -223,16 +229,7 @@ impl ObjectBlobStore {
         body: ByteStream,
         limit: Option<u64>,
     ) -> Result<StoredWithoutSha3, BlobError> {
-        let digests = upload::put_hashing(
-            self.store.as_ref(),
-            &self.master,
-            self.format,
-            key,
-            body,
-            limit,
-            false,
-        )
-        .await?;
+        let digests = upload::put_hashing(self, key, body, limit, false).await?;
         Ok(StoredWithoutSha3 {
             key: key.clone(),
             size: digests.size,
@@ -284,15 +281,7 @@ impl BlobStore for ObjectBlobStore {
         body: ByteStream,
         limit: Option<u64>,
     ) -> Result<StoredBlob, BlobError> {
-        upload::put(
-            self.store.as_ref(),
-            &self.master,
-            self.format,
-            key,
-            body,
-            limit,
-        )
-        .await
+        upload::put(self, key, body, limit).await
     }
 
     async fn put_deferring_sha3(
