@@ -34,7 +34,10 @@ struct Uploaded {
     document_id: String,
     size: u64,
     sha256: String,
-    sha3_256: String,
+    /// Left out while the upload's SHA3-256 is being computed after the answer (it always is
+    /// today, see `Core::receive_upload`): never an empty or provisional value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha3_256: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,7 +92,7 @@ async fn upload(
                     document_id: document.to_string(),
                     size: stored.size,
                     sha256: stored.sha256.to_hex(),
-                    sha3_256: stored.sha3_256.to_hex(),
+                    sha3_256: stored.sha3_256.map(|d| d.to_hex()),
                 }),
             )
                 .into_response()

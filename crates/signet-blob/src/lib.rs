@@ -39,11 +39,12 @@
 //!
 //! # Streaming and visibility
 //!
-//! `put` writes through a multipart upload in parts of exactly [`PART_LEN`] bytes with at most
-//! [`PARTS_IN_FLIGHT`] parts being written at once, so its buffers are bounded by
-//! `(PARTS_IN_FLIGHT + 1) * PART_LEN` (25 MiB) plus a short queue of body pieces for the SHA3
-//! thread, whatever the size of the body (the benchmark's 1 GiB put peaks at about 15 MiB of
-//! resident memory for the whole process). The object becomes visible under its key only when
+//! `put` writes through a multipart upload in parts of exactly [`PART_LEN`] bytes (S3's minimum;
+//! [`LOCAL_PART_LEN`] on the local backend, which has none) with at most [`PARTS_IN_FLIGHT`] parts
+//! being written at once, so its buffers are bounded by `(PARTS_IN_FLIGHT + 1)` parts (25 MiB on
+//! S3, 5 MiB on a local directory) plus a short queue of body pieces for the SHA3 thread, whatever
+//! the size of the body (the benchmark's 1 GiB put peaks at about 15 MiB of resident memory for
+//! the whole process). The object becomes visible under its key only when
 //! the upload completes: the local backend writes a staging file (`<key>#<n>`, never listed) and
 //! renames it; S3 completes the multipart upload. Any failure — of the body, the limit, a part or
 //! the completion — aborts the upload so nothing is left; if the `put` future itself is dropped,
@@ -86,11 +87,12 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use serde::Deserialize;
-use signet_core::blob::{BlobError, BlobKey, BlobStore, ByteStream, StoredBlob};
+use signet_core::blob::{BlobDigests, BlobError, BlobKey, BlobStore, ByteStream, StoredBlob};
 use signet_core::crypto::MasterKey;
 
 pub use format::{BlobFormat, CHUNK_LEN};
-pub use upload::{PART_LEN, PARTS_IN_FLIGHT, StoredWithoutSha3};
+pub use signet_core::blob::StoredWithoutSha3;
+pub use upload::{LOCAL_PART_LEN, PART_LEN, PARTS_IN_FLIGHT};
 pub use verify::{BlobProblem, verify};
 
 /// A [`BlobStore`] that encrypts, hashes and streams blobs into an `object_store` backend.
@@ -99,6 +101,9 @@ pub struct ObjectBlobStore {
     master: MasterKey,
     /// The format new blobs are written in.
     format: BlobFormat,
+    /// The length of the parts an upload is cut into: [`PART_LEN`], S3's minimum, or less on a
+    /// backend without a minimum (see [`LOCAL_PART_LEN`]).
+    part_len: usize,
     /// The directory of the local backend, where crashed uploads leave staging files.
     local_dir: Option<std::path::PathBuf>,
 }
@@ -157,6 +162,7 @@ impl ObjectBlobStore {
             store,
             master,
             format: BlobFormat::default(),
+            part_len: PART_LEN,
             local_dir: None,
         }
     }
@@ -179,6 +185,7 @@ impl ObjectBlobStore {
         })?;
         Ok(Self {
             local_dir: Some(dir.to_owned()),
+            part_len: LOCAL_PART_LEN,
             ..Self::new(Arc::new(store), master)
         })
     }
@@ -214,23 +221,15 @@ impl ObjectBlobStore {
     /// As [`BlobStore::put`], but without computing the SHA3-256 of the plaintext, the slowest
     /// step of a put (one core hashes ≈ 0.37 GB/s, against several GB/s for everything else):
     /// the blob is as durable and as authenticated as after `put`, and its SHA-256 is known;
-    /// its SHA3-256 can be computed later with [`sha3_256_of`] (from a job, say).
+    /// its SHA3-256 can be computed later with [`BlobStore::digests`] (from a job, say). The same
+    /// as the port's [`BlobStore::put_deferring_sha3`], callable without the trait in scope.
     pub async fn put_deferring_sha3(
         &self,
         key: &BlobKey,
         body: ByteStream,
         limit: Option<u64>,
     ) -> Result<StoredWithoutSha3, BlobError> {
-        let digests = upload::put_hashing(
-            self.store.as_ref(),
-            &self.master,
-            self.format,
-            key,
-            body,
-            limit,
-            false,
-        )
-        .await?;
+        let digests = upload::put_hashing(self, key, body, limit, false).await?;
         Ok(StoredWithoutSha3 {
             key: key.clone(),
             size: digests.size,
@@ -248,19 +247,30 @@ pub async fn sha3_256_of(
     blobs: &dyn BlobStore,
     key: &BlobKey,
 ) -> Result<(u64, signet_core::values::Sha3Digest), BlobError> {
+    let digests = digests_of(blobs, key).await?;
+    Ok((digests.size, digests.sha3_256))
+}
+
+/// Both digests of a stored blob, read back: SHA3-256 on its own blocking thread (as in a put),
+/// SHA-256 on the calling task while the thread hashes the previous pieces.
+async fn digests_of(blobs: &dyn BlobStore, key: &BlobKey) -> Result<BlobDigests, BlobError> {
     use futures::StreamExt as _;
+    use sha2::Digest as _;
     let mut stream = blobs.get(key).await?;
     let mut sha3 = upload::Sha3Thread::start();
+    let mut sha256 = sha2::Sha256::new();
     let mut size: u64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(download::blob_error)?;
         size += chunk.len() as u64;
-        sha3.update(chunk).await?;
+        sha3.update(chunk.clone()).await?;
+        sha256.update(&chunk);
     }
-    Ok((
+    Ok(BlobDigests {
         size,
-        signet_core::values::Sha3Digest::from_bytes(sha3.finish().await?),
-    ))
+        sha256: signet_core::values::Sha256Digest::from_bytes(sha256.finalize().into()),
+        sha3_256: signet_core::values::Sha3Digest::from_bytes(sha3.finish().await?),
+    })
 }
 
 #[async_trait]
@@ -271,15 +281,20 @@ impl BlobStore for ObjectBlobStore {
         body: ByteStream,
         limit: Option<u64>,
     ) -> Result<StoredBlob, BlobError> {
-        upload::put(
-            self.store.as_ref(),
-            &self.master,
-            self.format,
-            key,
-            body,
-            limit,
-        )
-        .await
+        upload::put(self, key, body, limit).await
+    }
+
+    async fn put_deferring_sha3(
+        &self,
+        key: &BlobKey,
+        body: ByteStream,
+        limit: Option<u64>,
+    ) -> Result<StoredWithoutSha3, BlobError> {
+        ObjectBlobStore::put_deferring_sha3(self, key, body, limit).await
+    }
+
+    async fn digests(&self, key: &BlobKey) -> Result<BlobDigests, BlobError> {
+        digests_of(self, key).await
     }
 
     async fn get(&self, key: &BlobKey) -> Result<ByteStream, BlobError> {

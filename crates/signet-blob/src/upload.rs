@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use futures::StreamExt;
-use object_store::{MultipartUpload, ObjectStore, PutPayload};
+use object_store::{MultipartUpload, PutPayload};
 use sha2::{Digest, Sha256};
 use sha3::Sha3_256;
 use signet_core::blob::{BlobError, BlobKey, ByteStream, StoredBlob};
@@ -17,12 +17,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::format::{BlobFormat, ChunkSealer, Header};
-use crate::{object_path, unexpected};
+use crate::{ObjectBlobStore, object_path, unexpected};
 
 /// Size of one multipart part. S3 requires at least 5 MiB for every part but the last.
 pub const PART_LEN: usize = 5 * 1024 * 1024;
+/// Size of one part on the local backend, which has no minimum: a part is one positioned write
+/// to the staging file, and 1 MiB writes keep the disk as busy as 5 MiB ones while holding a
+/// fifth of the memory (`(PARTS_IN_FLIGHT + 1)` parts: 5 MiB instead of 25 per upload).
+pub const LOCAL_PART_LEN: usize = 1024 * 1024;
 /// Parts being written at once; with the part being filled, this bounds an upload's buffers to
-/// `(PARTS_IN_FLIGHT + 1) * PART_LEN`.
+/// `(PARTS_IN_FLIGHT + 1)` parts.
 pub const PARTS_IN_FLIGHT: usize = 4;
 /// Body pieces (as the body yielded them, shared, not copied) queued for the SHA3 thread before
 /// the upload waits for it.
@@ -36,27 +40,13 @@ pub(crate) struct Digests {
     pub(crate) sha3_256: Option<[u8; 32]>,
 }
 
-/// What storing a blob learned when its SHA3-256 was left for later (see
-/// [`crate::ObjectBlobStore::put_deferring_sha3`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredWithoutSha3 {
-    /// The key the blob was stored under.
-    pub key: BlobKey,
-    /// Size of the plaintext in bytes.
-    pub size: u64,
-    /// SHA-256 of the plaintext.
-    pub sha256: Sha256Digest,
-}
-
 pub(crate) async fn put(
-    store: &dyn ObjectStore,
-    master: &MasterKey,
-    format: BlobFormat,
+    blobs: &ObjectBlobStore,
     key: &BlobKey,
     body: ByteStream,
     limit: Option<u64>,
 ) -> Result<StoredBlob, BlobError> {
-    let digests = put_hashing(store, master, format, key, body, limit, true).await?;
+    let digests = put_hashing(blobs, key, body, limit, true).await?;
     let sha3_256 = digests
         .sha3_256
         .ok_or_else(|| anyhow::anyhow!("the SHA3-256 of a blob was not computed"))?;
@@ -70,21 +60,30 @@ pub(crate) async fn put(
 
 /// Stores a blob, computing its SHA3-256 too only if `sha3` says so.
 pub(crate) async fn put_hashing(
-    store: &dyn ObjectStore,
-    master: &MasterKey,
-    format: BlobFormat,
+    blobs: &ObjectBlobStore,
     key: &BlobKey,
     body: ByteStream,
     limit: Option<u64>,
     sha3: bool,
 ) -> Result<Digests, BlobError> {
     let path = object_path(key)?;
-    let upload = store
+    let upload = blobs
+        .store
         .put_multipart(&path)
         .await
         .map_err(|e| unexpected(e, "starting a blob upload"))?;
-    let mut writer = Upload::new(upload);
-    let written = match write_body(&mut writer, master, format, key, body, limit, sha3).await {
+    let mut writer = Upload::new(upload, blobs.part_len);
+    let written = match write_body(
+        &mut writer,
+        &blobs.master,
+        blobs.format,
+        key,
+        body,
+        limit,
+        sha3,
+    )
+    .await
+    {
         Ok(digests) => writer.finish().await.map(|()| digests),
         Err(error) => Err(error),
     };
@@ -185,7 +184,7 @@ impl Sha3Thread {
     }
 }
 
-/// A multipart upload cut into parts of exactly [`PART_LEN`] bytes (the last one shorter; some
+/// A multipart upload cut into parts of exactly `part_len` bytes (the last one shorter; some
 /// S3-compatible services require equal parts), with at most [`PARTS_IN_FLIGHT`] being written at
 /// once. It is aborted unless it was completed — on any error, and also when the `put` future is
 /// dropped half-way (the client went away, a timeout fired).
@@ -194,15 +193,18 @@ impl Sha3Thread {
 /// `finish` leaves the upload un-aborted.
 struct Upload {
     upload: Option<Box<dyn MultipartUpload>>,
+    /// The length of every part but the last.
+    full: usize,
     part: Vec<Bytes>,
     part_len: usize,
     in_flight: JoinSet<object_store::Result<()>>,
 }
 
 impl Upload {
-    fn new(upload: Box<dyn MultipartUpload>) -> Self {
+    fn new(upload: Box<dyn MultipartUpload>, full: usize) -> Self {
         Self {
             upload: Some(upload),
+            full,
             part: Vec::new(),
             part_len: 0,
             in_flight: JoinSet::new(),
@@ -212,14 +214,14 @@ impl Upload {
     /// Appends bytes, sending each part as it fills up.
     async fn put(&mut self, mut bytes: Bytes) -> Result<(), BlobError> {
         while !bytes.is_empty() {
-            let room = PART_LEN - self.part_len;
+            let room = self.full - self.part_len;
             if bytes.len() < room {
                 self.part_len += bytes.len();
                 self.part.push(bytes);
                 return Ok(());
             }
             self.part.push(bytes.split_to(room));
-            self.part_len = PART_LEN;
+            self.part_len = self.full;
             self.send_part().await?;
         }
         Ok(())

@@ -795,6 +795,21 @@ async fn sha3_can_be_left_for_later_and_computed_from_the_stored_blob() {
             let again = BlobKey::random();
             let put = store.put(&again, body(&data), None).await.unwrap();
             assert_eq!(put.sha3_256, sha3);
+
+            // The same through the core's port, which the upload path and its job use.
+            let port: &dyn BlobStore = &store;
+            let key = BlobKey::random();
+            let deferred = port
+                .put_deferring_sha3(&key, body(&data), None)
+                .await
+                .unwrap();
+            assert_eq!((deferred.size, deferred.sha256), (put.size, put.sha256));
+            let digests = port.digests(&key).await.unwrap();
+            assert_eq!(
+                (digests.size, digests.sha256, digests.sha3_256),
+                (put.size, put.sha256, put.sha3_256),
+                "{size} bytes"
+            );
         }
         // The limit holds as for put, leaving nothing behind.
         let key = BlobKey::random();
@@ -816,8 +831,13 @@ async fn sha3_can_be_left_for_later_and_computed_from_the_stored_blob() {
             signet_blob::sha3_256_of(&store, &key).await,
             Err(BlobError::Corrupt)
         ));
+        assert!(matches!(store.digests(&key).await, Err(BlobError::Corrupt)));
         assert!(matches!(
             signet_blob::sha3_256_of(&store, &BlobKey::random()).await,
+            Err(BlobError::NotFound)
+        ));
+        assert!(matches!(
+            store.digests(&BlobKey::random()).await,
             Err(BlobError::NotFound)
         ));
     }

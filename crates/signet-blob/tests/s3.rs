@@ -134,6 +134,35 @@ async fn s3_round_trips() {
     assert_eq!(pending_uploads(&t).await, 0);
 }
 
+/// A put that leaves the SHA3-256 for later is a whole multipart upload like any other, and
+/// reading it back gives the digests a full put computes (several parts, so the multipart path
+/// is the one taken).
+#[tokio::test]
+async fn s3_sha3_is_computed_later_from_the_stored_object() {
+    let Some(t) = s3("s3_sha3_is_computed_later_from_the_stored_object").await else {
+        return;
+    };
+    let mut data = vec![0u8; signet_blob::PART_LEN + 3 * CHUNK_LEN + 5];
+    rand::rng().fill_bytes(&mut data);
+    let port: &dyn BlobStore = &t.store;
+    let deferred = BlobKey::random();
+    let stored = port
+        .put_deferring_sha3(&deferred, body(&data), None)
+        .await
+        .unwrap();
+    let full = port
+        .put(&BlobKey::random(), body(&data), None)
+        .await
+        .unwrap();
+    assert_eq!((stored.size, stored.sha256), (full.size, full.sha256));
+    let digests = port.digests(&deferred).await.unwrap();
+    assert_eq!(
+        (digests.size, digests.sha256, digests.sha3_256),
+        (full.size, full.sha256, full.sha3_256)
+    );
+    assert_eq!(pending_uploads(&t).await, 0);
+}
+
 #[tokio::test]
 async fn s3_limit_stores_nothing() {
     let Some(t) = s3("s3_limit_stores_nothing").await else {

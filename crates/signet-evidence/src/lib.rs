@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use signet_core::Core;
 use signet_core::blob::{BlobKey, BlobStore, StoredBlob};
+use signet_core::clock::Clock;
 use signet_core::seal::{DocumentSealer, SealFailure, SealLevel};
 use signet_pdf::pki::{InstancePki, InstancePkiPem, PkiOptions};
 use signet_pdf::seal::Sealer;
@@ -86,13 +87,24 @@ impl OperatorSealing {
 }
 
 /// The instance PKI, loaded.
-#[derive(Debug)]
 pub struct InstanceEvidence {
     /// The certificates and keys.
     pub pki: InstancePki,
     /// The time-stamp authority served at `/v1/tsa` and used for seals.
     pub tsa: TimeStampAuthority,
     operator: Option<OperatorSealing>,
+    /// The core's clock: the built-in TSA's genTime and the CRLs' dates follow it.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for InstanceEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceEvidence")
+            .field("pki", &self.pki)
+            .field("tsa", &self.tsa)
+            .field("operator", &self.operator)
+            .finish_non_exhaustive()
+    }
 }
 
 impl InstanceEvidence {
@@ -133,16 +145,24 @@ impl InstanceEvidence {
             .flatten()
         {
             Some(tsa) => tsa,
-            None => pki
-                .tsa(DEFAULT_TSA_POLICY)
-                .map_err(|e| anyhow::anyhow!("time-stamp authority: {e}"))?,
+            None => {
+                let clock = core.clock();
+                pki.tsa(DEFAULT_TSA_POLICY)
+                    .map_err(|e| anyhow::anyhow!("time-stamp authority: {e}"))?
+                    .with_clock(move || clock.now())
+            }
         };
-        Ok(Arc::new(Self { pki, tsa, operator }))
+        Ok(Arc::new(Self {
+            pki,
+            tsa,
+            operator,
+            clock: core.clock(),
+        }))
     }
 
     /// A fresh CRL (this update now, next update in 7 days, numbered by the second).
     pub fn current_crl(&self) -> anyhow::Result<Vec<u8>> {
-        let now = signet_core::clock::Clock::now(&signet_core::clock::SystemClock);
+        let now = self.clock.now();
         let number = u64::try_from(now.unix_timestamp()).unwrap_or_default();
         self.pki
             .issue_crl(now, now + Duration::days(7), number)

@@ -273,7 +273,7 @@ impl DocumentRow {
                 row.blob_key = Some(content.blob.as_str().to_owned());
                 row.size = Some(to_i64(content.size)?);
                 row.sha256 = Some(content.sha256.to_hex());
-                row.sha3_256 = Some(content.sha3_256.to_hex());
+                row.sha3_256 = content.sha3_256.map(|d| d.to_hex());
                 row.content_type = Some(content.content_type.clone());
                 row.stored_at = Some(micros(content.stored_at));
             }
@@ -314,10 +314,8 @@ impl DocumentRow {
                 blob: BlobKey::from_stored(self.blob_key.ok_or_else(|| corrupt("blob_key"))?),
                 size: from_i64(self.size.ok_or_else(|| corrupt("size"))?)?,
                 sha256: parse("sha256", &self.sha256.ok_or_else(|| corrupt("sha256"))?)?,
-                sha3_256: parse(
-                    "sha3_256",
-                    &self.sha3_256.ok_or_else(|| corrupt("sha3_256"))?,
-                )?,
+                // Absent until the upload's `hash_document` job ran.
+                sha3_256: self.sha3_256.map(|d| parse("sha3_256", &d)).transpose()?,
                 content_type: self.content_type.unwrap_or_default(),
                 stored_at: from_micros(self.stored_at.ok_or_else(|| corrupt("stored_at"))?)?,
             }),

@@ -1,6 +1,7 @@
 //! [`DeliveryStore`]: envelopes (through [`crate::aggregate`]), uploads and contacts.
 
 use async_trait::async_trait;
+use signet_core::blob::BlobKey;
 use signet_core::ids::{DocumentId, EnvelopeId, TenantId};
 use signet_core::jobs::NewJob;
 use signet_core::model::{
@@ -8,7 +9,7 @@ use signet_core::model::{
     StoredContent, TokenClaim,
 };
 use signet_core::store::{DeliveryStore, StoreError};
-use signet_core::values::{Email, Phone};
+use signet_core::values::{Email, Phone, Sha3Digest, Sha256Digest};
 use time::OffsetDateTime;
 
 use crate::SqlStore;
@@ -233,6 +234,7 @@ impl DeliveryStore for SqlStore {
         from: EnvelopeState,
         to: EnvelopeState,
         events: &[Event],
+        jobs: &[NewJob],
     ) -> Result<(), StoreError> {
         // The envelope row first, as every whole-envelope save does, so that concurrent writers
         // lock in one order.
@@ -255,7 +257,7 @@ impl DeliveryStore for SqlStore {
         .bind(content.blob.as_str())
         .bind(to_i64(content.size)?)
         .bind(content.sha256.to_hex())
-        .bind(content.sha3_256.to_hex())
+        .bind(content.sha3_256.map(|d| d.to_hex()))
         .bind(&content.content_type)
         .bind(micros(content.stored_at));
         let mut tx = self.pool.begin().await?;
@@ -263,7 +265,57 @@ impl DeliveryStore for SqlStore {
             return Err(StoreError::Conflict);
         }
         append_events(&mut tx, events).await?;
+        insert_jobs(&mut tx, jobs, self.clock.now()).await?;
         tx.commit().await
+    }
+
+    async fn record_sha3(
+        &self,
+        tenant: &TenantId,
+        document: &DocumentId,
+        blob: &BlobKey,
+        sha256: &Sha256Digest,
+        sha3_256: &Sha3Digest,
+        events: &[Event],
+    ) -> Result<bool, StoreError> {
+        // The document row alone: the envelope's version is left as it is, because no
+        // whole-envelope save can undo this (a save writes only the rows it changed, and a
+        // document it changes is being deleted, which drops the digest anyway).
+        let recorded = Query::new(
+            "UPDATE documents SET sha3_256 = $5 \
+             WHERE id = $1 AND tenant_id = $2 AND status = 'stored' AND blob_key = $3 \
+             AND sha256 = $4 AND sha3_256 IS NULL",
+        )
+        .bind(document.to_string())
+        .bind(tenant.to_upper_hex())
+        .bind(blob.as_str())
+        .bind(sha256.to_hex())
+        .bind(sha3_256.to_hex());
+        let mut tx = self.pool.begin().await?;
+        if tx.execute(recorded).await? == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        append_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn documents_awaiting_sha3(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<DocumentId>, StoreError> {
+        let select = Query::new(
+            "SELECT id FROM documents \
+             WHERE tenant_id = $1 AND sha3_256 IS NULL AND status = 'stored' ORDER BY stored_at",
+        )
+        .bind(tenant.to_upper_hex());
+        self.pool
+            .fetch_all(select)
+            .await?
+            .iter()
+            .map(|row| parse("documents.id", &row.get::<String>("id")?))
+            .collect()
     }
 
     async fn save_envelope(

@@ -1074,7 +1074,11 @@ mod jobs {
             &href(&created, "Confirm"),
         )
         .await?;
-        assert_eq!(app.run_jobs().await?, 0, "the expiry is not due yet");
+        assert_eq!(
+            app.run_jobs().await?,
+            1,
+            "only the upload's hash job: the expiry is not due yet"
+        );
         app.clock
             .advance(time::Duration::days(2) + time::Duration::seconds(1));
         assert_eq!(app.run_jobs().await?, 1);
@@ -1105,8 +1109,9 @@ mod jobs {
         .await?;
         assert_eq!(
             app.run_jobs().await?,
-            1,
-            "the durable deletion job runs (idempotently)"
+            2,
+            "the durable deletion job runs (idempotently), and the upload's hash job finds \
+             nothing left to hash"
         );
         let document = load(&app, &tenant, &created).await?.documents[0].id;
         let response = app

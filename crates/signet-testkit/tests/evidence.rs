@@ -221,12 +221,16 @@ async fn document_lookup_by_hash_returns_proven_history(app: TestApp) -> anyhow:
             .iter()
             .filter_map(|e| e["record"]["kind"].as_str())
             .collect();
+        // The upload answered before its SHA3-256 was known and no job ran: the lookup computed
+        // it (and logged it) rather than miss the document or show it without one.
+        assert_eq!(doc["sha3_256"], sha3.as_str());
         assert_eq!(
             kinds,
             [
                 "envelope_created",
                 "document_uploaded",
-                "envelope_confirmed"
+                "envelope_confirmed",
+                "document_hashed"
             ]
         );
         for event in events {

@@ -69,7 +69,11 @@ async fn each_recipient_is_mailed_a_link_of_their_own(backend: Backend) -> anyho
         .send()
         .await?
         .error_for_status()?;
-    assert_eq!(app.run_jobs().await?, 2, "one invitation job per recipient");
+    assert_eq!(
+        app.run_jobs().await?,
+        3,
+        "one invitation job per recipient, and the upload's hash job"
+    );
 
     let mut mails = received(&smtp)?;
     mails.sort_by_key(|m| m["to"].as_str().unwrap_or_default().to_owned());

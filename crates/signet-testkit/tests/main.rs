@@ -23,5 +23,6 @@ mod portal_browser;
 mod signer_app;
 mod signer_journeys;
 mod signing_core;
+mod upload_sha3;
 mod webhooks;
 mod wire_snapshots;

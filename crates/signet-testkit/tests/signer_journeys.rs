@@ -27,7 +27,9 @@ use signet_core::signing::{
 use signet_core::values::Language;
 use signet_testkit::browser::{Browser, BrowserOptions};
 use signet_testkit::phone::PhoneCapture;
-use signet_testkit::signing::{Screens, backend_name, caller, person, reload, validate, wait_for};
+use signet_testkit::signing::{
+    Screens, backend_name, caller, person, reload, validate, validate_at_app_time, wait_for,
+};
 use signet_testkit::smtp::{SmtpServer, venv_python_with};
 use signet_testkit::{Backend, TestApp, TestOptions, TestTenant};
 
@@ -349,7 +351,7 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
             completion: CompletionRule::AtLeast { min_signers: 2 },
             reminders: Some(ReminderPolicy {
                 every_days: 1,
-                max: 1,
+                max: 2,
             }),
             expires_at: None,
         },
@@ -402,8 +404,7 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
     wait_for(&browser, "You signed").await?;
     screens.shot("eve-done").await?;
 
-    // The sender reminds the others, over SMTP, with their links. (Moving the clock a day
-    // would date Fay's certificate in pyHanko's future.)
+    // The sender reminds the others, over SMTP, with their links.
     let sender = caller(&app, &tenant).await?;
     app.core
         .remind_sign_envelope(&sender, &view.envelope.id, Origin::default(), None)
@@ -431,6 +432,42 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
             .iter()
             .any(|m| m.to.contains("eve@example.com") && m.subject.contains("Reminder")),
         "Eve signed: no reminder"
+    );
+
+    // A day later the schedule reminds them again on its own; that is the policy's second and
+    // last, so a further day brings none. Eve, who signed, never gets one.
+    let reminders_to = |who: &str| -> anyhow::Result<usize> {
+        Ok(smtp
+            .messages()?
+            .iter()
+            .filter(|m| {
+                m.to.contains(&format!("{who}@example.com")) && m.subject.contains("Reminder")
+            })
+            .count())
+    };
+    app.clock
+        .advance(time::Duration::days(1) + time::Duration::minutes(1));
+    let mut scheduled = false;
+    for _ in 0..50 {
+        app.run_jobs().await?;
+        if reminders_to("fay")? == 2 && reminders_to("gus")? == 2 {
+            scheduled = true;
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert!(scheduled, "the scheduled reminder: {:?}", smtp.messages()?);
+    app.clock
+        .advance(time::Duration::days(1) + time::Duration::minutes(1));
+    settle(&app).await?;
+    assert_eq!(
+        (
+            reminders_to("eve")?,
+            reminders_to("fay")?,
+            reminders_to("gus")?
+        ),
+        (0, 2, 2),
+        "the policy's limit"
     );
 
     // Fay types her name: two of three is enough, Gus is released.
@@ -466,8 +503,9 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
         .sign_envelope_result(&caller, &view.envelope.id, None)
         .await?;
     let pdf = collect(stream).await?;
-    // Eve's signature is a drawing: only Fay's name is text on the page.
-    validate(&app, &pdf, 2, &["Person fay"]).await?;
+    // Eve's signature is a drawing: only Fay's name is text on the page. Fay signed two days
+    // ahead of the machine's clock, so the check runs at the app's time.
+    validate_at_app_time(&app, &pdf, 2, &["Person fay"]).await?;
     browser.close().await
 }
 

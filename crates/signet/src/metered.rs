@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
-use signet_core::blob::{BlobError, BlobKey, BlobStore, ByteStream, StoredBlob};
+use signet_core::blob::{
+    BlobDigests, BlobError, BlobKey, BlobStore, ByteStream, StoredBlob, StoredWithoutSha3,
+};
 
 /// A blob store that counts the plaintext bytes streamed through it.
 pub struct MeteredBlobs(pub Arc<dyn BlobStore>);
@@ -25,6 +27,23 @@ impl BlobStore for MeteredBlobs {
     ) -> Result<StoredBlob, BlobError> {
         let body: ByteStream = Box::pin(body.inspect_ok(count("in")));
         self.0.put(key, body, limit).await
+    }
+
+    // Forwarded, not left to the port's default, which would compute the SHA3-256 after all.
+    async fn put_deferring_sha3(
+        &self,
+        key: &BlobKey,
+        body: ByteStream,
+        limit: Option<u64>,
+    ) -> Result<StoredWithoutSha3, BlobError> {
+        let body: ByteStream = Box::pin(body.inspect_ok(count("in")));
+        self.0.put_deferring_sha3(key, body, limit).await
+    }
+
+    /// Reading a blob back to hash it is not counted: the metric counts what clients sent and
+    /// were sent.
+    async fn digests(&self, key: &BlobKey) -> Result<BlobDigests, BlobError> {
+        self.0.digests(key).await
     }
 
     async fn get(&self, key: &BlobKey) -> Result<ByteStream, BlobError> {

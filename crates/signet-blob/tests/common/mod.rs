@@ -143,6 +143,7 @@ pub fn round_trip_sizes() -> Vec<usize> {
         CHUNK_LEN - 1,
         CHUNK_LEN,
         CHUNK_LEN + 1,
+        signet_blob::LOCAL_PART_LEN + 1,
         signet_blob::PART_LEN,
         2 * signet_blob::PART_LEN + 3 * CHUNK_LEN + 12_345,
     ]

@@ -328,7 +328,7 @@ pub(crate) mod tests {
             blob: crate::blob::BlobKey::random(),
             size,
             sha256: crate::values::Sha256Digest::from_bytes([1; 32]),
-            sha3_256: crate::values::Sha3Digest::from_bytes([2; 32]),
+            sha3_256: Some(crate::values::Sha3Digest::from_bytes([2; 32])),
             content_type: "application/pdf".into(),
             stored_at: at(0),
         }

@@ -150,8 +150,10 @@ pub struct StoredContent {
     pub size: u64,
     /// SHA-256 of the plaintext.
     pub sha256: Sha256Digest,
-    /// SHA3-256 of the plaintext.
-    pub sha3_256: Sha3Digest,
+    /// SHA3-256 of the plaintext; `None` from the upload until its
+    /// [`crate::jobs::JobKind::HashDocument`] job has read the blob back and recorded it (an
+    /// upload is answered without it, see [`crate::Core::receive_upload`]).
+    pub sha3_256: Option<Sha3Digest>,
     /// The media type.
     pub content_type: String,
     /// When it was received.

@@ -386,6 +386,12 @@ impl Core {
     /// Receives a document through its signed upload URL, streaming the body into the blob
     /// store. Nothing is stored if the URL is invalid or expired, the envelope no longer accepts
     /// uploads, the document was already uploaded, or the body is larger than the plan allows.
+    ///
+    /// The answer comes once the bytes are durable and their SHA-256 is known; their SHA3-256,
+    /// which would cost more CPU than the rest of the upload together and which nobody needs at
+    /// once, is left to a [`JobKind::HashDocument`] job enqueued in the upload's transaction (so
+    /// a crash cannot lose it). Until it ran, the content's `sha3_256` is `None`; a reader that
+    /// needs it sooner computes it then ([`Core::hash_documents_awaiting_sha3`]).
     pub async fn receive_upload(
         &self,
         document: &DocumentId,
@@ -420,7 +426,7 @@ impl Core {
         let blob = BlobKey::random();
         let stored = self
             .blobs
-            .put(&blob, body, Some(tenant.plan.max_envelope_bytes))
+            .put_deferring_sha3(&blob, body, Some(tenant.plan.max_envelope_bytes))
             .await?;
         let doc_name = aggregate
             .documents
@@ -432,7 +438,7 @@ impl Core {
             blob: stored.key.clone(),
             size: stored.size,
             sha256: stored.sha256,
-            sha3_256: stored.sha3_256,
+            sha3_256: None,
             content_type: content_type
                 .filter(|t| !t.is_empty() && *t != "application/octet-stream")
                 .map(str::to_owned)
@@ -477,8 +483,22 @@ impl Core {
             event.envelope_id = Some(aggregate.envelope.id);
             event.document_id = Some(*document);
             event.data = serde_json::json!({
-                "size": content.size, "sha256": content.sha256, "sha3_256": content.sha3_256,
+                "size": content.size, "sha256": content.sha256,
                 "content_type": content.content_type,
+            });
+            // Recorded at once when known; otherwise its own event follows (`document_hashed`).
+            if let Some(sha3_256) = content.sha3_256 {
+                event.data["sha3_256"] = serde_json::json!(sha3_256);
+            }
+            let hash = (content.sha3_256.is_none()).then(|| {
+                NewJob::at(
+                    JobKind::HashDocument {
+                        tenant_id: aggregate.envelope.tenant_id,
+                        document_id: *document,
+                    },
+                    now,
+                )
+                .deduplicated(format!("hash_document:{document}"))
             });
             match self
                 .store
@@ -490,6 +510,7 @@ impl Core {
                     from,
                     aggregate.envelope.state,
                     &[event],
+                    hash.as_slice(),
                 )
                 .await
             {
@@ -501,6 +522,113 @@ impl Core {
         Err(CoreError::Unexpected(anyhow::anyhow!(
             "too much contention saving the upload"
         )))
+    }
+
+    /// Computes and records the SHA3-256 of an uploaded document whose upload left it for later
+    /// (the [`JobKind::HashDocument`] job). The blob is read back and both digests computed: the
+    /// SHA3-256 is recorded, with a `document_hashed` event in the log, only if the SHA-256 and
+    /// size are still those recorded at upload, so a blob that changed under the job is caught
+    /// (and the job fails, to be retried and then dead-lettered for an operator) rather than
+    /// bound to the document. Idempotent: a document already hashed, deleted or unknown is left
+    /// alone. Answers whether it recorded a digest.
+    pub async fn record_deferred_sha3(
+        &self,
+        tenant: &TenantId,
+        document: &DocumentId,
+    ) -> CoreResult<bool> {
+        let Some(content) = self.content_awaiting_sha3(tenant, document).await? else {
+            return Ok(false);
+        };
+        let digests = match self.blobs.digests(&content.blob).await {
+            Ok(digests) => digests,
+            // Deleted meanwhile (a cancel, a purge): nothing to record then.
+            Err(crate::blob::BlobError::NotFound)
+                if self
+                    .content_awaiting_sha3(tenant, document)
+                    .await?
+                    .is_none() =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if digests.sha256 != content.sha256 || digests.size != content.size {
+            return Err(CoreError::Unexpected(anyhow::anyhow!(
+                "the stored bytes of document {document} are no longer those uploaded: \
+                 SHA-256 {} ({} bytes) recorded, {} ({} bytes) read back",
+                content.sha256,
+                content.size,
+                digests.sha256,
+                digests.size,
+            )));
+        }
+        let Some(aggregate) = self
+            .store
+            .tenant_envelope_of_document(tenant, document)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let mut event = self.event(*tenant, EventKind::DocumentHashed, Actor::System, None);
+        event.envelope_id = Some(aggregate.envelope.id);
+        event.document_id = Some(*document);
+        event.data = serde_json::json!({
+            "size": digests.size, "sha256": digests.sha256, "sha3_256": digests.sha3_256,
+        });
+        Ok(self
+            .store
+            .record_sha3(
+                tenant,
+                document,
+                &content.blob,
+                &content.sha256,
+                &digests.sha3_256,
+                &[event],
+            )
+            .await?)
+    }
+
+    /// The stored content of a document whose SHA3-256 is not recorded yet.
+    async fn content_awaiting_sha3(
+        &self,
+        tenant: &TenantId,
+        document: &DocumentId,
+    ) -> CoreResult<Option<StoredContent>> {
+        let Some(aggregate) = self
+            .store
+            .tenant_envelope_of_document(tenant, document)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(aggregate
+            .documents
+            .into_iter()
+            .find(|d| d.id == *document)
+            .and_then(|d| match d.content {
+                DocumentContent::Stored(c) if c.sha3_256.is_none() => Some(c),
+                _ => None,
+            }))
+    }
+
+    /// Computes now the SHA3-256 of every document of the tenant still waiting for its
+    /// [`JobKind::HashDocument`] job, for a reader that cannot wait (a lookup by digest must find
+    /// a document by its SHA3-256 however recently it was uploaded). A document whose blob cannot
+    /// be hashed is logged and left without one (its job reports the failure); answers how many
+    /// were recorded.
+    pub async fn hash_documents_awaiting_sha3(&self, tenant: &TenantId) -> CoreResult<usize> {
+        let mut recorded = 0;
+        for document in self.store.documents_awaiting_sha3(tenant).await? {
+            match self.record_deferred_sha3(tenant, &document).await {
+                Ok(true) => recorded += 1,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(
+                    %document, error = %error,
+                    "could not compute a document's SHA3-256 for a reader"
+                ),
+            }
+        }
+        Ok(recorded)
     }
 
     /// Reads an envelope of the caller's tenant.

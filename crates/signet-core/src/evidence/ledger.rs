@@ -360,6 +360,10 @@ impl Core {
         crate::ports::require_active(&caller.tenant)?;
         let digest: Sha256Digest = digest_hex.parse()?;
         let hex = digest.to_hex();
+        // Uploads answer before their SHA3-256 is known (a job records it): a document looked up
+        // by it, or shown with it, must not be missed for that, so any still waiting are hashed
+        // now, before the checkpoint, which then covers their `document_hashed` events too.
+        self.hash_documents_awaiting_sha3(&caller.tenant.id).await?;
         let head = self.checkpoint().await?;
         let mut found = Vec::new();
         for aggregate in self
@@ -375,7 +379,7 @@ impl Core {
                 aggregate.documents.iter().map(|d| (d.id, d)).collect();
             for doc in &aggregate.documents {
                 let (sha256, sha3_256) = match &doc.content {
-                    DocumentContent::Stored(c) => (Some(c.sha256), Some(c.sha3_256)),
+                    DocumentContent::Stored(c) => (Some(c.sha256), c.sha3_256),
                     DocumentContent::Deleted { sha256 } => (*sha256, None),
                     _ => (None, None),
                 };

@@ -52,6 +52,9 @@ pub enum EventKind {
     EnvelopeCreated,
     /// A document's bytes were received.
     DocumentUploaded,
+    /// The SHA3-256 of an uploaded document's bytes, which its upload left for later, was
+    /// computed from the stored blob (whose SHA-256 still matched the upload's) and recorded.
+    DocumentHashed,
     /// A participant was e-mailed their link.
     InvitationSent,
     /// The sender confirmed the envelope; links now work.

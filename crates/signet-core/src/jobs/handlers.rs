@@ -20,6 +20,13 @@ pub(crate) use super::handler::JobHandler;
 /// The handler of a job.
 pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
     match kind {
+        JobKind::HashDocument {
+            tenant_id,
+            document_id,
+        } => Box::new(HashDocument {
+            tenant_id,
+            document_id,
+        }),
         JobKind::DeleteBlob { key } => Box::new(DeleteBlob { key }),
         JobKind::ExpireEnvelope {
             tenant_id,
@@ -74,6 +81,25 @@ pub(crate) fn handler(kind: &JobKind) -> Box<dyn JobHandler + '_> {
         JobKind::DeliverWebhook { .. } | JobKind::DeliverSenderCallback { .. } => {
             Box::new(Deliver { kind })
         }
+    }
+}
+
+/// Records the SHA3-256 an upload left for later.
+struct HashDocument<'a> {
+    tenant_id: &'a TenantId,
+    document_id: &'a crate::ids::DocumentId,
+}
+
+#[async_trait]
+impl JobHandler for HashDocument<'_> {
+    fn name(&self) -> &'static str {
+        "hash_document"
+    }
+
+    async fn run(&self, core: &Core) -> CoreResult<()> {
+        core.record_deferred_sha3(self.tenant_id, self.document_id)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -19,6 +19,14 @@ use crate::ids::TenantId;
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum JobKind {
+    /// Compute and record the SHA3-256 of an uploaded document, which its upload left for later
+    /// (no-op once recorded, or when the document is gone).
+    HashDocument {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The document.
+        document_id: crate::ids::DocumentId,
+    },
     /// Delete a blob whose document was cancelled or purged.
     DeleteBlob {
         /// The blob.
@@ -190,6 +198,7 @@ impl JobKind {
     /// The stored name of the kind.
     pub fn name(&self) -> &'static str {
         match self {
+            JobKind::HashDocument { .. } => "hash_document",
             JobKind::DeleteBlob { .. } => "delete_blob",
             JobKind::ExpireEnvelope { .. } => "expire_envelope",
             JobKind::DeliverWebhook { .. } => "deliver_webhook",
@@ -433,6 +442,14 @@ mod tests {
         };
         let text = serde_json::to_string(&kind).expect("serialise");
         assert!(text.contains("\"kind\":\"expire_envelope\""));
+        assert_eq!(serde_json::from_str::<JobKind>(&text).ok(), Some(kind));
+        let kind = JobKind::HashDocument {
+            tenant_id: TenantId::random(),
+            document_id: crate::ids::DocumentId::random(),
+        };
+        let text = serde_json::to_string(&kind).expect("serialise");
+        assert!(text.contains("\"kind\":\"hash_document\""));
+        assert_eq!(kind.name(), "hash_document");
         assert_eq!(serde_json::from_str::<JobKind>(&text).ok(), Some(kind));
     }
 }

@@ -1,8 +1,10 @@
 //! The blob port: where document bytes live.
 //!
 //! Implementations stream: they never hold a whole document in memory, they encrypt what they
-//! store, and they compute both digests the evidence layer needs while the bytes go by. A blob
-//! becomes visible under its key only once it has been completely written.
+//! store, and they compute the digests the evidence layer needs while the bytes go by (both, or
+//! only the SHA-256 when the caller leaves the slower SHA3-256 for later, see
+//! [`BlobStore::put_deferring_sha3`]). A blob becomes visible under its key only once it has been
+//! completely written.
 
 use std::pin::Pin;
 
@@ -51,6 +53,28 @@ pub struct StoredBlob {
     pub sha3_256: Sha3Digest,
 }
 
+/// What the blob store learned while writing a blob whose SHA3-256 was left for later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWithoutSha3 {
+    /// The key the blob was stored under.
+    pub key: BlobKey,
+    /// Size of the plaintext in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext.
+    pub sha256: Sha256Digest,
+}
+
+/// The digests of a stored blob's plaintext, computed by reading it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobDigests {
+    /// Size of the plaintext in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext.
+    pub sha256: Sha256Digest,
+    /// SHA3-256 of the plaintext.
+    pub sha3_256: Sha3Digest,
+}
+
 /// Why a blob operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -87,6 +111,29 @@ pub trait BlobStore: Send + Sync + 'static {
         body: ByteStream,
         limit: Option<u64>,
     ) -> Result<StoredBlob, BlobError>;
+
+    /// As [`BlobStore::put`], but leaving out the SHA3-256, which costs more CPU than the rest of
+    /// a put together: the blob is as durable when this returns and its SHA-256 is as known. Its
+    /// SHA3-256 is computed later with [`BlobStore::digests`]. The default stores with both
+    /// digests and forgets the SHA3-256, for stores with no cheaper way.
+    async fn put_deferring_sha3(
+        &self,
+        key: &BlobKey,
+        body: ByteStream,
+        limit: Option<u64>,
+    ) -> Result<StoredWithoutSha3, BlobError> {
+        let stored = self.put(key, body, limit).await?;
+        Ok(StoredWithoutSha3 {
+            key: stored.key,
+            size: stored.size,
+            sha256: stored.sha256,
+        })
+    }
+
+    /// Reads a stored blob back and computes both digests of its plaintext, without holding it
+    /// whole in memory. Stored bytes that fail authentication fail with [`BlobError::Corrupt`]
+    /// rather than giving the digests of altered bytes.
+    async fn digests(&self, key: &BlobKey) -> Result<BlobDigests, BlobError>;
 
     /// Streams the decrypted plaintext of a blob. A chunk that fails authentication ends the
     /// stream with an error instead of yielding altered bytes.

@@ -180,6 +180,13 @@ impl Core {
         self.clock.now()
     }
 
+    /// The clock itself, for the components that must keep the core's time (the built-in
+    /// time-stamp authority and the CRLs: a test clock ahead of the system's would otherwise date
+    /// a signer's certificate after the time-stamp on its own signature).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The metadata store: only the core's services reach it.
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -60,8 +60,8 @@ pub trait DeliveryStore: Send + Sync + 'static {
         tenant: &TenantId,
         digest_hex: &str,
     ) -> Result<Vec<EnvelopeAggregate>, StoreError>;
-    /// Records one document's stored bytes, with its events, in one transaction: only while the
-    /// document is still pending and its envelope is still in state `from` (which becomes `to`,
+    /// Records one document's stored bytes, with its events and jobs, in one transaction: only
+    /// while the document is still pending and its envelope is still in state `from` (which becomes `to`,
     /// and the envelope's version is bumped so that a concurrent whole-envelope save sees the
     /// change). Uploads of different documents of one envelope never conflict with each other;
     /// [`StoreError::Conflict`] when the document is no longer pending or the envelope left
@@ -76,7 +76,25 @@ pub trait DeliveryStore: Send + Sync + 'static {
         from: EnvelopeState,
         to: EnvelopeState,
         events: &[Event],
+        jobs: &[crate::jobs::NewJob],
     ) -> Result<(), StoreError>;
+    /// Records the SHA3-256 of a stored document whose upload left it out, with the events, in
+    /// one transaction; only while the document is still stored in `blob` with SHA-256 `sha256`
+    /// and no SHA3-256 yet. Answers whether it was recorded (nothing is written otherwise).
+    async fn record_sha3(
+        &self,
+        tenant: &TenantId,
+        document: &DocumentId,
+        blob: &crate::blob::BlobKey,
+        sha256: &crate::values::Sha256Digest,
+        sha3_256: &crate::values::Sha3Digest,
+        events: &[Event],
+    ) -> Result<bool, StoreError>;
+    /// The tenant's stored documents whose SHA3-256 is not recorded yet.
+    async fn documents_awaiting_sha3(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<DocumentId>, StoreError>;
     /// Saves a changed envelope if its version is still `envelope.envelope.version`, and bumps
     /// the version; [`StoreError::Conflict`] otherwise. Records the events and enqueues the jobs
     /// in the same transaction.

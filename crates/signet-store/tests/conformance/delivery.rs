@@ -20,6 +20,7 @@ on_both!(
     concurrent_saves_never_lose_an_update,
     uploads_are_recorded_once_per_pending_document,
     envelopes_are_found_by_document_hash,
+    a_deferred_sha3_is_recorded_once_with_its_job,
     a_save_inserts_the_documents_an_envelope_gained;
     with_database: a_save_writes_only_the_rows_that_changed,
 );
@@ -63,7 +64,7 @@ async fn envelope_round_trip_and_optimistic_versions(store: Arc<dyn Store>) -> a
         blob: BlobKey::random(),
         size: 42,
         sha256: Sha256Digest::from_bytes([1; 32]),
-        sha3_256: Sha3Digest::from_bytes([2; 32]),
+        sha3_256: Some(Sha3Digest::from_bytes([2; 32])),
         content_type: "application/pdf".into(),
         stored_at: now(),
     };
@@ -218,7 +219,7 @@ async fn concurrent_saves_never_lose_an_update(store: Arc<dyn Store>) -> anyhow:
                     blob: BlobKey::random(),
                     size: 1,
                     sha256: Sha256Digest::from_bytes([0; 32]),
-                    sha3_256: Sha3Digest::from_bytes([0; 32]),
+                    sha3_256: Some(Sha3Digest::from_bytes([0; 32])),
                     content_type: "x/y".into(),
                     stored_at: now(),
                 };
@@ -280,19 +281,29 @@ async fn uploads_are_recorded_once_per_pending_document(
             draft,
             uploading,
             &[uploaded(first)],
+            &[],
         )
         .await?;
     // The envelope left `Draft`: an upload expecting it there conflicts.
     assert!(matches!(
         store
-            .record_upload(&t.id, &id, &second, &content(2), draft, uploading, &[])
+            .record_upload(&t.id, &id, &second, &content(2), draft, uploading, &[], &[])
             .await,
         Err(StoreError::Conflict)
     ));
     // The same document twice conflicts, and so does another tenant's upload.
     assert!(matches!(
         store
-            .record_upload(&t.id, &id, &first, &content(3), uploading, uploading, &[])
+            .record_upload(
+                &t.id,
+                &id,
+                &first,
+                &content(3),
+                uploading,
+                uploading,
+                &[],
+                &[]
+            )
             .await,
         Err(StoreError::Conflict)
     ));
@@ -305,6 +316,7 @@ async fn uploads_are_recorded_once_per_pending_document(
                 &content(4),
                 uploading,
                 uploading,
+                &[],
                 &[]
             )
             .await,
@@ -327,6 +339,120 @@ async fn uploads_are_recorded_once_per_pending_document(
         vec![Some(first)],
         "only the upload that was recorded left its event"
     );
+    Ok(())
+}
+
+/// An upload that left its SHA3-256 for later enqueues its job in the upload's transaction; the
+/// digest is then recorded once, only over the blob and SHA-256 the upload recorded.
+async fn a_deferred_sha3_is_recorded_once_with_its_job(
+    store: Arc<dyn Store>,
+) -> anyhow::Result<()> {
+    use signet_core::jobs::{JobKind, JobState, NewJob};
+    let (t, other) = (tenant("Acme"), tenant("Other"));
+    store.insert_tenant(&t, &[]).await?;
+    store.insert_tenant(&other, &[]).await?;
+    let env = envelope(&t);
+    store.insert_envelope(&env, &[], &[], &[]).await?;
+    let (id, doc) = (env.envelope.id, env.documents[0].id);
+    let stored = StoredContent {
+        sha3_256: None,
+        ..content(5)
+    };
+    let job = JobKind::HashDocument {
+        tenant_id: t.id,
+        document_id: doc,
+    };
+    store
+        .record_upload(
+            &t.id,
+            &id,
+            &doc,
+            &stored,
+            EnvelopeState::Draft,
+            EnvelopeState::Uploading,
+            &[],
+            &[NewJob::at(job.clone(), now())],
+        )
+        .await?;
+    let pending = store.jobs_in_state(JobState::Pending, 100).await?;
+    assert_eq!(
+        pending.iter().filter(|j| j.kind == job).count(),
+        1,
+        "the job was enqueued with the upload"
+    );
+    let reloaded = store.envelope(&t.id, &id).await?.expect("present");
+    assert_eq!(
+        reloaded.documents[0].content,
+        DocumentContent::Stored(stored.clone()),
+        "a stored document without its SHA3-256 reads back as such"
+    );
+    assert_eq!(store.documents_awaiting_sha3(&t.id).await?, vec![doc]);
+    assert!(store.documents_awaiting_sha3(&other.id).await?.is_empty());
+
+    let sha3 = Sha3Digest::from_bytes([9; 32]);
+    let hashed = || {
+        let mut e = event(&t, Some(id), EventKind::DocumentHashed);
+        e.document_id = Some(doc);
+        e
+    };
+    // Another SHA-256, another blob or another tenant: nothing is recorded.
+    let wrong_sha256 = Sha256Digest::from_bytes([8; 32]);
+    for (tenant, blob, sha256) in [
+        (&t.id, &stored.blob, &wrong_sha256),
+        (&t.id, &BlobKey::random(), &stored.sha256),
+        (&other.id, &stored.blob, &stored.sha256),
+    ] {
+        assert!(
+            !store
+                .record_sha3(tenant, &doc, blob, sha256, &sha3, &[hashed()])
+                .await?
+        );
+    }
+    assert!(store.envelope_events(&t.id, &id).await?.is_empty());
+    assert!(
+        store
+            .record_sha3(
+                &t.id,
+                &doc,
+                &stored.blob,
+                &stored.sha256,
+                &sha3,
+                &[hashed()]
+            )
+            .await?
+    );
+    // Once recorded, a second run (a retried job) changes nothing and adds no event.
+    assert!(
+        !store
+            .record_sha3(
+                &t.id,
+                &doc,
+                &stored.blob,
+                &stored.sha256,
+                &Sha3Digest::from_bytes([7; 32]),
+                &[hashed()]
+            )
+            .await?
+    );
+    let events = store.envelope_events(&t.id, &id).await?;
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![EventKind::DocumentHashed]
+    );
+    let reloaded = store.envelope(&t.id, &id).await?.expect("present");
+    assert_eq!(
+        reloaded.documents[0].stored().and_then(|c| c.sha3_256),
+        Some(sha3)
+    );
+    assert!(store.documents_awaiting_sha3(&t.id).await?.is_empty());
+    let found = store
+        .envelopes_with_document_hash(&t.id, &sha3.to_hex())
+        .await?;
+    assert_eq!(
+        found.iter().map(|e| e.envelope.id).collect::<Vec<_>>(),
+        vec![id]
+    );
+    store.check_integrity().await?;
     Ok(())
 }
 
@@ -355,7 +481,7 @@ async fn envelopes_are_found_by_document_hash(store: Arc<dyn Store>) -> anyhow::
         "oldest first, this tenant's only"
     );
     let by_sha3 = store
-        .envelopes_with_document_hash(&t.id, &shared.sha3_256.to_hex())
+        .envelopes_with_document_hash(&t.id, &shared.sha3_256.expect("hashed").to_hex())
         .await?;
     assert_eq!(by_sha3, vec![older, newer]);
     assert!(

@@ -110,7 +110,7 @@ fn content(fill: u8) -> StoredContent {
         blob: signet_core::blob::BlobKey::random(),
         size: 42,
         sha256: Sha256Digest::from_bytes([fill; 32]),
-        sha3_256: Sha3Digest::from_bytes([fill.wrapping_add(1); 32]),
+        sha3_256: Some(Sha3Digest::from_bytes([fill.wrapping_add(1); 32])),
         content_type: "application/pdf".into(),
         stored_at: now(),
     }

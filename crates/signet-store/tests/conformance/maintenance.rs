@@ -32,7 +32,7 @@ async fn stored_documents_are_listed_in_pages(store: Arc<dyn Store>) -> anyhow::
                 blob: BlobKey::random(),
                 size: 7,
                 sha256: Sha256Digest::from_bytes([3; 32]),
-                sha3_256: Sha3Digest::from_bytes([4; 32]),
+                sha3_256: Some(Sha3Digest::from_bytes([4; 32])),
                 content_type: "application/pdf".into(),
                 stored_at: now(),
             };
