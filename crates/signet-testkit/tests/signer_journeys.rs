@@ -169,6 +169,33 @@ async fn start_signing(browser: &Browser, link: &str) -> anyhow::Result<String> 
     wait_for(browser, "id=\"sign-form\"").await
 }
 
+/// [`start_signing`] in a browser running the page's script, then waits until every page image
+/// has loaded. The images carry no size before they load, so the form below them moves as they
+/// arrive; on a loaded machine a click aimed at the consent box or the sign button could land
+/// where it was a moment before (seen: the sign click lost, the signer left authenticated).
+async fn start_signing_with_script(browser: &Browser, link: &str) -> anyhow::Result<String> {
+    let page = start_signing(browser, link).await?;
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+    loop {
+        let loaded = browser
+            .client()
+            .execute(
+                "for (const img of document.images) img.loading = 'eager'; \
+                 return Array.from(document.images).every(img => img.complete && img.naturalWidth > 0);",
+                vec![],
+            )
+            .await?;
+        if loaded.as_bool() == Some(true) {
+            return Ok(page);
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the page images never loaded"
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+}
+
 async fn in_sequence_then_in_parallel_typed_with_plain_forms(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -374,7 +401,7 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
     }
 
     // Eve draws her signature with the script and uploads the stamp.
-    start_signing(&browser, &eve).await?;
+    start_signing_with_script(&browser, &eve).await?;
     assert!(
         browser.find("#pad").await?.is_displayed().await?,
         "the script ran"
@@ -471,7 +498,7 @@ async fn drawn_with_javascript_two_of_three_and_a_reminder_over_smtp(
     );
 
     // Fay types her name: two of three is enough, Gus is released.
-    start_signing(&browser, &fay).await?;
+    start_signing_with_script(&browser, &fay).await?;
     browser.click("#consent").await?;
     browser.click("#sign").await?;
     wait_for(&browser, "You signed").await?;
