@@ -30,14 +30,13 @@ impl Delivery {
 }
 
 /// Creates a transaction at `path` (`/transactions/cells` or `/transactions/secrets`) with
-/// `body`, uploads `documents` (one per document of the body, in order) and confirms it.
-pub async fn deliver(
+/// `body`, and answers the create response (201 required).
+pub async fn create(
     app: &TestApp,
     tenant: &TestTenant,
     path: &str,
     body: &Value,
-    documents: &[Vec<u8>],
-) -> anyhow::Result<Delivery> {
+) -> anyhow::Result<Value> {
     let response = app
         .http
         .post(app.url(path))
@@ -50,11 +49,28 @@ pub async fn deliver(
         "create answered {}",
         response.status()
     );
-    let created: Value = response.json().await?;
+    Ok(response.json().await?)
+}
+
+/// The presigned upload URL of document `index` in a create response.
+pub fn upload_url(created: &Value, index: usize) -> anyhow::Result<&str> {
+    created["sendTransaction"]["documents"][index]["url"]
+        .as_str()
+        .context("an upload URL per document")
+}
+
+/// Creates a transaction at `path` (`/transactions/cells` or `/transactions/secrets`) with
+/// `body`, uploads `documents` (one per document of the body, in order) and confirms it.
+pub async fn deliver(
+    app: &TestApp,
+    tenant: &TestTenant,
+    path: &str,
+    body: &Value,
+    documents: &[Vec<u8>],
+) -> anyhow::Result<Delivery> {
+    let created = create(app, tenant, path, body).await?;
     for (index, bytes) in documents.iter().enumerate() {
-        let url = created["sendTransaction"]["documents"][index]["url"]
-            .as_str()
-            .context("an upload URL per document")?;
+        let url = upload_url(&created, index)?;
         app.http
             .put(url)
             .body(bytes.clone())

@@ -13,7 +13,7 @@ use signet_core::ids::{DocumentId, TenantId};
 use signet_core::jobs::{JobKind, JobState};
 use signet_core::model::{EnvelopeAggregate, EventKind};
 use signet_core::values::Sha3Digest;
-use signet_testkit::{TestApp, TestTenant};
+use signet_testkit::{TestApp, TestTenant, delivery};
 
 signet_testkit::on_both!(
     the_upload_answers_without_sha3_and_its_job_records_it,
@@ -33,18 +33,8 @@ async fn upload(
                       "recipientCell": "8191234567"}],
         "documents": [{"name": "contract.pdf"}]
     });
-    let created: Value = app
-        .http
-        .post(app.url("/transactions/cells"))
-        .header("Authorization", tenant.bearer())
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let url = created["sendTransaction"]["documents"][0]["url"]
-        .as_str()
-        .unwrap_or_default();
+    let created = delivery::create(app, tenant, "/transactions/cells", &body).await?;
+    let url = delivery::upload_url(&created, 0)?;
     let response = app.http.put(url).body(content.to_vec()).send().await?;
     assert_eq!(response.status(), StatusCode::OK);
     let answer: Value = response.json().await?;

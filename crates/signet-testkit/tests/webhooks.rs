@@ -5,8 +5,8 @@
 
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use signet_testkit::TestApp;
 use signet_testkit::webhook::WebhookReceiver;
+use signet_testkit::{TestApp, delivery};
 
 signet_testkit::on_both!(
     expiry_events_reach_the_receiver_signed_and_after_outages,
@@ -77,18 +77,8 @@ async fn expiry_events_reach_the_receiver_signed_and_after_outages(
         "contacts": [{"recipientEmail": "r@example.com", "recipientIsoCountryCode": "CA", "recipientCell": "8191234567"}],
         "documents": [{"name": "a.pdf"}]
     });
-    let created: Value = app
-        .http
-        .post(app.url("/transactions/cells"))
-        .header("Authorization", tenant.bearer())
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let upload = created["sendTransaction"]["documents"][0]["url"]
-        .as_str()
-        .unwrap_or_default();
+    let created = delivery::create(&app, &tenant, "/transactions/cells", &body).await?;
+    let upload = delivery::upload_url(&created, 0)?;
     assert_eq!(
         app.http.put(upload).body("x").send().await?.status(),
         reqwest::StatusCode::OK
