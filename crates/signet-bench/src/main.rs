@@ -70,15 +70,9 @@ enum Command {
     /// sign form's post until the signed version is stored and the envelope sealed. Then, with
     /// --page-images, times page images first rendered and then cached.
     Act {
-        /// Signet's base URL, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        url: String,
-        /// The tenantId (native API user).
-        #[arg(long)]
-        tenant: String,
-        /// The tenant's apiKey.
-        #[arg(long)]
-        key: String,
+        /// The server and the tenant (native API user: tenantId and apiKey).
+        #[command(flatten)]
+        tenant: TenantArgs,
         /// Pages of the generated document.
         #[arg(long, default_value_t = 1)]
         pages: usize,
@@ -109,7 +103,8 @@ struct TenantArgs {
     /// The tenantId (30 hex digits).
     #[arg(long)]
     tenant: String,
-    /// The tenant's apiKey (the JWT's HMAC key is this text's bytes).
+    /// The tenant's apiKey (doclinc's JWTs are signed with this text's bytes; the native API
+    /// takes it as the Basic password).
     #[arg(long)]
     key: String,
 }
@@ -203,9 +198,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             connections,
         } => confirm(&tenant, connections).await?,
         Command::Act {
-            url,
-            tenant,
-            key,
+            tenant: TenantArgs { url, tenant, key },
             pages,
             acts,
             concurrency,
