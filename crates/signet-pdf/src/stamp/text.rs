@@ -653,6 +653,66 @@ mod tests {
     }
 
     #[test]
+    fn default_ignorable_characters_need_no_font_and_stay_in_the_run() {
+        let lib = FontLibrary::builtin();
+        let mut set = FontSet::new(&lib);
+        // A zero-width joiner, an emoji variation selector, a word joiner: in a typed name they
+        // neither fail for want of a glyph nor pull the run out of the signature's font.
+        let keys = set
+            .assign_fonts("An\u{200D}na\u{FE0F}Le\u{2060}e", Style::Script)
+            .expect("ignorable characters need no font");
+        assert!(keys.iter().all(|k| *k == FontKey::Script), "{keys:?}");
+        assert!(!is_default_ignorable('a') && is_default_ignorable('\u{00AD}'));
+    }
+
+    #[test]
+    fn glyphs_sit_at_the_pen_and_widths_are_in_thousandths_of_an_em() {
+        let lib = FontLibrary::builtin();
+        let mut set = FontSet::new(&lib);
+        let line = set.layout("WW", Style::Sans).expect("layout");
+        let [first, second] = line.glyphs.as_slice() else {
+            panic!("two glyphs: {:?}", line.glyphs.len());
+        };
+        assert_eq!((first.x, first.y, second.y), (0.0, 0.0, 0.0));
+        assert!(
+            (second.x - line.width / 2.0).abs() < 1e-9,
+            "{} of {}",
+            second.x,
+            line.width
+        );
+        let widths: Vec<f64> = set.fonts[0].widths.values().copied().collect();
+        assert_eq!(widths.len(), 1, "one glyph, one width");
+        assert!(
+            (widths[0] - line.width * 500.0).abs() < 1e-6,
+            "{widths:?} vs {}",
+            line.width
+        );
+        assert!(widths[0] > 500.0 && widths[0] < 1500.0, "{widths:?}");
+        // Ascender and descender in ems, as the font's metrics give them.
+        assert!(line.ascent > 0.5 && line.ascent < 1.5, "{}", line.ascent);
+        assert!(
+            line.descent < 0.0 && line.descent > -0.6,
+            "{}",
+            line.descent
+        );
+    }
+
+    #[test]
+    fn plain_text_reads_back_glyph_by_glyph_without_actual_text() {
+        let lib = FontLibrary::builtin();
+        let mut set = FontSet::new(&lib);
+        let line = set.layout("Zoë Жанна", Style::Sans).expect("layout");
+        assert_eq!(line.actual_text, None);
+        // Each glyph maps back to exactly its own character, in order.
+        let by_glyph: Vec<String> = line
+            .glyphs
+            .iter()
+            .map(|g| set.fonts[g.font].to_unicode[&g.cid].clone())
+            .collect();
+        assert_eq!(by_glyph.concat(), "Zoë Жанна");
+    }
+
+    #[test]
     fn typed_signature_falls_back_per_character() {
         let lib = FontLibrary::builtin();
         let mut set = FontSet::new(&lib);
