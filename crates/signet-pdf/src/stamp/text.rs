@@ -384,9 +384,13 @@ impl<'a> FontSet<'a> {
         for c in text.chars() {
             let key = match current {
                 Some(k) if is_default_ignorable(c) || self.covers(k, c) => k,
+                // An invisible character (a direction mark pasted before a name) must not choose
+                // the run's font, even where a fallback font has a glyph for it: it takes the
+                // style's first font, which the characters after it then keep where it covers
+                // them. The shaper hides it whatever the font.
+                None if is_default_ignorable(c) => lib.chain(style).next().unwrap_or(FontKey::Sans),
                 _ => match lib.chain(style).find(|k| self.covers(*k, c)) {
                     Some(k) => k,
-                    None if is_default_ignorable(c) => current.unwrap_or(FontKey::Sans),
                     None => return Err(StampError::NoFontFor(c)),
                 },
             };
@@ -663,6 +667,13 @@ mod tests {
             .expect("ignorable characters need no font");
         assert!(keys.iter().all(|k| *k == FontKey::Script), "{keys:?}");
         assert!(!is_default_ignorable('a') && is_default_ignorable('\u{00AD}'));
+        // A left-to-right mark pasted before the name keeps the typed signature in its script
+        // font, and the line shapes.
+        let mut set = FontSet::new(&lib);
+        set.layout("\u{200E}Anna Lee", Style::Script)
+            .expect("a leading mark lays out");
+        let used: Vec<FontKey> = set.fonts.iter().map(|f| f.key).collect();
+        assert_eq!(used, vec![FontKey::Script]);
     }
 
     #[test]
