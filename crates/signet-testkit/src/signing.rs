@@ -160,6 +160,11 @@ async fn check_signed_pdf(
         .await?;
     let root_path = dir.path().join("root.pem");
     std::fs::write(&root_path, root)?;
+    // Keeps the checked file for a look by hand (with the root it was checked against).
+    if let Ok(keep) = std::env::var("SIGNET_KEEP_RESULT") {
+        std::fs::copy(&path, &keep)?;
+        std::fs::copy(&root_path, format!("{keep}.root.pem"))?;
+    }
     let pyhanko = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/pyhanko");
     let mut command = std::process::Command::new(pyhanko);
     command.args(["sign", "adesverify"]);
@@ -207,4 +212,14 @@ async fn check_signed_pdf(
         assert!(text.contains(name), "{name} in {text}");
     }
     Ok(())
+}
+
+/// Reads a blob stream (a result, a certificate) to the end.
+pub async fn collect(mut stream: signet_core::blob::ByteStream) -> anyhow::Result<Vec<u8>> {
+    use futures::StreamExt as _;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(bytes)
 }

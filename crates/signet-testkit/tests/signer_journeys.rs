@@ -28,7 +28,8 @@ use signet_core::values::Language;
 use signet_testkit::browser::{Browser, BrowserOptions};
 use signet_testkit::phone::PhoneCapture;
 use signet_testkit::signing::{
-    Screens, backend_name, caller, person, reload, validate, validate_at_app_time, wait_for,
+    Screens, backend_name, caller, collect, person, reload, validate, validate_at_app_time,
+    wait_for,
 };
 use signet_testkit::smtp::{SmtpServer, venv_python_with};
 use signet_testkit::{Backend, TestApp, TestOptions, TestTenant};
@@ -782,13 +783,4 @@ async fn phone_only_participants_get_their_link_by_sms(backend: Backend) -> anyh
         "{events:?}"
     );
     Ok(())
-}
-
-async fn collect(mut stream: signet_core::blob::ByteStream) -> anyhow::Result<Vec<u8>> {
-    use futures::StreamExt as _;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        bytes.extend_from_slice(&chunk?);
-    }
-    Ok(bytes)
 }
