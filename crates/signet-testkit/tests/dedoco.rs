@@ -85,6 +85,32 @@ async fn token(app: &TestApp, tenant: &TestTenant) -> anyhow::Result<String> {
     Ok(body["token"].as_str().unwrap_or_default().to_owned())
 }
 
+/// The actions in the history of the first document of the folder `created` names (the answer
+/// of a folder create), as `GET /api/v1/public/folders/{id}` lists them.
+async fn first_document_actions(
+    app: &TestApp,
+    token: &str,
+    created: &Value,
+) -> anyhow::Result<Vec<String>> {
+    let path = format!(
+        "/api/v1/public/folders/{}",
+        created["folder"]["id"].as_str().unwrap_or_default()
+    );
+    let folder: Value = call(app, Method::GET, &path, token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(folder["documents"][0]["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter_map(|e| e["action"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 fn call(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
     app.http
         .request(method, app.url(path))
@@ -827,23 +853,7 @@ mod retrieval {
             .retrieve_registered_document(&local, &tenant_id, &id, &format!("{base}/file"))
             .await?;
         assert_eq!(again.library, Some(library));
-        let history: serde_json::Value = super::call(
-            &app,
-            reqwest::Method::GET,
-            &format!(
-                "/api/v1/public/folders/{}",
-                created["folder"]["id"].as_str().unwrap_or_default()
-            ),
-            &token,
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-        let actions: Vec<&str> = history["documents"][0]["history"]
-            .as_array()
-            .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
-            .unwrap_or_default();
+        let actions = super::first_document_actions(&app, &token, &created).await?;
         assert_eq!(actions, ["create Document", "retrieve Document"]);
         Ok(())
     }
@@ -952,23 +962,7 @@ mod loopback {
         assert!(!page.contains(&url), "the page does not echo the URL");
         // Nothing was fetched into the library, and nothing happened to the process.
         assert_eq!(app.event_count().await?, events);
-        let folder: Value = super::call(
-            &app,
-            Method::GET,
-            &format!(
-                "/api/v1/public/folders/{}",
-                created["folder"]["id"].as_str().unwrap_or_default()
-            ),
-            &token,
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-        let actions: Vec<&str> = folder["documents"][0]["history"]
-            .as_array()
-            .map(|h| h.iter().filter_map(|e| e["action"].as_str()).collect())
-            .unwrap_or_default();
+        let actions = super::first_document_actions(&app, &token, &created).await?;
         assert!(
             !actions.iter().any(|a| a.starts_with("retrieve")),
             "{actions:?}"
