@@ -1,8 +1,11 @@
 //! The parts of a document that updates touch: catalog, AcroForm and its fields, pages (found by
 //! index through the page tree, with inherited attributes) and their /Annots.
 
+use std::borrow::Cow;
+
+use super::object::RawArray;
 use super::update::Update;
-use super::{Dict, Object, PdfError, Reader, Source, XrefKind};
+use super::{DeferredKids, Dict, Object, ParseError, PdfError, Reader, Source, XrefKind};
 
 fn malformed(msg: &str) -> PdfError {
     PdfError::Malformed(msg.to_owned())
@@ -43,8 +46,10 @@ pub(crate) struct Document {
     pub fields: Fields,
     pub pages_root: (u32, u16),
     pub page_count: u32,
-    /// The page tree root's dictionary (kept: `page` starts every walk there).
+    /// The page tree root's dictionary (kept: `page` starts every walk there), without its
+    /// direct /Kids, which is kept unparsed in `pages_root_kids`.
     pub pages_root_dict: Dict,
+    pub pages_root_kids: Option<DeferredKids>,
     /// The first object number no revision uses.
     pub next_num: u32,
 }
@@ -90,6 +95,47 @@ fn rect<S: Source>(r: &mut Reader<S>, o: &Object) -> Result<Option<[f64; 4]>, Pd
         v[0].max(v[2]),
         v[1].max(v[3]),
     ]))
+}
+
+/// Whether a page-tree node is a page: so typed, or without kids.
+fn is_leaf(d: &Dict, deferred: Option<&DeferredKids>) -> bool {
+    d.name_is(b"Type", b"Page") || (deferred.is_none() && d.get(b"Kids").is_none())
+}
+
+fn parse_error(e: ParseError, num: u32) -> PdfError {
+    match e {
+        ParseError::Truncated => malformed(&format!("truncated /Kids in object {num}")),
+        ParseError::Syntax(m) => malformed(&format!("{m} in the /Kids of object {num}")),
+    }
+}
+
+/// A node's /Kids: parsed, or kept as text ([`RawArray`]).
+enum Kids<'a> {
+    Parsed(&'a [Object]),
+    Raw(&'a RawArray),
+}
+
+impl Kids<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Kids::Parsed(a) => a.len(),
+            Kids::Raw(r) => r.len(),
+        }
+    }
+
+    fn get(&self, i: u32) -> Result<Option<Object>, ParseError> {
+        match self {
+            Kids::Parsed(a) => Ok(a.get(i as usize).cloned()),
+            Kids::Raw(r) => r.get(i as usize),
+        }
+    }
+
+    fn all(&self) -> Result<&[Object], ParseError> {
+        match self {
+            Kids::Parsed(a) => Ok(a),
+            Kids::Raw(r) => r.all(),
+        }
+    }
 }
 
 /// How many levels a page tree may have (real ones have a handful).
@@ -142,13 +188,13 @@ impl Document {
             Some(Object::Ref(n, g)) => (*n, *g),
             _ => return Err(malformed("catalog without /Pages")),
         };
-        let root_dict = r.resolve_dict(pages_root.0)?;
+        let (root_dict, root_kids) = r.resolve_node(pages_root.0)?;
         let page_count = match root_dict.get(b"Count") {
             Some(o) => match r.deref(&o.clone())? {
                 Object::Int(c) if c >= 0 => u32::try_from(c).unwrap_or(u32::MAX),
                 _ => return Err(malformed("bad page count")),
             },
-            None if root_dict.get(b"Kids").is_none() => 1,
+            None if root_dict.get(b"Kids").is_none() && root_kids.is_none() => 1,
             None => return Err(malformed("page tree without /Count")),
         };
         Ok(Self {
@@ -162,6 +208,7 @@ impl Document {
             pages_root,
             page_count,
             pages_root_dict: root_dict,
+            pages_root_kids: root_kids,
             next_num,
         })
     }
@@ -226,14 +273,23 @@ impl Document {
         // Each step goes one level down: a node seen again is a cycle (a fuzzed file had a
         // /Pages node among its own /Kids, and the walk went round it for ever).
         let mut descended = std::collections::HashSet::new();
+        // A page found by trying the kid at the index directly, already loaded.
+        let mut loaded: Option<(Dict, Option<DeferredKids>)> = None;
         loop {
             if !descended.insert(node.0) || descended.len() > MAX_PAGE_TREE_DEPTH {
                 return Err(malformed("page tree has a cycle or is too deep"));
             }
-            let d: std::borrow::Cow<'_, Dict> = if node == self.pages_root {
-                std::borrow::Cow::Borrowed(&self.pages_root_dict)
-            } else {
-                std::borrow::Cow::Owned(r.resolve_dict(node.0)?)
+            let (d, deferred): (Cow<'_, Dict>, Cow<'_, Option<DeferredKids>>) = match loaded.take()
+            {
+                Some((d, k)) => (Cow::Owned(d), Cow::Owned(k)),
+                None if node == self.pages_root => (
+                    Cow::Borrowed(&self.pages_root_dict),
+                    Cow::Borrowed(&self.pages_root_kids),
+                ),
+                None => {
+                    let (d, k) = r.resolve_node(node.0)?;
+                    (Cow::Owned(d), Cow::Owned(k))
+                }
             };
             if let Some(o) = d.get(b"MediaBox") {
                 media = rect(r, &o.clone())?.or(media);
@@ -246,8 +302,7 @@ impl Document {
             {
                 rotate = v;
             }
-            let is_leaf = d.name_is(b"Type", b"Page") || d.get(b"Kids").is_none();
-            if is_leaf {
+            if is_leaf(&d, (*deferred).as_ref()) {
                 if remaining != 0 {
                     return Ok(None);
                 }
@@ -263,10 +318,18 @@ impl Document {
                 if c[2] - c[0] < 1.0 || c[3] - c[1] < 1.0 {
                     c = media;
                 }
+                let mut dict = d.into_owned();
+                // A page is written back whole (e.g. with new /Annots): its /Kids, if it has
+                // one against the rules, goes back in its place.
+                if let Some((kids, at)) = (*deferred).as_ref() {
+                    let all = kids.all().map_err(|e| parse_error(e, node.0))?;
+                    dict.0
+                        .insert(*at, (b"Kids".to_vec(), Object::Array(all.to_vec())));
+                }
                 return Ok(Some(Page {
                     index,
                     id: node,
-                    dict: d.into_owned(),
+                    dict,
                     geometry: crate::stamp::geometry::PageGeometry {
                         crop: c,
                         rotate: crate::stamp::geometry::PageGeometry::normalise_rotate(rotate),
@@ -275,12 +338,13 @@ impl Document {
             }
             // Borrowed when direct: the root's /Kids of a long document is as long as it.
             let kids_held;
-            let kids: &[Object] = match d.get(b"Kids") {
-                Some(Object::Array(a)) => a,
-                Some(o @ Object::Ref(..)) => match r.deref(o)? {
+            let kids = match ((*deferred).as_ref(), d.get(b"Kids")) {
+                (Some((raw, _)), _) => Kids::Raw(raw),
+                (None, Some(Object::Array(a))) => Kids::Parsed(a),
+                (None, Some(o @ Object::Ref(..))) => match r.deref(o)? {
                     Object::Array(a) => {
                         kids_held = a;
-                        &kids_held
+                        Kids::Parsed(&kids_held)
                     }
                     _ => return Err(malformed("page tree node without /Kids")),
                 },
@@ -294,16 +358,18 @@ impl Document {
                 _ => -1,
             };
             if node_count == kids.len() as i64
-                && let Some(Object::Ref(kn, kg)) = kids.get(remaining as usize)
+                && let Some(Object::Ref(kn, kg)) =
+                    kids.get(remaining).map_err(|e| parse_error(e, node.0))?
             {
-                let kd = r.resolve_dict(*kn)?;
+                let (kd, kk) = r.resolve_node(kn)?;
                 if kd.name_is(b"Type", b"Page") {
-                    node = (*kn, *kg);
+                    node = (kn, kg);
                     remaining = 0;
+                    loaded = Some((kd, kk));
                     continue;
                 }
             }
-            for kid in kids {
+            for kid in kids.all().map_err(|e| parse_error(e, node.0))? {
                 visited += 1;
                 if visited > 10_000_000 {
                     return Err(malformed("page tree too large"));
@@ -311,9 +377,8 @@ impl Document {
                 let Object::Ref(kn, kg) = kid else {
                     return Err(malformed("page tree kid is not a reference"));
                 };
-                let kd = r.resolve_dict(*kn)?;
-                let kid_is_leaf = kd.name_is(b"Type", b"Page") || kd.get(b"Kids").is_none();
-                let count = if kid_is_leaf {
+                let (kd, kk) = r.resolve_node(*kn)?;
+                let count = if is_leaf(&kd, kk.as_ref()) {
                     1
                 } else {
                     match kd.get(b"Count") {
@@ -429,5 +494,179 @@ impl Document {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A page tree: a page, or a node with kids.
+    #[derive(Debug, Clone)]
+    enum Tree {
+        Page,
+        Node(Vec<Tree>),
+    }
+
+    fn tree() -> impl Strategy<Value = Tree> {
+        Just(Tree::Page).prop_recursive(3, 40, 8, |inner| {
+            proptest::collection::vec(inner, 1..8).prop_map(Tree::Node)
+        })
+    }
+
+    fn pages_in(t: &Tree) -> usize {
+        match t {
+            Tree::Page => 1,
+            Tree::Node(kids) => kids.iter().map(pages_in).sum(),
+        }
+    }
+
+    /// Writes `t` as objects from `num` on (a node's /Rotate is its depth × 90, so that
+    /// inheritance shows); returns the node's number.
+    fn write_tree(t: &Tree, objs: &mut Vec<String>, depth: usize, kids_first: bool) -> u32 {
+        objs.push(String::new());
+        let num = objs.len() as u32;
+        let body = match t {
+            Tree::Page => "<< /Type /Page /MediaBox [0 0 200 300] >>".to_string(),
+            Tree::Node(kids) => {
+                let refs: Vec<String> = kids
+                    .iter()
+                    .map(|k| format!("{} 0 R", write_tree(k, objs, depth + 1, !kids_first)))
+                    .collect();
+                let kids = format!("/Kids [{}]", refs.join("\n"));
+                let count = format!("/Count {}", pages_in(t));
+                let rotate = format!("/Rotate {}", depth * 90);
+                if kids_first {
+                    format!("<< /Type /Pages {kids} {rotate} {count} >>")
+                } else {
+                    format!("<< {count} /Type /Pages {rotate} %c\n{kids}>>")
+                }
+            }
+        };
+        objs[num as usize - 1] = body;
+        num
+    }
+
+    fn pdf(objs: &[String], root_pages: u32) -> Vec<u8> {
+        let mut objs = objs.to_vec();
+        objs.push(format!("<< /Type /Catalog /Pages {root_pages} 0 R >>"));
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objs.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root {} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objs.len() + 1,
+                objs.len()
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    /// The pages in order with their inherited /Rotate, by parsing every node whole.
+    fn reference_walk(r: &mut Reader<&[u8]>, num: u32, rotate: i64, out: &mut Vec<(u32, i64)>) {
+        let d = r.resolve_dict(num).expect("node");
+        let rotate = d.int(b"Rotate").unwrap_or(rotate);
+        match d.get(b"Kids") {
+            Some(Object::Array(kids)) => {
+                for k in kids {
+                    let Object::Ref(n, _) = k else { panic!("kid") };
+                    reference_walk(r, *n, rotate, out);
+                }
+            }
+            _ => out.push((num, rotate)),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the tree (flat, nested, /Kids before or after /Count), the walk that
+        /// parses /Kids only up to the kid it needs finds the same page, with the same
+        /// dictionary and inherited rotation, as parsing every node whole.
+        #[test]
+        fn pages_found_with_deferred_kids_agree_with_a_full_walk(
+            // Past 32 kids a node's elements come from its whole parse rather than a walk.
+            // A flat tree, where the kid at the index is tried directly.
+            kids in prop_oneof![
+                proptest::collection::vec(tree(), 1..50),
+                (1usize..120).prop_map(|n| vec![Tree::Page; n]),
+            ],
+            kids_first in any::<bool>(),
+        ) {
+            let root = Tree::Node(kids);
+            let mut objs = Vec::new();
+            let root_num = write_tree(&root, &mut objs, 0, kids_first);
+            let bytes = pdf(&objs, root_num);
+            let mut r = Reader::open(bytes.as_slice()).expect("opens");
+            let doc = Document::load(&mut r).expect("loads");
+            prop_assert_eq!(doc.page_count as usize, pages_in(&root));
+            let mut expected = Vec::new();
+            reference_walk(&mut r, root_num, 0, &mut expected);
+            for (i, (num, rotate)) in expected.iter().enumerate() {
+                let page = doc.page(&mut r, i as u32).expect("walks").expect("a page");
+                prop_assert_eq!(page.id, (*num, 0));
+                prop_assert_eq!(page.dict, r.resolve_dict(*num).expect("page"));
+                prop_assert_eq!(
+                    page.geometry.rotate,
+                    crate::stamp::geometry::PageGeometry::normalise_rotate(*rotate)
+                );
+            }
+            prop_assert!(doc.page(&mut r, expected.len() as u32).expect("walks").is_none());
+        }
+    }
+
+    fn one_node(pages_root: &str, extra: &[&str]) -> Vec<u8> {
+        let mut objs: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        objs.insert(0, pages_root.to_string());
+        pdf(&objs, 1)
+    }
+
+    #[test]
+    fn malformed_kids_are_refused_when_reached() {
+        let page = "<< /Type /Page >>";
+        // Unbalanced: refused at load, as the whole parse refused it.
+        let bytes = one_node("<< /Type /Pages /Kids [2 0 R (x] /Count 1 >>", &[page]);
+        let mut r = Reader::open(bytes.as_slice()).expect("opens");
+        assert!(Document::load(&mut r).is_err());
+        // A kid that is not a reference, after the one asked for: page 0 is found, the
+        // walk to page 1 meets it and refuses.
+        let bytes = one_node(
+            "<< /Type /Pages /Kids [2 0 R /NotAKid] /Count 2 >>",
+            &[page],
+        );
+        let mut r = Reader::open(bytes.as_slice()).expect("opens");
+        let doc = Document::load(&mut r).expect("loads");
+        assert_eq!(
+            doc.page(&mut r, 0).expect("walks").map(|p| p.id),
+            Some((2, 0))
+        );
+        assert!(doc.page(&mut r, 1).is_err());
+        // Fewer kids than /Count says: the direct try misses, the scan runs out.
+        let bytes = one_node("<< /Type /Pages /Kids [2 0 R] /Count 3 >>", &[page]);
+        let mut r = Reader::open(bytes.as_slice()).expect("opens");
+        let doc = Document::load(&mut r).expect("loads");
+        assert!(doc.page(&mut r, 2).is_err());
+        // A page with a /Kids of its own keeps it, in its place, when written back.
+        let bytes = one_node(
+            "<< /Type /Pages /Kids [2 0 R] /Count 1 >>",
+            &["<< /Type /Page /Kids [] /Rotate 90 >>"],
+        );
+        let mut r = Reader::open(bytes.as_slice()).expect("opens");
+        let doc = Document::load(&mut r).expect("loads");
+        let page = doc.page(&mut r, 0).expect("walks").expect("a page");
+        assert_eq!(page.dict, r.resolve_dict(2).expect("page"));
+        assert_eq!(page.geometry.rotate, 90);
     }
 }

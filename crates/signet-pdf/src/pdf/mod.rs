@@ -8,7 +8,7 @@ pub(crate) mod update;
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
-pub(crate) use object::{Dict, Lexer, Object, ParseError};
+pub(crate) use object::{Dict, Lexer, Object, ParseError, RawArray};
 
 /// Errors from reading a PDF.
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +229,10 @@ pub(crate) struct Section {
 const MAX_SECTIONS: usize = 4096;
 const MAX_WINDOW: usize = 256 << 20;
 const MAX_DECODED: u64 = 256 << 20;
+
+/// A page-tree node's direct /Kids left unparsed, and the place of the key among the node's
+/// others (where [`Reader::resolve_node`] took it out).
+pub(crate) type DeferredKids = (RawArray, usize);
 
 /// A decoded object stream: (object number, offset) pairs and the data.
 type ObjStm = (Vec<(u32, usize)>, Vec<u8>);
@@ -603,6 +607,42 @@ impl<S: Source> Reader<S> {
             Object::Dict(d) | Object::Stream(d, _) => Ok(d),
             _ => Err(bad(format!("object {num} is not a dictionary"))),
         }
+    }
+
+    /// Loads page-tree node `num` as a dictionary without parsing its direct `/Kids` array,
+    /// which is returned apart (see [`RawArray`]): the root of a long document lists every
+    /// page, and finding one page needs only the kids up to it. A node held in an object
+    /// stream, or whose /Kids is a reference, comes back whole.
+    pub(crate) fn resolve_node(
+        &mut self,
+        num: u32,
+    ) -> Result<(Dict, Option<DeferredKids>), PdfError> {
+        if let Some(Entry::Offset(off, _)) = self.lookup(num, 0)
+            && off < self.len
+        {
+            let found = self.window(off, |buf| {
+                let mut lx = Lexer::new(buf, 0);
+                let n = lx.parse_uint()?;
+                lx.parse_uint()?;
+                lx.expect_keyword(b"obj")?;
+                lx.skip_ws();
+                match buf.get(lx.pos..lx.pos + 2) {
+                    Some(b"<<") => lx.pos += 2,
+                    Some(_) => return Ok(None),
+                    None => return Err(ParseError::Truncated),
+                }
+                let (dict, span) = lx.dict_body_deferring_kids()?;
+                let kids = span.map(|s| (RawArray::new(buf[s.start..s.end].to_vec(), s.len), s.at));
+                Ok(Some((n, dict, kids)))
+            })?;
+            if let Some((n, dict, kids)) = found {
+                if n != u64::from(num) {
+                    return Err(bad(format!("xref points object {num} at object {n}")));
+                }
+                return Ok((dict, kids));
+            }
+        }
+        Ok((self.resolve_dict(num)?, None))
     }
 
     fn load_from_object_stream(

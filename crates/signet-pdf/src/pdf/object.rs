@@ -76,6 +76,86 @@ pub(crate) fn is_delim(b: u8) -> bool {
     )
 }
 
+/// Where a dictionary's direct `/Kids` array lies in the window it was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KidsSpan {
+    /// From its `[` …
+    pub start: usize,
+    /// … to just after its `]`.
+    pub end: usize,
+    /// Its number of elements.
+    pub len: usize,
+    /// Its place among the dictionary's keys.
+    pub at: usize,
+}
+
+/// An array kept as its text (a page-tree node's `/Kids`), its elements parsed when asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct RawArray {
+    /// From `[` to `]`.
+    text: Vec<u8>,
+    len: usize,
+    /// The whole array, parsed once when an element far from the start is asked for.
+    all: std::cell::OnceCell<Result<Vec<Object>, ParseError>>,
+}
+
+/// Elements up to this index are found by parsing those before them; later ones from the
+/// whole array, parsed once (a loop over every page must not scan it again for each).
+const RAW_ARRAY_WALK: usize = 32;
+
+impl RawArray {
+    /// The array whose text (`[` to `]`, as found by [`Lexer::skip_object`]) is `text`, with
+    /// `len` elements.
+    pub(crate) fn new(mut text: Vec<u8>, len: usize) -> Self {
+        // As in the window it came from, something follows the `]` (a name ending in `#`
+        // looks at the next two bytes): a space, which changes nothing else.
+        text.push(b' ');
+        Self {
+            text,
+            len,
+            all: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Its number of elements, as [`Lexer::skip_object`] counted them.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Element `i`, or `None` past the end.
+    pub(crate) fn get(&self, i: usize) -> PResult<Option<Object>> {
+        if i >= self.len {
+            return Ok(None);
+        }
+        if i >= RAW_ARRAY_WALK {
+            return Ok(self.all()?.get(i).cloned());
+        }
+        let mut lx = Lexer::new(&self.text, 1);
+        for n in 0..=i {
+            lx.skip_ws();
+            if lx.peek()? == b']' {
+                return Ok(None);
+            }
+            let item = lx.parse_depth(1)?;
+            if n == i {
+                return Ok(Some(item));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every element.
+    pub(crate) fn all(&self) -> PResult<&[Object]> {
+        let all = self
+            .all
+            .get_or_init(|| match Lexer::new(&self.text, 0).parse_object()? {
+                Object::Array(a) => Ok(a),
+                _ => Err(ParseError::Syntax("not an array")),
+            });
+        all.as_deref().map_err(|e| *e)
+    }
+}
+
 /// A cursor over a byte window.
 pub(crate) struct Lexer<'a> {
     pub buf: &'a [u8],
@@ -254,6 +334,202 @@ impl<'a> Lexer<'a> {
                     d.set(&k, v);
                 }
                 _ => return Err(ParseError::Syntax("dictionary key is not a name")),
+            }
+        }
+    }
+
+    /// A dictionary's body (after `<<`) whose direct `/Kids` array is not parsed: the array is
+    /// skipped ([`Lexer::skip_object`]) and where it lies is returned instead, so that a
+    /// page-tree node with thousands of kids costs a scan rather than thousands of objects.
+    /// Any other value of `/Kids` (a reference) stays in the dictionary.
+    pub(crate) fn dict_body_deferring_kids(&mut self) -> PResult<(Dict, Option<KidsSpan>)> {
+        let mut d = Dict::default();
+        let mut span: Option<KidsSpan> = None;
+        loop {
+            self.skip_ws();
+            match self.peek()? {
+                b'>' => {
+                    if self
+                        .buf
+                        .get(self.pos + 1)
+                        .copied()
+                        .ok_or(ParseError::Truncated)?
+                        != b'>'
+                    {
+                        return Err(ParseError::Syntax("bad dictionary end"));
+                    }
+                    self.pos += 2;
+                    return Ok((d, span));
+                }
+                b'/' => {
+                    self.pos += 1;
+                    let k = self.name_body()?;
+                    self.skip_ws();
+                    if k == b"Kids" && self.peek()? == b'[' {
+                        let start = self.pos;
+                        let len = self.skip_object()?;
+                        // Where the key stands among the others, as `set` would keep it.
+                        let at = match (&span, d.0.iter().position(|(x, _)| x == b"Kids")) {
+                            (Some(s), _) => s.at,
+                            (None, Some(i)) => {
+                                d.0.remove(i);
+                                i
+                            }
+                            (None, None) => d.0.len(),
+                        };
+                        span = Some(KidsSpan {
+                            start,
+                            end: self.pos,
+                            len,
+                            at,
+                        });
+                        continue;
+                    }
+                    let v = self.parse_depth(1)?;
+                    match span.take() {
+                        Some(s) if k == b"Kids" => d.0.insert(s.at, (k, v)),
+                        other => {
+                            span = other;
+                            d.set(&k, v);
+                        }
+                    }
+                }
+                _ => return Err(ParseError::Syntax("dictionary key is not a name")),
+            }
+        }
+    }
+
+    /// Skips one object without building it, checking its structure as [`Lexer::parse_object`]
+    /// would (brackets, dictionary keys and ends, strings) but not what its tokens say. Returns
+    /// its number of elements if it is an array (a reference `N G R` counts once), else 1.
+    pub(crate) fn skip_object(&mut self) -> PResult<usize> {
+        self.skip_ws();
+        if self.peek()? != b'[' {
+            self.skip_depth(0)?;
+            return Ok(1);
+        }
+        self.pos += 1;
+        // Every element, and every `R` among the tokens (each closes a reference that counted
+        // as three elements).
+        let (mut items, mut refs) = (0usize, 0usize);
+        loop {
+            self.skip_ws();
+            let b = self.peek()?;
+            if b == b']' {
+                self.pos += 1;
+                return Ok(items.saturating_sub(2 * refs));
+            }
+            if is_delim(b) {
+                self.skip_depth(1)?;
+            } else if self.token()? == b"R" {
+                refs += 1;
+            }
+            items += 1;
+        }
+    }
+
+    fn skip_depth(&mut self, depth: usize) -> PResult<()> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::Syntax("nesting too deep"));
+        }
+        self.skip_ws();
+        match self.peek()? {
+            b'/' => {
+                self.pos += 1;
+                self.skip_name()
+            }
+            b'(' => self.skip_literal_string(),
+            b'<' if self.buf.get(self.pos + 1) == Some(&b'<') => {
+                self.pos += 2;
+                loop {
+                    self.skip_ws();
+                    match self.peek()? {
+                        b'>' => {
+                            if self.buf.get(self.pos + 1).ok_or(ParseError::Truncated)? != &b'>' {
+                                return Err(ParseError::Syntax("bad dictionary end"));
+                            }
+                            self.pos += 2;
+                            return Ok(());
+                        }
+                        b'/' => {
+                            self.pos += 1;
+                            self.skip_name()?;
+                            self.skip_depth(depth + 1)?;
+                        }
+                        _ => return Err(ParseError::Syntax("dictionary key is not a name")),
+                    }
+                }
+            }
+            b'<' => self.skip_hex_string(),
+            b'[' => {
+                self.pos += 1;
+                loop {
+                    self.skip_ws();
+                    if self.peek()? == b']' {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                    self.skip_depth(depth + 1)?;
+                }
+            }
+            _ => {
+                // A reference is three tokens: look ahead as `number_or_ref` does.
+                if parse_u64(self.token()?).is_some() {
+                    let save = self.pos;
+                    if !matches!(
+                        (self.token().map(parse_u64), self.token()),
+                        (Ok(Some(_)), Ok(b"R"))
+                    ) {
+                        self.pos = save;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn skip_name(&mut self) -> PResult<()> {
+        loop {
+            let b = self.peek()?;
+            if is_white(b) || is_delim(b) {
+                return Ok(());
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn skip_literal_string(&mut self) -> PResult<()> {
+        self.pos += 1;
+        let mut depth = 1usize;
+        loop {
+            let b = self.peek()?;
+            self.pos += 1;
+            match b {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                b'\\' => {
+                    self.peek()?;
+                    self.pos += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn skip_hex_string(&mut self) -> PResult<()> {
+        self.pos += 1;
+        loop {
+            let b = self.peek()?;
+            self.pos += 1;
+            match b {
+                b'>' => return Ok(()),
+                _ if is_white(b) || b.is_ascii_hexdigit() => {}
+                _ => return Err(ParseError::Syntax("bad hex string")),
             }
         }
     }
@@ -443,6 +719,7 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn roundtrip() {
@@ -467,5 +744,155 @@ mod tests {
         }
         let deep = vec![b'['; 10_000];
         assert!(Lexer::new(&deep, 0).parse_object().is_err());
+    }
+
+    /// A deferred array as `dict_body_deferring_kids` would keep it.
+    fn raw_array(text: &[u8]) -> PResult<RawArray> {
+        let mut lx = Lexer::new(text, 0);
+        lx.skip_ws();
+        let start = lx.pos;
+        let len = lx.skip_object()?;
+        Ok(RawArray::new(text[start..lx.pos].to_vec(), len))
+    }
+
+    /// Arbitrary objects, written with varied white space, comments and string escapes.
+    fn any_object() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            (0u32..100_000, 0u16..3).prop_map(|(n, g)| format!("{n} {g} R")),
+            (0u32..100_000, 0u16..3).prop_map(|(n, g)| format!("{n}\n{g}\rR")),
+            any::<i32>().prop_map(|i| i.to_string()),
+            (-999i32..999, 0u32..999).prop_map(|(a, b)| format!("{a}.{b}")),
+            "[a-zA-Z#0-9]{0,6}".prop_map(|n| format!("/{n}")),
+            "[a-z()\\\\ ]{0,8}".prop_map(|t| {
+                // Balanced or escaped parentheses, as a literal string must have them.
+                let mut out = String::from("(");
+                for c in t.chars() {
+                    match c {
+                        '(' | ')' => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        '\\' => out.push_str("\\\\"),
+                        _ => out.push(c),
+                    }
+                }
+                out.push_str("(x))");
+                out
+            }),
+            "[0-9a-fA-F ]{0,8}".prop_map(|h| format!("<{h}>")),
+            Just("true".to_string()),
+            Just("null".to_string()),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|items| format!("[{}]", items.join(" "))),
+                proptest::collection::vec(("[A-Za-z]{1,4}", inner), 0..4).prop_map(|kv| {
+                    let body: Vec<String> =
+                        kv.into_iter().map(|(k, v)| format!("/{k} {v}")).collect();
+                    format!("<<{}>>", body.join("%c\n"))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Kept as text, an array gives the same number of elements and the same element at
+        /// every index (near the start, found by walking; further on, from the whole parse) as
+        /// parsing it whole.
+        #[test]
+        fn deferred_arrays_agree_with_the_full_parse(
+            items in proptest::collection::vec(any_object(), 0..70),
+            sep in prop_oneof![Just(" "), Just("\n"), Just("  %note\r\n")],
+        ) {
+            let text = format!("[{}] ", items.join(sep));
+            let Ok(Object::Array(full)) = Lexer::new(text.as_bytes(), 0).parse_object() else {
+                panic!("generated arrays parse: {text}");
+            };
+            let raw = raw_array(text.as_bytes()).expect("skipped");
+            prop_assert_eq!(raw.len(), full.len());
+            for i in 0..=full.len() {
+                prop_assert_eq!(raw.get(i).expect("element"), full.get(i).cloned(), "index {}", i);
+            }
+            prop_assert_eq!(raw.all().expect("all"), full.as_slice());
+        }
+
+        /// On any input, skipping is never stricter than parsing (a document that parsed before
+        /// still does) and, where both succeed, they agree; nothing panics.
+        #[test]
+        fn skipping_malformed_arrays_is_never_stricter(
+            text in prop_oneof![
+                "\\[[0-9R <>/()\\[\\]a-z%\n\\\\]{0,40}\\] ",
+                // A valid array with one byte changed to a delimiter, a digit or `R`.
+                (proptest::collection::vec(any_object(), 0..12), any::<usize>(), 0usize..12)
+                    .prop_map(|(items, at, with)| {
+                        let mut t = format!("[{}] ", items.join(" ")).into_bytes();
+                        let at = at % t.len();
+                        t[at] = b"[]()<>/R 0%\\"[with];
+                        String::from_utf8_lossy(&t).into_owned()
+                    }),
+            ],
+        ) {
+            let full = Lexer::new(text.as_bytes(), 0).parse_object();
+            let raw = raw_array(text.as_bytes());
+            if let Ok(Object::Array(full)) = full {
+                let raw = raw.expect("skips what parses");
+                prop_assert_eq!(raw.len(), full.len());
+                for i in 0..=full.len() {
+                    prop_assert_eq!(raw.get(i).expect("element"), full.get(i).cloned());
+                }
+            } else if let Ok(raw) = raw {
+                for i in 0..raw.len() {
+                    let _ = raw.get(i);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_keeps_its_other_keys_and_the_place_of_its_kids() {
+        let src = b"/Type /Pages /Kids [3 0 R 4 0 R /x (a]b)] /Count 2 /Kids [5 0 R] >> ";
+        let mut lx = Lexer::new(src, 0);
+        let (d, span) = lx.dict_body_deferring_kids().expect("parses");
+        let span = span.expect("deferred");
+        assert_eq!(&src[span.start..span.end], b"[5 0 R]");
+        assert_eq!(span.len, 1);
+        // The key given twice keeps its first place, as `Dict::set` keeps it.
+        assert_eq!(span.at, 1);
+        let keys: Vec<&[u8]> = d.0.iter().map(|(k, _)| k.as_slice()).collect();
+        assert_eq!(keys, [&b"Type"[..], b"Count"]);
+        // A /Kids by reference stays in the dictionary.
+        let src = b"/Kids 7 0 R /Count 3 >> ";
+        let (d, span) = Lexer::new(src, 0)
+            .dict_body_deferring_kids()
+            .expect("parses");
+        assert!(span.is_none());
+        assert_eq!(d.get(b"Kids"), Some(&Object::Ref(7, 0)));
+        // A direct array after a reference replaces it, in its place.
+        let src = b"/Kids 7 0 R /Count 3 /Kids [1 0 R] >> ";
+        let (d, span) = Lexer::new(src, 0)
+            .dict_body_deferring_kids()
+            .expect("parses");
+        assert_eq!(span.map(|s| (s.at, s.len)), Some((0, 1)));
+        assert_eq!(d.get(b"Kids"), None);
+        // Malformed: unbalanced, a key that is not a name, a bad hex string, a window too short.
+        for bad in [
+            &b"/Kids [1 0 R >> "[..],
+            b"/Kids [<< 1 2 >>] >> ",
+            b"/Kids [<zz>] >> ",
+        ] {
+            assert!(
+                matches!(
+                    Lexer::new(bad, 0).dict_body_deferring_kids(),
+                    Err(ParseError::Syntax(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            Lexer::new(b"/Kids [1 0 R 2 0", 0).dict_body_deferring_kids(),
+            Err(ParseError::Truncated)
+        );
     }
 }
