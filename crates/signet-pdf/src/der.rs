@@ -99,8 +99,12 @@ pub(crate) fn oid(dotted: &str) -> Vec<u8> {
 }
 
 pub(crate) fn oid_content(dotted: &str) -> Vec<u8> {
-    // Without intermediate vectors: CMS attributes encode several OIDs per signature.
-    let mut arcs = dotted.split('.').filter_map(|a| a.parse::<u64>().ok());
+    // Digits read by hand, without intermediate vectors: a seal encodes eight OIDs, and
+    // `str::parse` per arc was a measurable part of a plain seal.
+    let mut arcs = dotted
+        .split('.')
+        .filter(|a| !a.is_empty() && a.len() <= 19 && a.bytes().all(|b| b.is_ascii_digit()))
+        .map(|a| a.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0')));
     let a0 = arcs.next().unwrap_or(0);
     let a1 = arcs.next().unwrap_or(0);
     let mut out = Vec::with_capacity(dotted.len());

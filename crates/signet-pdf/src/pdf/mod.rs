@@ -734,7 +734,7 @@ fn raw_table(buf: &[u8]) -> Result<Option<(Entries, Dict)>, ParseError> {
         let bytes = (count * 20) as usize;
         let available = buf.len().saturating_sub(lx.pos).min(bytes);
         let here = &buf[lx.pos..lx.pos + available];
-        if !here.chunks_exact(20).all(|l| fixed_xref_entry(l).is_some()) {
+        if !here.chunks_exact(20).all(is_fixed_form) {
             return Ok(None);
         }
         if available < bytes {
@@ -802,6 +802,20 @@ fn decoded_table(buf: &[u8]) -> Result<(Entries, Dict), ParseError> {
         Object::Dict(d) => Ok((entries, d)),
         _ => Err(ParseError::Syntax("trailer is not a dictionary")),
     }
+}
+
+/// Whether `line` is a classic xref entry in its standard 20-byte form: what
+/// [`fixed_xref_entry`] decodes, checked without decoding (a long table's every line is
+/// checked when it is read, and only a few are decoded).
+fn is_fixed_form(line: &[u8]) -> bool {
+    line.len() == 20
+        && line[..10].iter().all(u8::is_ascii_digit)
+        && line[10] == b' '
+        && line[11..16].iter().all(u8::is_ascii_digit)
+        && line[16] == b' '
+        && matches!(line[17], b'n' | b'f')
+        && object::is_white(line[18])
+        && object::is_white(line[19])
 }
 
 /// One classic xref entry in its standard 20-byte form, or `None` when it is not in that form.
@@ -1113,6 +1127,17 @@ mod tests {
     }
 
     proptest! {
+        /// The quick check of a line agrees with decoding it.
+        #[test]
+        fn the_fixed_form_check_agrees_with_decoding(line in "[0-9 nfx\r\n\t]{18,21}") {
+            let line = line.as_bytes();
+            prop_assert_eq!(is_fixed_form(line), fixed_xref_entry(line).is_some());
+            let mut fixed = b"0000000010 00000 n\r\n".to_vec();
+            let at = line.len() % 20;
+            fixed[at] = line[0];
+            prop_assert_eq!(is_fixed_form(&fixed), fixed_xref_entry(&fixed).is_some());
+        }
+
         /// Kept raw or decoded, a table gives the same entry for every number.
         #[test]
         fn raw_and_decoded_tables_agree(

@@ -65,15 +65,38 @@ pub(crate) type PResult<T> = Result<T, ParseError>;
 
 const MAX_DEPTH: usize = 64;
 
+/// Byte classes (PDF 32000 7.2.2), looked up rather than compared: the lexer asks for every
+/// byte it scans.
+const WHITE: u8 = 1;
+const DELIM: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let white = b" \t\r\n\x0c\0";
+    let mut i = 0;
+    while i < white.len() {
+        t[white[i] as usize] = WHITE;
+        i += 1;
+    }
+    let delim = b"()<>[]{}/%";
+    let mut i = 0;
+    while i < delim.len() {
+        t[delim[i] as usize] = DELIM;
+        i += 1;
+    }
+    t
+};
+
 pub(crate) fn is_white(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
+    CLASS[b as usize] == WHITE
 }
 
 pub(crate) fn is_delim(b: u8) -> bool {
-    matches!(
-        b,
-        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
-    )
+    CLASS[b as usize] == DELIM
+}
+
+/// Neither white space nor a delimiter: part of a token or a name.
+fn is_regular(b: u8) -> bool {
+    CLASS[b as usize] == 0
 }
 
 /// Where a dictionary's direct `/Kids` array lies in the window it was parsed from.
@@ -193,7 +216,7 @@ impl<'a> Lexer<'a> {
         self.skip_ws();
         let start = self.pos;
         while let Some(&b) = self.buf.get(self.pos) {
-            if is_white(b) || is_delim(b) {
+            if !is_regular(b) {
                 break;
             }
             self.pos += 1;
@@ -413,18 +436,37 @@ impl<'a> Lexer<'a> {
         // as three elements).
         let (mut items, mut refs) = (0usize, 0usize);
         loop {
-            self.skip_ws();
             let b = self.peek()?;
-            if b == b']' {
+            if is_white(b) {
+                // A page tree's kids are mostly white space and digits: one byte at a time
+                // here, without the general white-space and token paths.
                 self.pos += 1;
-                return Ok(items.saturating_sub(2 * refs));
+                continue;
             }
-            if is_delim(b) {
-                self.skip_depth(1)?;
-            } else if self.token()? == b"R" {
-                refs += 1;
+            if is_regular(b) {
+                let start = self.pos;
+                let rest = &self.buf[start..];
+                let len = rest.iter().position(|&c| !is_regular(c));
+                // A token touching the end of the window may continue past it.
+                let len = len.ok_or(ParseError::Truncated)?;
+                if &rest[..len] == b"R" {
+                    refs += 1;
+                }
+                self.pos += len;
+                items += 1;
+                continue;
             }
-            items += 1;
+            match b {
+                b']' => {
+                    self.pos += 1;
+                    return Ok(items.saturating_sub(2 * refs));
+                }
+                b'%' => self.skip_ws(),
+                _ => {
+                    self.skip_depth(1)?;
+                    items += 1;
+                }
+            }
         }
     }
 
@@ -490,8 +532,7 @@ impl<'a> Lexer<'a> {
 
     fn skip_name(&mut self) -> PResult<()> {
         loop {
-            let b = self.peek()?;
-            if is_white(b) || is_delim(b) {
+            if !is_regular(self.peek()?) {
                 return Ok(());
             }
             self.pos += 1;
@@ -538,7 +579,7 @@ impl<'a> Lexer<'a> {
         let mut out = Vec::new();
         loop {
             let b = self.peek()?;
-            if is_white(b) || is_delim(b) {
+            if !is_regular(b) {
                 return Ok(out);
             }
             self.pos += 1;
