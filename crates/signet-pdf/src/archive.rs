@@ -17,7 +17,9 @@ use crate::oids;
 use crate::pdf::doc::Document;
 use crate::pdf::{Object, PdfError, Reader};
 use crate::pki::Certificate;
-use crate::seal::{Prepared, SealError, SigDict, Tail, check_revocation_coverage, write_dss};
+use crate::seal::{
+    Input, Prepared, SealError, SigDict, Tail, check_revocation_coverage, write_dss,
+};
 use crate::tsa::TimestampSource;
 
 /// Validation material the caller supplies: the issuers' certificates (the instance root, an
@@ -119,7 +121,10 @@ pub fn archive(
     };
     let (new_certs, new_crls, new_ocsps) =
         (fresh(&certs), fresh(&material.crls), fresh(&material.ocsps));
-    let mut out = input.to_vec();
+    // The output is built in place: the document time-stamp's revision and the last /DSS are
+    // appended to this copy of the input rather than to a second copy of it.
+    let mut out = Vec::with_capacity(input.len() + 2 * 16384 + 65536);
+    out.extend_from_slice(input);
     if !(new_certs.is_empty() && new_crls.is_empty() && new_ocsps.is_empty()) {
         write_dss(&mut out, &tail, &new_certs, &new_crls, &new_ocsps)?;
     }
@@ -133,14 +138,11 @@ pub fn archive(
     } else {
         16384
     };
-    let mut prep = Prepared::new(
-        std::io::Cursor::new(out.as_slice()),
-        SigDict::DocTimestamp,
-        None,
-        reserve,
-    )?;
-    let mut sealed = Vec::with_capacity(out.len() + reserve * 2 + 4096);
-    let digest = prep.stream(&mut sealed)?;
+    out.reserve(reserve * 2 + 4096);
+    let mut prep = Prepared::new(out.as_slice(), SigDict::DocTimestamp, None, reserve)?;
+    let mut hasher = crate::cms::DigestAlg::Sha256.hasher();
+    prep.src.hash_into(&mut hasher, None)?;
+    let digest = prep.digest_with(hasher);
     let imprint: [u8; 32] = digest
         .as_slice()
         .try_into()
@@ -151,7 +153,9 @@ pub fn archive(
     report.field_name = Some(prep.field_name.clone());
     report.byte_range = Some(prep.byte_range);
     report.timestamp = Some(info.gen_time);
-    let after = prep.finish(&mut sealed, &token)?;
+    let (revision, after) = prep.into_revision(&token)?;
+    let mut sealed = out;
+    sealed.extend_from_slice(&revision);
 
     // The token's own certificates, if the caller did not already supply them, go into a last
     // /DSS update so that the archival time-stamp can be validated later too.

@@ -182,12 +182,79 @@ impl SealOptions {
 /// [`seal`], choosing the signature field (see [`SealOptions`]).
 pub fn seal_with<R: Read + Seek, W: Write>(
     input: R,
-    mut output: W,
+    output: W,
     sealer: &Sealer,
     level: Level,
     tsa: Option<&dyn TimestampSource>,
     opts: &SealOptions,
 ) -> Result<SealReport, SealError> {
+    let reserve = check_request(sealer, level, tsa, opts)?;
+    let src = SeekSource::new(input).map_err(PdfError::Io)?;
+    seal_source(src, output, sealer, level, tsa, opts, reserve)
+}
+
+/// [`seal_with`] for a document in memory: parsed where it lies (no window is copied out of
+/// it) and written to `output` with one copy, hashed on the way.
+pub fn seal_slice_with<W: Write>(
+    input: &[u8],
+    output: W,
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+    opts: &SealOptions,
+) -> Result<SealReport, SealError> {
+    let reserve = check_request(sealer, level, tsa, opts)?;
+    seal_source(input, output, sealer, level, tsa, opts, reserve)
+}
+
+/// Seals `doc` in place: the signed revision is appended to it, and the document itself is
+/// hashed where it lies, never copied (unless `doc` must grow: give it the capacity of
+/// [`output_capacity`]). On error `doc` is left as it was.
+pub(crate) fn seal_appending(
+    doc: &mut Vec<u8>,
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+    opts: &SealOptions,
+) -> Result<SealReport, SealError> {
+    let reserve = check_request(sealer, level, tsa, opts)?;
+    let mut prep = Prepared::new(
+        doc.as_slice(),
+        cades(sealer),
+        opts.field_name.as_deref(),
+        reserve,
+    )?;
+    let mut hasher = DigestAlg::Sha256.hasher();
+    prep.src.hash_into(&mut hasher, None)?;
+    let digest = prep.digest_with(hasher);
+    let signed = sign_digest(&digest, sealer, level, tsa)?;
+    let mut report = signed.report(&prep, &digest);
+    let (revision, tail) = prep.into_revision(&signed.blob)?;
+    let dss = match level {
+        Level::BLT => {
+            let certs = dss_certs(sealer, signed.token.as_deref());
+            let mut buf = Vec::new();
+            let tail = write_dss(&mut buf, &tail, &certs, &sealer.crls, &[])?;
+            report.dss_certs = certs.len();
+            report.dss_crls = sealer.crls.len();
+            report.output_len = tail.len;
+            buf
+        }
+        _ => Vec::new(),
+    };
+    doc.extend_from_slice(&revision);
+    doc.extend_from_slice(&dss);
+    Ok(report)
+}
+
+/// Checks what can be checked before anything is read or written; returns the bytes to
+/// reserve for the signature.
+fn check_request(
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+    opts: &SealOptions,
+) -> Result<usize, SealError> {
     if let Some(name) = &opts.field_name
         && (name.is_empty() || name.contains('.') || name.len() > 100)
     {
@@ -200,23 +267,79 @@ pub fn seal_with<R: Read + Seek, W: Write>(
         // Checked again with the TSA's certificates once the token is in.
         check_revocation_coverage(&dss_certs(sealer, None), &sealer.crls)?;
     }
-    let reserve = reserve_for(sealer, level);
-    let mut prep = Prepared::new(
-        input,
-        SigDict::Cades {
-            signing_time: (sealer.clock)(),
-        },
-        opts.field_name.as_deref(),
-        reserve,
-    )?;
-    let digest = prep.stream(&mut output)?;
+    Ok(reserve_for(sealer, level))
+}
 
-    // CMS.
+fn cades(sealer: &Sealer) -> SigDict {
+    SigDict::Cades {
+        signing_time: (sealer.clock)(),
+    }
+}
+
+/// Streams `src` to `output` with its signed revision (and, at B-LT, the /DSS update).
+fn seal_source<S: Input, W: Write>(
+    src: S,
+    mut output: W,
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+    opts: &SealOptions,
+    reserve: usize,
+) -> Result<SealReport, SealError> {
+    let mut prep = Prepared::new(src, cades(sealer), opts.field_name.as_deref(), reserve)?;
+    let digest = prep.stream(&mut output)?;
+    let signed = sign_digest(&digest, sealer, level, tsa)?;
+    let mut report = signed.report(&prep, &digest);
+    let tail = prep.finish(&mut output, &signed.blob)?;
+    if level == Level::BLT {
+        let certs = dss_certs(sealer, signed.token.as_deref());
+        let mut buf = Vec::new();
+        let tail = write_dss(&mut buf, &tail, &certs, &sealer.crls, &[])?;
+        output.write_all(&buf).map_err(SealError::Write)?;
+        report.dss_certs = certs.len();
+        report.dss_crls = sealer.crls.len();
+        report.output_len = tail.len;
+    }
+    output.flush().map_err(SealError::Write)?;
+    Ok(report)
+}
+
+/// A CMS signature over a document digest, time-stamped below B-B.
+struct Signed {
+    level: Level,
+    blob: Vec<u8>,
+    token: Option<Vec<u8>>,
+    timestamp: Option<OffsetDateTime>,
+}
+
+impl Signed {
+    /// The report, before any /DSS update.
+    fn report<S>(&self, prep: &Prepared<S>, digest: &[u8]) -> SealReport {
+        SealReport {
+            level: self.level,
+            field_name: prep.field_name.clone(),
+            byte_range: prep.byte_range,
+            document_digest: hex::encode(digest),
+            xref_kind: prep.tail.kind,
+            timestamp: self.timestamp,
+            dss_certs: 0,
+            dss_crls: 0,
+            output_len: prep.total,
+        }
+    }
+}
+
+fn sign_digest(
+    digest: &[u8],
+    sealer: &Sealer,
+    level: Level,
+    tsa: Option<&dyn TimestampSource>,
+) -> Result<Signed, SealError> {
     let chain_der: Vec<&[u8]> = sealer.chain.iter().map(Certificate::der).collect();
     let spec = SignedDataSpec {
         content_type: oids::DATA,
         econtent: None,
-        content_digest: &digest,
+        content_digest: digest,
         signer_cert: chain_der[0],
         certs: chain_der.clone(),
     };
@@ -251,30 +374,12 @@ pub fn seal_with<R: Read + Seek, W: Write>(
     if level == Level::BLT {
         check_revocation_coverage(&dss_certs(sealer, token.as_deref()), &sealer.crls)?;
     }
-    let mut report = SealReport {
+    Ok(Signed {
         level,
-        field_name: prep.field_name.clone(),
-        byte_range: prep.byte_range,
-        document_digest: hex::encode(&digest),
-        xref_kind: prep.tail.kind,
+        blob,
+        token,
         timestamp,
-        dss_certs: 0,
-        dss_crls: 0,
-        output_len: prep.total,
-    };
-    let tail = prep.finish(&mut output, &blob)?;
-
-    if level == Level::BLT {
-        let certs = dss_certs(sealer, token.as_deref());
-        let mut buf = Vec::new();
-        let tail = write_dss(&mut buf, &tail, &certs, &sealer.crls, &[])?;
-        output.write_all(&buf).map_err(SealError::Write)?;
-        report.dss_certs = certs.len();
-        report.dss_crls = sealer.crls.len();
-        report.output_len = tail.len;
-    }
-    output.flush().map_err(SealError::Write)?;
-    Ok(report)
+    })
 }
 
 /// Bytes reserved for the CMS blob of a signature by `sealer` at `level`.
@@ -310,7 +415,7 @@ pub fn seal_bytes(
     tsa: Option<&dyn TimestampSource>,
 ) -> Result<(Vec<u8>, SealReport), SealError> {
     let mut out = Vec::with_capacity(output_capacity(input.len(), sealer, level));
-    let report = seal(std::io::Cursor::new(input), &mut out, sealer, level, tsa)?;
+    let report = seal_slice_with(input, &mut out, sealer, level, tsa, &SealOptions::default())?;
     Ok((out, report))
 }
 
@@ -488,10 +593,84 @@ pub(crate) fn write_dss(
     })
 }
 
+/// A document to sign: read at random while its revision is planned, then hashed (and
+/// copied out) in one pass.
+pub(crate) trait Input: Source {
+    /// Hashes the whole input into `hasher`, writing it to `out` on the way if given.
+    fn hash_into(
+        &mut self,
+        hasher: &mut crate::cms::Hasher,
+        out: Option<&mut dyn Write>,
+    ) -> Result<(), SealError>;
+}
+
+impl<R: Read + Seek> Input for SeekSource<R> {
+    fn hash_into(
+        &mut self,
+        hasher: &mut crate::cms::Hasher,
+        out: Option<&mut dyn Write>,
+    ) -> Result<(), SealError> {
+        /// Hashes what it passes on to `out`.
+        struct Hashing<'a, 'h> {
+            out: Option<&'a mut dyn Write>,
+            hasher: &'h mut crate::cms::Hasher,
+            /// Whether writing failed (rather than reading the input).
+            failed: bool,
+        }
+        impl Write for Hashing<'_, '_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let n = match &mut self.out {
+                    Some(out) => out.write(buf).inspect_err(|_| self.failed = true)?,
+                    None => buf.len(),
+                };
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.out.as_mut().map_or(Ok(()), |o| o.flush())
+            }
+        }
+        let inner = self.get_mut();
+        inner.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
+        let mut hashing = Hashing {
+            out,
+            hasher,
+            failed: false,
+        };
+        // `io::copy` goes through a buffer on the stack that it never zeroes (a heap buffer
+        // here was allocated and zeroed on every seal).
+        match std::io::copy(inner, &mut hashing) {
+            Ok(_) => Ok(()),
+            Err(e) if hashing.failed => Err(SealError::Write(e)),
+            Err(e) => Err(PdfError::Io(e).into()),
+        }
+    }
+}
+
+impl Input for &[u8] {
+    fn hash_into(
+        &mut self,
+        hasher: &mut crate::cms::Hasher,
+        out: Option<&mut dyn Write>,
+    ) -> Result<(), SealError> {
+        match out {
+            // In pieces, each hashed right after it is written, while it is still in cache.
+            Some(out) => {
+                for piece in self.chunks(1 << 16) {
+                    out.write_all(piece).map_err(SealError::Write)?;
+                    hasher.update(piece);
+                }
+            }
+            None => hasher.update(self),
+        }
+        Ok(())
+    }
+}
+
 /// A signature revision written up to its /Contents: the input is then streamed out and
 /// hashed ([`Prepared::stream`]) and the signature filled in ([`Prepared::finish`]).
-pub(crate) struct Prepared<R> {
-    src: R,
+pub(crate) struct Prepared<S> {
+    pub src: S,
     upd: Update,
     contents_at: usize,
     contents_end: usize,
@@ -504,16 +683,16 @@ pub(crate) struct Prepared<R> {
     pub tail: Tail,
 }
 
-impl<R: Read + Seek> Prepared<R> {
+impl<S: Input> Prepared<S> {
     /// Plans the revision: a signature dictionary with placeholders, filling the unsigned
     /// signature field `field_name` if it exists (else a new invisible field on page 1).
     pub(crate) fn new(
-        input: R,
+        input: S,
         dict: SigDict,
         field_name: Option<&str>,
         reserve: usize,
     ) -> Result<Self, SealError> {
-        let mut r = Reader::open(SeekSource::new(input).map_err(PdfError::Io)?)?;
+        let mut r = Reader::open(input)?;
         let doc = Document::load(&mut r)?;
         let existing = match field_name {
             Some(name) => match doc.find_field(&mut r, name.as_bytes())? {
@@ -670,7 +849,7 @@ impl<R: Read + Seek> Prepared<R> {
             len: total,
         };
         Ok(Self {
-            src: r.src.into_inner(),
+            src: r.src,
             upd,
             contents_at,
             contents_end,
@@ -685,50 +864,28 @@ impl<R: Read + Seek> Prepared<R> {
     /// Streams the input to `output` while hashing it with the new revision's signed parts, in
     /// one pass; returns the SHA-256 digest of the signed byte range.
     pub(crate) fn stream<W: Write>(&mut self, output: &mut W) -> Result<Vec<u8>, SealError> {
-        /// Hashes what it passes on to `out`.
-        struct Hashing<'a, W> {
-            out: &'a mut W,
-            hasher: crate::cms::Hasher,
-            /// Whether writing failed (rather than reading the input).
-            failed: bool,
-        }
-        impl<W: Write> Write for Hashing<'_, W> {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                let n = self.out.write(buf).inspect_err(|_| self.failed = true)?;
-                self.hasher.update(&buf[..n]);
-                Ok(n)
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                self.out.flush()
-            }
-        }
-        self.src.seek(SeekFrom::Start(0)).map_err(PdfError::Io)?;
-        let mut hashing = Hashing {
-            out: output,
-            hasher: DigestAlg::Sha256.hasher(),
-            failed: false,
-        };
-        // `io::copy` goes through a buffer on the stack that it never zeroes (a heap buffer
-        // here was allocated and zeroed on every seal).
-        if let Err(e) = std::io::copy(&mut self.src, &mut hashing) {
-            return Err(if hashing.failed {
-                SealError::Write(e)
-            } else {
-                PdfError::Io(e).into()
-            });
-        }
-        let mut hasher = hashing.hasher;
+        let mut hasher = DigestAlg::Sha256.hasher();
+        self.src.hash_into(&mut hasher, Some(output))?;
+        Ok(self.digest_with(hasher))
+    }
+
+    /// The digest of the signed byte range, given `hasher` that has hashed the input.
+    pub(crate) fn digest_with(&self, mut hasher: crate::cms::Hasher) -> Vec<u8> {
         hasher.update(&self.upd.buf[..self.contents_at]);
         hasher.update(&self.upd.buf[self.contents_end..]);
-        Ok(hasher.finish())
+        hasher.finish()
     }
 
     /// Puts `blob` into /Contents and writes the revision to `output`.
-    pub(crate) fn finish<W: Write>(
-        mut self,
-        output: &mut W,
-        blob: &[u8],
-    ) -> Result<Tail, SealError> {
+    pub(crate) fn finish<W: Write>(self, output: &mut W, blob: &[u8]) -> Result<Tail, SealError> {
+        let (revision, tail) = self.into_revision(blob)?;
+        output.write_all(&revision).map_err(SealError::Write)?;
+        Ok(tail)
+    }
+
+    /// Puts `blob` into /Contents and returns the revision's bytes (the input is let go of, so
+    /// that the revision can be appended to it).
+    pub(crate) fn into_revision(mut self, blob: &[u8]) -> Result<(Vec<u8>, Tail), SealError> {
         if blob.len() > self.reserve {
             return Err(SealError::ContentsTooSmall {
                 needed: blob.len(),
@@ -738,8 +895,7 @@ impl<R: Read + Seek> Prepared<R> {
         let at = self.contents_at + 1;
         hex::encode_to_slice(blob, &mut self.upd.buf[at..at + 2 * blob.len()])
             .map_err(|e| SealError::Cms(e.to_string()))?;
-        output.write_all(&self.upd.buf).map_err(SealError::Write)?;
-        Ok(self.tail)
+        Ok((self.upd.buf, self.tail))
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{PageSpec, build_pdf, run, tool};
-use signet_pdf::act::{SigningAct, sign_act};
+use signet_pdf::act::{ActError, SigningAct, sign_act, sign_act_owned};
 use signet_pdf::pki::{InstancePki, PkiOptions, SignerIdentity};
 use signet_pdf::seal::{Level, seal_bytes};
 use signet_pdf::stamp::{FontLibrary, FracRect, Mark, MarkKind, stamp};
@@ -79,6 +79,14 @@ fn signer(name: &str, email: &str) -> SignerIdentity {
     }
 }
 
+/// How a test signs: stamp then [`sign_act`] (a copy each), or the one-copy paths
+/// ([`signet_pdf::act::stamp_and_sign`], [`sign_act_owned`] when there are no marks).
+#[derive(Clone, Copy, PartialEq)]
+enum How {
+    Separate,
+    OneCopy,
+}
+
 /// Stamps `marks` as `field`, then signs the act; checks the prefix property at each step.
 fn stamp_and_sign(
     fx: &Fixture,
@@ -86,21 +94,46 @@ fn stamp_and_sign(
     field: &str,
     who: &SignerIdentity,
     marks: &[Mark],
+    how: How,
 ) -> Vec<u8> {
     let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
-    let stamped = if marks.is_empty() {
-        input.to_vec()
-    } else {
-        let (s, _) = stamp(input, field, marks, &fx.fonts).expect("stamp");
-        assert!(s.starts_with(input));
-        s
-    };
     let act = SigningAct::new(who.clone(), field);
-    let (signed, report) =
-        sign_act(&stamped, &fx.pki, &act, &tsa as &dyn TimestampSource).expect("sign");
-    assert!(signed.starts_with(&stamped));
+    let tsa = &tsa as &dyn TimestampSource;
+    let (signed, report) = match (how, marks.is_empty()) {
+        (How::Separate, _) => {
+            let stamped = if marks.is_empty() {
+                input.to_vec()
+            } else {
+                let (s, _) = stamp(input, field, marks, &fx.fonts).expect("stamp");
+                assert!(s.starts_with(input));
+                s
+            };
+            let (signed, report) = sign_act(&stamped, &fx.pki, &act, tsa).expect("sign");
+            assert!(signed.starts_with(&stamped));
+            (signed, report)
+        }
+        (How::OneCopy, true) => {
+            let (signed, report) =
+                sign_act_owned(input.to_vec(), &fx.pki, &act, tsa).expect("sign");
+            assert!(signed.starts_with(input));
+            (signed, report)
+        }
+        (How::OneCopy, false) => {
+            let (signed, stamped, report) =
+                signet_pdf::act::stamp_and_sign(input, marks, &fx.fonts, &fx.pki, &act, tsa)
+                    .expect("stamp and sign");
+            assert!(signed.starts_with(input));
+            assert_eq!(stamped.widgets, marks.len());
+            // The signature covers the stamped revision: its range starts at 0 and runs past
+            // the input.
+            assert_eq!(report.seal.byte_range[0], 0);
+            assert!(report.seal.byte_range[1] > input.len() as u64);
+            (signed, report)
+        }
+    };
     assert!(report.seal.timestamp.is_some());
     assert_eq!(report.seal.field_name, field);
+    assert_eq!(report.seal.output_len, signed.len() as u64);
     assert!(
         report.certificate_subject.contains(&who.name),
         "{}",
@@ -215,12 +248,14 @@ fn marks_b(last_page: u32) -> Vec<Mark> {
 }
 
 fn two_signers(fx: &Fixture, name: &str, input: &[u8], pages: u32, earlier: usize) {
+    // The first signer through stamp and `sign_act`, the second through the one-copy path.
     let a = stamp_and_sign(
         fx,
         input,
         "SignerA",
         &signer("Anna Smith", "anna@example.org"),
         &marks_a(),
+        How::Separate,
     );
     check_all_valid(fx, &format!("{name}-a"), &a, earlier + 1);
     let b = stamp_and_sign(
@@ -229,6 +264,7 @@ fn two_signers(fx: &Fixture, name: &str, input: &[u8], pages: u32, earlier: usiz
         "SignerB",
         &signer("Ελένη Παπαδοπούλου", "eleni@example.org"),
         &marks_b(pages - 1),
+        How::OneCopy,
     );
     assert!(b.starts_with(input));
     check_all_valid(fx, &format!("{name}-ab"), &b, earlier + 2);
@@ -284,6 +320,7 @@ fn a_signer_without_marks_signs_invisibly() {
         "SignerA",
         &signer("Anna Smith", "anna@example.org"),
         &marks_a(),
+        How::OneCopy,
     );
     let b = stamp_and_sign(
         &fx,
@@ -291,8 +328,61 @@ fn a_signer_without_marks_signs_invisibly() {
         "Approver",
         &signer("Bob Jones", "bob@example.org"),
         &[],
+        How::Separate,
     );
     check_all_valid(&fx, "invisible", &b, 2);
+    let c = stamp_and_sign(
+        &fx,
+        &b,
+        "Viewer",
+        &signer("Carla Diaz", "carla@example.org"),
+        &[],
+        How::OneCopy,
+    );
+    check_all_valid(&fx, "invisible-owned", &c, 3);
+}
+
+/// Always fails, like an unreachable TSA.
+struct DownSource;
+
+impl TimestampSource for DownSource {
+    fn timestamp(&self, _digest: &[u8; 32]) -> Result<Vec<u8>, signet_pdf::tsa::TimestampError> {
+        Err(signet_pdf::tsa::TimestampError::Transport(
+            "connection refused".into(),
+        ))
+    }
+}
+
+#[test]
+fn the_one_copy_act_fails_closed_and_refuses_what_stamping_refuses() {
+    let fx = fixture();
+    let input = build_pdf(&[PageSpec::a4()], None, false);
+    let act = SigningAct::new(signer("Anna Smith", "anna@example.org"), "SignerA");
+    let err =
+        signet_pdf::act::stamp_and_sign(&input, &marks_a(), &fx.fonts, &fx.pki, &act, &DownSource)
+            .expect_err("no time-stamp, no signature");
+    assert!(
+        matches!(&err, ActError::Seal(e) if e.is_retryable()),
+        "{err}"
+    );
+    let err = sign_act_owned(input.clone(), &fx.pki, &act, &DownSource).expect_err("no time-stamp");
+    assert!(
+        matches!(&err, ActError::Seal(e) if e.is_retryable()),
+        "{err}"
+    );
+    // A mark on a page the document does not have: a stamping error, nothing signed.
+    let tsa = fx.pki.tsa(DEFAULT_TSA_POLICY).expect("tsa");
+    let far = vec![Mark::new(5, b(0.1, 0.1, 0.2, 0.05), MarkKind::Checkmark)];
+    let err = signet_pdf::act::stamp_and_sign(
+        &input,
+        &far,
+        &fx.fonts,
+        &fx.pki,
+        &act,
+        &tsa as &dyn TimestampSource,
+    )
+    .expect_err("no such page");
+    assert!(matches!(err, ActError::Stamp(_)), "{err}");
 }
 
 #[test]
@@ -377,6 +467,7 @@ fn content_change_after_an_act_is_reported() {
         "SignerA",
         &signer("Anna Smith", "anna@example.org"),
         &marks_a(),
+        How::OneCopy,
     );
     // Stamping alone after the signature is accepted…
     let (stamped, _) = stamp(&a, "SignerB", &marks_b(0), &fx.fonts).expect("stamp");

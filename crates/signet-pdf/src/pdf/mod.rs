@@ -5,6 +5,7 @@ pub(crate) mod doc;
 pub(crate) mod object;
 pub(crate) mod update;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -32,10 +33,11 @@ fn bad(msg: impl Into<String>) -> PdfError {
     PdfError::Malformed(msg.into())
 }
 
-/// Random access to the input.
+/// Random access to the input. A window is borrowed where the input is already in memory,
+/// and read into a buffer otherwise.
 pub(crate) trait Source {
     fn len(&self) -> u64;
-    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>>;
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Cow<'_, [u8]>>;
 }
 
 impl Source for &[u8] {
@@ -43,12 +45,12 @@ impl Source for &[u8] {
         <[u8]>::len(self) as u64
     }
 
-    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Cow<'_, [u8]>> {
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(<[u8]>::len(self));
         let end = start.saturating_add(len).min(<[u8]>::len(self));
-        Ok(self[start..end].to_vec())
+        Ok(Cow::Borrowed(&self[start..end]))
     }
 }
 
@@ -64,8 +66,8 @@ impl<R: Read + Seek> SeekSource<R> {
         Ok(Self { inner, len })
     }
 
-    pub(crate) fn into_inner(self) -> R {
-        self.inner
+    pub(crate) fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
     }
 }
 
@@ -74,12 +76,12 @@ impl<R: Read + Seek> Source for SeekSource<R> {
         self.len
     }
 
-    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Cow<'_, [u8]>> {
         let len = (len as u64).min(self.len.saturating_sub(offset));
         self.inner.seek(SeekFrom::Start(offset))?;
         let mut buf = Vec::with_capacity(len as usize);
         (&mut self.inner).take(len).read_to_end(&mut buf)?;
-        Ok(buf)
+        Ok(Cow::Owned(buf))
     }
 }
 
@@ -353,12 +355,12 @@ impl<S: Source> Reader<S> {
     ) -> Result<T, PdfError> {
         let mut size = size.clamp(64, MAX_WINDOW);
         loop {
-            let buf = self.src.read_at(off, size)?;
-            let at_end = off + buf.len() as u64 >= self.len;
-            let mut padded = buf;
+            let len = self.len;
+            let mut padded = self.src.read_at(off, size)?;
+            let at_end = off + padded.len() as u64 >= len;
             if at_end {
                 // Let a final token end cleanly.
-                padded.push(b'\n');
+                padded.to_mut().push(b'\n');
             }
             match f(&padded) {
                 Ok(v) => return Ok(v),
@@ -522,13 +524,16 @@ impl<S: Source> Reader<S> {
         if len > MAX_WINDOW {
             return Err(PdfError::Unsupported("streams above 256 MiB"));
         }
-        let data = self.src.read_at(start, len)?;
+        let data = self.src.read_at(start, len)?.into_owned();
         Ok((id, Object::Stream(dict, data)))
     }
 
     fn endstream_follows(&mut self, at: u64) -> Result<bool, PdfError> {
         let b = self.src.read_at(at, 32)?;
-        let t: Vec<u8> = b.into_iter().skip_while(|c| object::is_white(*c)).collect();
+        let t = b
+            .iter()
+            .position(|c| !object::is_white(*c))
+            .map_or(&b[..0], |i| &b[i..]);
         Ok(t.starts_with(b"endstream"))
     }
 
@@ -941,12 +946,18 @@ fn png_unpredict(data: &[u8], row: usize, bpp: usize) -> Result<Vec<u8>, PdfErro
     Ok(out)
 }
 
+// The first byte is compared before the rest: comparing every window whole made finding
+// `startxref` in a file's last 2 KiB a call to memcmp per byte.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    let first = *needle.first()?;
+    hay.windows(needle.len())
+        .position(|w| w[0] == first && w == needle)
 }
 
 pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
+    let first = *needle.first()?;
+    hay.windows(needle.len())
+        .rposition(|w| w[0] == first && w == needle)
 }
 
 #[cfg(test)]

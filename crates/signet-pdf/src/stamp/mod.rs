@@ -158,6 +158,18 @@ pub fn stamp(
     marks: &[Mark],
     fonts: &FontLibrary,
 ) -> Result<(Vec<u8>, StampReport), StampError> {
+    stamp_reserving(input, field_name, marks, fonts, 0)
+}
+
+/// [`stamp`], the output given `extra` bytes of spare capacity (for a signature revision to be
+/// appended without copying the document again).
+pub(crate) fn stamp_reserving(
+    input: &[u8],
+    field_name: &str,
+    marks: &[Mark],
+    fonts: &FontLibrary,
+    extra: usize,
+) -> Result<(Vec<u8>, StampReport), StampError> {
     if marks.is_empty() || marks.len() > MAX_MARKS {
         return Err(StampError::NoMarks);
     }
@@ -339,7 +351,7 @@ pub fn stamp(
     let size = next;
     upd.finish(&doc.trailer, size, doc.startxref);
 
-    let mut out = Vec::with_capacity(input.len() + upd.buf.len());
+    let mut out = Vec::with_capacity(input.len() + upd.buf.len() + extra);
     out.extend_from_slice(input);
     out.extend_from_slice(&upd.buf);
     Ok((
