@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use signet_pdf::pki::{InstancePki, PkiOptions};
-use signet_pdf::seal::{Level, seal};
+use signet_pdf::seal::{Level, SealOptions, seal, seal_slice_with};
 
 fn main() {
     let n: usize = std::env::var("SIGNET_BENCH_N")
@@ -45,9 +45,18 @@ fn main() {
     for (name, doc) in docs.iter().filter(|(n, _)| which.is_empty() || *n == which) {
         std::fs::write(dir.path().join(format!("{name}.pdf")), doc).expect("write");
         let mut out = Vec::with_capacity(doc.len() + 20_000);
+        // `SIGNET_BENCH_ONLY=slice`: the document as a slice (`seal_slice_with`, what
+        // `seal_bytes` and the signer's act use) rather than through `Read + Seek`.
+        let only = std::env::var("SIGNET_BENCH_ONLY").unwrap_or_default();
+        let slice = only == "slice";
         let seal_into = |out: &mut Vec<u8>| {
             out.clear();
-            seal(std::io::Cursor::new(doc), out, &sealer, Level::BB, None).expect("seal");
+            if slice {
+                seal_slice_with(doc, out, &sealer, Level::BB, None, &SealOptions::default())
+                    .expect("seal");
+            } else {
+                seal(std::io::Cursor::new(doc), out, &sealer, Level::BB, None).expect("seal");
+            }
         };
         seal_into(&mut out); // warm-up
         // Floor: one SHA-256 pass + one P-256 signature.
@@ -58,9 +67,8 @@ fn main() {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         // Rounds alternate between the two, and each keeps its fastest round: on a shared,
         // loaded machine the best round is the one least disturbed by other processes.
-        // `SIGNET_BENCH_ONLY=seal|floor` runs one side only, for `perf stat` (CPU time and
+        // `SIGNET_BENCH_ONLY=seal|slice|floor` runs one side only, for `perf stat` (CPU time and
         // instructions of this process, which other load on the machine does not change).
-        let only = std::env::var("SIGNET_BENCH_ONLY").unwrap_or_default();
         let rounds = 20;
         let per_round = (n / rounds).max(1);
         let (mut best_seal, mut best_floor) = (f64::MAX, f64::MAX);
@@ -71,7 +79,7 @@ fn main() {
             }
             best_seal = best_seal.min(t.elapsed().as_secs_f64() / per_round as f64);
             let t = Instant::now();
-            for _ in 0..per_round * usize::from(only != "seal") {
+            for _ in 0..per_round * usize::from(only != "seal" && !slice) {
                 let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, doc);
                 std::hint::black_box(key.sign(&rng, d.as_ref()).expect("sign"));
             }

@@ -102,9 +102,10 @@ pub(crate) fn oid_content(dotted: &str) -> Vec<u8> {
     // Digits read by hand, without intermediate vectors: a seal encodes eight OIDs, and
     // `str::parse` per arc was a measurable part of a plain seal.
     let mut arcs = dotted
-        .split('.')
-        .filter(|a| !a.is_empty() && a.len() <= 19 && a.bytes().all(|b| b.is_ascii_digit()))
-        .map(|a| a.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0')));
+        .as_bytes()
+        .split(|b| *b == b'.')
+        .filter(|a| !a.is_empty() && a.len() <= 19 && a.iter().all(u8::is_ascii_digit))
+        .map(|a| a.iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0')));
     let a0 = arcs.next().unwrap_or(0);
     let a1 = arcs.next().unwrap_or(0);
     let mut out = Vec::with_capacity(dotted.len());

@@ -504,3 +504,13 @@ fn content_change_after_an_act_is_reported() {
         Some(ChangeKind::Other)
     );
 }
+
+/// The benchmark's image-heavy document (its size in one unfiltered image) goes through both
+/// act paths and every validator accepts it.
+#[test]
+fn an_image_heavy_document_is_stamped_and_signed() {
+    let fx = fixture();
+    let input = common::pdf_with_image(3, 300_000);
+    common::qpdf_check(&input, fx.dir.path(), "image-input");
+    two_signers(&fx, "image", &input, 3, 0);
+}

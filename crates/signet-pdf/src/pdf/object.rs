@@ -434,6 +434,9 @@ impl<'a> Lexer<'a> {
         self.pos += 1;
         // Every element, and every `R` among the tokens (each closes a reference that counted
         // as three elements).
+        if let Some(n) = self.skip_plain_array() {
+            return Ok(n);
+        }
         let (mut items, mut refs) = (0usize, 0usize);
         loop {
             let b = self.peek()?;
@@ -468,6 +471,39 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
+    }
+
+    /// The common case of [`Lexer::skip_object`] (after the `[`), in one pass: an array of
+    /// plain tokens and white space up to its `]` (a page tree's references). `None`, with
+    /// nothing consumed, at anything else (a nested object, a comment, the window's end).
+    fn skip_plain_array(&mut self) -> Option<usize> {
+        let (mut items, mut refs) = (0usize, 0usize);
+        // Where the token being read started, if one is.
+        let mut token: Option<usize> = None;
+        for (i, &b) in self.buf.iter().enumerate().skip(self.pos) {
+            if is_regular(b) {
+                if token.is_none() {
+                    items += 1;
+                    token = Some(i);
+                }
+                continue;
+            }
+            if is_delim(b) && b != b']' {
+                return None;
+            }
+            // A token ends here.
+            if token
+                .take()
+                .is_some_and(|t| i - t == 1 && self.buf[t] == b'R')
+            {
+                refs += 1;
+            }
+            if b == b']' {
+                self.pos = i + 1;
+                return Some(items.saturating_sub(2 * refs));
+            }
+        }
+        None
     }
 
     fn skip_depth(&mut self, depth: usize) -> PResult<()> {
@@ -698,7 +734,11 @@ pub(crate) fn write_object(out: &mut Vec<u8>, obj: &Object) {
     match obj {
         Object::Null => out.extend_from_slice(b"null"),
         Object::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Object::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Object::Int(i) => {
+            use std::io::Write as _;
+            // Writing into a vector cannot fail.
+            let _ = write!(out, "{i}");
+        }
         Object::Real(r) => out.extend_from_slice(r),
         Object::Str(s) => write_string(out, s),
         Object::Name(n) => write_name(out, n),
@@ -713,7 +753,11 @@ pub(crate) fn write_object(out: &mut Vec<u8>, obj: &Object) {
             out.push(b']');
         }
         Object::Dict(d) | Object::Stream(d, _) => write_dict(out, d),
-        Object::Ref(n, g) => out.extend_from_slice(format!("{n} {g} R").as_bytes()),
+        Object::Ref(n, g) => {
+            use std::io::Write as _;
+            // Writing into a vector cannot fail.
+            let _ = write!(out, "{n} {g} R");
+        }
     }
 }
 

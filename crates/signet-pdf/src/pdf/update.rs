@@ -28,8 +28,7 @@ impl Update {
     pub(crate) fn begin_obj_gen(&mut self, num: u32, generation: u16) {
         self.offsets
             .push((num, generation, self.base + self.buf.len() as u64));
-        self.buf
-            .extend_from_slice(format!("{num} {generation} obj\n").as_bytes());
+        write_into(&mut self.buf, format_args!("{num} {generation} obj\n"));
     }
 
     pub(crate) fn begin_obj(&mut self, num: u32) {
@@ -54,8 +53,10 @@ impl Update {
 
     pub(crate) fn write_stream_obj(&mut self, num: u32, data: &[u8]) {
         self.begin_obj(num);
-        self.buf
-            .extend_from_slice(format!("<</Length {}>>\nstream\n", data.len()).as_bytes());
+        write_into(
+            &mut self.buf,
+            format_args!("<</Length {}>>\nstream\n", data.len()),
+        );
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\nendstream");
         self.end_obj();
@@ -100,11 +101,9 @@ impl Update {
                 entries.sort();
                 self.buf.extend_from_slice(b"xref\n");
                 for run in runs(&entries) {
-                    self.buf
-                        .extend_from_slice(format!("{} {}\n", run[0].0, run.len()).as_bytes());
+                    write_into(&mut self.buf, format_args!("{} {}\n", run[0].0, run.len()));
                     for (_, g, off) in run {
-                        self.buf
-                            .extend_from_slice(format!("{off:010} {g:05} n\r\n").as_bytes());
+                        write_into(&mut self.buf, format_args!("{off:010} {g:05} n\r\n"));
                     }
                 }
                 self.buf.extend_from_slice(b"trailer\n");
@@ -134,16 +133,14 @@ impl Update {
                     Object::Array(vec![Object::Int(1), Object::Int(8), Object::Int(2)]),
                 );
                 trailer.set(b"Length", Object::Int(data.len() as i64));
-                self.buf
-                    .extend_from_slice(format!("{xref_num} 0 obj\n").as_bytes());
+                write_into(&mut self.buf, format_args!("{xref_num} 0 obj\n"));
                 write_dict(&mut self.buf, &trailer);
                 self.buf.extend_from_slice(b"\nstream\n");
                 self.buf.extend_from_slice(&data);
                 self.buf.extend_from_slice(b"\nendstream\nendobj\n");
             }
         }
-        self.buf
-            .extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+        write_into(&mut self.buf, format_args!("startxref\n{xref_at}\n%%EOF\n"));
     }
 }
 
@@ -155,8 +152,10 @@ impl Update {
         entries.sort();
         let xref_at = self.base + self.buf.len() as u64;
         self.xref_offset = xref_at;
-        self.buf
-            .extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f\r\n").as_bytes());
+        write_into(
+            &mut self.buf,
+            format_args!("xref\n0 {size}\n0000000000 65535 f\r\n"),
+        );
         let mut expected = 1;
         for (num, g, off) in entries {
             // Numbers without an object (none when the caller keeps its promise) are free.
@@ -164,16 +163,17 @@ impl Update {
                 self.buf.extend_from_slice(b"0000000000 00000 f\r\n");
                 expected += 1;
             }
-            self.buf
-                .extend_from_slice(format!("{off:010} {g:05} n\r\n").as_bytes());
+            write_into(&mut self.buf, format_args!("{off:010} {g:05} n\r\n"));
             expected = num + 1;
         }
         let mut trailer = trailer_extra.clone();
         trailer.set(b"Size", Object::Int(i64::from(size)));
         self.buf.extend_from_slice(b"trailer\n");
         write_dict(&mut self.buf, &trailer);
-        self.buf
-            .extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+        write_into(
+            &mut self.buf,
+            format_args!("\nstartxref\n{xref_at}\n%%EOF\n"),
+        );
     }
 }
 
@@ -215,6 +215,13 @@ fn fresh_id() -> [u8; 16] {
     let mut id = [0u8; 16];
     id.copy_from_slice(&ctx.finish().as_ref()[..16]);
     id
+}
+
+/// Writes formatted text straight into `buf` (no intermediate `String`).
+fn write_into(buf: &mut Vec<u8>, args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    // Writing into a vector cannot fail (it grows or aborts on allocation failure).
+    let _ = buf.write_fmt(args);
 }
 
 #[cfg(test)]

@@ -46,6 +46,85 @@ pub fn classic_pdf(pages: usize) -> Vec<u8> {
     out
 }
 
+/// A `pages`-page PDF like [`classic_pdf`] whose first page also shows an RGB image of about
+/// `image_bytes` bytes, stored unfiltered (incompressible noise): a document whose size, like
+/// a scanned contract's, is in its images rather than its pages.
+pub fn pdf_with_image(pages: usize, image_bytes: usize) -> Vec<u8> {
+    let width = 1024usize;
+    let height = (image_bytes / (3 * width)).max(1);
+    let mut pixels = vec![0u8; width * height * 3];
+    // A fixed xorshift sequence: the same document every run.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for p in pixels.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *p = (x >> 24) as u8;
+    }
+    let image_num = 4 + 2 * pages;
+    let mut objs: Vec<Vec<u8>> = Vec::new();
+    objs.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objs.push(
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    );
+    objs.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+    for i in 0..pages {
+        let xobject = if i == 0 {
+            format!(" /XObject << /Im0 {image_num} 0 R >>")
+        } else {
+            String::new()
+        };
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >>{xobject} >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ).into_bytes());
+        let draw = if i == 0 {
+            "q 400 0 0 300 100 100 cm /Im0 Do Q "
+        } else {
+            ""
+        };
+        let text = format!(
+            "{draw}BT /F1 24 Tf 72 720 Td (Signet test page {}) Tj ET",
+            i + 1
+        );
+        objs.push(format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()).into_bytes());
+    }
+    let mut image = format!(
+        "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length {} >>\nstream\n",
+        pixels.len()
+    )
+    .into_bytes();
+    image.extend_from_slice(&pixels);
+    image.extend_from_slice(b"\nendstream");
+    objs.push(image);
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>] >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 /// A fresh instance PKI whose CRL distribution point is a closed port (validators must use what
 /// the file carries), and a temporary directory holding its root as `root.pem`.
 #[allow(clippy::disallowed_methods, reason = "tests take the real time")]
