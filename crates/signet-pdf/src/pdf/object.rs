@@ -34,6 +34,14 @@ impl Dict {
         }
     }
 
+    /// [`Dict::set`] with a key the caller already owns (the parser's: no second copy).
+    pub(crate) fn set_owned(&mut self, key: Vec<u8>, value: Object) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
     #[allow(dead_code)]
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Object> {
         let i = self.0.iter().position(|(k, _)| k == key)?;
@@ -354,7 +362,7 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     let k = self.name_body()?;
                     let v = self.parse_depth(depth + 1)?;
-                    d.set(&k, v);
+                    d.set_owned(k, v);
                 }
                 _ => return Err(ParseError::Syntax("dictionary key is not a name")),
             }
@@ -413,7 +421,7 @@ impl<'a> Lexer<'a> {
                         Some(s) if k == b"Kids" => d.0.insert(s.at, (k, v)),
                         other => {
                             span = other;
-                            d.set(&k, v);
+                            d.set_owned(k, v);
                         }
                     }
                 }
@@ -612,6 +620,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn name_body(&mut self) -> PResult<Vec<u8>> {
+        // Most names have no `#` escape: copied in one piece, not grown byte by byte.
+        let rest = &self.buf[self.pos.min(self.buf.len())..];
+        if let Some(len) = rest.iter().position(|&b| !is_regular(b) || b == b'#')
+            && !is_regular(rest[len])
+        {
+            self.pos += len;
+            return Ok(rest[..len].to_vec());
+        }
         let mut out = Vec::new();
         loop {
             let b = self.peek()?;
