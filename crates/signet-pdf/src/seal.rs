@@ -704,6 +704,9 @@ impl<S: Input> Prepared<S> {
         };
         let base = r.len;
         let mut upd = Update::new(base, doc.kind);
+        // The /Contents placeholder (two hex digits a byte) and a few small objects: sized
+        // once, not grown (and copied) mid-way.
+        upd.buf.reserve(2 * reserve + 4096);
         let last = r.src.read_at(base - 1, 1).map_err(PdfError::Io)?;
         if !matches!(last.first(), Some(b'\n' | b'\r')) {
             upd.buf.push(b'\n');
