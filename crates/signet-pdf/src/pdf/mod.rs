@@ -1078,6 +1078,34 @@ mod tests {
     }
 
     #[test]
+    fn page_tree_nodes_are_read_with_their_kids_deferred() {
+        let pdf = crate::sample::classic(
+            &[
+                "<< /Type /Catalog /Pages 2 0 R >>",
+                "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+                "<< /Type /Page /Parent 2 0 R >>",
+                "<< /Type /Page /Parent 2 0 R /Kids 9 0 R >>",
+            ],
+            "",
+        );
+        let mut r = Reader::open(pdf.as_slice()).expect("opens");
+        let (d, kids) = r.resolve_node(2).expect("node");
+        let (kids, at) = kids.expect("the direct /Kids is deferred");
+        assert_eq!((kids.len(), at), (2, 1));
+        assert_eq!(kids.get(1), Ok(Some(Object::Ref(4, 0))));
+        assert_eq!(d.get(b"Kids"), None);
+        assert_eq!(d.int(b"Count"), Some(2));
+        // Without a direct /Kids the node comes back whole, as `resolve_dict` reads it.
+        for num in [3, 4] {
+            let (d, kids) = r.resolve_node(num).expect("node");
+            assert!(kids.is_none());
+            assert_eq!(d, r.resolve_dict(num).expect("dict"));
+        }
+        // An absent object is refused as `resolve_dict` refuses it.
+        assert!(r.resolve_node(7).is_err() && r.resolve_dict(7).is_err());
+    }
+
+    #[test]
     fn hybrid_entries_fill_only_what_the_table_lacks() {
         let mut e = raw(&table(&[(0, vec![None, Some((15, 0))])], "\r\n"));
         let mut stream = Entries::default();
