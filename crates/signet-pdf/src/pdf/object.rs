@@ -951,6 +951,51 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_array_is_skipped_in_one_pass_and_anything_else_is_left_alone() {
+        // (text after the `[`, elements, where the lexer stops)
+        for (text, n, end) in [
+            (&b"1 0 R 22 0 R]x"[..], 2, 13),
+            (b"RR 1 0 R]", 2, 9),
+            (b"\n4\r0\tR  ]", 1, 9),
+            (b"]", 0, 1),
+            (b"1 2 3]", 3, 6),
+        ] {
+            let mut lx = Lexer::new(text, 0);
+            assert_eq!(
+                lx.skip_plain_array(),
+                Some(n),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            assert_eq!(lx.pos, end);
+        }
+        // A nested object, a string, a comment, or no `]` in the window: not for this path,
+        // and nothing consumed.
+        for text in [&b"1 0 R [2]]"[..], b"1 (a]) ]", b"1 %c]\n]", b"1 0 R 2 0"] {
+            let mut lx = Lexer::new(text, 0);
+            assert_eq!(
+                lx.skip_plain_array(),
+                None,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            assert_eq!(lx.pos, 0);
+        }
+    }
+
+    #[test]
+    fn skipping_and_parsing_refuse_the_same_nesting_depth() {
+        for levels in 60..70 {
+            let text = format!("{}{} ", "[".repeat(levels), "]".repeat(levels));
+            let parsed = Lexer::new(text.as_bytes(), 0).parse_object().is_ok();
+            let skipped = Lexer::new(text.as_bytes(), 0).skip_object().is_ok();
+            assert_eq!(parsed, skipped, "{levels} levels");
+        }
+        let deep = format!("{}{} ", "[".repeat(66), "]".repeat(66));
+        assert!(Lexer::new(deep.as_bytes(), 0).skip_object().is_err());
+    }
+
+    #[test]
     fn a_node_keeps_its_other_keys_and_the_place_of_its_kids() {
         let src = b"/Type /Pages /Kids [3 0 R 4 0 R /x (a]b)] /Count 2 /Kids [5 0 R] >> ";
         let mut lx = Lexer::new(src, 0);
@@ -976,7 +1021,24 @@ mod tests {
             .expect("parses");
         assert_eq!(span.map(|s| (s.at, s.len)), Some((0, 1)));
         assert_eq!(d.get(b"Kids"), None);
-        // Malformed: unbalanced, a key that is not a name, a bad hex string, a window too short.
+        // A reference after a direct array replaces it too, in its place, and nothing stays
+        // deferred.
+        let src = b"/Kids [1 0 R] /Count 3 /Kids 7 0 R >> ";
+        let (d, span) = Lexer::new(src, 0)
+            .dict_body_deferring_kids()
+            .expect("parses");
+        assert!(span.is_none());
+        assert_eq!(d.0.first(), Some(&(b"Kids".to_vec(), Object::Ref(7, 0))));
+        // The lexer stops just after the `>>`.
+        let mut lx = Lexer::new(b"/Count 1 >>endobj", 0);
+        lx.dict_body_deferring_kids().expect("parses");
+        assert_eq!(lx.pos, 11);
+        // Malformed: a lone `>`, unbalanced, a key that is not a name, a bad hex string, a
+        // window too short.
+        assert_eq!(
+            Lexer::new(b"/Count 1 >x ", 0).dict_body_deferring_kids(),
+            Err(ParseError::Syntax("bad dictionary end"))
+        );
         for bad in [
             &b"/Kids [1 0 R >> "[..],
             b"/Kids [<< 1 2 >>] >> ",
