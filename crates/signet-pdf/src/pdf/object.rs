@@ -993,6 +993,13 @@ mod tests {
         }
         let deep = format!("{}{} ", "[".repeat(66), "]".repeat(66));
         assert!(Lexer::new(deep.as_bytes(), 0).skip_object().is_err());
+        // Dictionaries nested as values count as levels too.
+        for levels in 60..70 {
+            let text = format!("[{}1{}] ", "<</A ".repeat(levels), ">>".repeat(levels));
+            let parsed = Lexer::new(text.as_bytes(), 0).parse_object().is_ok();
+            let skipped = Lexer::new(text.as_bytes(), 0).skip_object().is_ok();
+            assert_eq!(parsed, skipped, "{levels} dictionaries");
+        }
     }
 
     #[test]
@@ -1035,10 +1042,12 @@ mod tests {
         assert_eq!(lx.pos, 11);
         // Malformed: a lone `>`, unbalanced, a key that is not a name, a bad hex string, a
         // window too short.
-        assert_eq!(
-            Lexer::new(b"/Count 1 >x ", 0).dict_body_deferring_kids(),
-            Err(ParseError::Syntax("bad dictionary end"))
-        );
+        for lone in [&b"/Count 1 >x "[..], b"/Kids [<< /A 1 >x ] >> "] {
+            assert_eq!(
+                Lexer::new(lone, 0).dict_body_deferring_kids(),
+                Err(ParseError::Syntax("bad dictionary end"))
+            );
+        }
         for bad in [
             &b"/Kids [1 0 R >> "[..],
             b"/Kids [<< 1 2 >>] >> ",
