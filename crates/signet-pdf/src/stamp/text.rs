@@ -569,10 +569,13 @@ impl<'a> FontSet<'a> {
         } else {
             subset
         };
-        // A subset tag derived from the glyphs used (six capitals, as the PDF format asks).
+        // A subset tag derived from the glyphs used (six capitals, as the PDF format asks): from
+        // the font's own glyph ids, so that two different subsets of a font (two signers'
+        // names) get different names. The subset's ids, hashed before, are 0, 1, 2, … for any
+        // subset of that size. FNV-1a.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for cid in used.widths.keys() {
-            h = (h ^ u64::from(*cid)).wrapping_mul(0x100_0000_01b3);
+        for gid in used.remapper.remapped_gids() {
+            h = (h ^ u64::from(gid)).wrapping_mul(0x100_0000_01b3);
         }
         let tag: String = (0..6)
             .map(|i| char::from(b'A' + ((h >> (i * 8)) % 26) as u8))
@@ -732,5 +735,93 @@ mod tests {
         assert_eq!(keys, vec![FontKey::Script, FontKey::Sans]);
         let fonts = set.embed().expect("embed");
         assert!(fonts[0].cff && fonts[0].program.starts_with(&[1, 0]));
+    }
+
+    /// The subset tags of one glyph: `A` and `V`, alone, each a one-glyph subset of DejaVu Sans.
+    fn tag_of(text: &str) -> String {
+        let lib = FontLibrary::builtin();
+        let mut set = FontSet::new(&lib);
+        set.layout(text, Style::Sans).expect("layout");
+        let embedded = set.embed().expect("embed");
+        embedded[0].base_font.clone()
+    }
+
+    #[test]
+    fn subset_tags_name_the_glyphs_used() {
+        let (a, v) = (tag_of("A"), tag_of("V"));
+        // Different glyphs, different names (two signers' subsets of one font in one document
+        // must not share a name); the same glyphs, the same name, run after run.
+        assert_ne!(a, v);
+        assert_eq!(a, tag_of("A"));
+        assert_eq!(a, tag_of("AA"));
+        let (tag, name) = a.split_once('+').expect("tag+name");
+        assert_eq!(name, "DejaVuSans");
+        assert!(
+            tag.len() == 6 && tag.bytes().all(|b| b.is_ascii_uppercase()),
+            "{a}"
+        );
+        // Pinned: the tag of a glyph set does not change between versions either.
+        assert_eq!(a, "HEHSVQ+DejaVuSans");
+    }
+
+    #[test]
+    fn ligatures_are_shaped_within_a_run() {
+        let lib = FontLibrary::builtin();
+        let mut set = FontSet::new(&lib);
+        let line = set.layout("office", Style::Sans).expect("layout");
+        // o, the ffi ligature, c, e: the run is shaped as one piece, not character by character.
+        assert_eq!(line.glyphs.len(), 4);
+        let texts: Vec<&str> = line
+            .glyphs
+            .iter()
+            .map(|g| set.fonts[g.font].to_unicode[&g.cid].as_str())
+            .collect();
+        assert_eq!(texts, ["o", "ffi", "c", "e"]);
+        assert_eq!(line.actual_text, None);
+    }
+
+    #[test]
+    fn marks_placed_against_their_base_make_a_left_to_right_line_carry_its_text() {
+        let lib = FontLibrary::builtin();
+        let mut set = FontSet::new(&lib);
+        // Two combining marks the font has no precomposed glyph for: drawn as marks over and
+        // under the q, which extraction by position would not give back in order.
+        let text = "q\u{301}\u{323}";
+        let line = set.layout(text, Style::Sans).expect("layout");
+        assert_eq!(line.glyphs.len(), 3);
+        assert_eq!(line.actual_text.as_deref(), Some(text));
+    }
+
+    #[test]
+    fn to_unicode_maps_each_cid_to_its_utf16_text_in_blocks_of_100() {
+        let map: BTreeMap<u16, String> = [
+            (3, "A".to_string()),
+            (0x104, "Ж".to_string()),
+            (7, "ffi".to_string()),
+            (9, "\u{1F600}".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let cmap = String::from_utf8(to_unicode_cmap(&map)).expect("ascii");
+        assert!(
+            cmap.starts_with("/CIDInit /ProcSet findresource begin\n"),
+            "{cmap}"
+        );
+        assert!(cmap.contains("1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"));
+        assert!(
+            cmap.contains(
+                "4 beginbfchar\n<0003> <0041>\n<0007> <006600660069>\n<0009> <D83DDE00>\n<0104> <0416>\nendbfchar\n"
+            ),
+            "{cmap}"
+        );
+        assert!(
+            cmap.ends_with("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n")
+        );
+        // More than 100 entries: blocks of at most 100 (the limit PostScript CMaps set).
+        let many: BTreeMap<u16, String> = (0..150u16).map(|c| (c, "x".to_string())).collect();
+        let cmap = String::from_utf8(to_unicode_cmap(&many)).expect("ascii");
+        assert_eq!(cmap.matches("100 beginbfchar\n").count(), 1);
+        assert_eq!(cmap.matches("50 beginbfchar\n").count(), 1);
+        assert_eq!(cmap.matches("endbfchar\n").count(), 2);
     }
 }
