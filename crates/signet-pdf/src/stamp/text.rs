@@ -824,4 +824,68 @@ mod tests {
         assert_eq!(cmap.matches("50 beginbfchar\n").count(), 1);
         assert_eq!(cmap.matches("endbfchar\n").count(), 2);
     }
+
+    #[test]
+    fn font_directories_are_searched_in_depth_with_the_preferred_files_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let write = |rel: &str, bytes: &[u8]| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, bytes).expect("write");
+            p
+        };
+        let plain = write("b/Plain.TTF", SANS);
+        let broken = write("a/Broken.otf", b"not a font");
+        write("a/notes.txt", SANS);
+        let preferred = write("z/deep/NotoSansHebrew-Regular.ttf", SANS);
+        // Six levels below the directory given: the deepest searched; seven: past it.
+        let six = write("1/2/3/4/5/6/Six.ttf", SANS);
+        write("1/2/3/4/5/6/7/TooDeep.ttf", SANS);
+        let mut lib = FontLibrary::builtin();
+        lib.add_font_dir(root);
+        let found: Vec<(&Path, u32)> = lib
+            .system
+            .iter()
+            .map(|s| (s.path.as_path(), s.index))
+            .collect();
+        // The preferred Noto file first, then the others in name order; the text file and the
+        // file too deep are not taken.
+        assert_eq!(
+            found,
+            [
+                (preferred.as_path(), 0),
+                (six.as_path(), 0),
+                (broken.as_path(), 0),
+                (plain.as_path(), 0)
+            ]
+        );
+        // Read when first needed: a font that parses gives a face, one that does not gives none.
+        assert!(lib.face(FontKey::System(0)).is_some());
+        assert!(lib.face(FontKey::System(2)).is_none());
+        assert_eq!(
+            lib.face(FontKey::System(3)).map(|f| f.name.as_str()),
+            Some("DejaVuSans")
+        );
+        // The same file and face again is not added twice; another face of it is.
+        lib.add_font_file(plain.clone(), 0);
+        assert_eq!(lib.system.len(), 4);
+        lib.add_font_file(plain, 1);
+        assert_eq!(lib.system.len(), 5);
+        assert_eq!(format!("{lib:?}"), "FontLibrary { system_fonts: 5, .. }");
+        // A system font is in the fallback chain after the carried ones.
+        let chain: Vec<FontKey> = lib.chain(Style::Script).collect();
+        assert_eq!(
+            chain[..3],
+            [FontKey::Script, FontKey::Sans, FontKey::System(0)]
+        );
+    }
+
+    #[test]
+    fn a_face_is_named_after_its_postscript_name() {
+        let face = Face::load(Arc::from(SANS), 0).expect("parses");
+        assert_eq!(face.name, "DejaVuSans");
+        assert!(!face.cff);
+        assert!(Face::load(Arc::from(&b"not a font"[..]), 0).is_none());
+    }
 }
