@@ -172,20 +172,21 @@ impl Core {
             {
                 return Err(CoreError::FeatureNotInPlan(feature));
             }
-            let mut contact = self
-                .store
-                .contact(&caller.tenant.id, &p.email)
-                .await?
-                .unwrap_or_else(|| Contact {
+            // Only what this request says about the contact: the store keeps a stored cell or
+            // secret that this contact leaves `None` (see `DeliveryStore::insert_envelope`), so
+            // no read of the contact is needed. A second participant with the same address
+            // adds to what the first one set.
+            let mut contact = match contacts.iter().position(|c| c.email == p.email) {
+                Some(earlier) => contacts.remove(earlier),
+                None => Contact {
                     tenant_id: caller.tenant.id,
                     email: p.email.clone(),
                     language: request.participant_language,
                     cell: None,
                     secret: None,
                     updated_at: now,
-                });
-            contact.language = request.participant_language;
-            contact.updated_at = now;
+                },
+            };
             let mut secret_answer_hash = None;
             match p.auth {
                 AuthMethod::Sms | AuthMethod::Voice => {
@@ -277,7 +278,6 @@ impl Core {
                 authenticated_at: None,
                 completed_at: None,
             });
-            contacts.retain(|c| c.email != contact.email);
             contacts.push(contact);
         }
 
