@@ -19,7 +19,7 @@ use crate::db::{Query, Row};
 use crate::evidence::{append_events, prepare_events};
 use crate::jobs::insert_jobs;
 use crate::rows::{auth_from_text, from_micros, micros, parse, to_i64};
-use crate::tenants::claim_token_id_statement;
+use crate::tenants::TokenIdClaim;
 use crate::writer::Write;
 
 const CONTACT_COLUMNS: &str = "tenant_id, email, language, cell_e164, cell_country, \
@@ -117,7 +117,7 @@ fn envelope_write(
     links: &[AccessLink],
     contacts: &[Contact],
     events: &[Event],
-    guard: Option<Query>,
+    guard: Option<TokenIdClaim>,
 ) -> Result<Write, StoreError> {
     let mut statements = aggregate::insert_statements(aggregate)?;
     statements.extend(insert_links_statement(&aggregate.envelope.tenant_id, links));
@@ -165,12 +165,12 @@ impl DeliveryStore for SqlStore {
         contacts: &[Contact],
         events: &[Event],
     ) -> Result<(), StoreError> {
-        let claim = claim_token_id_statement(
-            &aggregate.envelope.tenant_id,
-            &token.token_id,
-            token.valid_until,
+        let claim = TokenIdClaim {
+            tenant: aggregate.envelope.tenant_id,
+            token_id: token.token_id.clone(),
+            valid_until: token.valid_until,
             now,
-        );
+        };
         self.writer
             .write(envelope_write(
                 aggregate,
