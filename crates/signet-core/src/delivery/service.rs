@@ -268,7 +268,7 @@ impl Core {
                 AuthMethod::None | AuthMethod::Email => {}
             }
             participants.push(Participant {
-                id: ParticipantId::random(),
+                id: ParticipantId::generate(),
                 sequence: 0,
                 role: Role::Recipient,
                 email: p.email.clone(),
@@ -282,7 +282,7 @@ impl Core {
         }
 
         let envelope = Envelope {
-            id: EnvelopeId::random(),
+            id: EnvelopeId::generate(),
             tenant_id: caller.tenant.id,
             purpose: Purpose::Deliver,
             state: EnvelopeState::Draft,
@@ -303,7 +303,7 @@ impl Core {
             .into_iter()
             .enumerate()
             .map(|(position, name)| Document {
-                id: DocumentId::random(),
+                id: DocumentId::generate(),
                 position: u32::try_from(position).unwrap_or(u32::MAX),
                 name,
                 content: DocumentContent::Pending,

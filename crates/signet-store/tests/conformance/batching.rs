@@ -55,7 +55,7 @@ async fn a_failing_create_in_a_batch_fails_alone(store: Arc<dyn Store>) -> anyho
             bad_documents = aggregate.documents.iter().map(|d| d.id).collect();
         }
         let links = vec![AccessLink {
-            id: LinkId::random(),
+            id: LinkId::generate(),
             envelope_id: aggregate.envelope.id,
             participant_id: aggregate.participants[0].id,
             token_hash: Sha256Digest::from_bytes(rand_bytes()),

@@ -242,7 +242,7 @@ async fn concurrent_saves_never_lose_an_update(store: Arc<dyn Store>) -> anyhow:
     let mut env = envelope(&t);
     env.documents = (0..8)
         .map(|i| Document {
-            id: DocumentId::random(),
+            id: DocumentId::generate(),
             position: i,
             name: format!("{i}.pdf").parse().expect("name"),
             content: DocumentContent::Pending,
@@ -662,7 +662,7 @@ async fn a_save_writes_only_the_rows_that_changed(
     env.documents = (0..6).map(document).collect();
     env.participants = (0..4u8)
         .map(|i| Participant {
-            id: ParticipantId::random(),
+            id: ParticipantId::generate(),
             sequence: u32::from(i),
             email: format!("p{i}@example.com").parse().expect("email"),
             ..env.participants[0].clone()
