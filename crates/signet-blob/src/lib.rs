@@ -191,7 +191,24 @@ impl ObjectBlobStore {
     }
 
     /// Blobs in an S3-compatible bucket.
+    ///
+    /// A plain `http://` endpoint is refused here, when the server starts, unless `allow_http`
+    /// says so: the S3 client would accept the settings and then fail every upload and download
+    /// with "URL scheme is not allowed".
     pub fn s3(settings: &S3Settings, master: MasterKey) -> Result<Self, BlobError> {
+        if let Some(endpoint) = &settings.endpoint
+            && endpoint
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("http://")
+            && !settings.allow_http
+        {
+            return Err(anyhow::anyhow!(
+                "the S3 endpoint {endpoint} is plain http: use https, or allow http explicitly \
+                 (s3_allow_http = true, or SIGNET_S3_ALLOW_HTTP=true)"
+            )
+            .into());
+        }
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
@@ -351,6 +368,26 @@ fn unexpected(error: object_store::Error, doing: &'static str) -> BlobError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_http_endpoint_is_refused_unless_allowed() {
+        let settings = |endpoint: &str, allow_http| S3Settings {
+            bucket: "docs".into(),
+            region: "us-east-1".into(),
+            endpoint: Some(endpoint.into()),
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("secret".into()),
+            allow_http,
+        };
+        let master = || MasterKey::from_bytes([7; 32]);
+        let refused = ObjectBlobStore::s3(&settings("HTTP://127.0.0.1:9000", false), master())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("SIGNET_S3_ALLOW_HTTP"), "{refused}");
+        assert!(ObjectBlobStore::s3(&settings("http://127.0.0.1:9000", true), master()).is_ok());
+        assert!(ObjectBlobStore::s3(&settings("https://s3.example.com", false), master()).is_ok());
+    }
 
     #[test]
     fn s3_settings_parse_and_hide_the_secret() {
