@@ -4,4 +4,5 @@
 
 mod common;
 mod local;
+mod parts;
 mod s3;
