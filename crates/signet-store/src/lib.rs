@@ -89,9 +89,7 @@ impl SqlStore {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    // 16 MiB of pages kept rather than read again from the OS (2 MiB by
-                    // default), and statement journals in memory rather than in temporary files.
-                    .pragma("cache_size", "-16384")
+                    // Statement journals in memory rather than in temporary files.
                     .pragma("temp_store", "memory"),
             )
             .await
