@@ -4,5 +4,4 @@
 
 mod common;
 mod local;
-mod parts;
 mod s3;
