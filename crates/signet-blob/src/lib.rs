@@ -41,8 +41,8 @@
 //!
 //! `put` writes through a multipart upload in parts of exactly [`PART_LEN`] bytes (S3's minimum;
 //! [`LOCAL_PART_LEN`] on the local backend, which has none) with at most [`PARTS_IN_FLIGHT`] parts
-//! being written at once, so its buffers are bounded by `(PARTS_IN_FLIGHT + 1)` parts (25 MiB on
-//! S3, 5 MiB on a local directory) plus a short queue of body pieces for the SHA3 thread, whatever
+//! ([`LOCAL_PARTS_IN_FLIGHT`] locally) being written at once, so its buffers are bounded by that
+//! many parts plus one (15 MiB on S3, 5 MiB on a local directory) plus a short queue of body pieces for the SHA3 thread, whatever
 //! the size of the body (the benchmark's 1 GiB put peaks at about 15 MiB of resident memory for
 //! the whole process). The object becomes visible under its key only when
 //! the upload completes: the local backend writes a staging file (`<key>#<n>`, never listed) and
@@ -92,7 +92,7 @@ use signet_core::crypto::MasterKey;
 
 pub use format::{BlobFormat, CHUNK_LEN};
 pub use signet_core::blob::StoredWithoutSha3;
-pub use upload::{LOCAL_PART_LEN, PART_LEN, PARTS_IN_FLIGHT};
+pub use upload::{LOCAL_PART_LEN, LOCAL_PARTS_IN_FLIGHT, PART_LEN, PARTS_IN_FLIGHT};
 pub use verify::{BlobProblem, verify};
 
 /// A [`BlobStore`] that encrypts, hashes and streams blobs into an `object_store` backend.
@@ -104,6 +104,9 @@ pub struct ObjectBlobStore {
     /// The length of the parts an upload is cut into: [`PART_LEN`], S3's minimum, or less on a
     /// backend without a minimum (see [`LOCAL_PART_LEN`]).
     part_len: usize,
+    /// Most parts of an upload being written at once: [`PARTS_IN_FLIGHT`], or
+    /// [`LOCAL_PARTS_IN_FLIGHT`] for the local backend's smaller parts.
+    parts_in_flight: usize,
     /// The directory of the local backend, where crashed uploads leave staging files.
     local_dir: Option<std::path::PathBuf>,
 }
@@ -163,6 +166,7 @@ impl ObjectBlobStore {
             master,
             format: BlobFormat::default(),
             part_len: PART_LEN,
+            parts_in_flight: PARTS_IN_FLIGHT,
             local_dir: None,
         }
     }
@@ -186,12 +190,30 @@ impl ObjectBlobStore {
         Ok(Self {
             local_dir: Some(dir.to_owned()),
             part_len: LOCAL_PART_LEN,
+            parts_in_flight: LOCAL_PARTS_IN_FLIGHT,
             ..Self::new(Arc::new(store), master)
         })
     }
 
     /// Blobs in an S3-compatible bucket.
+    ///
+    /// A plain `http://` endpoint is refused here, when the server starts, unless `allow_http`
+    /// says so: the S3 client would accept the settings and then fail every upload and download
+    /// with "URL scheme is not allowed".
     pub fn s3(settings: &S3Settings, master: MasterKey) -> Result<Self, BlobError> {
+        if let Some(endpoint) = &settings.endpoint
+            && endpoint
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("http://")
+            && !settings.allow_http
+        {
+            return Err(anyhow::anyhow!(
+                "the S3 endpoint {endpoint} is plain http: use https, or allow http explicitly \
+                 (s3_allow_http = true, or SIGNET_S3_ALLOW_HTTP=true)"
+            )
+            .into());
+        }
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
@@ -351,6 +373,26 @@ fn unexpected(error: object_store::Error, doing: &'static str) -> BlobError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_http_endpoint_is_refused_unless_allowed() {
+        let settings = |endpoint: &str, allow_http| S3Settings {
+            bucket: "docs".into(),
+            region: "us-east-1".into(),
+            endpoint: Some(endpoint.into()),
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("secret".into()),
+            allow_http,
+        };
+        let master = || MasterKey::from_bytes([7; 32]);
+        let refused = ObjectBlobStore::s3(&settings("HTTP://127.0.0.1:9000", false), master())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("SIGNET_S3_ALLOW_HTTP"), "{refused}");
+        assert!(ObjectBlobStore::s3(&settings("http://127.0.0.1:9000", true), master()).is_ok());
+        assert!(ObjectBlobStore::s3(&settings("https://s3.example.com", false), master()).is_ok());
+    }
 
     #[test]
     fn s3_settings_parse_and_hide_the_secret() {

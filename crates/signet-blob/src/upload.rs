@@ -23,11 +23,17 @@ use crate::{ObjectBlobStore, object_path, unexpected};
 pub const PART_LEN: usize = 5 * 1024 * 1024;
 /// Size of one part on the local backend, which has no minimum: a part is one positioned write
 /// to the staging file, and 1 MiB writes keep the disk as busy as 5 MiB ones while holding a
-/// fifth of the memory (`(PARTS_IN_FLIGHT + 1)` parts: 5 MiB instead of 25 per upload).
+/// fifth of the memory (`(LOCAL_PARTS_IN_FLIGHT + 1)` parts: 5 MiB instead of 25 per upload).
 pub const LOCAL_PART_LEN: usize = 1024 * 1024;
-/// Parts being written at once; with the part being filled, this bounds an upload's buffers to
-/// `(PARTS_IN_FLIGHT + 1)` parts.
-pub const PARTS_IN_FLIGHT: usize = 4;
+/// Parts of [`PART_LEN`] being written at once; with the part being filled, this bounds an
+/// upload's buffers to `(PARTS_IN_FLIGHT + 1)` parts, 15 MiB. Two, not four: with four, a 1 GiB
+/// upload to S3 peaked at 75 MB of resident memory, over the 64 MiB goal, since glibc keeps the
+/// parts freed on one thread in the arena of the thread that filled them (BENCHMARKS.md, "S3
+/// uploads and resident memory"); two still overlap one part's request with the next one's
+/// filling.
+pub const PARTS_IN_FLIGHT: usize = 2;
+/// Parts of [`LOCAL_PART_LEN`] being written at once on the local backend (5 MiB of buffers).
+pub const LOCAL_PARTS_IN_FLIGHT: usize = 4;
 /// Body pieces (as the body yielded them, shared, not copied) queued for the SHA3 thread before
 /// the upload waits for it.
 const HASH_QUEUE: usize = 32;
@@ -72,7 +78,7 @@ pub(crate) async fn put_hashing(
         .put_multipart(&path)
         .await
         .map_err(|e| unexpected(e, "starting a blob upload"))?;
-    let mut writer = Upload::new(upload, blobs.part_len);
+    let mut writer = Upload::new(upload, blobs.part_len, blobs.parts_in_flight);
     let written = match write_body(
         &mut writer,
         &blobs.master,
@@ -185,8 +191,8 @@ impl Sha3Thread {
 }
 
 /// A multipart upload cut into parts of exactly `part_len` bytes (the last one shorter; some
-/// S3-compatible services require equal parts), with at most [`PARTS_IN_FLIGHT`] being written at
-/// once. It is aborted unless it was completed — on any error, and also when the `put` future is
+/// S3-compatible services require equal parts), with at most [`PARTS_IN_FLIGHT`] (or
+/// [`LOCAL_PARTS_IN_FLIGHT`]) being written at once. It is aborted unless it was completed — on any error, and also when the `put` future is
 /// dropped half-way (the client went away, a timeout fired).
 ///
 /// `object_store`'s own `WriteMultipart` is not used because a part that fails inside its
@@ -198,16 +204,19 @@ struct Upload {
     part: Vec<Bytes>,
     part_len: usize,
     in_flight: JoinSet<object_store::Result<()>>,
+    /// Most parts being written at once.
+    most_in_flight: usize,
 }
 
 impl Upload {
-    fn new(upload: Box<dyn MultipartUpload>, full: usize) -> Self {
+    fn new(upload: Box<dyn MultipartUpload>, full: usize, most_in_flight: usize) -> Self {
         Self {
             upload: Some(upload),
             full,
             part: Vec::new(),
             part_len: 0,
             in_flight: JoinSet::new(),
+            most_in_flight: most_in_flight.max(1),
         }
     }
 
@@ -227,9 +236,10 @@ impl Upload {
         Ok(())
     }
 
-    /// Sends the part being filled, first waiting while [`PARTS_IN_FLIGHT`] are being written.
+    /// Sends the part being filled, first waiting while the most parts allowed are being
+    /// written.
     async fn send_part(&mut self) -> Result<(), BlobError> {
-        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+        while self.in_flight.len() >= self.most_in_flight {
             self.join_one().await?;
         }
         let upload = self

@@ -276,6 +276,12 @@ mod failing {
         pub fail_complete: bool,
         pub parts_written: AtomicUsize,
         pub aborted: AtomicBool,
+        /// How long each part takes, so that an upload that did not wait for its parts would
+        /// have many of them in flight.
+        pub part_delay: Option<std::time::Duration>,
+        /// Parts in flight now, and the most ever.
+        pub parts_in_flight: AtomicUsize,
+        pub most_parts_in_flight: AtomicUsize,
     }
 
     #[derive(Debug)]
@@ -307,10 +313,23 @@ mod failing {
     impl MultipartUpload for FailingUpload {
         fn put_part(&mut self, data: PutPayload) -> UploadPart {
             let done = self.failures.parts_written.fetch_add(1, Ordering::SeqCst);
-            match self.failures.parts_before_failure {
+            let part = match self.failures.parts_before_failure {
                 Some(limit) if done >= limit => Box::pin(async { Err(injected()) }),
                 _ => self.inner.put_part(data),
-            }
+            };
+            let failures = self.failures.clone();
+            Box::pin(async move {
+                let now = failures.parts_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                failures
+                    .most_parts_in_flight
+                    .fetch_max(now, Ordering::SeqCst);
+                if let Some(delay) = failures.part_delay {
+                    tokio::time::sleep(delay).await;
+                }
+                let done = part.await;
+                failures.parts_in_flight.fetch_sub(1, Ordering::SeqCst);
+                done
+            })
         }
         async fn complete(&mut self) -> Result<PutResult> {
             if self.failures.fail_complete {
@@ -364,6 +383,42 @@ mod failing {
             self.inner.copy_if_not_exists(from, to).await
         }
     }
+}
+
+/// How many parts of one upload are written at once: the bound that keeps an upload's memory
+/// flat whatever its size (`PARTS_IN_FLIGHT` parts of `PART_LEN` on S3 and any backend but
+/// the local directory).
+#[tokio::test]
+async fn an_upload_writes_at_most_its_bound_of_parts_at_once() -> anyhow::Result<()> {
+    let failures = Arc::new(failing::Failures {
+        // Far longer than making a part, so that parts would pile up if nothing waited.
+        part_delay: Some(std::time::Duration::from_millis(300)),
+        ..Default::default()
+    });
+    let raw: Arc<dyn ObjectStore> = Arc::new(failing::FailingStore {
+        inner: InMemory::new(),
+        failures: failures.clone(),
+    });
+    let store = ObjectBlobStore::new(raw, MasterKey::generate());
+    let data = random_bytes(10 * signet_blob::PART_LEN + 1234);
+    let key = BlobKey::random();
+    store.put(&key, body(&data), None).await?;
+    assert!(
+        failures
+            .parts_written
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 10
+    );
+    // At most the bound; how many overlap below it depends on how fast parts are made.
+    let most = failures
+        .most_parts_in_flight
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=signet_blob::PARTS_IN_FLIGHT).contains(&most),
+        "{most} parts written at once"
+    );
+    assert_eq!(read_all(store.get(&key).await?).await.ok(), Some(data));
+    Ok(())
 }
 
 async fn put_with_failures(failures: failing::Failures) -> Arc<failing::Failures> {

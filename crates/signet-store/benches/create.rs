@@ -80,7 +80,7 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         valid_until: at + time::Duration::minutes(10),
     };
     let envelope = Envelope {
-        id: EnvelopeId::random(),
+        id: EnvelopeId::generate(),
         tenant_id: tenant.id,
         purpose: Purpose::Deliver,
         state: EnvelopeState::Draft,
@@ -107,7 +107,7 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         .ok()
         .ok_or_else(|| anyhow::anyhow!("phone"))?;
     let participant = Participant {
-        id: ParticipantId::random(),
+        id: ParticipantId::generate(),
         sequence: 0,
         role: Role::Recipient,
         email: email.clone(),
@@ -118,7 +118,7 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         completed_at: None,
     };
     let link = AccessLink {
-        id: LinkId::random(),
+        id: LinkId::generate(),
         envelope_id: envelope.id,
         participant_id: participant.id,
         token_hash: Sha256Digest::from_bytes(rand::random()),
@@ -136,7 +136,7 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         updated_at: at,
     };
     let event = Event {
-        id: EventId::random(),
+        id: EventId::generate(),
         tenant_id: tenant.id,
         envelope_id: Some(envelope.id),
         participant_id: None,
@@ -150,7 +150,7 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
     let aggregate = EnvelopeAggregate {
         envelope,
         documents: vec![Document {
-            id: DocumentId::random(),
+            id: DocumentId::generate(),
             position: 0,
             name: "bench.pdf"
                 .parse()

@@ -387,6 +387,8 @@ impl Conn<'_> {
 pub(crate) enum Pooled {
     /// From SQLite's pool.
     Sqlite(PoolConnection<Sqlite>),
+    /// One of SQLite's read-only connections.
+    SqliteReader(crate::readers::Lease),
     /// From PostgreSQL's pool.
     Postgres(PoolConnection<Postgres>),
 }
@@ -396,6 +398,7 @@ impl Pooled {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
             Self::Sqlite(conn) => Conn::Sqlite(conn),
+            Self::SqliteReader(lease) => Conn::Sqlite(lease.conn()),
             Self::Postgres(conn) => Conn::Postgres(conn),
         }
     }
@@ -410,7 +413,7 @@ pub(crate) enum Pool {
         writer: SqlitePool,
         /// Read-only connections for plain reads: in WAL mode they read the last commit while
         /// the writer writes, instead of queueing behind it.
-        readers: SqlitePool,
+        readers: crate::readers::Readers,
     },
     /// PostgreSQL.
     Postgres(PgPool),
@@ -430,10 +433,13 @@ impl Pool {
     /// [`Pool::begin`] or [`Pool::execute`].
     pub(crate) async fn acquire(&self) -> Result<Pooled, StoreError> {
         match self {
-            Self::Sqlite { readers, .. } => readers.acquire().await.map(Pooled::Sqlite),
-            Self::Postgres(pool) => pool.acquire().await.map(Pooled::Postgres),
+            Self::Sqlite { readers, .. } => Ok(Pooled::SqliteReader(readers.lease().await)),
+            Self::Postgres(pool) => pool
+                .acquire()
+                .await
+                .map(Pooled::Postgres)
+                .map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 
     /// Takes a connection that may write (on SQLite the one writer).

@@ -19,7 +19,7 @@ use crate::db::{Query, Row};
 use crate::evidence::{append_events, prepare_events};
 use crate::jobs::insert_jobs;
 use crate::rows::{auth_from_text, from_micros, micros, parse, to_i64};
-use crate::tenants::claim_token_id_statement;
+use crate::tenants::TokenIdClaim;
 use crate::writer::Write;
 
 const CONTACT_COLUMNS: &str = "tenant_id, email, language, cell_e164, cell_country, \
@@ -64,8 +64,11 @@ fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
     })
 }
 
-/// The statement creating or replacing the tenant's contacts (`None` for none). The core hands
-/// each address once, as one statement may not update one row twice.
+/// The statement creating or updating the tenant's contacts (`None` for none): language and time
+/// are set, a cell or a secret replaces the stored one only when given (each is written whole or
+/// not at all, so the columns of one are never mixed with another's), so a create needs no read
+/// of the contacts first. The core hands each address once, as one statement may not update one
+/// row twice.
 fn upsert_contacts_statement(contacts: &[Contact]) -> Option<Query> {
     if contacts.is_empty() {
         return None;
@@ -95,10 +98,14 @@ fn upsert_contacts_statement(contacts: &[Contact]) -> Option<Query> {
         11,
         rows,
         " ON CONFLICT (tenant_id, email) DO UPDATE SET language = excluded.language, \
-         cell_e164 = excluded.cell_e164, cell_country = excluded.cell_country, \
-         cell_national = excluded.cell_national, cell_method = excluded.cell_method, \
-         secret_question = excluded.secret_question, secret_ref = excluded.secret_ref, \
-         secret_hash = excluded.secret_hash, updated_at = excluded.updated_at",
+         cell_e164 = COALESCE(excluded.cell_e164, contacts.cell_e164), \
+         cell_country = COALESCE(excluded.cell_country, contacts.cell_country), \
+         cell_national = COALESCE(excluded.cell_national, contacts.cell_national), \
+         cell_method = COALESCE(excluded.cell_method, contacts.cell_method), \
+         secret_question = COALESCE(excluded.secret_question, contacts.secret_question), \
+         secret_ref = COALESCE(excluded.secret_ref, contacts.secret_ref), \
+         secret_hash = COALESCE(excluded.secret_hash, contacts.secret_hash), \
+         updated_at = excluded.updated_at",
     ))
 }
 
@@ -110,7 +117,7 @@ fn envelope_write(
     links: &[AccessLink],
     contacts: &[Contact],
     events: &[Event],
-    guard: Option<Query>,
+    guard: Option<TokenIdClaim>,
 ) -> Result<Write, StoreError> {
     let mut statements = aggregate::insert_statements(aggregate)?;
     statements.extend(insert_links_statement(&aggregate.envelope.tenant_id, links));
@@ -158,12 +165,12 @@ impl DeliveryStore for SqlStore {
         contacts: &[Contact],
         events: &[Event],
     ) -> Result<(), StoreError> {
-        let claim = claim_token_id_statement(
-            &aggregate.envelope.tenant_id,
-            &token.token_id,
-            token.valid_until,
+        let claim = TokenIdClaim {
+            tenant: aggregate.envelope.tenant_id,
+            token_id: token.token_id.clone(),
+            valid_until: token.valid_until,
             now,
-        );
+        };
         self.writer
             .write(envelope_write(
                 aggregate,

@@ -18,6 +18,7 @@ mod jobs;
 mod library;
 mod maintenance;
 mod migrations;
+mod readers;
 mod rows;
 mod secrets;
 mod signer_access;
@@ -49,7 +50,7 @@ pub struct SqlStore {
 }
 
 /// How many read-only SQLite connections serve plain reads beside the one writer.
-const SQLITE_READERS: u32 = 4;
+const SQLITE_READERS: usize = 4;
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,14 +78,19 @@ impl SqlStore {
             .with_context(|| format!("invalid SQLite URL {url}"))?
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // No ping before each use: on SQLite it is a round trip to the connection's thread that
+        // checks nothing (see `readers`).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(
                 options
                     .clone()
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal),
+                    .synchronous(SqliteSynchronous::Normal)
+                    // Statement journals in memory rather than in temporary files.
+                    .pragma("temp_store", "memory"),
             )
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
@@ -94,9 +100,7 @@ impl SqlStore {
             .run(&writer)
             .await
             .context("migrating the SQLite database")?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(SQLITE_READERS)
-            .connect_with(options.read_only(true))
+        let readers = readers::Readers::open(&options, SQLITE_READERS)
             .await
             .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
         let pool = db::Pool::Sqlite { writer, readers };

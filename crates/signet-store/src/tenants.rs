@@ -112,14 +112,22 @@ impl TenantStore for SqlStore {
         valid_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        // Through the group-commit writer: claims commit with their neighbours' writes.
+        // Through the group-commit writer: claims commit with their neighbours' writes, and
+        // are claimed with theirs in a few statements.
         let write = Write {
-            statements: vec![claim_token_id_statement(tenant, token_id, valid_until, now)],
-            events: Vec::new(),
-            together: false,
-            guard: None,
+            guard: Some(TokenIdClaim {
+                tenant: *tenant,
+                token_id: token_id.to_owned(),
+                valid_until,
+                now,
+            }),
+            ..Write::default()
         };
-        Ok(self.writer.write(write).await? == 1)
+        match self.writer.write(write).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::TokenIdUsed) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     async fn prune_token_ids(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -128,22 +136,59 @@ impl TenantStore for SqlStore {
     }
 }
 
-/// Claims a token id in one statement, which changes one row when the claim succeeds: a new id
-/// is inserted; a known one is taken over only if it could no longer be valid at `now`. Expired
+/// A token id to claim in a write's own transaction (`writer::Write::guard`): a new id is
+/// recorded; a known one is taken over only if it could no longer be valid at `now`. Expired
 /// rows are pruned by `prune_token_ids`.
-pub(crate) fn claim_token_id_statement(
-    tenant: &TenantId,
-    token_id: &str,
-    valid_until: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Query {
-    Query::new(
-        "INSERT INTO token_ids (tenant_id, token_id, valid_until) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant_id, token_id) DO UPDATE SET valid_until = excluded.valid_until \
-         WHERE token_ids.valid_until < $4",
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenIdClaim {
+    /// The tenant whose token it is.
+    pub(crate) tenant: TenantId,
+    /// The token's id (`jti`).
+    pub(crate) token_id: String,
+    /// Until when the token could be accepted: the id is remembered that long.
+    pub(crate) valid_until: OffsetDateTime,
+    /// The claim's time.
+    pub(crate) now: OffsetDateTime,
+}
+
+impl TokenIdClaim {
+    /// The key of the claimed row as the database returns it.
+    pub(crate) fn key(&self) -> (String, &str) {
+        (self.tenant.to_upper_hex(), &self.token_id)
+    }
+}
+
+/// The sizes of the statements a batch's claims are cut into, largest first: a handful of
+/// statement texts, each prepared once and kept in the connection's statement cache, cover any
+/// batch (one text per batch size would push the hot statements out of that cache).
+pub(crate) const CLAIM_CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// Claims several distinct token ids in one statement; it returns the `tenant_id` and
+/// `token_id` of each id it claimed (an id used before, and still valid, is not returned).
+///
+/// One `now` serves all of them: the earliest of the claims', which takes over no id that any
+/// of them alone would have refused.
+pub(crate) fn claim_token_ids_statement(claims: &[&TokenIdClaim]) -> Query {
+    let now = claims.iter().map(|c| c.now).min();
+    let rows = claims
+        .iter()
+        .map(|c| {
+            vec![
+                c.tenant.to_upper_hex().into(),
+                c.token_id.as_str().into(),
+                micros(c.valid_until).into(),
+            ]
+        })
+        .collect();
+    Query::rows(
+        "INSERT INTO token_ids (tenant_id, token_id, valid_until)",
+        3,
+        rows,
+        &format!(
+            " ON CONFLICT (tenant_id, token_id) DO UPDATE SET valid_until = excluded.valid_until \
+             WHERE token_ids.valid_until < ${} RETURNING tenant_id, token_id",
+            claims.len() * 3 + 1
+        ),
     )
-    .bind(tenant.to_upper_hex())
-    .bind(token_id)
-    .bind(micros(valid_until))
-    .bind(micros(now))
+    .bind(now.map(micros))
 }

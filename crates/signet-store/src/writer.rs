@@ -17,8 +17,11 @@
 use signet_core::store::StoreError;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{Pool, Query};
+use std::collections::HashSet;
+
+use crate::db::{Pool, Query, Tx};
 use crate::evidence::{PreparedEvent, append_prepared};
+use crate::tenants::{CLAIM_CHUNKS, TokenIdClaim, claim_token_ids_statement};
 
 /// Most writes committed in one transaction: bounds how long the ledger row is held and how
 /// long the first request of a batch waits for the last.
@@ -37,10 +40,12 @@ pub(crate) struct Write {
     /// The statements only insert rows none of the others reads, so PostgreSQL may run them
     /// as one statement (see `Conn::execute_together`).
     pub(crate) together: bool,
-    /// Run before the statements: when it changes no row (a token id claimed before), the
-    /// write is left out of its batch, nothing of it is written, and it answers
-    /// [`StoreError::TokenIdUsed`]. The rest of the batch goes on: the guard changed nothing.
-    pub(crate) guard: Option<Query>,
+    /// Claimed before the statements, with the batch's other claims in a few statements: when
+    /// the id was used before (or an earlier write of the same batch claims it), the write is
+    /// left out of its batch, nothing of it is written, and it answers
+    /// [`StoreError::TokenIdUsed`]. The rest of the batch goes on: the refused claim changed
+    /// nothing.
+    pub(crate) guard: Option<TokenIdClaim>,
 }
 
 struct Pending {
@@ -110,27 +115,25 @@ async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
 }
 
 /// Runs writes in one transaction and commits it; answers, for each write, the rows it changed
-/// or why it was left out (its guard changed nothing).
+/// or why it was left out (its token id was used before).
 async fn commit_batch(
     pool: &Pool,
     writes: &[&Write],
 ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
     let mut tx = pool.begin().await?;
+    let claimed = match claim_all(&mut tx, writes).await {
+        Ok(claimed) => claimed,
+        Err(error) => {
+            tx.rollback().await?;
+            return Err(error);
+        }
+    };
     let mut changed = Vec::with_capacity(writes.len());
     let mut events = Vec::new();
-    for write in writes {
-        if let Some(guard) = &write.guard {
-            match tx.execute(guard.clone()).await {
-                Ok(0) => {
-                    changed.push(Err(StoreError::TokenIdUsed));
-                    continue;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tx.rollback().await?;
-                    return Err(error);
-                }
-            }
+    for (write, claimed) in writes.iter().zip(claimed) {
+        if !claimed {
+            changed.push(Err(StoreError::TokenIdUsed));
+            continue;
         }
         let done = if write.together {
             tx.execute_together(&write.statements).await
@@ -154,4 +157,50 @@ async fn commit_batch(
     }
     tx.commit().await?;
     Ok(changed)
+}
+
+/// Claims the token ids of a batch's guarded writes, in as few statements as [`CLAIM_CHUNKS`]
+/// allows rather than one per write; answers, per write, whether it may run (a write without a
+/// guard always may). An id that two writes of the batch carry is claimed for the first; the
+/// second is refused as a replay of it, whatever the database holds.
+async fn claim_all(tx: &mut Tx, writes: &[&Write]) -> Result<Vec<bool>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut first_claims = Vec::new();
+    let mut repeated = vec![false; writes.len()];
+    for (i, write) in writes.iter().enumerate() {
+        if let Some(claim) = &write.guard {
+            if seen.insert(claim.key()) {
+                first_claims.push(claim);
+            } else {
+                repeated[i] = true;
+            }
+        }
+    }
+    let mut claimed = HashSet::new();
+    let mut rest = first_claims.as_slice();
+    while !rest.is_empty() {
+        let size = CLAIM_CHUNKS
+            .into_iter()
+            .find(|&size| size <= rest.len())
+            .unwrap_or(1);
+        let (chunk, after) = rest.split_at(size);
+        for row in tx.fetch_all(claim_token_ids_statement(chunk)).await? {
+            claimed.insert((
+                row.get::<String>("tenant_id")?,
+                row.get::<String>("token_id")?,
+            ));
+        }
+        rest = after;
+    }
+    Ok(writes
+        .iter()
+        .zip(repeated)
+        .map(|(write, repeated)| match &write.guard {
+            None => true,
+            Some(claim) => {
+                let (tenant, token_id) = claim.key();
+                !repeated && claimed.contains(&(tenant, token_id.to_owned()))
+            }
+        })
+        .collect())
 }

@@ -1006,7 +1006,7 @@ mod callbacks {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?;
         drop(listener);
-        let envelope = EnvelopeId::random();
+        let envelope = EnvelopeId::generate();
         app.store
             .put_envelope_callbacks(
                 &tenant_id,
@@ -1028,7 +1028,7 @@ mod callbacks {
             .core
             .queue_sender_callback(
                 &tenant_id,
-                &EnvelopeId::random(),
+                &EnvelopeId::generate(),
                 CallbackTarget::Status,
                 body.into(),
             )

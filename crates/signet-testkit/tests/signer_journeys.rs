@@ -326,7 +326,7 @@ async fn in_sequence_then_in_parallel_typed_with_plain_forms(
     let (status, _) = fetch_as_browser(
         &app,
         &browser,
-        &format!("{cyd}/signed/{}", DocumentId::random()),
+        &format!("{cyd}/signed/{}", DocumentId::generate()),
     )
     .await?;
     assert_eq!(status, 404);

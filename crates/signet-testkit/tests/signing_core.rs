@@ -497,7 +497,7 @@ async fn bad_references_name_the_field(app: TestApp) -> anyhow::Result<()> {
     };
     let events_before = app.event_count().await?;
     let mut unknown = draft(document);
-    unknown.documents[0].document = DocumentId::random();
+    unknown.documents[0].document = DocumentId::generate();
     let mut page = draft(document);
     page.fields[1].page = 3;
     let mut cycle = draft(document);

@@ -50,8 +50,8 @@ mod tests {
 
     #[test]
     fn a_retrieval_reads_as_doclinc_documents_it() {
-        let envelope = EnvelopeId::random();
-        let document = DocumentId::random();
+        let envelope = EnvelopeId::generate();
+        let document = DocumentId::generate();
         let rendered = DoclincRenderer.render(&Notification::DocumentRetrieved {
             envelope,
             recipient: "ana@example.com".parse::<Email>().expect("valid address"),

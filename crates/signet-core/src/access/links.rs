@@ -18,7 +18,7 @@ pub(crate) fn mint_link(
 ) -> (AccessLink, String) {
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let link = AccessLink {
-        id: LinkId::random(),
+        id: LinkId::generate(),
         envelope_id: envelope,
         participant_id: participant,
         token_hash: link_token_hash(&token),

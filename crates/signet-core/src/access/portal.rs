@@ -281,7 +281,7 @@ impl Core {
 
     fn portal_event(&self, loaded: &Loaded, kind: EventKind, ip: Option<IpAddr>) -> Event {
         Event {
-            id: EventId::random(),
+            id: EventId::generate(),
             tenant_id: loaded.tenant.id,
             envelope_id: Some(loaded.envelope.envelope.id),
             participant_id: Some(loaded.participant.id),
@@ -840,7 +840,7 @@ mod tests {
             ..LinkGuard::default()
         };
         let participant = Participant {
-            id: crate::ids::ParticipantId::random(),
+            id: crate::ids::ParticipantId::generate(),
             sequence: 0,
             role: Role::Recipient,
             email: "recipient@example.com".parse().expect("an address"),

@@ -108,8 +108,8 @@ mod tests {
 
     #[test]
     fn one_answer_per_link_is_judged_at_a_time() {
-        let link = LinkId::random();
-        let other = LinkId::random();
+        let link = LinkId::generate();
+        let other = LinkId::generate();
         let first = JudgingSlot::take(&link).expect("a free link");
         assert!(JudgingSlot::take(&link).is_none(), "taken while judged");
         let beside = JudgingSlot::take(&other);

@@ -339,7 +339,7 @@ pub(crate) mod tests {
     pub(crate) fn draft() -> EnvelopeAggregate {
         use crate::model::*;
         let document = |position| Document {
-            id: DocumentId::random(),
+            id: DocumentId::generate(),
             position,
             name: "payslip.pdf".parse().expect("a valid name"),
             content: DocumentContent::Pending,
@@ -347,7 +347,7 @@ pub(crate) mod tests {
         };
         EnvelopeAggregate {
             envelope: Envelope {
-                id: crate::ids::EnvelopeId::random(),
+                id: crate::ids::EnvelopeId::generate(),
                 tenant_id: crate::ids::TenantId::random(),
                 purpose: Purpose::Deliver,
                 state: Draft,
@@ -413,7 +413,7 @@ pub(crate) mod tests {
         );
         assert_eq!(envelope.documents[0], kept, "the first upload is kept");
         assert_eq!(
-            envelope.receive_document(DocumentId::random(), content(1), at(2)),
+            envelope.receive_document(DocumentId::generate(), content(1), at(2)),
             Err(ReceiveError::UnknownDocument)
         );
     }

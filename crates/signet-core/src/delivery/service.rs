@@ -172,20 +172,21 @@ impl Core {
             {
                 return Err(CoreError::FeatureNotInPlan(feature));
             }
-            let mut contact = self
-                .store
-                .contact(&caller.tenant.id, &p.email)
-                .await?
-                .unwrap_or_else(|| Contact {
+            // Only what this request says about the contact: the store keeps a stored cell or
+            // secret that this contact leaves `None` (see `DeliveryStore::insert_envelope`), so
+            // no read of the contact is needed. A second participant with the same address
+            // adds to what the first one set.
+            let mut contact = match contacts.iter().position(|c| c.email == p.email) {
+                Some(earlier) => contacts.remove(earlier),
+                None => Contact {
                     tenant_id: caller.tenant.id,
                     email: p.email.clone(),
                     language: request.participant_language,
                     cell: None,
                     secret: None,
                     updated_at: now,
-                });
-            contact.language = request.participant_language;
-            contact.updated_at = now;
+                },
+            };
             let mut secret_answer_hash = None;
             match p.auth {
                 AuthMethod::Sms | AuthMethod::Voice => {
@@ -267,7 +268,7 @@ impl Core {
                 AuthMethod::None | AuthMethod::Email => {}
             }
             participants.push(Participant {
-                id: ParticipantId::random(),
+                id: ParticipantId::generate(),
                 sequence: 0,
                 role: Role::Recipient,
                 email: p.email.clone(),
@@ -277,12 +278,11 @@ impl Core {
                 authenticated_at: None,
                 completed_at: None,
             });
-            contacts.retain(|c| c.email != contact.email);
             contacts.push(contact);
         }
 
         let envelope = Envelope {
-            id: EnvelopeId::random(),
+            id: EnvelopeId::generate(),
             tenant_id: caller.tenant.id,
             purpose: Purpose::Deliver,
             state: EnvelopeState::Draft,
@@ -303,7 +303,7 @@ impl Core {
             .into_iter()
             .enumerate()
             .map(|(position, name)| Document {
-                id: DocumentId::random(),
+                id: DocumentId::generate(),
                 position: u32::try_from(position).unwrap_or(u32::MAX),
                 name,
                 content: DocumentContent::Pending,

@@ -238,7 +238,7 @@ impl JobHandler for SendInvitation<'_> {
             .await
             .map_err(|e| CoreError::Unexpected(anyhow::anyhow!("sending the invitation: {e}")))?;
         let event = Event {
-            id: EventId::random(),
+            id: EventId::generate(),
             tenant_id: *tenant_id,
             envelope_id: Some(*envelope_id),
             participant_id: Some(*participant_id),
@@ -400,8 +400,8 @@ mod tests {
     fn handlers_carry_the_stored_names_of_their_kinds() {
         let (tenant_id, envelope_id, participant_id) = (
             TenantId::random(),
-            EnvelopeId::random(),
-            ParticipantId::random(),
+            EnvelopeId::generate(),
+            ParticipantId::generate(),
         );
         let kinds = [
             JobKind::DeleteBlob {

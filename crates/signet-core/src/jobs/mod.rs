@@ -438,14 +438,14 @@ mod tests {
     fn kinds_round_trip_through_json() {
         let kind = JobKind::ExpireEnvelope {
             tenant_id: TenantId::random(),
-            envelope_id: EnvelopeId::random(),
+            envelope_id: EnvelopeId::generate(),
         };
         let text = serde_json::to_string(&kind).expect("serialise");
         assert!(text.contains("\"kind\":\"expire_envelope\""));
         assert_eq!(serde_json::from_str::<JobKind>(&text).ok(), Some(kind));
         let kind = JobKind::HashDocument {
             tenant_id: TenantId::random(),
-            document_id: crate::ids::DocumentId::random(),
+            document_id: crate::ids::DocumentId::generate(),
         };
         let text = serde_json::to_string(&kind).expect("serialise");
         assert!(text.contains("\"kind\":\"hash_document\""));

@@ -210,7 +210,7 @@ impl Core {
         ip: Option<IpAddr>,
     ) -> Event {
         Event {
-            id: EventId::random(),
+            id: EventId::generate(),
             tenant_id,
             envelope_id: None,
             participant_id: None,

@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn the_native_renderer_names_no_vendor_field() {
-        let envelope = EnvelopeId::random();
+        let envelope = EnvelopeId::generate();
         let recipient = "ana@example.com".parse::<Email>().expect("valid address");
         let rendered = NativeRenderer.render(&Notification::EnvelopeExpired {
             envelope,

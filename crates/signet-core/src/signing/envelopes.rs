@@ -216,7 +216,7 @@ impl Core {
             _ => Actor::System,
         };
         Event {
-            id: EventId::random(),
+            id: EventId::generate(),
             tenant_id: envelope.tenant_id,
             envelope_id: Some(envelope.id),
             participant_id: event_participant(&event.kind),
@@ -557,7 +557,7 @@ impl Core {
             }
         }
         let outcome = lifecycle::create(
-            EnvelopeId::random(),
+            EnvelopeId::generate(),
             caller.tenant.id,
             new.draft,
             &pages,
@@ -827,8 +827,8 @@ mod tests {
     /// ordering key; the other signatures keep no queue order.
     #[test]
     fn the_seal_waits_for_the_signature_enqueued_with_it() {
-        let (tenant, envelope) = (TenantId::random(), EnvelopeId::random());
-        let (ana, ben) = (ParticipantId::random(), ParticipantId::random());
+        let (tenant, envelope) = (TenantId::random(), EnvelopeId::generate());
+        let (ana, ben) = (ParticipantId::generate(), ParticipantId::generate());
         let now = time::OffsetDateTime::UNIX_EPOCH;
         let apply = |participant| JobKind::ApplySignature {
             tenant_id: tenant,
@@ -860,7 +860,7 @@ mod tests {
         let alone = version_jobs(tenant, envelope, [ana], false, now);
         assert_eq!(alone.len(), 1);
         assert_eq!(alone[0].ordering_key, None);
-        let other = EnvelopeId::random();
+        let other = EnvelopeId::generate();
         let elsewhere = version_jobs(tenant, other, [ana], true, now);
         assert_eq!(
             elsewhere[1].ordering_key,

@@ -531,8 +531,8 @@ mod tests {
     fn required_fields_block_until_filled_and_ticked() {
         let mut field = Field {
             id: FieldId::random(),
-            participant: ParticipantId::random(),
-            document: DocumentId::random(),
+            participant: ParticipantId::generate(),
+            document: DocumentId::generate(),
             page: 1,
             rect: Rect::new(0.1, 0.1, 0.2, 0.05).expect("a box"),
             kind: FieldKind::Checkbox,

@@ -929,7 +929,7 @@ impl Core {
             return Ok(library);
         }
         let awaited = super::LibraryDocument::original(
-            DocumentId::random(),
+            DocumentId::generate(),
             caller.tenant.id,
             library_name(&document)?,
             super::MediaType::pdf(),

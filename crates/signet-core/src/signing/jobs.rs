@@ -437,7 +437,7 @@ impl Source {
         let version = self
             .version
             .derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 library_kind,
                 FileFacts {
                     size: stored.size,
@@ -471,7 +471,7 @@ async fn store_version(
     blob: &BlobKey,
 ) -> CoreResult<()> {
     let event = Event {
-        id: EventId::random(),
+        id: EventId::generate(),
         tenant_id: envelope.tenant_id,
         envelope_id: Some(envelope.id),
         participant_id: record.participant,
@@ -676,7 +676,7 @@ impl JobHandler for SealEnvelope {
             let now = core.now();
             let name: DocumentName = format!("certificate-{}.pdf", envelope.id).parse()?;
             let document = LibraryDocument::original(
-                DocumentId::random(),
+                DocumentId::generate(),
                 envelope.tenant_id,
                 name,
                 MediaType::pdf(),

@@ -299,7 +299,7 @@ mod tests {
 
     fn original(byte: u8) -> LibraryDocument {
         LibraryDocument::original(
-            DocumentId::random(),
+            DocumentId::generate(),
             TenantId::random(),
             "contract.pdf".parse().expect("a name"),
             MediaType::pdf(),
@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(first.derived_from, None);
         let stamped = first
             .derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Stamped,
                 facts(2, Some(3)),
                 at(1),
@@ -373,7 +373,7 @@ mod tests {
         assert_eq!(stamped.created_at, at(1));
         let signed = stamped
             .derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Signed,
                 facts(3, None),
                 at(2),
@@ -386,7 +386,7 @@ mod tests {
         );
         let sealed = signed
             .derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Sealed,
                 facts(4, Some(3)),
                 at(3),
@@ -394,7 +394,7 @@ mod tests {
             .expect("sealed");
         assert_eq!(
             sealed.derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Signed,
                 facts(5, Some(3)),
                 at(4)
@@ -420,7 +420,7 @@ mod tests {
             Some(first.id)
         );
         assert!(find_in_family(&all, first.id, &other.sha3_256).is_none());
-        assert!(find_in_family(&all, DocumentId::random(), &first.sha3_256).is_none());
+        assert!(find_in_family(&all, DocumentId::generate(), &first.sha3_256).is_none());
     }
 
     #[test]
@@ -428,7 +428,7 @@ mod tests {
         let first = original(1);
         assert_eq!(
             first.derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Original,
                 facts(2, Some(3)),
                 at(1)
@@ -437,7 +437,7 @@ mod tests {
         );
         assert_eq!(
             first.derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Signed,
                 facts(2, Some(4)),
                 at(1)
@@ -449,7 +449,7 @@ mod tests {
         );
         assert_eq!(
             first.derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Signed,
                 facts(1, Some(3)),
                 at(1)
@@ -459,14 +459,19 @@ mod tests {
         let mut same_sha3 = facts(2, Some(3));
         same_sha3.sha3_256 = first.sha3_256;
         assert_eq!(
-            first.derive(DocumentId::random(), VersionKind::Signed, same_sha3, at(1)),
+            first.derive(
+                DocumentId::generate(),
+                VersionKind::Signed,
+                same_sha3,
+                at(1)
+            ),
             Err(LibraryError::Unchanged)
         );
         let mut text = original(1);
         text.media_type = "text/plain".parse().expect("valid");
         assert_eq!(
             text.derive(
-                DocumentId::random(),
+                DocumentId::generate(),
                 VersionKind::Stamped,
                 facts(2, None),
                 at(1)
@@ -484,8 +489,8 @@ mod tests {
         let docs = [a.clone(), b.clone()];
         let chain: Vec<DocumentId> = lineage(&docs, a.id).iter().map(|d| d.id).collect();
         assert_eq!(chain, vec![a.id, b.id]);
-        a.derived_from = Some(DocumentId::random());
+        a.derived_from = Some(DocumentId::generate());
         assert_eq!(lineage(&[a.clone()], a.id).len(), 1);
-        assert!(lineage(&[a.clone()], DocumentId::random()).is_empty());
+        assert!(lineage(&[a.clone()], DocumentId::generate()).is_empty());
     }
 }

@@ -429,7 +429,7 @@ fn check_participants(
         .participants
         .iter()
         .map(|p| Participant {
-            id: ParticipantId::random(),
+            id: ParticipantId::generate(),
             key: p.key.clone(),
             name: p.name.clone(),
             email: p.email.clone(),

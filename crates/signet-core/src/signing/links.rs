@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn a_token_names_its_participant_and_nothing_else_passes() {
         let master = MasterKey::generate();
-        let participant = ParticipantId::random();
+        let participant = ParticipantId::generate();
         let token = signing_token(&master, &participant);
         assert_eq!(token.len(), TOKEN_CHARS);
         assert_eq!(participant_of_token(&master, &token), Some(participant));
@@ -89,7 +89,7 @@ mod tests {
         assert_eq!(participant_of_token(&master, &format!("{token}=")), None);
         assert_eq!(participant_of_token(&master, ""), None);
         // Another participant's token does not name this one.
-        let other = signing_token(&master, &ParticipantId::random());
+        let other = signing_token(&master, &ParticipantId::generate());
         assert_ne!(participant_of_token(&master, &other), Some(participant));
     }
 }

@@ -119,7 +119,7 @@ impl Core {
             .put(&key, body, Some(MAX_MARK_IMAGE_BYTES as u64))
             .await?;
         let document = LibraryDocument::original(
-            DocumentId::random(),
+            DocumentId::generate(),
             *tenant,
             name.parse::<DocumentName>()?,
             media_type.parse::<MediaType>()?,

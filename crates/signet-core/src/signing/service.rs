@@ -186,7 +186,7 @@ impl Core {
         };
         let now = self.clock.now();
         let document = LibraryDocument::original(
-            DocumentId::random(),
+            DocumentId::generate(),
             caller.tenant.id,
             new.name,
             new.media_type,

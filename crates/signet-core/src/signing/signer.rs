@@ -1053,7 +1053,7 @@ mod tests {
 
     #[test]
     fn a_wrong_code_is_recorded_and_the_lock_with_the_last_one() {
-        let who = ParticipantId::random();
+        let who = ParticipantId::generate();
         assert_eq!(
             failure_events(who, Some(&Verdict::Wrong { attempts_left: 3 })),
             vec![EventKind::CodeRejected {
@@ -1086,7 +1086,7 @@ mod tests {
         let cache = PageCache {
             entries: Mutex::new(VecDeque::new()),
         };
-        let doc = DocumentId::random();
+        let doc = DocumentId::generate();
         for page in 1..=(PAGE_CACHE_ENTRIES as u32 + 1) {
             cache.put((doc, page, 960), vec![page as u8]);
         }

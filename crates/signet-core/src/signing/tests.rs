@@ -27,8 +27,8 @@ struct Library {
 }
 
 fn library() -> Library {
-    let sign = DocumentId::random();
-    let view = DocumentId::random();
+    let sign = DocumentId::generate();
+    let view = DocumentId::generate();
     Library {
         sign,
         view,
@@ -102,7 +102,7 @@ fn origin() -> Origin {
 
 fn open(lib: &Library, draft: EnvelopeDraft) -> Outcome {
     create(
-        EnvelopeId::random(),
+        EnvelopeId::generate(),
         TenantId::random(),
         draft,
         &lib.pages,
@@ -269,7 +269,7 @@ fn refusal(lib: &Library, d: EnvelopeDraft) -> (String, DraftProblem) {
 
 fn refusal_with(lib: &Library, d: EnvelopeDraft, policy: AuthPolicy) -> (String, DraftProblem) {
     let err = create(
-        EnvelopeId::random(),
+        EnvelopeId::generate(),
         TenantId::random(),
         d,
         &lib.pages,
@@ -311,7 +311,7 @@ fn documents_are_checked() {
     );
 
     let mut d = base();
-    let stranger = DocumentId::random();
+    let stranger = DocumentId::generate();
     d.documents[1].document = stranger;
     assert_eq!(
         refusal(&lib, d),
@@ -390,7 +390,7 @@ fn participants_are_checked() {
         p.email = None;
         assert!(
             create(
-                EnvelopeId::random(),
+                EnvelopeId::generate(),
                 TenantId::random(),
                 with(vec![p]),
                 &lib.pages,
@@ -406,7 +406,7 @@ fn participants_are_checked() {
     no_mail.auth = AuthMethod::None;
     assert!(
         create(
-            EnvelopeId::random(),
+            EnvelopeId::generate(),
             TenantId::random(),
             with(vec![no_mail.clone()]),
             &lib.pages,
@@ -529,7 +529,7 @@ fn fields_are_checked() {
             )
         );
     }
-    let stranger = DocumentId::random();
+    let stranger = DocumentId::generate();
     assert_eq!(
         with(field("a", stranger, FieldKind::Text, true)),
         (
@@ -561,7 +561,7 @@ fn fields_are_checked() {
     last_page.fields = vec![f];
     assert!(
         create(
-            EnvelopeId::random(),
+            EnvelopeId::generate(),
             TenantId::random(),
             last_page,
             &lib.pages,
@@ -662,7 +662,7 @@ fn rules_and_dates_are_checked() {
     d.completion = CompletionRule::AtLeast { min_signers: 2 };
     assert!(
         create(
-            EnvelopeId::random(),
+            EnvelopeId::generate(),
             TenantId::random(),
             d,
             &lib.pages,
@@ -700,7 +700,7 @@ fn limits_are_inclusive() {
     let mut d = draft(&lib, Vec::new());
     d.documents.truncate(1);
     d.documents.extend((1..MAX_DOCUMENTS).map(|_| {
-        let document = DocumentId::random();
+        let document = DocumentId::generate();
         lib.pages.insert(document, 1);
         DraftDocument {
             document,
@@ -734,7 +734,7 @@ fn draft_errors_read_as_sentences() {
     f.page = 9;
     d.fields = vec![f];
     let err = create(
-        EnvelopeId::random(),
+        EnvelopeId::generate(),
         TenantId::random(),
         d,
         &lib.pages,
@@ -1030,7 +1030,7 @@ fn each_step_needs_the_one_before() {
         run(
             &env,
             Command::Open {
-                participant: ParticipantId::random()
+                participant: ParticipantId::generate()
             },
             6
         ),
@@ -1062,7 +1062,7 @@ fn no_code_is_sent_to_whoever_needs_none_and_none_is_recorded() {
         run(
             &env,
             Command::Open {
-                participant: ParticipantId::random()
+                participant: ParticipantId::generate()
             },
             1
         ),
@@ -1911,7 +1911,7 @@ fn an_awaited_document_defers_page_checks_and_signing_until_it_arrives() {
         run(&env, arrived(4), 3).map(|_| ()),
         Err(Refusal::PagesDiffer { known: 9, got: 4 })
     );
-    let stranger = DocumentId::random();
+    let stranger = DocumentId::generate();
     assert_eq!(
         run(
             &env,

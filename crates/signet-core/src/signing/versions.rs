@@ -70,8 +70,8 @@ mod tests {
 
     fn version(document: DocumentId, from: DocumentId, kind: SignVersionKind) -> SignVersion {
         SignVersion {
-            version: DocumentId::random(),
-            envelope: EnvelopeId::random(),
+            version: DocumentId::generate(),
+            envelope: EnvelopeId::generate(),
             document: Some(document),
             derived_from: Some(from),
             kind,
@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn the_current_version_is_the_end_of_the_documents_chain() {
-        let (a, b) = (DocumentId::random(), DocumentId::random());
+        let (a, b) = (DocumentId::generate(), DocumentId::generate());
         assert_eq!(current_version(&[], a), a);
         let a1 = version(a, a, SignVersionKind::Signed);
         let b1 = version(b, b, SignVersionKind::Signed);

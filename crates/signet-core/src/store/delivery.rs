@@ -16,6 +16,10 @@ use crate::values::Email;
 pub trait DeliveryStore: Send + Sync + 'static {
     /// Creates an envelope with its documents, participants and links, updates the tenant's
     /// contacts, and records the events.
+    ///
+    /// A contact is created, or its language and `updated_at` are set and its cell and its secret
+    /// replaced only where the given contact has one: `None` keeps what is stored (a recipient
+    /// reached by SMS keeps the secret answer registered for another envelope).
     async fn insert_envelope(
         &self,
         envelope: &EnvelopeAggregate,

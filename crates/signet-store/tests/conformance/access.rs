@@ -23,7 +23,7 @@ async fn link_guards_are_versioned_and_sessions_scoped(
     store.insert_tenant(&other, &[]).await?;
     let env = envelope(&t);
     let link = AccessLink {
-        id: LinkId::random(),
+        id: LinkId::generate(),
         envelope_id: env.envelope.id,
         participant_id: env.participants[0].id,
         token_hash: Sha256Digest::from_bytes([9; 32]),
@@ -147,7 +147,7 @@ async fn links_are_added_to_the_tenants_own_envelopes_only(
     assert_eq!(store.link_by_token(&also.token_hash).await?, None);
     // Nor to an envelope that does not exist.
     let mut dangling = link(&env, 5);
-    dangling.envelope_id = EnvelopeId::random();
+    dangling.envelope_id = EnvelopeId::generate();
     assert!(matches!(
         store.insert_access_links(&t.id, &[dangling]).await,
         Err(StoreError::NotFound)

@@ -16,6 +16,7 @@ use crate::{document, envelope, event, link, now, tenant};
 on_both!(
     a_failing_create_in_a_batch_fails_alone,
     concurrent_claims_of_one_token_id_succeed_once,
+    a_burst_of_claims_is_answered_claim_by_claim,
     a_create_and_its_token_claim_commit_together,
     concurrent_event_appends_keep_the_log_gap_free,
 );
@@ -54,7 +55,7 @@ async fn a_failing_create_in_a_batch_fails_alone(store: Arc<dyn Store>) -> anyho
             bad_documents = aggregate.documents.iter().map(|d| d.id).collect();
         }
         let links = vec![AccessLink {
-            id: LinkId::random(),
+            id: LinkId::generate(),
             envelope_id: aggregate.envelope.id,
             participant_id: aggregate.participants[0].id,
             token_hash: Sha256Digest::from_bytes(rand_bytes()),
@@ -161,6 +162,86 @@ async fn concurrent_claims_of_one_token_id_succeed_once(
     assert!(
         !store.claim_token_id(&t.id, "shared", until, now()).await?,
         "and the id stays claimed"
+    );
+    Ok(())
+}
+
+/// The writer claims a batch's token ids a few statements at a time (chunks of 64, 16, 4, 1):
+/// more claims at once than a batch holds, over two tenants that use the same ids, with ids
+/// used before, still valid or expired, are each answered for themselves.
+async fn a_burst_of_claims_is_answered_claim_by_claim(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let (a, b) = (tenant("Acme"), tenant("Bolt"));
+    store.insert_tenant(&a, &[]).await?;
+    store.insert_tenant(&b, &[]).await?;
+    let until = now() + time::Duration::minutes(5);
+    // Used before: "kept-*" still valid, "lapsed-*" valid until a minute ago.
+    for i in 0..10 {
+        assert!(
+            store
+                .claim_token_id(&a.id, &format!("kept-{i}"), until, now())
+                .await?
+        );
+        let lapsed = now() - time::Duration::minutes(1);
+        assert!(
+            store
+                .claim_token_id(
+                    &a.id,
+                    &format!("lapsed-{i}"),
+                    lapsed,
+                    now() - time::Duration::minutes(2)
+                )
+                .await?
+        );
+    }
+    const BURST: usize = 150;
+    let mut tasks = JoinSet::new();
+    for i in 0..BURST {
+        for (tenant, jti) in [(a.id, format!("new-{i}")), (b.id, format!("new-{i}"))] {
+            let store = store.clone();
+            tasks.spawn(async move {
+                (
+                    tenant,
+                    jti.clone(),
+                    store.claim_token_id(&tenant, &jti, until, now()).await,
+                )
+            });
+        }
+    }
+    for i in 0..10 {
+        for jti in [format!("kept-{i}"), format!("lapsed-{i}")] {
+            let store = store.clone();
+            let tenant = a.id;
+            tasks.spawn(async move {
+                (
+                    tenant,
+                    jti.clone(),
+                    store.claim_token_id(&tenant, &jti, until, now()).await,
+                )
+            });
+        }
+    }
+    let mut answers = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (tenant, jti, fresh) = joined?;
+        let expected = !jti.starts_with("kept-");
+        assert_eq!(fresh?, expected, "claim of {jti} for {tenant:?}");
+        answers += 1;
+    }
+    assert_eq!(answers, BURST * 2 + 20);
+    // Every id is now taken, on both tenants.
+    for i in [0, 63, 64, 149] {
+        for tenant in [a.id, b.id] {
+            assert!(
+                !store
+                    .claim_token_id(&tenant, &format!("new-{i}"), until, now())
+                    .await?
+            );
+        }
+    }
+    assert!(
+        !store
+            .claim_token_id(&a.id, "lapsed-3", until, now())
+            .await?
     );
     Ok(())
 }

@@ -184,11 +184,54 @@ async fn contacts_upsert_and_secret_refs(store: Arc<dyn Store>) -> anyhow::Resul
     assert_eq!(store.contact(&a.id, &email).await?, Some(contact.clone()));
     assert_eq!(
         store.contact_by_secret_ref(&a.id, &"ab".repeat(20)).await?,
-        Some(contact)
+        Some(contact.clone())
     );
     assert_eq!(
         store.contact_by_secret_ref(&b.id, &"ab".repeat(20)).await?,
         None
+    );
+
+    // A create that says nothing of the cell or the secret keeps the stored ones; the language
+    // and the time are the new ones.
+    let said_less = Contact {
+        language: Language::En,
+        cell: None,
+        secret: None,
+        updated_at: contact.updated_at + Duration::seconds(5),
+        ..contact.clone()
+    };
+    store
+        .insert_envelope(&envelope(&a), &[], std::slice::from_ref(&said_less), &[])
+        .await?;
+    let kept = Contact {
+        language: Language::En,
+        updated_at: said_less.updated_at,
+        ..contact.clone()
+    };
+    assert_eq!(store.contact(&a.id, &email).await?, Some(kept.clone()));
+
+    // A new cell replaces the stored one whole and keeps the secret.
+    let new_cell = CellContact {
+        phone: Phone::from_national("FR", "612345678")?,
+        method: AuthMethod::Sms,
+    };
+    store
+        .insert_envelope(
+            &envelope(&a),
+            &[],
+            &[Contact {
+                cell: Some(new_cell.clone()),
+                ..said_less
+            }],
+            &[],
+        )
+        .await?;
+    assert_eq!(
+        store.contact(&a.id, &email).await?,
+        Some(Contact {
+            cell: Some(new_cell),
+            ..kept
+        })
     );
     Ok(())
 }
@@ -199,7 +242,7 @@ async fn concurrent_saves_never_lose_an_update(store: Arc<dyn Store>) -> anyhow:
     let mut env = envelope(&t);
     env.documents = (0..8)
         .map(|i| Document {
-            id: DocumentId::random(),
+            id: DocumentId::generate(),
             position: i,
             name: format!("{i}.pdf").parse().expect("name"),
             content: DocumentContent::Pending,
@@ -619,7 +662,7 @@ async fn a_save_writes_only_the_rows_that_changed(
     env.documents = (0..6).map(document).collect();
     env.participants = (0..4u8)
         .map(|i| Participant {
-            id: ParticipantId::random(),
+            id: ParticipantId::generate(),
             sequence: u32::from(i),
             email: format!("p{i}@example.com").parse().expect("email"),
             ..env.participants[0].clone()

@@ -82,7 +82,7 @@ fn tenant(name: &str) -> Tenant {
 
 fn event(tenant: &Tenant, envelope: Option<EnvelopeId>, kind: EventKind) -> Event {
     Event {
-        id: EventId::random(),
+        id: EventId::generate(),
         tenant_id: tenant.id,
         envelope_id: envelope,
         participant_id: None,
@@ -97,7 +97,7 @@ fn event(tenant: &Tenant, envelope: Option<EnvelopeId>, kind: EventKind) -> Even
 
 fn document(position: u32) -> Document {
     Document {
-        id: DocumentId::random(),
+        id: DocumentId::generate(),
         position,
         name: format!("{position}.pdf").parse().expect("name"),
         content: DocumentContent::Pending,
@@ -120,7 +120,7 @@ fn envelope(tenant: &Tenant) -> EnvelopeAggregate {
     let at = now();
     EnvelopeAggregate {
         envelope: Envelope {
-            id: EnvelopeId::random(),
+            id: EnvelopeId::generate(),
             tenant_id: tenant.id,
             purpose: Purpose::Deliver,
             state: EnvelopeState::Draft,
@@ -150,7 +150,7 @@ fn envelope(tenant: &Tenant) -> EnvelopeAggregate {
             },
         ],
         participants: vec![Participant {
-            id: ParticipantId::random(),
+            id: ParticipantId::generate(),
             sequence: 0,
             role: Role::Recipient,
             email: "r@example.com".parse().expect("email"),
@@ -165,7 +165,7 @@ fn envelope(tenant: &Tenant) -> EnvelopeAggregate {
 
 fn link(envelope: &EnvelopeAggregate, token: u8) -> AccessLink {
     AccessLink {
-        id: LinkId::random(),
+        id: LinkId::generate(),
         envelope_id: envelope.envelope.id,
         participant_id: envelope.participants[0].id,
         token_hash: Sha256Digest::from_bytes([token; 32]),

@@ -28,7 +28,7 @@ async fn participant(
     let owner = tenant("Signer access");
     store.insert_tenant(&owner, &[]).await?;
     let document = LibraryDocument::original(
-        DocumentId::random(),
+        DocumentId::generate(),
         owner.id,
         "contract.pdf".parse()?,
         MediaType::pdf(),
@@ -69,7 +69,7 @@ async fn participant(
     };
     let pages = BTreeMap::from([(document.id, 1)]);
     let created = create(
-        EnvelopeId::random(),
+        EnvelopeId::generate(),
         owner.id,
         draft,
         &pages,
@@ -105,7 +105,7 @@ async fn a_guard_saves_only_from_the_version_it_was_read_at(
     let job = NewJob::at(
         JobKind::SendSignerCode {
             tenant_id,
-            envelope_id: EnvelopeId::random(),
+            envelope_id: EnvelopeId::generate(),
             participant_id: who,
             sealed_code: "00".into(),
             expires_at: now(),

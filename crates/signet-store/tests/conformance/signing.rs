@@ -35,7 +35,7 @@ async fn seeded(store: &Arc<dyn Store>) -> anyhow::Result<Seeded> {
     for count in [3u32, 1] {
         let bytes = format!("document of {count} pages");
         let document = LibraryDocument::original(
-            DocumentId::random(),
+            DocumentId::generate(),
             owner.id,
             "contract.pdf".parse()?,
             MediaType::pdf(),
@@ -148,7 +148,7 @@ async fn a_signing_envelope_round_trips_and_moves_under_its_version(
     let seeded = seeded(&store).await?;
     let owner = seeded.owner;
     let created = create(
-        EnvelopeId::random(),
+        EnvelopeId::generate(),
         owner,
         draft(&seeded)?,
         &seeded.pages,
@@ -248,7 +248,7 @@ async fn a_signing_envelope_is_the_tenants_own(store: Arc<dyn Store>) -> anyhow:
     let stranger = tenant("Stranger");
     store.insert_tenant(&stranger, &[]).await?;
     let envelope = create(
-        EnvelopeId::random(),
+        EnvelopeId::generate(),
         owner,
         draft(&seeded)?,
         &seeded.pages,
