@@ -69,25 +69,32 @@ impl InstanceSignatureMaker {
             .iter()
             .map(stamp_mark)
             .collect::<Result<Vec<_>, _>>()?;
-        // No marks: nothing is stamped and the signature is invisible (a new field).
-        let stamped;
-        let to_sign = if marks.is_empty() {
-            pdf
-        } else {
-            stamped = signet_pdf::stamp::stamp(pdf, &act.field_name, &marks, &self.fonts)
-                .map_err(stamp_failure)?
-                .0;
-            stamped.as_slice()
-        };
         let mut signing = SigningAct::new(signer_identity(act), act.field_name.clone());
         signing.now = act.at;
         let tsa = timestamp_source(&self.evidence, self.external_tsa.as_deref())?;
         let started = std::time::Instant::now();
-        let signed = signet_pdf::act::sign_act(to_sign, &self.evidence.pki, &signing, tsa.get());
+        // No marks: nothing is stamped and the signature is invisible (a new field). Marks:
+        // stamped and signed with one copy of the document and one hash (`stamp_and_sign`),
+        // where stamping then signing copied it twice and hashed it a third time.
+        let signed = if marks.is_empty() {
+            signet_pdf::act::sign_act(pdf, &self.evidence.pki, &signing, tsa.get())
+        } else {
+            signet_pdf::act::stamp_and_sign(
+                pdf,
+                &marks,
+                &self.fonts,
+                &self.evidence.pki,
+                &signing,
+                tsa.get(),
+            )
+            .map(|(out, _, report)| (out, report))
+        };
+        // With marks, the time includes stamping them.
         metrics::histogram!("signet_act_signature_duration_seconds", "ok" => if signed.is_ok() { "true" } else { "false" })
             .record(started.elapsed().as_secs_f64());
         match signed {
             Ok((out, _)) => Ok(out),
+            Err(ActError::Stamp(e)) => Err(stamp_failure(e)),
             Err(ActError::Seal(e)) => Err(seal_failure(e)),
             Err(ActError::Pki(e)) => Err(SealFailure::Unexpected(anyhow::anyhow!(
                 "signer certificate: {e}"
