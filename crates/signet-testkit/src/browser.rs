@@ -490,9 +490,24 @@ struct Driver {
 }
 
 impl Driver {
-    /// Starts chromedriver on a port it picks (`--port=0`, so parallel tests cannot race for
-    /// one) and reads that port from its first lines of output.
+    /// Starts chromedriver, trying again (a new port each time) when it exits before listening.
+    ///
+    /// Why: with `--port=0` it takes a free port on one address family and then binds the same
+    /// number on the other, which another process can hold at that moment (seen in a full run:
+    /// "bind() failed: Address already in use", then chromedriver exits).
     async fn spawn() -> anyhow::Result<Self> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            if let Some(driver) = Self::spawn_once().await? {
+                return Ok(driver);
+            }
+        }
+        anyhow::bail!("chromedriver exited before listening, {ATTEMPTS} times")
+    }
+
+    /// Starts chromedriver on a port it picks (`--port=0`, so parallel tests cannot race for
+    /// one) and reads that port from its first lines of output; `None` if it exited first.
+    async fn spawn_once() -> anyhow::Result<Option<Self>> {
         let mut child = Command::new(CHROMEDRIVER)
             .args(["--port=0", "--log-level=WARNING"])
             .stdin(Stdio::null())
@@ -521,9 +536,9 @@ impl Driver {
         match tokio::time::timeout(Duration::from_secs(20), port_rx).await {
             Ok(Ok(port)) => {
                 driver.port = port;
-                Ok(driver)
+                Ok(Some(driver))
             }
-            Ok(Err(_)) => anyhow::bail!("chromedriver exited before listening"),
+            Ok(Err(_)) => Ok(None),
             Err(_) => anyhow::bail!("chromedriver did not report its port within 20 s"),
         }
     }
