@@ -340,22 +340,28 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Consumes the `>>` that ends a dictionary (the first `>` already seen).
+    fn dict_end(&mut self) -> PResult<()> {
+        if self
+            .buf
+            .get(self.pos + 1)
+            .copied()
+            .ok_or(ParseError::Truncated)?
+            != b'>'
+        {
+            return Err(ParseError::Syntax("bad dictionary end"));
+        }
+        self.pos += 2;
+        Ok(())
+    }
+
     fn dict_body(&mut self, depth: usize) -> PResult<Dict> {
         let mut d = Dict::default();
         loop {
             self.skip_ws();
             match self.peek()? {
                 b'>' => {
-                    if self
-                        .buf
-                        .get(self.pos + 1)
-                        .copied()
-                        .ok_or(ParseError::Truncated)?
-                        != b'>'
-                    {
-                        return Err(ParseError::Syntax("bad dictionary end"));
-                    }
-                    self.pos += 2;
+                    self.dict_end()?;
                     return Ok(d);
                 }
                 b'/' => {
@@ -380,16 +386,7 @@ impl<'a> Lexer<'a> {
             self.skip_ws();
             match self.peek()? {
                 b'>' => {
-                    if self
-                        .buf
-                        .get(self.pos + 1)
-                        .copied()
-                        .ok_or(ParseError::Truncated)?
-                        != b'>'
-                    {
-                        return Err(ParseError::Syntax("bad dictionary end"));
-                    }
-                    self.pos += 2;
+                    self.dict_end()?;
                     return Ok((d, span));
                 }
                 b'/' => {
