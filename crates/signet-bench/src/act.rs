@@ -19,25 +19,26 @@ use futures::StreamExt as _;
 use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 
-/// What to measure.
+/// What to measure (the `act` command's options; the server and tenant come apart).
+#[derive(Debug, clap::Args)]
 pub struct Settings {
-    /// Signet's base URL.
-    pub base: String,
-    /// The tenant id (HTTP Basic user of the native API).
-    pub tenant: String,
-    /// The tenant's API key.
-    pub key: String,
     /// Pages of the generated document.
+    #[arg(long, default_value_t = 1)]
     pub pages: usize,
-    /// Acts to time.
+    /// Acts to time (0: only the page images).
+    #[arg(long, default_value_t = 20)]
     pub acts: usize,
     /// Acts in flight at once.
+    #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
-    /// How long to sleep between two polls of an envelope.
+    /// Pause between two polls of an envelope, e.g. 5ms.
+    #[arg(long, default_value = "5ms", value_parser = crate::parse_duration)]
     pub poll: Duration,
-    /// Page images to fetch twice (first: rendered; second: cached); 0 for none.
+    /// Page images to time (spread through the document), each first and again; 0: none.
+    #[arg(long, default_value_t = 0)]
     pub page_images: usize,
-    /// The width asked of page images, in pixels.
+    /// Width of the page images, in pixels.
+    #[arg(long, default_value_t = 960)]
     pub image_width: u32,
 }
 
@@ -61,14 +62,15 @@ struct Timed {
     sealed: Duration,
 }
 
-/// Runs the act benchmark (and the page images, when asked) and prints its results.
-pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+/// Runs the act benchmark (and the page images, when asked) and prints its results,
+/// against the server at `base`, as `tenant` with its API `key`.
+pub async fn run(base: &str, tenant: &str, key: &str, settings: &Settings) -> anyhow::Result<()> {
     let client = browser()?;
     let api = Api {
         client: client.clone(),
-        base: settings.base.trim_end_matches('/').to_owned(),
-        tenant: settings.tenant.clone(),
-        key: settings.key.clone(),
+        base: base.trim_end_matches('/').to_owned(),
+        tenant: tenant.to_owned(),
+        key: key.to_owned(),
     };
 
     if settings.acts > 0 {

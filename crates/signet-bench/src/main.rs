@@ -73,24 +73,9 @@ enum Command {
         /// The server and the tenant (native API user: tenantId and apiKey).
         #[command(flatten)]
         tenant: TenantArgs,
-        /// Pages of the generated document.
-        #[arg(long, default_value_t = 1)]
-        pages: usize,
-        /// Acts to time (0: only the page images).
-        #[arg(long, default_value_t = 20)]
-        acts: usize,
-        /// Acts in flight at once.
-        #[arg(long, default_value_t = 1)]
-        concurrency: usize,
-        /// Pause between two polls of an envelope, e.g. 5ms.
-        #[arg(long, default_value = "5ms", value_parser = parse_duration)]
-        poll: Duration,
-        /// Page images to time (spread through the document), each first and again; 0: none.
-        #[arg(long, default_value_t = 0)]
-        page_images: usize,
-        /// Width of the page images, in pixels.
-        #[arg(long, default_value_t = 960)]
-        image_width: u32,
+        /// What to measure.
+        #[command(flatten)]
+        settings: act::Settings,
     },
 }
 
@@ -199,26 +184,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => confirm(&tenant, connections).await?,
         Command::Act {
             tenant: TenantArgs { url, tenant, key },
-            pages,
-            acts,
-            concurrency,
-            poll,
-            page_images,
-            image_width,
-        } => {
-            act::run(&act::Settings {
-                base: url,
-                tenant,
-                key,
-                pages,
-                acts,
-                concurrency,
-                poll,
-                page_images,
-                image_width,
-            })
-            .await?
-        }
+            settings,
+        } => act::run(&url, &tenant, &key, &settings).await?,
     }
     Ok(())
 }
