@@ -1,14 +1,17 @@
 //! Small PDFs written from scratch, for tests and examples across the workspace: one revision,
 //! a classic cross-reference table, objects numbered from 1 (the catalog first).
 
-/// A PDF whose objects `1 0 obj` … are `objects` (object 1 must be the catalog), with
+/// A PDF whose objects `1 0 obj` … are `objects` (text, or bytes for a binary stream; object 1
+/// must be the catalog), with
 /// `trailer_extra` added to the trailer dictionary (e.g. ` /Encrypt …`).
-pub fn classic<S: AsRef<str>>(objects: &[S], trailer_extra: &str) -> Vec<u8> {
+pub fn classic<S: AsRef<[u8]>>(objects: &[S], trailer_extra: &str) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, body.as_ref()).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body.as_ref());
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     out.extend_from_slice(

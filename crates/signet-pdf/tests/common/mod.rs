@@ -25,8 +25,7 @@ pub fn classic_pdf(pages: usize) -> Vec<u8> {
             text.len()
         ));
     }
-    let objs: Vec<Vec<u8>> = objs.into_iter().map(String::into_bytes).collect();
-    assemble(&objs)
+    signet_pdf::sample::classic(&objs, FIXED_ID)
 }
 
 /// A `pages`-page PDF like [`classic_pdf`] whose first page also shows an RGB image of about
@@ -85,33 +84,12 @@ pub fn pdf_with_image(pages: usize, image_bytes: usize) -> Vec<u8> {
     image.extend_from_slice(&pixels);
     image.extend_from_slice(b"\nendstream");
     objs.push(image);
-    assemble(&objs)
+    signet_pdf::sample::classic(&objs, FIXED_ID)
 }
 
-/// A classic-xref PDF of `objs`, numbered from 1 (the first is the catalog), with a fixed /ID.
-fn assemble(objs: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>] >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
+/// The trailer's /ID of the test PDFs: fixed, so that a document is the same every run.
+const FIXED_ID: &str =
+    " /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>]";
 
 /// A fresh instance PKI whose CRL distribution point is a closed port (validators must use what
 /// the file carries), and a temporary directory holding its root as `root.pem`.
