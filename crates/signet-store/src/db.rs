@@ -2,8 +2,9 @@
 //!
 //! Every statement of the store is written once, in the SQL both databases share (numbered `$n`
 //! parameters, `ON CONFLICT`, `RETURNING`). A [`Query`] carries its text and its arguments as
-//! plain values; a [`Conn`] (from a [`Pool`] or a [`Tx`]) binds them for the SQLite or the
-//! PostgreSQL driver of sqlx and runs the statement; a [`Row`] reads the answer of either. That
+//! plain values; a [`Conn`] (from a [`Pool`] or a [`Tx`]) binds them for the driver of its
+//! connection (sqlx for PostgreSQL and SQLite's readers, rusqlite for SQLite's one writing
+//! connection, see `sqlite`) and runs the statement; a [`Row`] reads the answer of any. That
 //! keeps the port code ordinary, non-generic Rust that rustfmt formats, with no macro: sqlx's
 //! own generic-over-database route would put a dozen `Encode`/`Decode`/`Executor` bounds on
 //! every function, and its `Any` driver rewrites neither placeholders nor types. The price is one
@@ -14,9 +15,10 @@ use std::borrow::Cow;
 
 use signet_core::store::StoreError;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::{Database, Decode, Encode, Postgres, Row as _, Sqlite, Type};
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgRow};
+use sqlx::{Decode, Postgres, Row as _, Type};
+
+use crate::sqlite;
 
 /// A database error as a store error: a unique-key violation is [`StoreError::Duplicate`].
 pub(crate) fn unexpected(err: sqlx::Error) -> StoreError {
@@ -107,8 +109,8 @@ impl From<&Vec<u8>> for Arg {
     }
 }
 
-/// Statements as one PostgreSQL statement: `WITH w1 AS (first), w2 AS (second), … last`,
-/// renumbered like a [`script`].
+/// Statements as one PostgreSQL statement: `WITH w1 AS (first), w2 AS (second), … last`, each
+/// one's parameters renumbered after the previous ones'.
 fn with_clauses(statements: &[Query]) -> Query {
     let mut sql = String::new();
     let mut args = Vec::new();
@@ -185,6 +187,16 @@ impl Query {
         }
     }
 
+    /// The statement's text.
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The statement's arguments, `$1` first.
+    pub(crate) fn args(&self) -> &[Arg] {
+        &self.args
+    }
+
     /// Whether the statement only reads (a `SELECT`), so that a reader connection may run it.
     fn is_read(&self) -> bool {
         let head = self.sql.trim_start();
@@ -193,9 +205,24 @@ impl Query {
 }
 
 /// Appends `sql` to `out` with every `$n` parameter renumbered `$(n + offset)`; quoted text is
-/// copied as it is. This lets several statements, each numbered from `$1`, run as one SQLite
-/// script whose arguments are all of theirs in order.
+/// copied as it is. This lets several statements, each numbered from `$1`, run as one
+/// PostgreSQL statement whose arguments are all of theirs in order.
 fn renumber_into(sql: &str, offset: usize, out: &mut String) {
+    number_into(sql, offset, '$', out);
+}
+
+/// The statement with every `$n` parameter written `?n`, SQLite's numbered parameter: SQLite
+/// reads `$1` as a parameter named "$1", numbered by where it first appears, so binding by
+/// number would have to look each name up (a linear search per parameter, quadratic over a
+/// multi-row insert); `?n` is parameter `n` wherever it appears.
+pub(crate) fn sqlite_numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    number_into(sql, 0, '?', &mut out);
+    out
+}
+
+/// [`renumber_into`] with the parameters' sign chosen.
+fn number_into(sql: &str, offset: usize, sign: char, out: &mut String) {
     let bytes = sql.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -214,7 +241,7 @@ fn renumber_into(sql: &str, offset: usize, out: &mut String) {
                     .count();
                 // Digits only, so the parse cannot fail short of an absurd length.
                 let n: usize = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
-                out.push('$');
+                out.push(sign);
                 out.push_str(&n.saturating_add(offset).to_string());
                 i += 1 + digits;
             }
@@ -229,35 +256,8 @@ fn renumber_into(sql: &str, offset: usize, out: &mut String) {
     }
 }
 
-/// Several statements as one SQLite script: their texts joined by `;`, renumbered so that the
-/// arguments of all of them, in order, bind it.
-fn script(statements: &[Query]) -> Query {
-    let mut sql = String::new();
-    let mut args = Vec::new();
-    for statement in statements {
-        if !sql.is_empty() {
-            sql.push_str(";\n");
-        }
-        renumber_into(&statement.sql, args.len(), &mut sql);
-        args.extend(statement.args.iter().cloned());
-    }
-    Query {
-        sql: sql.into(),
-        args,
-    }
-}
-
-/// The query as one driver's statement.
-fn prepare<'q, DB: Database>(
-    query: &'q Query,
-) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
-where
-    Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    Option<i64>: Encode<'q, DB> + Type<DB>,
-    bool: Encode<'q, DB> + Type<DB>,
-    &'q [u8]: Encode<'q, DB> + Type<DB>,
-    f64: Encode<'q, DB> + Type<DB>,
-{
+/// The query as a PostgreSQL statement of sqlx.
+fn prepare(query: &Query) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     let mut prepared = sqlx::query(&query.sql);
     for arg in &query.args {
         prepared = match arg {
@@ -275,8 +275,9 @@ where
 /// that runs statements.
 #[derive(Debug)]
 pub(crate) enum Conn<'c> {
-    /// On SQLite.
-    Sqlite(&'c mut SqliteConnection),
+    /// One of SQLite's connections (see `sqlite`): statements run right here, on the calling
+    /// thread.
+    Sqlite(&'c mut rusqlite::Connection),
     /// On PostgreSQL.
     Postgres(&'c mut PgConnection),
 }
@@ -285,10 +286,7 @@ impl Conn<'_> {
     /// Runs a statement; answers how many rows it changed.
     pub(crate) async fn execute(self, query: Query) -> Result<u64, StoreError> {
         match self {
-            Self::Sqlite(conn) => prepare(&query)
-                .execute(conn)
-                .await
-                .map(|done| done.rows_affected()),
+            Self::Sqlite(conn) => return sqlite::run(conn, &query),
             Self::Postgres(conn) => prepare(&query)
                 .execute(conn)
                 .await
@@ -297,26 +295,19 @@ impl Conn<'_> {
         .map_err(unexpected)
     }
 
-    /// Runs statements in order, as few round trips as the database allows: on SQLite one
-    /// script (one call to sqlx's connection thread, one prepared and cached multi-statement),
-    /// on PostgreSQL one after the other (its extended protocol takes one statement at a time).
+    /// Runs statements in order, as few round trips as the database allows: on SQLite's
+    /// writing connection one after the other where they are (no round trip at all), on
+    /// PostgreSQL one after the other too (its extended protocol takes one statement at a time).
     /// Answers how many rows they changed together; stops at the first failure.
     pub(crate) async fn execute_all(self, statements: &[Query]) -> Result<u64, StoreError> {
+        let mut changed = 0;
         match self {
             Self::Sqlite(conn) => {
-                let all = match statements {
-                    [] => return Ok(0),
-                    [one] => one.clone(),
-                    many => script(many),
-                };
-                prepare(&all)
-                    .execute(conn)
-                    .await
-                    .map(|done| done.rows_affected())
-                    .map_err(unexpected)
+                for statement in statements {
+                    changed += sqlite::run(conn, statement)?;
+                }
             }
             Self::Postgres(conn) => {
-                let mut changed = 0;
                 for statement in statements {
                     changed += prepare(statement)
                         .execute(&mut *conn)
@@ -324,9 +315,9 @@ impl Conn<'_> {
                         .map_err(unexpected)?
                         .rows_affected();
                 }
-                Ok(changed)
             }
         }
+        Ok(changed)
     }
 
     /// [`Conn::execute_all`] for statements that only insert rows none of the others reads
@@ -347,10 +338,12 @@ impl Conn<'_> {
     /// Every row a query returns.
     pub(crate) async fn fetch_all(self, query: Query) -> Result<Vec<Row>, StoreError> {
         match self {
-            Self::Sqlite(conn) => prepare(&query)
-                .fetch_all(conn)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
+            Self::Sqlite(conn) => {
+                return Ok(sqlite::fetch(conn, &query, usize::MAX)?
+                    .into_iter()
+                    .map(Row::Sqlite)
+                    .collect());
+            }
             Self::Postgres(conn) => prepare(&query)
                 .fetch_all(conn)
                 .await
@@ -362,10 +355,9 @@ impl Conn<'_> {
     /// The row a query returns, if any.
     pub(crate) async fn fetch_optional(self, query: Query) -> Result<Option<Row>, StoreError> {
         match self {
-            Self::Sqlite(conn) => prepare(&query)
-                .fetch_optional(conn)
-                .await
-                .map(|row| row.map(Row::Sqlite)),
+            Self::Sqlite(conn) => {
+                return Ok(sqlite::fetch(conn, &query, 1)?.pop().map(Row::Sqlite));
+            }
             Self::Postgres(conn) => prepare(&query)
                 .fetch_optional(conn)
                 .await
@@ -385,8 +377,8 @@ impl Conn<'_> {
 /// A connection taken from a pool for the statements of one read.
 #[derive(Debug)]
 pub(crate) enum Pooled {
-    /// From SQLite's pool.
-    Sqlite(PoolConnection<Sqlite>),
+    /// SQLite's writing connection, held.
+    SqliteWriter(sqlite::Held),
     /// One of SQLite's read-only connections.
     SqliteReader(crate::readers::Lease),
     /// From PostgreSQL's pool.
@@ -397,7 +389,7 @@ impl Pooled {
     /// The connection, to run a statement on.
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Self::Sqlite(conn) => Conn::Sqlite(conn),
+            Self::SqliteWriter(held) => Conn::Sqlite(held),
             Self::SqliteReader(lease) => Conn::Sqlite(lease.conn()),
             Self::Postgres(conn) => Conn::Postgres(conn),
         }
@@ -410,7 +402,7 @@ pub(crate) enum Pool {
     /// SQLite: one connection writes (see `SqlStore::open_sqlite`), read-only ones read.
     Sqlite {
         /// The one connection every write and every transaction goes through.
-        writer: SqlitePool,
+        writer: sqlite::WriteConnection,
         /// Read-only connections for plain reads: in WAL mode they read the last commit while
         /// the writer writes, instead of queueing behind it.
         readers: crate::readers::Readers,
@@ -424,9 +416,8 @@ impl Pool {
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         match self {
             Self::Sqlite { writer, .. } => writer.begin().await.map(Tx::Sqlite),
-            Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+            Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres).map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 
     /// Takes a connection for reads (on SQLite a read-only one). A write needs
@@ -445,11 +436,9 @@ impl Pool {
     /// Takes a connection that may write (on SQLite the one writer).
     async fn acquire_for(&self, query: &Query) -> Result<Pooled, StoreError> {
         match self {
-            Self::Sqlite { writer, .. } if !query.is_read() => writer
-                .acquire()
-                .await
-                .map(Pooled::Sqlite)
-                .map_err(unexpected),
+            Self::Sqlite { writer, .. } if !query.is_read() => {
+                Ok(Pooled::SqliteWriter(writer.hold().await))
+            }
             _ => self.acquire().await,
         }
     }
@@ -500,22 +489,25 @@ impl Pool {
     /// PostgreSQL checks its constraints on every write and its pages with checksums, so there
     /// is nothing to ask it.
     pub(crate) async fn check_database(&self) -> Result<(), StoreError> {
-        let Self::Sqlite { writer: pool, .. } = self else {
+        let Self::Sqlite { writer, .. } = self else {
             return Ok(());
         };
-        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
-            .fetch_all(pool)
-            .await
-            .map_err(unexpected)?;
-        let problems: Vec<String> = rows
-            .into_iter()
-            .map(|r| r.0)
-            .filter(|r| r != "ok")
-            .collect();
-        let fk: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-            .fetch_all(pool)
-            .await
-            .map_err(unexpected)?;
+        let held = writer.hold().await;
+        let mut problems = Vec::new();
+        for row in sqlite::fetch(&held, &Query::new("PRAGMA integrity_check"), usize::MAX)? {
+            let line: String = row.get("integrity_check")?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        let fk = sqlite::fetch(
+            &held,
+            &Query::new("SELECT \"table\" FROM pragma_foreign_key_check"),
+            usize::MAX,
+        )?
+        .iter()
+        .map(|row| row.get::<String>("table"))
+        .collect::<Result<Vec<_>, _>>()?;
         if problems.is_empty() && fk.is_empty() {
             Ok(())
         } else {
@@ -525,13 +517,19 @@ impl Pool {
             )
         }
     }
+
+    /// Whether this is SQLite, whose writing connection runs statements on the calling thread
+    /// (so that a batch of them belongs on a blocking thread).
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite { .. })
+    }
 }
 
 /// An open transaction; dropped without [`Tx::commit`], it rolls back.
 #[derive(Debug)]
 pub(crate) enum Tx {
-    /// On SQLite.
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// On SQLite's writing connection.
+    Sqlite(sqlite::Transaction),
     /// On PostgreSQL.
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
@@ -540,7 +538,7 @@ impl Tx {
     /// The transaction's connection, to run a statement on.
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Self::Sqlite(tx) => Conn::Sqlite(tx),
+            Self::Sqlite(tx) => Conn::Sqlite(tx.conn()),
             Self::Postgres(tx) => Conn::Postgres(tx),
         }
     }
@@ -576,26 +574,24 @@ impl Tx {
     /// Rolls back.
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(tx) => tx.rollback().await,
-            Self::Postgres(tx) => tx.rollback().await,
+            Self::Sqlite(tx) => tx.rollback(),
+            Self::Postgres(tx) => tx.rollback().await.map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 
     /// Commits.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(tx) => tx.commit().await,
-            Self::Postgres(tx) => tx.commit().await,
+            Self::Sqlite(tx) => tx.commit(),
+            Self::Postgres(tx) => tx.commit().await.map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 }
 
 /// A row of either database.
 pub(crate) enum Row {
     /// From SQLite.
-    Sqlite(SqliteRow),
+    Sqlite(sqlite::OwnedRow),
     /// From PostgreSQL.
     Postgres(PgRow),
 }
@@ -604,16 +600,12 @@ impl Row {
     /// A column's value.
     pub(crate) fn get<T>(&self, column: &str) -> Result<T, StoreError>
     where
-        T: for<'r> Decode<'r, Sqlite>
-            + Type<Sqlite>
-            + for<'r> Decode<'r, Postgres>
-            + Type<Postgres>,
+        T: for<'r> Decode<'r, Postgres> + Type<Postgres> + rusqlite::types::FromSql,
     {
         match self {
-            Self::Sqlite(row) => row.try_get(column),
-            Self::Postgres(row) => row.try_get(column),
+            Self::Sqlite(row) => row.get(column),
+            Self::Postgres(row) => row.try_get(column).map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 }
 
@@ -622,31 +614,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scripts_renumber_each_statements_parameters_after_the_previous_ones() {
+    fn with_clauses_renumber_each_statements_parameters_after_the_previous_ones() {
         let first = Query::new("INSERT INTO a (x, y) VALUES ($1, $2)")
             .bind(1_i64)
             .bind("one");
         let second = Query::new("UPDATE b SET s = 'cost $1', t = \"$2\" WHERE id = $1 AND v = $10")
             .bind(2_i64);
-        let joined = script(&[first, second]);
-        assert_eq!(
-            joined.sql,
-            "INSERT INTO a (x, y) VALUES ($1, $2);\nUPDATE b SET s = 'cost $1', t = \"$2\" \
-             WHERE id = $3 AND v = $12"
-        );
-        assert_eq!(
-            joined.args,
-            vec![Arg::Int(Some(1)), Arg::from("one"), Arg::Int(Some(2))]
-        );
         let third = Query::new("INSERT INTO c (z) VALUES ($1)").bind(3_i64);
-        let one = with_clauses(&[joined.clone(), third.clone(), third]);
-        assert!(
-            one.sql.starts_with("WITH w0 AS (INSERT INTO a")
-                && one.sql.ends_with(
-                    "), w1 AS (INSERT INTO c (z) VALUES ($4)) INSERT INTO c (z) VALUES ($5)"
-                ),
-            "{}",
-            one.sql
+        let one = with_clauses(&[first, second, third]);
+        assert_eq!(
+            one.sql,
+            "WITH w0 AS (INSERT INTO a (x, y) VALUES ($1, $2)), w1 AS (UPDATE b SET s = 'cost $1', \
+             t = \"$2\" WHERE id = $3 AND v = $12) INSERT INTO c (z) VALUES ($4)"
+        );
+        assert_eq!(
+            one.args,
+            vec![
+                Arg::Int(Some(1)),
+                Arg::from("one"),
+                Arg::Int(Some(2)),
+                Arg::Int(Some(3))
+            ]
+        );
+    }
+
+    #[test]
+    fn sqlite_numbers_parameters_with_a_question_mark_outside_quotes() {
+        assert_eq!(
+            sqlite_numbered("UPDATE b SET s = 'cost $1', t = \"$2\" WHERE id = $12 AND v = $1"),
+            "UPDATE b SET s = 'cost $1', t = \"$2\" WHERE id = ?12 AND v = ?1"
         );
     }
 

@@ -23,6 +23,7 @@ mod rows;
 mod secrets;
 mod signer_access;
 mod signing;
+mod sqlite;
 mod tenants;
 mod writer;
 
@@ -78,30 +79,30 @@ impl SqlStore {
             .with_context(|| format!("invalid SQLite URL {url}"))?
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        // No ping before each use: on SQLite it is a round trip to the connection's thread that
-        // checks nothing (see `readers`).
-        let writer = SqlitePoolOptions::new()
+        // Migrated through sqlx (whose migrator keeps the applied versions), on a connection
+        // closed before the writing connection opens.
+        let migrating = SqlitePoolOptions::new()
             .max_connections(1)
-            .test_before_acquire(false)
             .connect_with(
                 options
                     .clone()
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    // Statement journals in memory rather than in temporary files.
-                    .pragma("temp_store", "memory"),
+                    .synchronous(SqliteSynchronous::Normal),
             )
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
         migrations::sqlite()
             .await
             .context("reading the SQLite migrations")?
-            .run(&writer)
+            .run(&migrating)
             .await
             .context("migrating the SQLite database")?;
-        let readers = readers::Readers::open(&options, SQLITE_READERS)
-            .await
+        migrating.close().await;
+        let writer =
+            sqlite::WriteConnection::open(options.get_filename(), sqlite::WalBounds::SERVER)
+                .with_context(|| format!("cannot open SQLite database {url} for writing"))?;
+        let readers = readers::Readers::open(options.get_filename(), SQLITE_READERS)
             .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
         let pool = db::Pool::Sqlite { writer, readers };
         Ok(Self {

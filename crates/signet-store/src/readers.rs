@@ -1,23 +1,22 @@
-//! SQLite's read-only connections, lent without sqlx's pool.
+//! SQLite's read-only connections, lent without a pool library.
 //!
-//! Why not a `SqlitePool`: sqlx's pool pings every connection handed back to it (and, by
-//! default, every connection it hands out), and an SQLite connection lives on a thread of its
-//! own, so each ping is a round trip to that thread: two thread wake-ups per read that check
-//! nothing a local file could lose. A create reads twice before its write, so on a 2-core
-//! machine those wake-ups were a tenth of a create's CPU (BENCHMARKS.md, "the create's reads").
-//! Here a read takes an idle connection, runs its statements and puts the connection back,
-//! with nothing in between.
+//! Why not sqlx's `SqlitePool`: it pings every connection handed back to it (and, by default,
+//! every connection it hands out), and sqlx runs an SQLite connection on a thread of its own, so
+//! each ping and each statement is a round trip to that thread: thread wake-ups that were a
+//! tenth of a create's CPU on a 2-core machine (BENCHMARKS.md, "the create's reads"). Here a
+//! read takes an idle rusqlite connection, runs its statements where it is (the store's reads
+//! are indexed lookups and bounded pages, microseconds each; see `sqlite`) and puts the
+//! connection back, with nothing in between.
 //!
-//! A read abandoned half way (its request dropped) puts its connection back too: sqlx's
-//! connection thread runs commands one after the other, so the next read on it waits for the
-//! abandoned statement to stop (it stops at the first row nobody receives), and reads run no
-//! transaction that could be left open.
+//! A read abandoned half way (its request dropped) puts its connection back too: its
+//! statements ran to their end or were reset before the lease could be dropped, and reads run
+//! no transaction that could be left open.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use anyhow::Context as _;
-use sqlx::ConnectOptions as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use std::path::Path;
+
+use rusqlite::Connection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A fixed set of read-only connections.
@@ -28,24 +27,17 @@ pub(crate) struct Readers {
 
 #[derive(Debug)]
 struct Shared {
-    idle: Mutex<Vec<SqliteConnection>>,
+    idle: Mutex<Vec<Connection>>,
     /// One permit per idle connection: taking a permit guarantees one is there.
     permits: Arc<Semaphore>,
 }
 
 impl Readers {
-    /// Opens `count` read-only connections with `options`.
-    pub(crate) async fn open(options: &SqliteConnectOptions, count: usize) -> anyhow::Result<Self> {
+    /// Opens `count` read-only connections to the database file at `path`.
+    pub(crate) fn open(path: &Path, count: usize) -> anyhow::Result<Self> {
         let mut idle = Vec::with_capacity(count);
         for _ in 0..count {
-            idle.push(
-                options
-                    .clone()
-                    .read_only(true)
-                    .connect()
-                    .await
-                    .context("opening a read-only SQLite connection")?,
-            );
+            idle.push(crate::sqlite::open_reader(path)?);
         }
         Ok(Self {
             shared: Arc::new(Shared {
@@ -79,7 +71,7 @@ impl Readers {
 /// A connection lent by [`Readers`]; it goes back when dropped.
 #[derive(Debug)]
 pub(crate) struct Lease {
-    conn: Option<SqliteConnection>,
+    conn: Option<Connection>,
     shared: Arc<Shared>,
     // Released after the connection is back (fields drop after `Drop::drop` ran).
     _permit: OwnedSemaphorePermit,
@@ -87,7 +79,7 @@ pub(crate) struct Lease {
 
 impl Lease {
     /// The connection.
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut Connection {
         match self.conn.as_mut() {
             Some(conn) => conn,
             // A permit is only taken with a connection idle, and each permit pops one.
@@ -111,24 +103,21 @@ impl Drop for Lease {
 #[cfg(test)]
 mod tests {
     use futures::FutureExt as _;
-    use sqlx::Connection as _;
 
     use super::*;
 
     #[tokio::test]
     async fn every_lease_holds_its_own_connection_and_gives_it_back() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("db.sqlite"))
-            .create_if_missing(true);
+        let path = dir.path().join("db.sqlite");
         // Create the file: read-only connections do not.
-        options.connect().await?.close().await?;
-        let readers = Readers::open(&options, 2).await?;
+        Connection::open(&path)?.execute_batch("PRAGMA journal_mode = WAL")?;
+        let readers = Readers::open(&path, 2)?;
         let mut first = readers.lease().await;
         let mut second = readers.lease().await;
-        let one: (i64,) = sqlx::query_as("SELECT 1").fetch_one(first.conn()).await?;
-        let two: (i64,) = sqlx::query_as("SELECT 2").fetch_one(second.conn()).await?;
-        assert_eq!((one.0, two.0), (1, 2));
+        let one: i64 = first.conn().query_row("SELECT 1", [], |row| row.get(0))?;
+        let two: i64 = second.conn().query_row("SELECT 2", [], |row| row.get(0))?;
+        assert_eq!((one, two), (1, 2));
         // Both are lent: a third waits until one comes back.
         assert!(
             readers.lease().now_or_never().is_none(),
@@ -136,12 +125,10 @@ mod tests {
         );
         drop(first);
         let mut third = readers.lease().await;
-        let three: (i64,) = sqlx::query_as("SELECT 3").fetch_one(third.conn()).await?;
-        assert_eq!(three.0, 3);
+        let three: i64 = third.conn().query_row("SELECT 3", [], |row| row.get(0))?;
+        assert_eq!(three, 3);
         // Read-only: a write is refused.
-        let refused = sqlx::query("CREATE TABLE t (x)")
-            .execute(third.conn())
-            .await;
+        let refused = third.conn().execute_batch("CREATE TABLE t (x)");
         assert!(refused.is_err(), "a reader wrote");
         Ok(())
     }

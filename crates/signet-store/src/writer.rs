@@ -3,7 +3,7 @@
 //! in one transaction and answers each caller only once that transaction has committed.
 //!
 //! Why: a commit costs far more than the statements of one create (on PostgreSQL the WAL
-//! flush, on SQLite a round trip to sqlx's connection thread per statement), and every append
+//! flush, on SQLite the WAL write and, every thousand pages, a checkpoint), and every append
 //! to the transparency log takes the one `ledger_state` row, so per-request transactions
 //! serialize on it anyway. One writer turns N requests into one transaction, one ledger update
 //! and one commit.
@@ -88,27 +88,47 @@ fn gone() -> StoreError {
 async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let writes: Vec<&Write> = batch.iter().map(|p| &p.write).collect();
-        match commit_batch(&pool, &writes).await {
-            Ok(results) => {
-                for (pending, result) in batch.drain(..).zip(results) {
-                    // A caller that stopped waiting does not need its answer.
-                    let _ = pending.reply.send(result);
-                }
+        if pool.is_sqlite() {
+            // SQLite's writing connection runs statements on the calling thread, so the whole
+            // batch, from `BEGIN` to `COMMIT`, runs on a blocking thread: nothing in it waits
+            // for anything but the connection itself.
+            let pool = pool.clone();
+            batch = tokio::task::spawn_blocking(move || {
+                futures::executor::block_on(settle(&pool, &mut batch));
+                batch
+            })
+            .await
+            // A panic in the batch dropped its callers' replies, which tells them the writer
+            // stopped; the next batch starts afresh.
+            .unwrap_or_else(|_| Vec::with_capacity(MAX_BATCH));
+        } else {
+            settle(&pool, &mut batch).await;
+        }
+    }
+}
+
+/// Commits a batch and answers each of its writes, emptying it.
+async fn settle(pool: &Pool, batch: &mut Vec<Pending>) {
+    let writes: Vec<&Write> = batch.iter().map(|p| &p.write).collect();
+    match commit_batch(pool, &writes).await {
+        Ok(results) => {
+            for (pending, result) in batch.drain(..).zip(results) {
+                // A caller that stopped waiting does not need its answer.
+                let _ = pending.reply.send(result);
             }
-            Err(error) if batch.len() == 1 => {
-                if let Some(pending) = batch.pop() {
-                    let _ = pending.reply.send(Err(error));
-                }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(pending) = batch.pop() {
+                let _ = pending.reply.send(Err(error));
             }
-            Err(error) => {
-                tracing::debug!(%error, writes = batch.len(), "a batch failed; committing its writes one by one");
-                for pending in batch.drain(..) {
-                    let result = commit_batch(&pool, &[&pending.write])
-                        .await
-                        .and_then(|mut results| results.pop().unwrap_or(Ok(0)));
-                    let _ = pending.reply.send(result);
-                }
+        }
+        Err(error) => {
+            tracing::debug!(%error, writes = batch.len(), "a batch failed; committing its writes one by one");
+            for pending in batch.drain(..) {
+                let result = commit_batch(pool, &[&pending.write])
+                    .await
+                    .and_then(|mut results| results.pop().unwrap_or(Ok(0)));
+                let _ = pending.reply.send(result);
             }
         }
     }
