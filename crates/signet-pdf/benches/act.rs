@@ -3,6 +3,9 @@
 //! 1-page and a 200-page PDF, next to the floor (one SHA-256 pass over the file plus one P-256
 //! signature).
 //!
+//! The 200-page documents: "200-page" has one line a page (56 KB), "200-page-text" fifty
+//! (about 1 MB, a typed contract's size).
+//!
 //! Run: `cargo bench -p signet-pdf --bench act` (env `SIGNET_BENCH_N` = iterations, default 200;
 //! `SIGNET_BENCH_IMAGE_MB=2` adds a 10-page document carrying a 2 MB image, where hashing
 //! rather than the act's fixed cost dominates; `SIGNET_BENCH_DOC=<name>` runs one document).
@@ -68,6 +71,7 @@ fn main() {
     let mut docs = vec![
         ("1-page".to_string(), common::classic_pdf(1), 0),
         ("200-page".to_string(), common::classic_pdf(200), 199),
+        ("200-page-text".to_string(), common::text_pdf(200), 199),
     ];
     if let Some(mb) = std::env::var("SIGNET_BENCH_IMAGE_MB")
         .ok()

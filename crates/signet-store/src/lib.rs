@@ -99,9 +99,12 @@ impl SqlStore {
             .await
             .context("migrating the SQLite database")?;
         migrating.close().await;
-        let writer =
-            sqlite::WriteConnection::open(options.get_filename(), sqlite::WalBounds::SERVER)
-                .with_context(|| format!("cannot open SQLite database {url} for writing"))?;
+        let writer = sqlite::WriteConnection::open(
+            options.get_filename(),
+            sqlite::WalBounds::SERVER,
+            asks_read_only(url),
+        )
+        .with_context(|| format!("cannot open SQLite database {url} for writing"))?;
         let readers = readers::Readers::open(options.get_filename(), SQLITE_READERS)
             .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
         let pool = db::Pool::Sqlite { writer, readers };
@@ -133,6 +136,15 @@ impl SqlStore {
             clock,
         })
     }
+}
+
+/// Whether an SQLite URL asks for the database read-only (`?mode=ro`).
+fn asks_read_only(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|pair| pair.eq_ignore_ascii_case("mode=ro"))
+    })
 }
 
 /// Opens the store a URL names: `sqlite://…` or `postgres://…` / `postgresql://…`. Times the

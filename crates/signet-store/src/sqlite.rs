@@ -166,7 +166,7 @@ fn keep_checkpointing(
     bounds: WalBounds,
 ) {
     let mut previous = 0;
-    let mut chase = 0;
+    let mut chased = 0;
     while wake.recv().is_ok() {
         let frames = match checkpoint(&conn) {
             Ok(frames) => frames,
@@ -176,30 +176,55 @@ fn keep_checkpointing(
                 continue;
             }
         };
-        // Fewer frames than last time: the log started again since.
-        let fresh = if frames >= previous {
-            frames - previous
-        } else {
-            frames
-        };
+        let next = after_pass(frames, previous, chased, bounds.restart_frames);
         previous = frames;
-        if frames < bounds.restart_frames {
-            chase = 0;
-            std::thread::sleep(bounds.pause);
-            continue;
-        }
-        chase += 1;
-        if fresh > HANDOVER_FRAMES && chase < MAX_CHASE {
-            continue;
-        }
-        chase = 0;
-        catch_up.store(true, Ordering::Release);
-        // Until the writer has caught up (each release wakes this thread).
-        while catch_up.load(Ordering::Acquire) {
-            if wake.recv().is_err() {
-                return;
+        match next {
+            AfterPass::Rest => {
+                chased = 0;
+                std::thread::sleep(bounds.pause);
+            }
+            AfterPass::Chase => chased += 1,
+            AfterPass::HandOver => {
+                chased = 0;
+                catch_up.store(true, Ordering::Release);
+                // Until the writer has caught up (each release wakes this thread).
+                while catch_up.load(Ordering::Acquire) {
+                    if wake.recv().is_err() {
+                        return;
+                    }
+                }
             }
         }
+    }
+}
+
+/// What the checkpointer does after a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterPass {
+    /// The log is short: rest, then copy what came meanwhile.
+    Rest,
+    /// The log is long and much came during the pass: another pass at once.
+    Chase,
+    /// The log is long and little came during the pass (or the chase went on long enough):
+    /// the writer copies the rest.
+    HandOver,
+}
+
+/// Decides from the log's frames after this pass and after the previous one (fewer now: the
+/// log started again since) and the passes chased so far.
+fn after_pass(frames: i64, previous: i64, chased: u32, restart_frames: i64) -> AfterPass {
+    if frames < restart_frames {
+        return AfterPass::Rest;
+    }
+    let fresh = if frames >= previous {
+        frames - previous
+    } else {
+        frames
+    };
+    if fresh > HANDOVER_FRAMES && chased + 1 < MAX_CHASE {
+        AfterPass::Chase
+    } else {
+        AfterPass::HandOver
     }
 }
 
@@ -212,12 +237,17 @@ impl WriteConnection {
     /// batch stalled the writer while it copied pages — the p99 of a create (BENCHMARKS.md,
     /// "the writer without sqlx"). Here a checkpointer thread copies the log beside the
     /// writer; the writer only finishes the job, a few pages, when the log must start again.
-    pub(crate) fn open(path: &Path, bounds: WalBounds) -> anyhow::Result<Self> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("opening {} for writing", path.display()))?;
+    ///
+    /// `read_only` (the URL's `mode=ro`) opens it read-only all the same, so that every write
+    /// fails as the operator asked, and starts no checkpointer.
+    pub(crate) fn open(path: &Path, bounds: WalBounds, read_only: bool) -> anyhow::Result<Self> {
+        let access = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_context(|| format!("opening {} for writing", path.display()))?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // `journal_mode` answers the mode it set; `pragma_update` would refuse that row.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -237,21 +267,23 @@ impl WriteConnection {
             })?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
 
-        let checkpointer = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("opening {} for checkpoints", path.display()))?;
-        checkpointer.busy_timeout(Duration::from_secs(10))?;
         let catch_up = Arc::new(AtomicBool::new(false));
         let (wake, woken) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn({
-                let catch_up = Arc::clone(&catch_up);
-                move || keep_checkpointing(checkpointer, woken, catch_up, bounds)
-            })
-            .context("starting the checkpointer thread")?;
+        if !read_only {
+            let checkpointer = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("opening {} for checkpoints", path.display()))?;
+            checkpointer.busy_timeout(Duration::from_secs(10))?;
+            std::thread::Builder::new()
+                .name("sqlite-checkpoint".into())
+                .spawn({
+                    let catch_up = Arc::clone(&catch_up);
+                    move || keep_checkpointing(checkpointer, woken, catch_up, bounds)
+                })
+                .context("starting the checkpointer thread")?;
+        }
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         Ok(Self {
@@ -437,7 +469,7 @@ mod tests {
         Connection::open(&path)?.execute_batch(
             "CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER, b BLOB, flag BOOLEAN, r REAL)",
         )?;
-        Ok((dir, WriteConnection::open(&path, WalBounds::SERVER)?))
+        Ok((dir, WriteConnection::open(&path, WalBounds::SERVER, false)?))
     }
 
     /// Writes 64 MiB in 64 KiB transactions; answers the log file's size at the end.
@@ -447,7 +479,7 @@ mod tests {
         Connection::open(&path)?.execute_batch(
             "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)",
         )?;
-        let writer = WriteConnection::open(&path, bounds)?;
+        let writer = WriteConnection::open(&path, bounds, false)?;
         for _ in 0..1024 {
             let mut tx = writer.begin().await?;
             run(
@@ -491,6 +523,37 @@ mod tests {
             "the log grew to {wal} bytes"
         );
         Ok(())
+    }
+
+    #[test]
+    fn the_checkpointer_chases_a_long_log_until_little_is_new_then_hands_over() {
+        let restart = 10_000;
+        // Short: rest, whatever came.
+        assert_eq!(after_pass(9_999, 0, 0, restart), AfterPass::Rest);
+        assert_eq!(after_pass(9_999, 9_000, 3, restart), AfterPass::Rest);
+        // Long, and more than the hand-over's worth came since the last pass: chase.
+        assert_eq!(after_pass(10_000, 0, 0, restart), AfterPass::Chase);
+        assert_eq!(
+            after_pass(12_000, 12_000 - HANDOVER_FRAMES - 1, 0, restart),
+            AfterPass::Chase
+        );
+        // Little came: hand over.
+        assert_eq!(
+            after_pass(12_000, 12_000 - HANDOVER_FRAMES, 0, restart),
+            AfterPass::HandOver
+        );
+        assert_eq!(after_pass(12_000, 12_000, 0, restart), AfterPass::HandOver);
+        // The log started again since the last pass: all its frames are new.
+        assert_eq!(after_pass(10_500, 20_000, 0, restart), AfterPass::Chase);
+        // A log written faster than it is copied: hand over after MAX_CHASE passes.
+        assert_eq!(
+            after_pass(50_000, 10_000, MAX_CHASE - 2, restart),
+            AfterPass::Chase
+        );
+        assert_eq!(
+            after_pass(50_000, 10_000, MAX_CHASE - 1, restart),
+            AfterPass::HandOver
+        );
     }
 
     #[tokio::test]
