@@ -763,7 +763,9 @@ fn image_dict(width: u32, height: u32, cs: &[u8]) -> Dict {
     d
 }
 
-/// zlib-compresses `data` (FlateDecode) at the default level.
+/// zlib-compresses `data` (FlateDecode) at the fastest level: what it compresses (a signer's
+/// font subsets, marks, certificate pages) is small, and the default level's search took
+/// ~5 % of a signer's act (BENCHMARKS.md, "the act on a full-text 200-page document").
 ///
 /// The compressor is kept per thread and reset between uses: a new one allocates and zeroes
 /// about 160 KB of hash tables, which cost more than compressing a font subset (a signer's act
@@ -771,7 +773,7 @@ fn image_dict(width: u32, height: u32, cs: &[u8]) -> Dict {
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     thread_local! {
         static COMPRESS: std::cell::RefCell<flate2::Compress> =
-            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::default(), true));
+            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
     }
     COMPRESS.with(|c| {
         let mut c = c.borrow_mut();
