@@ -472,15 +472,15 @@ mod tests {
         Ok((dir, WriteConnection::open(&path, WalBounds::SERVER, false)?))
     }
 
-    /// Writes 64 MiB in 64 KiB transactions; answers the log file's size at the end.
-    async fn log_after_writing(bounds: WalBounds) -> anyhow::Result<u64> {
+    /// Writes `transactions` transactions of 64 KiB; answers the log file's size at the end.
+    async fn log_after_writing(bounds: WalBounds, transactions: i64) -> anyhow::Result<u64> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("db.sqlite");
         Connection::open(&path)?.execute_batch(
             "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)",
         )?;
         let writer = WriteConnection::open(&path, bounds, false)?;
-        for _ in 0..1024 {
+        for _ in 0..transactions {
             let mut tx = writer.begin().await?;
             run(
                 tx.conn(),
@@ -490,18 +490,21 @@ mod tests {
         }
         let held = writer.hold().await;
         let rows: i64 = held.query_row("SELECT count(*) FROM t", [], |row| row.get(0))?;
-        assert_eq!(rows, 1024);
+        assert_eq!(rows, transactions);
         Ok(std::fs::metadata(dir.path().join("db.sqlite-wal"))?.len())
     }
 
     #[tokio::test]
     async fn the_writer_restarts_a_log_the_checkpointer_left_long() -> anyhow::Result<()> {
         // The checkpointer says the log is long after every pass; the writer finishes the job.
-        let wal = log_after_writing(WalBounds {
-            restart_frames: 64,
-            limit_bytes: u64::MAX,
-            pause: Duration::ZERO,
-        })
+        let wal = log_after_writing(
+            WalBounds {
+                restart_frames: 64,
+                limit_bytes: u64::MAX,
+                pause: Duration::ZERO,
+            },
+            1024,
+        )
         .await?;
         assert!(wal < 8 << 20, "the log grew to {wal} bytes");
         Ok(())
@@ -511,17 +514,38 @@ mod tests {
     async fn a_log_over_its_size_limit_is_restarted_whatever_the_checkpointer_did()
     -> anyhow::Result<()> {
         // The checkpointer makes one pass, then rests for the rest of the test.
-        let wal = log_after_writing(WalBounds {
-            restart_frames: i64::MAX,
-            limit_bytes: 1 << 20,
-            pause: Duration::from_secs(3600),
-        })
+        let wal = log_after_writing(
+            WalBounds {
+                restart_frames: i64::MAX,
+                limit_bytes: 1 << 20,
+                pause: Duration::from_secs(3600),
+            },
+            1024,
+        )
         .await?;
         // The limit, and at most one transaction's frames (17 pages) past it.
         assert!(
             wal <= (1 << 20) + 17 * (4096 + 24),
             "the log grew to {wal} bytes"
         );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_log_under_its_limits_is_left_to_the_checkpointer() -> anyhow::Result<()> {
+        // Ten transactions, 680 KiB of log, under both limits: the writer copies nothing, so
+        // the log is not restarted under the writer after each transaction (the checkpointer
+        // makes one pass, then rests).
+        let wal = log_after_writing(
+            WalBounds {
+                restart_frames: i64::MAX,
+                limit_bytes: 1 << 20,
+                pause: Duration::from_secs(3600),
+            },
+            10,
+        )
+        .await?;
+        assert!(wal >= 8 * 16 * 4096, "the log was restarted: {wal} bytes");
         Ok(())
     }
 

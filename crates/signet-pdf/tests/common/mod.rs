@@ -6,45 +6,16 @@ use std::process::Command;
 
 /// Writes a minimal classic-xref PDF with `pages` pages.
 pub fn classic_pdf(pages: usize) -> Vec<u8> {
-    let mut objs: Vec<String> = Vec::new();
-    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objs.push(format!(
-        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
-        kids.join(" ")
-    ));
-    objs.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
-    for i in 0..pages {
-        objs.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
-            5 + 2 * i
-        ));
-        let text = format!("BT /F1 24 Tf 72 720 Td (Signet test page {}) Tj ET", i + 1);
-        objs.push(format!(
-            "<< /Length {} >>\nstream\n{text}\nendstream",
-            text.len()
-        ));
-    }
-    signet_pdf::sample::classic(&objs, FIXED_ID)
+    helvetica_pages(pages, |i| {
+        format!("BT /F1 24 Tf 72 720 Td (Signet test page {}) Tj ET", i + 1)
+    })
 }
 
 /// A `pages`-page PDF like [`classic_pdf`] with every page full of text (50 lines of 80
 /// characters, about 5 KB of content a page, unfiltered): a typed contract's size, where
 /// [`classic_pdf`]'s one line a page is a sparse, unusually small document.
 pub fn text_pdf(pages: usize) -> Vec<u8> {
-    let mut objs: Vec<String> = Vec::new();
-    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objs.push(format!(
-        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
-        kids.join(" ")
-    ));
-    objs.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
-    for i in 0..pages {
-        objs.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
-            5 + 2 * i
-        ));
+    helvetica_pages(pages, |i| {
         let mut text = String::from("BT /F1 9 Tf 11 TL 56 790 Td");
         for line in 0..50 {
             text.push_str(&format!(
@@ -54,6 +25,27 @@ pub fn text_pdf(pages: usize) -> Vec<u8> {
             ));
         }
         text.push_str(" ET");
+        text
+    })
+}
+
+/// A classic-xref PDF of `pages` A4 pages in Helvetica, page `i`'s content stream (unfiltered)
+/// being `content(i)`.
+fn helvetica_pages(pages: usize, content: impl Fn(usize) -> String) -> Vec<u8> {
+    let mut objs: Vec<String> = Vec::new();
+    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objs.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    ));
+    objs.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for i in 0..pages {
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        let text = content(i);
         objs.push(format!(
             "<< /Length {} >>\nstream\n{text}\nendstream",
             text.len()
