@@ -176,16 +176,13 @@ fn keep_checkpointing(
                 continue;
             }
         };
-        let next = after_pass(frames, previous, chased, bounds.restart_frames);
+        let next;
+        (next, chased) = after_pass(frames, previous, chased, bounds.restart_frames);
         previous = frames;
         match next {
-            AfterPass::Rest => {
-                chased = 0;
-                std::thread::sleep(bounds.pause);
-            }
-            AfterPass::Chase => chased += 1,
+            AfterPass::Rest => std::thread::sleep(bounds.pause),
+            AfterPass::Chase => {}
             AfterPass::HandOver => {
-                chased = 0;
                 catch_up.store(true, Ordering::Release);
                 // Until the writer has caught up (each release wakes this thread).
                 while catch_up.load(Ordering::Acquire) {
@@ -211,10 +208,11 @@ enum AfterPass {
 }
 
 /// Decides from the log's frames after this pass and after the previous one (fewer now: the
-/// log started again since) and the passes chased so far.
-fn after_pass(frames: i64, previous: i64, chased: u32, restart_frames: i64) -> AfterPass {
+/// log started again since) and the passes chased so far; answers the decision and the passes
+/// chased from now on.
+fn after_pass(frames: i64, previous: i64, chased: u32, restart_frames: i64) -> (AfterPass, u32) {
     if frames < restart_frames {
-        return AfterPass::Rest;
+        return (AfterPass::Rest, 0);
     }
     let fresh = if frames >= previous {
         frames - previous
@@ -222,9 +220,9 @@ fn after_pass(frames: i64, previous: i64, chased: u32, restart_frames: i64) -> A
         frames
     };
     if fresh > HANDOVER_FRAMES && chased + 1 < MAX_CHASE {
-        AfterPass::Chase
+        (AfterPass::Chase, chased + 1)
     } else {
-        AfterPass::HandOver
+        (AfterPass::HandOver, 0)
     }
 }
 
@@ -552,32 +550,46 @@ mod tests {
     #[test]
     fn the_checkpointer_chases_a_long_log_until_little_is_new_then_hands_over() {
         let restart = 10_000;
-        // Short: rest, whatever came.
-        assert_eq!(after_pass(9_999, 0, 0, restart), AfterPass::Rest);
-        assert_eq!(after_pass(9_999, 9_000, 3, restart), AfterPass::Rest);
-        // Long, and more than the hand-over's worth came since the last pass: chase.
-        assert_eq!(after_pass(10_000, 0, 0, restart), AfterPass::Chase);
+        // Short: rest, whatever came, and the chase starts afresh.
+        assert_eq!(after_pass(9_999, 0, 0, restart), (AfterPass::Rest, 0));
+        assert_eq!(after_pass(9_999, 9_000, 3, restart), (AfterPass::Rest, 0));
+        // Long, and more than the hand-over's worth came since the last pass: chase, counted.
+        assert_eq!(after_pass(10_000, 0, 0, restart), (AfterPass::Chase, 1));
         assert_eq!(
-            after_pass(12_000, 12_000 - HANDOVER_FRAMES - 1, 0, restart),
-            AfterPass::Chase
+            after_pass(12_000, 12_000 - HANDOVER_FRAMES - 1, 2, restart),
+            (AfterPass::Chase, 3)
         );
-        // Little came: hand over.
+        // Little came: hand over, and the next chase starts afresh.
         assert_eq!(
-            after_pass(12_000, 12_000 - HANDOVER_FRAMES, 0, restart),
-            AfterPass::HandOver
+            after_pass(12_000, 12_000 - HANDOVER_FRAMES, 2, restart),
+            (AfterPass::HandOver, 0)
         );
-        assert_eq!(after_pass(12_000, 12_000, 0, restart), AfterPass::HandOver);
+        assert_eq!(
+            after_pass(12_000, 12_000, 0, restart),
+            (AfterPass::HandOver, 0)
+        );
         // The log started again since the last pass: all its frames are new.
-        assert_eq!(after_pass(10_500, 20_000, 0, restart), AfterPass::Chase);
+        assert_eq!(
+            after_pass(10_500, 20_000, 0, restart),
+            (AfterPass::Chase, 1)
+        );
         // A log written faster than it is copied: hand over after MAX_CHASE passes.
         assert_eq!(
             after_pass(50_000, 10_000, MAX_CHASE - 2, restart),
-            AfterPass::Chase
+            (AfterPass::Chase, MAX_CHASE - 1)
         );
         assert_eq!(
             after_pass(50_000, 10_000, MAX_CHASE - 1, restart),
-            AfterPass::HandOver
+            (AfterPass::HandOver, 0)
         );
+    }
+
+    #[test]
+    fn the_servers_size_limit_leaves_room_for_the_restart_point() {
+        // Below it, the writer's own copy (without the chase) would always come first.
+        let bounds = WalBounds::SERVER;
+        let restart_bytes = u64::try_from(bounds.restart_frames).unwrap_or(u64::MAX) * (4096 + 24);
+        assert!(bounds.limit_bytes > 2 * restart_bytes, "{bounds:?}");
     }
 
     #[tokio::test]
