@@ -465,7 +465,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("db.sqlite");
         Connection::open(&path)?.execute_batch(
-            "CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER, b BLOB, flag BOOLEAN, r REAL)",
+            "CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER CHECK (n >= 0), b BLOB, flag BOOLEAN, r REAL)",
         )?;
         Ok((dir, WriteConnection::open(&path, WalBounds::SERVER, false)?))
     }
@@ -640,6 +640,19 @@ mod tests {
         assert!(matches!(
             run(tx.conn(), &insert("a")),
             Err(StoreError::Duplicate)
+        ));
+        // Another constraint, or another error, is not a duplicate.
+        let negative = Query::new("INSERT INTO t (id, n) VALUES ($1, -1)").bind("n");
+        assert!(matches!(
+            run(tx.conn(), &negative),
+            Err(StoreError::Unexpected(_))
+        ));
+        assert!(matches!(
+            run(
+                tx.conn(),
+                &Query::new("INSERT INTO nowhere (id) VALUES (1)")
+            ),
+            Err(StoreError::Unexpected(_))
         ));
         tx.commit()?;
         let mut tx = writer.begin().await?;
