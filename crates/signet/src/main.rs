@@ -1,10 +1,6 @@
 //! `signet`: the server and the operator's command line. Every command works on the same data
 //! directory and configuration as `serve`.
 
-/// See the dependency's note in Cargo.toml.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod config;
 mod metered;
 
