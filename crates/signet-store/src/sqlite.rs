@@ -504,7 +504,10 @@ mod tests {
             1024,
         )
         .await?;
-        assert!(wal < 8 << 20, "the log grew to {wal} bytes");
+        // Without restarts the log would hold all 64 MiB. With them it stays far below, by how
+        // much depending on how often the checkpointer gets a core (it chases the writer for
+        // up to `MAX_CHASE` passes): 9.7 MiB was seen with the whole test suite running beside.
+        assert!(wal < 32 << 20, "the log grew to {wal} bytes");
         Ok(())
     }
 
