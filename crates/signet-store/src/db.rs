@@ -286,18 +286,18 @@ impl Conn<'_> {
     /// Runs a statement; answers how many rows it changed.
     pub(crate) async fn execute(self, query: Query) -> Result<u64, StoreError> {
         match self {
-            Self::Sqlite(conn) => return sqlite::run(conn, &query),
+            Self::Sqlite(conn) => sqlite::run(conn, &query),
             Self::Postgres(conn) => prepare(&query)
                 .execute(conn)
                 .await
-                .map(|done| done.rows_affected()),
+                .map(|done| done.rows_affected())
+                .map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 
-    /// Runs statements in order, as few round trips as the database allows: on SQLite's
-    /// writing connection one after the other where they are (no round trip at all), on
-    /// PostgreSQL one after the other too (its extended protocol takes one statement at a time).
+    /// Runs statements in order, as few round trips as the database allows: on SQLite one
+    /// after the other where they are (no round trip at all), on PostgreSQL one after the
+    /// other too (its extended protocol takes one statement at a time).
     /// Answers how many rows they changed together; stops at the first failure.
     pub(crate) async fn execute_all(self, statements: &[Query]) -> Result<u64, StoreError> {
         let mut changed = 0;
@@ -338,32 +338,28 @@ impl Conn<'_> {
     /// Every row a query returns.
     pub(crate) async fn fetch_all(self, query: Query) -> Result<Vec<Row>, StoreError> {
         match self {
-            Self::Sqlite(conn) => {
-                return Ok(sqlite::fetch(conn, &query, usize::MAX)?
-                    .into_iter()
-                    .map(Row::Sqlite)
-                    .collect());
-            }
+            Self::Sqlite(conn) => Ok(sqlite::fetch(conn, &query, usize::MAX)?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect()),
             Self::Postgres(conn) => prepare(&query)
                 .fetch_all(conn)
                 .await
-                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
+                .map(|rows| rows.into_iter().map(Row::Postgres).collect())
+                .map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 
     /// The row a query returns, if any.
     pub(crate) async fn fetch_optional(self, query: Query) -> Result<Option<Row>, StoreError> {
         match self {
-            Self::Sqlite(conn) => {
-                return Ok(sqlite::fetch(conn, &query, 1)?.pop().map(Row::Sqlite));
-            }
+            Self::Sqlite(conn) => Ok(sqlite::fetch(conn, &query, 1)?.pop().map(Row::Sqlite)),
             Self::Postgres(conn) => prepare(&query)
                 .fetch_optional(conn)
                 .await
-                .map(|row| row.map(Row::Postgres)),
+                .map(|row| row.map(Row::Postgres))
+                .map_err(unexpected),
         }
-        .map_err(unexpected)
     }
 
     /// The one row a query returns.

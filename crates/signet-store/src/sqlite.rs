@@ -38,14 +38,18 @@ use crate::db::{Arg, Query};
 /// is room for all of them: a statement evicted is parsed and planned again.
 const STATEMENT_CACHE: usize = 512;
 
+/// Opens a connection to the existing database file at `path`, read-only or read-write, for
+/// one thread at a time (the holder's), waiting up to 10 s for another process's lock.
+fn connect(path: &Path, access: OpenFlags, purpose: &str) -> anyhow::Result<Connection> {
+    let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .with_context(|| format!("opening {} for {purpose}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
 /// Opens a read-only connection to the database file at `path` (for `readers`).
 pub(crate) fn open_reader(path: &Path) -> anyhow::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("opening {} for reading", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY, "reading")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -244,9 +248,7 @@ impl WriteConnection {
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
-        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_context(|| format!("opening {} for writing", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let conn = connect(path, access, "writing")?;
         // `journal_mode` answers the mode it set; `pragma_update` would refuse that row.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         anyhow::ensure!(
@@ -268,12 +270,7 @@ impl WriteConnection {
         let catch_up = Arc::new(AtomicBool::new(false));
         let (wake, woken) = std::sync::mpsc::sync_channel(1);
         if !read_only {
-            let checkpointer = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .with_context(|| format!("opening {} for checkpoints", path.display()))?;
-            checkpointer.busy_timeout(Duration::from_secs(10))?;
+            let checkpointer = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE, "checkpoints")?;
             std::thread::Builder::new()
                 .name("sqlite-checkpoint".into())
                 .spawn({
