@@ -577,11 +577,31 @@ impl Tx {
 
     /// Commits.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.commit_then_upkeep().await.map(drop)
+    }
+
+    /// Commits, and answers the upkeep the commit left to do: on SQLite the writing connection,
+    /// still held, which restarts the log when it is dropped (see `sqlite::Held`). The
+    /// group-commit writer drops it after answering its callers, whose writes are durable
+    /// already, so that they do not wait for that checkpoint as well.
+    pub(crate) async fn commit_then_upkeep(self) -> Result<Upkeep, StoreError> {
         match self {
-            Self::Sqlite(tx) => tx.commit(),
-            Self::Postgres(tx) => tx.commit().await.map_err(unexpected),
+            Self::Sqlite(tx) => tx.commit_holding().map(|held| Upkeep { _held: Some(held) }),
+            Self::Postgres(tx) => tx
+                .commit()
+                .await
+                .map(|()| Upkeep { _held: None })
+                .map_err(unexpected),
         }
     }
+}
+
+/// What a commit left to do, done when this is dropped (see [`Tx::commit_then_upkeep`]).
+#[derive(Debug)]
+#[must_use = "dropping this at once does the upkeep at once"]
+pub(crate) struct Upkeep {
+    /// Read by nobody: its `Drop` is the point.
+    _held: Option<sqlite::Held>,
 }
 
 /// A row of either database.

@@ -17,6 +17,15 @@
 //! code and run their statements where they are: each is microseconds of SQLite work, cheaper
 //! than the round trip to sqlx's thread it replaces. Reads run the same way on read-only
 //! connections (`readers`), which WAL lets run beside the writer.
+//!
+//! The bundled SQLite is compiled with two of libsqlite3-sys's defaults turned off, through
+//! `LIBSQLITE3_FLAGS` in `.cargo/config.toml` (checked by a test below):
+//! `SQLITE_ENABLE_MEMORY_MANAGEMENT` makes every connection share one page cache behind one
+//! mutex, and `SQLITE_DEFAULT_MEMSTATUS=1` takes a global mutex on every allocation to count
+//! it. With the writer, the checkpointer and four readers each on a thread of its own, those
+//! two locks were contended on every page fetched; without them each connection has its own
+//! cache and SQLite's allocations go straight to the allocator (BENCHMARKS.md, "SQLite's shared
+//! locks").
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -306,40 +315,52 @@ impl WriteConnection {
     pub(crate) async fn begin(&self) -> Result<Transaction, StoreError> {
         let held = self.hold().await;
         run(&held, &Query::new("BEGIN IMMEDIATE"))?;
-        Ok(Transaction { held })
+        Ok(Transaction { held: Some(held) })
     }
 }
 
-/// A write transaction; dropped without [`Transaction::commit`], it rolls back.
+/// A write transaction; dropped without [`Transaction::commit_holding`], it rolls back.
 #[derive(Debug)]
 pub(crate) struct Transaction {
-    held: Held,
+    /// Always there; taken out only by [`Transaction::commit_holding`], which consumes the
+    /// transaction.
+    held: Option<Held>,
 }
 
 impl Transaction {
     /// The connection, to run the transaction's statements on.
     pub(crate) fn conn(&mut self) -> &mut Connection {
-        &mut self.held
+        self.held.as_mut().map_or_else(
+            || unreachable!("a transaction holds its connection until it is consumed"),
+            |held| &mut **held,
+        )
     }
 
-    /// Commits.
-    pub(crate) fn commit(self) -> Result<(), StoreError> {
+    /// Commits, and keeps the connection held: whatever upkeep of the log the commit calls
+    /// for (see [`Held`]'s `Drop`) runs when the caller drops what this answers, so that the
+    /// group-commit writer answers its callers first.
+    pub(crate) fn commit_holding(mut self) -> Result<Held, StoreError> {
         // On failure the transaction is still open, and `Drop` rolls it back.
-        run(&self.held, &Query::new("COMMIT")).map(drop)
+        run(self.conn(), &Query::new("COMMIT"))?;
+        self.held.take().ok_or_else(|| {
+            StoreError::Unexpected(anyhow::anyhow!("a transaction lost its connection"))
+        })
     }
 
     /// Rolls back.
-    pub(crate) fn rollback(self) -> Result<(), StoreError> {
-        run(&self.held, &Query::new("ROLLBACK")).map(drop)
+    pub(crate) fn rollback(mut self) -> Result<(), StoreError> {
+        run(self.conn(), &Query::new("ROLLBACK")).map(drop)
     }
 }
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if !self.held.is_autocommit() {
+        if let Some(held) = &self.held
+            && !held.is_autocommit()
+        {
             // Nothing to tell anyone if this fails: the connection is then unusable anyway,
             // and SQLite rolls an open transaction back when it closes.
-            let _ = self.held.execute_batch("ROLLBACK");
+            let _ = held.execute_batch("ROLLBACK");
         }
     }
 }
@@ -481,12 +502,59 @@ mod tests {
                 tx.conn(),
                 &Query::new("INSERT INTO t (b) VALUES (randomblob(65536))"),
             )?;
-            tx.commit()?;
+            drop(tx.commit_holding()?);
         }
         let held = writer.hold().await;
         let rows: i64 = held.query_row("SELECT count(*) FROM t", [], |row| row.get(0))?;
         assert_eq!(rows, transactions);
         Ok(std::fs::metadata(dir.path().join("db.sqlite-wal"))?.len())
+    }
+
+    #[tokio::test]
+    async fn a_commit_held_leaves_the_logs_upkeep_until_it_is_let_go() -> anyhow::Result<()> {
+        let (dir, writer) = database().await?;
+        // As the checkpointer does when the log is long.
+        writer.wal.catch_up.store(true, Ordering::Release);
+        let mut tx = writer.begin().await?;
+        run(
+            tx.conn(),
+            &Query::new("INSERT INTO t (id, n) VALUES ('a', 1)"),
+        )?;
+        let held = tx.commit_holding()?;
+        // Committed: a reader sees the row while the writer still holds the connection.
+        let reader = open_reader(&dir.path().join("db.sqlite"))?;
+        let rows: i64 = reader.query_row("SELECT count(*) FROM t", [], |row| row.get(0))?;
+        assert_eq!(rows, 1);
+        assert!(
+            writer.wal.catch_up.load(Ordering::Acquire),
+            "caught up too early"
+        );
+        drop(held);
+        assert!(
+            !writer.wal.catch_up.load(Ordering::Acquire),
+            "never caught up"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn sqlite_is_built_without_its_shared_locks_on_every_page_and_allocation() -> anyhow::Result<()>
+    {
+        // `.cargo/config.toml` passes these to libsqlite3-sys's build (see the module doc).
+        let conn = Connection::open_in_memory()?;
+        let mut statement = conn.prepare("PRAGMA compile_options")?;
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        Ok(())
     }
 
     #[tokio::test]
@@ -654,7 +722,7 @@ mod tests {
             ),
             Err(StoreError::Unexpected(_))
         ));
-        tx.commit()?;
+        drop(tx.commit_holding()?);
         let mut tx = writer.begin().await?;
         run(tx.conn(), &insert("b"))?;
         drop(tx);

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use std::collections::HashSet;
 
-use crate::db::{Pool, Query, Tx};
+use crate::db::{Pool, Query, Tx, Upkeep};
 use crate::evidence::{PreparedEvent, append_prepared};
 use crate::tenants::{CLAIM_CHUNKS, TokenIdClaim, claim_token_ids_statement};
 
@@ -111,11 +111,13 @@ async fn run(pool: Pool, mut incoming: mpsc::Receiver<Pending>) {
 async fn settle(pool: &Pool, batch: &mut Vec<Pending>) {
     let writes: Vec<&Write> = batch.iter().map(|p| &p.write).collect();
     match commit_batch(pool, &writes).await {
-        Ok(results) => {
+        Ok((results, upkeep)) => {
             for (pending, result) in batch.drain(..).zip(results) {
                 // A caller that stopped waiting does not need its answer.
                 let _ = pending.reply.send(result);
             }
+            // Only now: the callers' writes were durable before this.
+            drop(upkeep);
         }
         Err(error) if batch.len() == 1 => {
             if let Some(pending) = batch.pop() {
@@ -125,21 +127,24 @@ async fn settle(pool: &Pool, batch: &mut Vec<Pending>) {
         Err(error) => {
             tracing::debug!(%error, writes = batch.len(), "a batch failed; committing its writes one by one");
             for pending in batch.drain(..) {
-                let result = commit_batch(pool, &[&pending.write])
-                    .await
-                    .and_then(|mut results| results.pop().unwrap_or(Ok(0)));
+                let (result, upkeep) = match commit_batch(pool, &[&pending.write]).await {
+                    Ok((mut results, upkeep)) => (results.pop().unwrap_or(Ok(0)), Some(upkeep)),
+                    Err(error) => (Err(error), None),
+                };
                 let _ = pending.reply.send(result);
+                drop(upkeep);
             }
         }
     }
 }
 
 /// Runs writes in one transaction and commits it; answers, for each write, the rows it changed
-/// or why it was left out (its token id was used before).
+/// or why it was left out (its token id was used before), and the upkeep the commit left to do
+/// once they are answered.
 async fn commit_batch(
     pool: &Pool,
     writes: &[&Write],
-) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
+) -> Result<(Vec<Result<u64, StoreError>>, Upkeep), StoreError> {
     let mut tx = pool.begin().await?;
     let claimed = match claim_all(&mut tx, writes).await {
         Ok(claimed) => claimed,
@@ -175,8 +180,8 @@ async fn commit_batch(
         tx.rollback().await?;
         return Err(error);
     }
-    tx.commit().await?;
-    Ok(changed)
+    let upkeep = tx.commit_then_upkeep().await?;
+    Ok((changed, upkeep))
 }
 
 /// Claims the token ids of a batch's guarded writes, in as few statements as [`CLAIM_CHUNKS`]
