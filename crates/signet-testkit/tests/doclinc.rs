@@ -171,6 +171,8 @@ async fn vendor_sms_example_end_to_end(app: TestApp) -> anyhow::Result<()> {
         .expect("self-send tenants get a banner");
     assert!(banner.contains(&format!("{}/r/", app.base_url)), "{banner}");
     assert!(banner.contains("pay-stub-2026-01-01.pdf"));
+    // One recipient: the banner listing everyone is theirs.
+    assert_eq!(created["banners"][0]["banner"], created["banner"]);
 
     let content = b"%PDF-1.7 pay stub".repeat(1000);
     let (status, uploaded) = upload(&app, &upload_url(&created, 0), content.clone()).await?;
@@ -360,6 +362,13 @@ async fn every_create_status_code(app: TestApp) -> anyhow::Result<()> {
     let (status, created) = post(&app, &tenant, "/transactions/cells", &body).await?;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["banners"].as_array().map(Vec::len), Some(2));
+    // Several: the banner lists each with a button of their own, each of theirs only their own.
+    let whole = created["banner"].as_str().expect("a banner");
+    for each in created["banners"].as_array().expect("banners") {
+        let own = each["banner"].as_str().expect("a recipient's banner");
+        assert_ne!(own, whole);
+        assert!(whole.contains(each["recipientEmail"].as_str().expect("an e-mail")));
+    }
 
     // 470: each feature missing from the plan.
     for (missing, path, method) in [

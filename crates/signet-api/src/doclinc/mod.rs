@@ -385,8 +385,12 @@ fn created_response(
             })
             .collect::<Result<Vec<_>, _>>()
             .and_then(|each| {
-                banner::render(language, &created.sender_name, &names, days, &all)
-                    .map(|banner| (Some(banner), Some(each)))
+                // With one recipient the banner listing them all is theirs: rendered once.
+                let whole = match each.as_slice() {
+                    [only] => Ok(only.banner.clone()),
+                    _ => banner::render(language, &created.sender_name, &names, days, &all),
+                };
+                whole.map(|banner| (Some(banner), Some(each)))
             });
         match rendered {
             Ok(banners) => banners,
