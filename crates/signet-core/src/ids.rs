@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::values::InvalidValue;
+use crate::values::{InvalidValue, LOWER_HEX, UPPER_HEX, write_hex};
 
 /// The first bytes of a [`time_ordered`] id: milliseconds since the Unix epoch, 48 bits (until
 /// the year 10889).
@@ -64,13 +64,14 @@ macro_rules! random_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&hex::encode(self.0))
+                write_hex(f, &self.0, LOWER_HEX)
             }
         }
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!($label, ":{}"), hex::encode(self.0))
+                f.write_str(concat!($label, ":"))?;
+                write_hex(f, &self.0, LOWER_HEX)
             }
         }
 
@@ -144,13 +145,25 @@ random_id!(
 impl TenantId {
     /// The canonical upper-case hex form, as printed by `signet tenant create`.
     pub fn to_upper_hex(&self) -> String {
-        hex::encode_upper(self.0)
+        let mut out = String::with_capacity(2 * self.0.len());
+        // Writing to a `String` does not fail.
+        let _ = write_hex(&mut out, &self.0, UPPER_HEX);
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_show_as_lower_hex_and_debug_names_their_kind() {
+        let id = EnvelopeId::generate();
+        let shown = id.to_string();
+        assert_eq!(shown, hex::encode(id.as_bytes()));
+        assert_eq!(format!("{id:?}"), format!("envelope:{shown}"));
+        assert_eq!(shown.to_uppercase().parse::<EnvelopeId>().ok(), Some(id));
+    }
 
     fn millis_now() -> u64 {
         let since = std::time::SystemTime::now()

@@ -221,18 +221,21 @@ pub(crate) fn sqlite_numbered(sql: &str) -> String {
     out
 }
 
-/// [`renumber_into`] with the parameters' sign chosen.
+/// [`renumber_into`] with the parameters' sign chosen. Copies runs of text whole and writes
+/// numbers in place: this runs for every statement the writer executes.
 fn number_into(sql: &str, offset: usize, sign: char, out: &mut String) {
+    use std::fmt::Write as _;
     let bytes = sql.as_bytes();
+    // `sql[copied..i]` is scanned and not yet copied.
+    let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             quote @ (b'\'' | b'"') => {
-                let end = sql[i + 1..]
-                    .find(char::from(quote))
-                    .map_or(sql.len(), |at| i + 1 + at + 1);
-                out.push_str(&sql[i..end]);
-                i = end;
+                i = bytes[i + 1..]
+                    .iter()
+                    .position(|&b| b == quote)
+                    .map_or(bytes.len(), |at| i + 1 + at + 1);
             }
             b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 let digits = bytes[i + 1..]
@@ -241,19 +244,17 @@ fn number_into(sql: &str, offset: usize, sign: char, out: &mut String) {
                     .count();
                 // Digits only, so the parse cannot fail short of an absurd length.
                 let n: usize = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
+                out.push_str(&sql[copied..i]);
                 out.push(sign);
-                out.push_str(&n.saturating_add(offset).to_string());
+                // Writing to a `String` does not fail.
+                let _ = write!(out, "{}", n.saturating_add(offset));
                 i += 1 + digits;
+                copied = i;
             }
-            _ => {
-                let next = sql[i..]
-                    .find(['\'', '"', '$'])
-                    .map_or(sql.len(), |at| if at == 0 { i + 1 } else { i + at });
-                out.push_str(&sql[i..next]);
-                i = next;
-            }
+            _ => i += 1,
         }
     }
+    out.push_str(&sql[copied..]);
 }
 
 /// The query as a PostgreSQL statement of sqlx.
