@@ -60,6 +60,11 @@ macro_rules! random_id {
             pub fn as_bytes(&self) -> &[u8; $len] {
                 &self.0
             }
+
+            /// The id with these raw bytes.
+            pub fn from_bytes(bytes: [u8; $len]) -> Self {
+                Self(bytes)
+            }
         }
 
         impl fmt::Display for $name {

@@ -117,11 +117,15 @@ async fn create(store: &dyn Store, tenant: &Tenant, n: u64) -> anyhow::Result<()
         authenticated_at: None,
         completed_at: None,
     };
+    let link_id = LinkId::generate();
     let link = AccessLink {
-        id: LinkId::generate(),
+        id: link_id,
         envelope_id: envelope.id,
         participant_id: participant.id,
-        token_hash: Sha256Digest::from_bytes(rand::random()),
+        key: LinkKey {
+            link: Some(link_id),
+            hash: Sha256Digest::from_bytes(rand::random()),
+        },
         created_at: at,
     };
     let contact = Contact {

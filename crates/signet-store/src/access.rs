@@ -1,9 +1,13 @@
 //! [`AccessStore`]: access links, their authentication state (the guard), and portal sessions.
+//!
+//! `access_links.token_hash` holds a link's [`LinkKey`] in its stored form: `<link id>:<SHA-256
+//! of the token>` for links whose token begins with their id, the bare SHA-256 for older ones.
+//! Its unique index is how a link is found from a token.
 
 use async_trait::async_trait;
 use signet_core::ids::{LinkId, TenantId};
 use signet_core::jobs::NewJob;
-use signet_core::model::{AccessLink, Event, IssuedCode, LinkGuard, PortalSession};
+use signet_core::model::{AccessLink, Event, IssuedCode, LinkGuard, LinkKey, PortalSession};
 use signet_core::store::{AccessStore, StoreError};
 use signet_core::values::Sha256Digest;
 use time::OffsetDateTime;
@@ -29,7 +33,7 @@ pub(crate) fn insert_links_statement(tenant: &TenantId, links: &[AccessLink]) ->
                 link.envelope_id.to_string().into(),
                 link.participant_id.to_string().into(),
                 tenant.to_upper_hex().into(),
-                link.token_hash.to_hex().into(),
+                link.key.to_string().into(),
                 micros(link.created_at).into(),
             ]
         })
@@ -50,7 +54,7 @@ fn bind_link(query: Query, tenant: &TenantId, link: &AccessLink) -> Query {
         .bind(link.envelope_id.to_string())
         .bind(link.participant_id.to_string())
         .bind(tenant.to_upper_hex())
-        .bind(link.token_hash.to_hex())
+        .bind(link.key.to_string())
         .bind(micros(link.created_at))
 }
 
@@ -66,7 +70,7 @@ fn link_from_row(row: &Row) -> Result<(TenantId, AccessLink, LinkGuard), StoreEr
             "access_links.participant_id",
             &row.get::<String>("participant_id")?,
         )?,
-        token_hash: parse("access_links.token_hash", &row.get::<String>("token_hash")?)?,
+        key: parse("access_links.token_hash", &row.get::<String>("token_hash")?)?,
         created_at: from_micros(row.get("created_at")?)?,
     };
     let code = match (
@@ -118,7 +122,7 @@ impl AccessStore for SqlStore {
 
     async fn link_by_token(
         &self,
-        token_hash: &Sha256Digest,
+        key: &LinkKey,
     ) -> Result<Option<(TenantId, AccessLink, LinkGuard)>, StoreError> {
         let select = Query::new(
             "SELECT id, envelope_id, participant_id, tenant_id, token_hash, created_at, \
@@ -126,7 +130,7 @@ impl AccessStore for SqlStore {
              codes_window_start, sessions_started, opened_at, guard_version \
              FROM access_links WHERE token_hash = $1",
         )
-        .bind(token_hash.to_hex());
+        .bind(key.to_string());
         self.pool
             .fetch_optional(select)
             .await?

@@ -661,6 +661,12 @@ mod tests {
             sqlite_numbered("UPDATE b SET s = 'cost $1', t = \"$2\" WHERE id = $12 AND v = $1"),
             "UPDATE b SET s = 'cost $1', t = \"$2\" WHERE id = ?12 AND v = ?1"
         );
+        // A `$` not followed by digits is no parameter, wherever it is; an unclosed quote runs
+        // to the end.
+        assert_eq!(
+            sqlite_numbered("SELECT $x, $1 || $, 'it''s $2"),
+            "SELECT $x, ?1 || $, 'it''s $2"
+        );
     }
 
     #[test]

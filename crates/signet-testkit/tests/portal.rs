@@ -52,6 +52,7 @@ portal_scenarios!(
     provider_failures_are_retried,
     bad_requests_get_pages_not_panics,
     damaged_or_missing_blobs_fail_cleanly_and_count_no_retrieval,
+    links_made_before_tokens_carried_their_id_still_open,
 );
 
 async fn spawn(backend: Backend) -> anyhow::Result<Option<(TestApp, PhoneCapture)>> {
@@ -969,5 +970,64 @@ async fn damaged_or_missing_blobs_fail_cleanly_and_count_no_retrieval(
     assert!(outcome.is_err(), "the body must not complete: {outcome:?}");
     assert_logged(&logs.take(), "failed while being sent", &large_id);
     assert_eq!(retrievals().await?, 1);
+    Ok(())
+}
+
+/// Links minted before tokens began with their link's id (32 random bytes, found by the bare
+/// SHA-256) keep working, codes and all; a token whose id half is right but whose secret half
+/// is not opens nothing.
+async fn links_made_before_tokens_carried_their_id_still_open(
+    app: TestApp,
+    phone: PhoneCapture,
+) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    use signet_core::model::{AccessLink, LinkKey};
+    use signet_core::service::link_token_hash;
+
+    let (tenant, delivery) = cells(&app, "sms", true).await?;
+    let tenant_id: signet_core::ids::TenantId = tenant.id.parse()?;
+    let envelope = app
+        .store
+        .envelope(&tenant_id, &delivery.transaction_id.parse()?)
+        .await?
+        .expect("the envelope");
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let older = AccessLink {
+        id: signet_core::ids::LinkId::generate(),
+        envelope_id: envelope.envelope.id,
+        participant_id: envelope.participants[0].id,
+        key: LinkKey {
+            link: None,
+            hash: link_token_hash(&token),
+        },
+        created_at: signet_core::clock::Clock::now(app.clock.as_ref()),
+    };
+    app.store.insert_access_links(&tenant_id, &[older]).await?;
+
+    let mut recipient = Recipient::new(&app.url(&format!("/r/{token}")));
+    let landing = recipient.open().await?;
+    assert_eq!(landing.status, StatusCode::OK, "{}", landing.body);
+    assert_eq!(recipient.send_code().await?.status, StatusCode::SEE_OTHER);
+    let code = code_for(&app, &phone).await?;
+    let opened = recipient.enter(&code).await?;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let documents = recipient.open().await?;
+    assert!(
+        document_href(&documents.body).is_some(),
+        "{}",
+        documents.body
+    );
+
+    // Today's link, with its secret half changed: the id alone opens nothing.
+    let link = &delivery.links[0];
+    let current = link.rsplit('/').next().expect("a token");
+    let mut bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(current)?;
+    assert_eq!(bytes.len(), 32);
+    bytes[31] ^= 1;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+    let refused = Recipient::new(&app.url(&format!("/r/{forged}")))
+        .open()
+        .await?;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
     Ok(())
 }

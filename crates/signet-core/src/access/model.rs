@@ -7,7 +7,7 @@ use crate::ids::{EnvelopeId, LinkId, ParticipantId, TenantId};
 use crate::values::Sha256Digest;
 
 /// A link that gives one participant access to an envelope. Only the SHA-256 of its token is
-/// stored; the token itself appears only in the URL handed out.
+/// stored (in its [`LinkKey`]); the token itself appears only in the URL handed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessLink {
     /// Its id.
@@ -16,10 +16,77 @@ pub struct AccessLink {
     pub envelope_id: EnvelopeId,
     /// Who it is for.
     pub participant_id: ParticipantId,
-    /// SHA-256 of the token.
-    pub token_hash: Sha256Digest,
+    /// What the link is found by, from its token.
+    pub key: LinkKey,
     /// When it was created.
     pub created_at: OffsetDateTime,
+}
+
+/// What a link is found by, from its token: the token's SHA-256, after the link's id when the
+/// token begins with that id.
+///
+/// Why the id: the lookup key is a unique index, and a bare hash puts every new link in a random
+/// leaf of it; a whole batch of creates then dirtied a page per link, written to the log and
+/// copied into the database apart (BENCHMARKS.md, "the link's id in its token"). Keys that begin
+/// with a time-ordered id land in the same few pages. The hash still covers the whole token, so
+/// finding a link still takes its secret half. Links minted before the change have bare keys,
+/// and their tokens are looked up both ways (see [`LinkKey::candidates`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkKey {
+    /// The link's id, when its token begins with it.
+    pub link: Option<LinkId>,
+    /// SHA-256 of the whole token.
+    pub hash: Sha256Digest,
+}
+
+impl LinkKey {
+    /// The keys a token of 32 bytes (43 characters of base64url) can have, the likelier first:
+    /// as a token that begins with its link's id, then as a token of 32 random bytes made
+    /// before links carried their id. `None` if the token is not 43 characters of base64url.
+    pub fn candidates(token: &str) -> Option<[Self; 2]> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .filter(|bytes| bytes.len() == 32 && token.len() == 43)?;
+        let hash = crate::access::links::link_token_hash(token);
+        let id: [u8; 16] = bytes[..16].try_into().ok()?;
+        Some([
+            Self {
+                link: Some(LinkId::from_bytes(id)),
+                hash,
+            },
+            Self { link: None, hash },
+        ])
+    }
+}
+
+impl std::fmt::Display for LinkKey {
+    /// `<link id>:<hash>` or `<hash>`, in lower-case hex: the stored form.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.link {
+            Some(link) => write!(f, "{link}:{}", self.hash),
+            None => write!(f, "{}", self.hash),
+        }
+    }
+}
+
+impl std::str::FromStr for LinkKey {
+    type Err = crate::values::InvalidValue;
+
+    /// Parses the stored form (see `Display`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once(':') {
+            Some((link, hash)) => Ok(Self {
+                link: Some(link.parse()?),
+                hash: hash.parse()?,
+            }),
+            None => Ok(Self {
+                link: None,
+                hash: text.parse()?,
+            }),
+        }
+    }
 }
 
 /// The authentication state of one access link: attempts, lock, the code last sent, sessions.

@@ -199,11 +199,14 @@ impl Core {
         {
             return Err(CoreError::NotFound);
         }
-        let (tenant_id, link, guard) = self
-            .store()
-            .link_by_token(&link_token_hash(token))
-            .await?
-            .ok_or(CoreError::NotFound)?;
+        let mut found = None;
+        for key in LinkKey::candidates(token).ok_or(CoreError::NotFound)? {
+            found = self.store().link_by_token(&key).await?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let (tenant_id, link, guard) = found.ok_or(CoreError::NotFound)?;
         let tenant = self
             .store()
             .tenant(&tenant_id)
@@ -413,7 +416,7 @@ impl Core {
                 tenant_id: loaded.tenant.id,
                 envelope_id: loaded.envelope.envelope.id,
                 participant_id: loaded.participant.id,
-                link_token_hash: loaded.link.token_hash.to_hex(),
+                link_token_hash: loaded.link.key.to_string(),
                 channel,
                 sealed_code: hex::encode(self.master().seal(CODE_JOB_PURPOSE, code.as_bytes())),
                 expires_at,
@@ -732,18 +735,18 @@ impl Core {
         Ok(())
     }
 
-    /// Whether `code` is still the one waiting on the link with this token hash (a newer code
-    /// replaces it; success, a lock or expiry clears it).
+    /// Whether `code` is still the one waiting on the link with this key, in its stored form (a
+    /// newer code replaces it; success, a lock or expiry clears it).
     pub(crate) async fn code_is_current(
         &self,
         link_token_hash: &str,
         code: &SecretString,
     ) -> CoreResult<bool> {
         use secrecy::ExposeSecret as _;
-        let hash = link_token_hash
+        let key: LinkKey = link_token_hash
             .parse()
-            .map_err(|_| anyhow::anyhow!("stored link hash is not hex"))?;
-        let Some((_, link, guard)) = self.store().link_by_token(&hash).await? else {
+            .map_err(|_| anyhow::anyhow!("stored link key is not one"))?;
+        let Some((_, link, guard)) = self.store().link_by_token(&key).await? else {
             return Ok(false);
         };
         let candidate = self.code_hmac(&link.id, code.expose_secret());

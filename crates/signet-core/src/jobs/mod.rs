@@ -59,7 +59,9 @@ pub enum JobKind {
         envelope_id: EnvelopeId,
         /// The participant.
         participant_id: crate::ids::ParticipantId,
-        /// SHA-256 of the link's token (hex), to check that the code is still the link's.
+        /// The link's key in its stored form (`LinkKey`: the link's id and its token's SHA-256;
+        /// the bare SHA-256 in jobs written before links carried their id), to check that the
+        /// code is still the link's.
         link_token_hash: String,
         /// SMS or voice.
         channel: crate::model::AuthMethod,

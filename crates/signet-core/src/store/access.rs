@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::StoreError;
 use crate::ids::{LinkId, TenantId};
-use crate::model::{AccessLink, Event, LinkGuard, PortalSession};
+use crate::model::{AccessLink, Event, LinkGuard, LinkKey, PortalSession};
 use crate::values::Sha256Digest;
 
 /// Access links, their guards, and portal sessions.
@@ -18,11 +18,11 @@ pub trait AccessStore: Send + Sync + 'static {
         tenant: &TenantId,
         links: &[AccessLink],
     ) -> Result<(), StoreError>;
-    /// The link whose token has this SHA-256, with its tenant and authentication state, whatever
-    /// the tenant: only for callers holding the token.
+    /// The link found by this key of its token, with its tenant and authentication state,
+    /// whatever the tenant: only for callers holding the token.
     async fn link_by_token(
         &self,
-        token_hash: &Sha256Digest,
+        key: &LinkKey,
     ) -> Result<Option<(TenantId, AccessLink, LinkGuard)>, StoreError>;
     /// Saves a link's authentication state if its version is still `guard.version` (bumping it),
     /// [`StoreError::Conflict`] otherwise; starts `session` if given, and records the events and

@@ -22,28 +22,67 @@ async fn link_guards_are_versioned_and_sessions_scoped(
     store.insert_tenant(&t, &[]).await?;
     store.insert_tenant(&other, &[]).await?;
     let env = envelope(&t);
+    let id = LinkId::generate();
     let link = AccessLink {
-        id: LinkId::generate(),
+        id,
         envelope_id: env.envelope.id,
         participant_id: env.participants[0].id,
-        token_hash: Sha256Digest::from_bytes([9; 32]),
+        key: LinkKey {
+            link: Some(id),
+            hash: Sha256Digest::from_bytes([9; 32]),
+        },
         created_at: now(),
     };
+    // A link minted before tokens carried their link's id: found by the bare hash.
+    let older_id = LinkId::generate();
+    let older = AccessLink {
+        id: older_id,
+        key: LinkKey {
+            link: None,
+            hash: Sha256Digest::from_bytes([7; 32]),
+        },
+        ..link.clone()
+    };
     store
-        .insert_envelope(&env, std::slice::from_ref(&link), &[], &[])
+        .insert_envelope(&env, &[link.clone(), older.clone()], &[], &[])
         .await?;
-    assert_eq!(
-        store
-            .link_by_token(&Sha256Digest::from_bytes([8; 32]))
-            .await?,
-        None
-    );
+    for wrong in [
+        // Another hash, with the link's id or bare.
+        LinkKey {
+            link: Some(id),
+            hash: Sha256Digest::from_bytes([8; 32]),
+        },
+        LinkKey {
+            link: None,
+            hash: Sha256Digest::from_bytes([8; 32]),
+        },
+        // The right hash without the id, or after another link's id.
+        LinkKey {
+            link: None,
+            hash: link.key.hash,
+        },
+        LinkKey {
+            link: Some(older_id),
+            hash: link.key.hash,
+        },
+        LinkKey {
+            link: Some(id),
+            hash: older.key.hash,
+        },
+    ] {
+        assert_eq!(store.link_by_token(&wrong).await?, None, "{wrong}");
+    }
     let (tenant_id, found, guard) = store
-        .link_by_token(&link.token_hash)
+        .link_by_token(&link.key)
         .await?
-        .expect("the link by its token hash");
+        .expect("the link by its key");
     assert_eq!((tenant_id, &found), (t.id, &link));
     assert_eq!(guard, LinkGuard::default());
+    let (_, found, _) = store
+        .link_by_token(&older.key)
+        .await?
+        .expect("the older link by its bare hash");
+    assert_eq!(found, older);
 
     let mut changed = guard.clone();
     changed.failed_attempts = 3;
@@ -68,7 +107,7 @@ async fn link_guards_are_versioned_and_sessions_scoped(
     store
         .save_link_guard(&t.id, &link.id, &changed, Some(&session), &[failed], &[])
         .await?;
-    let (_, _, stored) = store.link_by_token(&link.token_hash).await?.expect("link");
+    let (_, _, stored) = store.link_by_token(&link.key).await?.expect("link");
     assert_eq!(
         stored,
         LinkGuard {
@@ -91,7 +130,7 @@ async fn link_guards_are_versioned_and_sessions_scoped(
         Err(StoreError::Conflict)
     ));
     assert_eq!(
-        store.link_by_token(&link.token_hash).await?.map(|l| l.2),
+        store.link_by_token(&link.key).await?.map(|l| l.2),
         Some(stored)
     );
     assert_eq!(
@@ -127,7 +166,7 @@ async fn links_are_added_to_the_tenants_own_envelopes_only(
         .await?;
     for added in [&first, &second] {
         let (tenant_id, found, guard) = store
-            .link_by_token(&added.token_hash)
+            .link_by_token(&added.key)
             .await?
             .expect("the added link");
         assert_eq!(
@@ -143,8 +182,8 @@ async fn links_are_added_to_the_tenants_own_envelopes_only(
             .await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(store.link_by_token(&forged.token_hash).await?, None);
-    assert_eq!(store.link_by_token(&also.token_hash).await?, None);
+    assert_eq!(store.link_by_token(&forged.key).await?, None);
+    assert_eq!(store.link_by_token(&also.key).await?, None);
     // Nor to an envelope that does not exist.
     let mut dangling = link(&env, 5);
     dangling.envelope_id = EnvelopeId::generate();

@@ -54,11 +54,15 @@ async fn a_failing_create_in_a_batch_fails_alone(store: Arc<dyn Store>) -> anyho
             aggregate.documents = vec![document(0), document(1)];
             bad_documents = aggregate.documents.iter().map(|d| d.id).collect();
         }
+        let link_id = LinkId::generate();
         let links = vec![AccessLink {
-            id: LinkId::generate(),
+            id: link_id,
             envelope_id: aggregate.envelope.id,
             participant_id: aggregate.participants[0].id,
-            token_hash: Sha256Digest::from_bytes(rand_bytes()),
+            key: LinkKey {
+                link: Some(link_id),
+                hash: Sha256Digest::from_bytes(rand_bytes()),
+            },
             created_at: now(),
         }];
         let events = vec![event(

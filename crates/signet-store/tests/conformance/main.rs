@@ -164,11 +164,15 @@ fn envelope(tenant: &Tenant) -> EnvelopeAggregate {
 }
 
 fn link(envelope: &EnvelopeAggregate, token: u8) -> AccessLink {
+    let id = LinkId::generate();
     AccessLink {
-        id: LinkId::generate(),
+        id,
         envelope_id: envelope.envelope.id,
         participant_id: envelope.participants[0].id,
-        token_hash: Sha256Digest::from_bytes([token; 32]),
+        key: LinkKey {
+            link: Some(id),
+            hash: Sha256Digest::from_bytes([token; 32]),
+        },
         created_at: now(),
     }
 }
