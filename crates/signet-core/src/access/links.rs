@@ -41,6 +41,27 @@ pub fn link_token_hash(token: &str) -> Sha256Digest {
     Sha256Digest::from_bytes(Sha256::digest(token.as_bytes()).into())
 }
 
+impl LinkKey {
+    /// The keys a token of 32 bytes (43 characters of base64url) can have, the likelier first:
+    /// as a token that begins with its link's id, then as a token of 32 random bytes made
+    /// before links carried their id. `None` if the token is not 43 characters of base64url.
+    pub fn candidates(token: &str) -> Option<[Self; 2]> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .filter(|bytes| bytes.len() == 32 && token.len() == 43)?;
+        let hash = link_token_hash(token);
+        let id: [u8; 16] = bytes[..16].try_into().ok()?;
+        Some([
+            Self {
+                link: Some(LinkId::from_bytes(id)),
+                hash,
+            },
+            Self { link: None, hash },
+        ])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,28 +39,6 @@ pub struct LinkKey {
     pub hash: Sha256Digest,
 }
 
-impl LinkKey {
-    /// The keys a token of 32 bytes (43 characters of base64url) can have, the likelier first:
-    /// as a token that begins with its link's id, then as a token of 32 random bytes made
-    /// before links carried their id. `None` if the token is not 43 characters of base64url.
-    pub fn candidates(token: &str) -> Option<[Self; 2]> {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()
-            .filter(|bytes| bytes.len() == 32 && token.len() == 43)?;
-        let hash = crate::access::links::link_token_hash(token);
-        let id: [u8; 16] = bytes[..16].try_into().ok()?;
-        Some([
-            Self {
-                link: Some(LinkId::from_bytes(id)),
-                hash,
-            },
-            Self { link: None, hash },
-        ])
-    }
-}
-
 impl std::fmt::Display for LinkKey {
     /// `<link id>:<hash>` or `<hash>`, in lower-case hex: the stored form.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
