@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::values::{InvalidValue, LOWER_HEX, UPPER_HEX, write_hex};
+use crate::values::{InvalidValue, LOWER_HEX, UPPER_HEX, hex_string, write_hex};
 
 /// The first bytes of a [`time_ordered`] id: milliseconds since the Unix epoch, 48 bits (until
 /// the year 10889).
@@ -150,10 +150,7 @@ random_id!(
 impl TenantId {
     /// The canonical upper-case hex form, as printed by `signet tenant create`.
     pub fn to_upper_hex(&self) -> String {
-        let mut out = String::with_capacity(2 * self.0.len());
-        // Writing to a `String` does not fail.
-        let _ = write_hex(&mut out, &self.0, UPPER_HEX);
-        out
+        hex_string(&self.0, UPPER_HEX)
     }
 }
 

@@ -49,12 +49,17 @@ pub(crate) fn write_hex(out: &mut impl fmt::Write, bytes: &[u8], digits: &[u8; 1
     Ok(())
 }
 
-/// `bytes` in lower-case hex (see [`write_hex`]).
-pub fn lower_hex(bytes: &[u8]) -> String {
+/// `bytes` in hex with `digits`, as a new string (see [`write_hex`]).
+pub(crate) fn hex_string(bytes: &[u8], digits: &[u8; 16]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     // Writing to a `String` does not fail.
-    let _ = write_hex(&mut out, bytes, LOWER_HEX);
+    let _ = write_hex(&mut out, bytes, digits);
     out
+}
+
+/// `bytes` in lower-case hex (see [`write_hex`]).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    hex_string(bytes, LOWER_HEX)
 }
 
 macro_rules! digest_type {

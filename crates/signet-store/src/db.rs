@@ -3,8 +3,8 @@
 //! Every statement of the store is written once, in the SQL both databases share (numbered `$n`
 //! parameters, `ON CONFLICT`, `RETURNING`). A [`Query`] carries its text and its arguments as
 //! plain values; a [`Conn`] (from a [`Pool`] or a [`Tx`]) binds them for the driver of its
-//! connection (sqlx for PostgreSQL and SQLite's readers, rusqlite for SQLite's one writing
-//! connection, see `sqlite`) and runs the statement; a [`Row`] reads the answer of any. That
+//! connection (sqlx for PostgreSQL, rusqlite for SQLite's writing and read-only connections, see
+//! `sqlite`) and runs the statement; a [`Row`] reads the answer of either. That
 //! keeps the port code ordinary, non-generic Rust that rustfmt formats, with no macro: sqlx's
 //! own generic-over-database route would put a dozen `Encode`/`Decode`/`Executor` bounds on
 //! every function, and its `Any` driver rewrites neither placeholders nor types. The price is one

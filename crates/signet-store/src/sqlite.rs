@@ -432,30 +432,32 @@ pub(crate) fn fetch(
     limit: usize,
 ) -> Result<Vec<OwnedRow>, StoreError> {
     let mut statement = prepare(conn, query)?;
-    let columns: Arc<[String]> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let count = statement.column_count();
+    // Named once per query, and only when a row comes back: most reads find one row or none.
+    let mut columns: Option<Arc<[String]>> = None;
     let mut rows = statement.raw_query();
     let mut fetched = Vec::new();
     while fetched.len() < limit {
         let Some(row) = rows.next().map_err(unexpected)? else {
             break;
         };
-        let values = (0..columns.len())
+        let columns = Arc::clone(columns.get_or_insert_with(|| {
+            AsRef::<rusqlite::Statement<'_>>::as_ref(row)
+                .column_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        }));
+        let values = (0..count)
             .map(|i| row.get_ref(i).map(Value::from))
             .collect::<Result<_, _>>()
             .map_err(unexpected)?;
-        fetched.push(OwnedRow {
-            columns: Arc::clone(&columns),
-            values,
-        });
+        fetched.push(OwnedRow { columns, values });
     }
     Ok(fetched)
 }
 
-/// A row read on the writing connection, kept after its statement was reset.
+/// A row read on one of SQLite's connections, kept after its statement was reset.
 #[derive(Debug, Clone)]
 pub(crate) struct OwnedRow {
     columns: Arc<[String]>,
